@@ -1,0 +1,1 @@
+"""The core: credentials, their catalog, encryption and storage. No Slack imports here."""

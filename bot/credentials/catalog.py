@@ -1,0 +1,112 @@
+"""Entity types and destinations as data.
+
+Adding a destination or an entity type is an entry here, not a new code
+path: the wizard, the list, the notifications and the key checks all read
+these tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from bot.config import Settings
+
+
+@dataclass(frozen=True)
+class EntityType:
+    value: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class KeyRules:
+    """What a destination's API keys look like, checked before any network call."""
+
+    pattern: re.Pattern[str]           # the current key format; group "env" names the environment
+    environment_marker: str            # the value of group "env" that belongs to this destination
+    legacy_pattern: re.Pattern[str] | None  # older keys without an environment marker
+    where_to_get: str                  # where in the provider's dashboard a key is generated
+
+
+@dataclass(frozen=True)
+class Destination:
+    value: str
+    label: str
+    environment: str                   # short, human: "live" / "sandbox"
+    environment_help: str              # the hint shown on stage 3
+    base_url: Callable[[Settings], str]  # resolves the base-URL setting
+    base_url_setting: str
+    sandbox: bool
+    key_rules: KeyRules
+
+
+ENTITY_TYPES: tuple[EntityType, ...] = (
+    EntityType("bill", "Bill", "Bills from your billing platform"),
+)
+
+# Paddle Billing keys: pdl_ + live|sdbx + _apikey_ + 26-char id + _ + 26-char secret (69 chars).
+_PADDLE_KEY = re.compile(r"^pdl_(?P<env>live|sdbx)_apikey_(?P<id>[a-z0-9]{26})_(?P<secret>[A-Za-z0-9]{26})$")
+# Keys issued before the environment marker existed: 50 characters, no way to tell the environment.
+_PADDLE_LEGACY_KEY = re.compile(r"^[A-Za-z0-9]{50}$")
+_PADDLE_WHERE = "Paddle dashboard > Developer tools > Authentication > API keys"
+
+DESTINATIONS: tuple[Destination, ...] = (
+    Destination(
+        value="paddle",
+        label="Paddle",
+        environment="live",
+        environment_help="Paddle: your live account (api.paddle.com), real customers and money.",
+        base_url=lambda s: s.paddle_api_url,
+        base_url_setting="PADDLE_API_URL",
+        sandbox=False,
+        key_rules=KeyRules(_PADDLE_KEY, "live", _PADDLE_LEGACY_KEY, _PADDLE_WHERE),
+    ),
+    Destination(
+        value="paddle_sandbox",
+        label="Paddle (Sandbox Mode)",
+        environment="sandbox",
+        environment_help="Paddle (Sandbox Mode): your sandbox account (sandbox-api.paddle.com), test data only.",
+        base_url=lambda s: s.paddle_sandbox_api_url,
+        base_url_setting="PADDLE_SANDBOX_API_URL",
+        sandbox=True,
+        key_rules=KeyRules(_PADDLE_KEY, "sdbx", _PADDLE_LEGACY_KEY, _PADDLE_WHERE),
+    ),
+)
+
+_ENVIRONMENT_NAMES = {"live": "a live Paddle account", "sdbx": "a Paddle sandbox account"}
+
+
+def entity_type(value: str) -> EntityType | None:
+    return next((e for e in ENTITY_TYPES if e.value == value), None)
+
+
+def destination(value: str) -> Destination | None:
+    return next((d for d in DESTINATIONS if d.value == value), None)
+
+
+def destination_label(value: str) -> str:
+    """The label to show; a destination since removed from the catalog shows its stored value."""
+    found = destination(value)
+    return found.label if found else value
+
+
+def is_sandbox(value: str) -> bool:
+    found = destination(value)
+    return bool(found and found.sandbox)
+
+
+def destination_for_marker(marker: str) -> Destination | None:
+    return next((d for d in DESTINATIONS if d.key_rules.environment_marker == marker), None)
+
+
+def environment_name(marker: str) -> str:
+    return _ENVIRONMENT_NAMES.get(marker, marker)
+
+
+def destinations_matching(text: str) -> list[str]:
+    """Values of destinations whose label or value contains ``text`` (case-insensitive)."""
+    needle = text.casefold()
+    return [d.value for d in DESTINATIONS if needle in d.label.casefold() or needle in d.value.casefold()]

@@ -1,0 +1,48 @@
+"""Domain errors: each carries a message written for the person who acted."""
+
+from __future__ import annotations
+
+
+class CredentialError(Exception):
+    """An error the user can act on. ``message`` is shown to them as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(CredentialError):
+    """One field of the wizard is wrong; ``field`` names which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NameTaken(InvalidInput):
+    def __init__(self, name: str) -> None:
+        super().__init__("name", f"A credential named “{name}” already exists in this workspace. Choose another name.")
+
+
+class KeyRejected(CredentialError):
+    """Paddle says the key does not work (wrong, revoked, other environment)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ProviderUnavailable(CredentialError):
+    """The provider could not be reached or failed; nothing was saved."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StorageFailed(CredentialError):
+    """The database refused or failed the write; nothing was saved."""
+
+
+class WizardStateInvalid(CredentialError):
+    """The wizard's carried state (private_metadata) is missing or was tampered with."""

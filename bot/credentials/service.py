@@ -1,0 +1,257 @@
+"""Create, list and read credentials: one transaction per operation, each audited."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.credentials import catalog
+from bot.credentials.errors import InvalidInput, KeyRejected, NameTaken, StorageFailed
+from bot.credentials.models import AuditEvent, Credential
+from bot.credentials.validation import (
+    check_api_key,
+    normalise_name,
+    validate_destination,
+    validate_entity_type,
+    validate_name,
+)
+from bot.credentials.vault import KeyRing, Sealed, associated_data
+from bot.paddle import PaddleVerifier
+from bot.secret import Secret
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a request comes from. Org-wide installs may carry no team id."""
+
+    enterprise_id: str = ""
+    team_id: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialSummary:
+    """Everything about a credential that may be shown: never the key."""
+
+    id: str
+    name: str
+    entity_type: catalog.EntityType
+    destination: str
+    destination_label: str
+    sandbox: bool
+    created_by: str
+    created_at: datetime
+    key_hint: str
+
+
+@dataclass(frozen=True)
+class CredentialPage:
+    items: list[CredentialSummary]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.items) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+
+def _summary(row: Credential) -> CredentialSummary:
+    created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+    entity = catalog.entity_type(row.entity_type) or catalog.EntityType(row.entity_type, row.entity_type, "")
+    return CredentialSummary(row.id, row.name, entity, row.destination, catalog.destination_label(row.destination),
+                             catalog.is_sandbox(row.destination), row.created_by, created_at, row.key_hint)
+
+
+def binding(credential_id: str, workspace: Workspace, destination: str, entity_type: str) -> bytes:
+    """Associated data tying a ciphertext to its row."""
+    return associated_data(
+        credential_id=credential_id,
+        enterprise_id=workspace.enterprise_id,
+        team_id=workspace.team_id,
+        destination=destination,
+        entity_type=entity_type,
+    )
+
+
+class CredentialService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        key_ring: KeyRing,
+        verifier: PaddleVerifier,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.key_ring = key_ring
+        self.verifier = verifier
+        self.clock = clock
+
+    # -- checks used by the wizard before the final step ------------------------------
+
+    def check_name_available(self, workspace: Workspace, raw_name: str | None) -> str:
+        """Validate a name and check no credential in the workspace has it; returns the trimmed name."""
+        name = validate_name(raw_name)
+        with self.sessions() as session:
+            taken = session.scalar(
+                select(Credential.id).where(*self._scope(workspace), Credential.name_key == normalise_name(name)).limit(1)
+            )
+        if taken:
+            raise NameTaken(name)
+        return name
+
+    def check_answer(self, workspace: Workspace, field: str, value: str | None) -> str:
+        """Check one wizard stage's answer; returns the value to carry forward."""
+        if field == "name":
+            return self.check_name_available(workspace, value)
+        if field == "entity_type":
+            return validate_entity_type(value).value
+        if field == "destination":
+            return validate_destination(value).value
+        raise InvalidInput(field, "This form is no longer valid. Close it and start again with /create-credential.")
+
+    def check_key(self, destination: str, value: str | None) -> Secret:
+        """The offline key check of the final stage (shape and environment)."""
+        return check_api_key(value, validate_destination(destination), live_verification=self.settings.verify_keys)
+
+    # -- create -----------------------------------------------------------------------
+
+    def create(
+        self,
+        workspace: Workspace,
+        actor: str,
+        *,
+        name: str,
+        entity_type: str,
+        destination: str,
+        api_key: Secret,
+    ) -> CredentialSummary:
+        """Check, verify with the provider, encrypt and store a credential.
+
+        Raises a :class:`~bot.credentials.errors.CredentialError` the user can
+        act on; on any error nothing is stored.
+        """
+        name = validate_name(name)
+        entity = validate_entity_type(entity_type)
+        dest = validate_destination(destination)
+        api_key = check_api_key(api_key.reveal(), dest, live_verification=self.settings.verify_keys)
+
+        if self.settings.verify_keys:
+            try:
+                self.verifier.verify(dest.base_url(self.settings), api_key)
+            except KeyRejected as rejected:
+                self._audit(workspace, actor, "credential.verify", "rejected", detail=f"{dest.value}: {rejected.reason}")
+                raise
+
+        credential_id = str(uuid.uuid4())
+        sealed = self.key_ring.encrypt(api_key, binding(credential_id, workspace, dest.value, entity.value))
+        row = Credential(
+            id=credential_id,
+            enterprise_id=workspace.enterprise_id,
+            team_id=workspace.team_id,
+            name=name,
+            name_key=normalise_name(name),
+            entity_type=entity.value,
+            destination=dest.value,
+            encrypted_key=sealed.blob,
+            encryption_key_id=sealed.key_id,
+            key_hint=api_key.hint(),
+            created_by=actor,
+            created_at=self.clock(),
+        )
+        try:
+            with self.sessions.begin() as session:
+                session.add(row)
+                session.flush()  # the unique index decides a name race here
+                session.add(self._event(workspace, actor, "credential.create", "created", credential_id,
+                                        f"{entity.value} -> {dest.value}"))
+        except IntegrityError:
+            self._audit(workspace, actor, "credential.create", "refused", detail="name taken")
+            raise NameTaken(name) from None
+        except SQLAlchemyError as error:
+            log.error("storing credential failed: %s", type(error).__name__)
+            raise StorageFailed("The credential could not be saved (database error). Nothing was stored; "
+                                "try again, and tell the bot's operators if it keeps happening.") from None
+        return _summary(row)
+
+    # -- read -------------------------------------------------------------------------
+
+    def list(self, workspace: Workspace, *, text: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> CredentialPage:
+        """A page of the workspace's credentials, newest first; ``text`` filters by name or destination."""
+        conditions = list(self._scope(workspace))
+        text = text.strip()
+        if text:
+            needle = "%" + normalise_name(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            matches = [Credential.name_key.like(needle, escape="\\")]
+            destinations = catalog.destinations_matching(text)
+            if destinations:
+                matches.append(Credential.destination.in_(destinations))
+            conditions.append(or_(*matches))
+        with self.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Credential).where(*conditions)) or 0
+            offset = max(0, min(offset, max(total - 1, 0)))
+            rows = session.scalars(
+                select(Credential)
+                .where(*conditions)
+                .order_by(Credential.created_at.desc(), Credential.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return CredentialPage([_summary(r) for r in rows], total, offset, limit)
+
+    def reveal_api_key(self, workspace: Workspace, credential_id: str) -> Secret:
+        """Decrypt one credential's key (for integrations); raises VaultError or LookupError."""
+        with self.sessions() as session:
+            row = session.scalar(select(Credential).where(*self._scope(workspace), Credential.id == credential_id))
+        if row is None:
+            raise LookupError(f"no credential {credential_id} in this workspace")
+        return self.key_ring.decrypt(
+            Sealed(row.encryption_key_id, row.encrypted_key),
+            binding(row.id, workspace, row.destination, row.entity_type),
+        )
+
+    # -- internals --------------------------------------------------------------------
+
+    @staticmethod
+    def _scope(workspace: Workspace):
+        return (Credential.enterprise_id == workspace.enterprise_id, Credential.team_id == workspace.team_id)
+
+    def _event(self, workspace: Workspace, actor: str, action: str, outcome: str,
+               credential_id: str | None = None, detail: str = "") -> AuditEvent:
+        return AuditEvent(at=self.clock(), action=action, outcome=outcome, actor=actor,
+                          enterprise_id=workspace.enterprise_id, team_id=workspace.team_id,
+                          credential_id=credential_id, detail=detail)
+
+    def _audit(self, workspace: Workspace, actor: str, action: str, outcome: str,
+               credential_id: str | None = None, detail: str = "") -> None:
+        try:
+            with self.sessions.begin() as session:
+                session.add(self._event(workspace, actor, action, outcome, credential_id, detail))
+        except SQLAlchemyError as error:  # an audit write must not hide the user's real answer
+            log.error("audit write failed for %s/%s: %s", action, outcome, type(error).__name__)
+
+
+def key_usage(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """How many credentials each encryption key id protects."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Credential.encryption_key_id, func.count()).group_by(Credential.encryption_key_id)
+        ).all()
+    return {key_id: count for key_id, count in rows}

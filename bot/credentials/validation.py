@@ -1,0 +1,83 @@
+"""Offline checks of what a person typed: credential names and API keys."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.credentials import catalog
+from bot.credentials.errors import InvalidInput
+from bot.secret import Secret
+
+NAME_MAX = 100
+
+
+def normalise_name(name: str) -> str:
+    """The key names are compared by: NFKC, then Unicode case folding."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def validate_name(raw: str | None) -> str:
+    """Trim and check a credential name; returns the name to store."""
+    name = (raw or "").strip()
+    if not name:
+        raise InvalidInput("name", "Enter a name for the credential.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput("name", f"Use at most {NAME_MAX} characters (this one has {len(name)}).")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise InvalidInput("name", "The name contains control characters; type it again without them.")
+    return name
+
+
+def validate_entity_type(value: str | None) -> catalog.EntityType:
+    entity = catalog.entity_type(value or "")
+    if entity is None:
+        raise InvalidInput("entity_type", "Select an entity type.")
+    return entity
+
+
+def validate_destination(value: str | None) -> catalog.Destination:
+    destination = catalog.destination(value or "")
+    if destination is None:
+        raise InvalidInput("destination", "Select a destination.")
+    return destination
+
+
+def check_api_key(raw: str | None, destination: catalog.Destination, *, live_verification: bool) -> Secret:
+    """Check a key's shape and environment without calling anyone.
+
+    The returned :class:`Secret` is the trimmed key. Error messages never
+    repeat the key.
+    """
+    key = (raw or "").strip()
+    rules = destination.key_rules
+    if not key:
+        raise InvalidInput("api_key", "Paste the API key from the Paddle dashboard.")
+    match = rules.pattern.match(key)
+    if match:
+        marker = match.group("env")
+        if marker != rules.environment_marker:
+            owner = catalog.destination_for_marker(marker)
+            suggestion = f" Go Back and choose “{owner.label}”, or paste a key" if owner else " Paste a key"
+            raise InvalidInput(
+                "api_key",
+                f"This key belongs to {catalog.environment_name(marker)}, but the destination is "
+                f"“{destination.label}”.{suggestion} from {catalog.environment_name(rules.environment_marker)}.",
+            )
+        return Secret(key)
+    if rules.legacy_pattern is not None and rules.legacy_pattern.match(key):
+        if not live_verification:
+            raise InvalidInput(
+                "api_key",
+                "This looks like a legacy Paddle key, which says nothing about its environment. It can only be "
+                "accepted when keys are verified with Paddle (CREDBOT_VERIFY_KEYS); ask an operator, or create a "
+                "new key in Paddle.",
+            )
+        return Secret(key)
+    if key.startswith("pdl_"):
+        problem = f"it has {len(key)} characters, not 69" if len(key) != 69 else "its characters are not those Paddle uses"
+        raise InvalidInput("api_key", f"This is not a complete Paddle API key: {problem}. Copy the whole key again.")
+    raise InvalidInput(
+        "api_key",
+        "This does not look like a Paddle API key; they start with pdl_live_apikey_ or pdl_sdbx_apikey_ "
+        f"and are 69 characters long ({rules.where_to_get}).",
+    )

@@ -1,0 +1,120 @@
+"""AES-256-GCM key ring: encrypt, decrypt, rewrap.
+
+Every ciphertext is stored with the id of the key that made it, so keys can
+be rotated without downtime: the first key encrypts, every configured key
+decrypts. Stored form: 1 version byte, 12-byte random nonce, ciphertext+tag.
+The associated data binds a ciphertext to its row; copied into another row
+it no longer decrypts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from bot.config import EncryptionKey, Settings, parse_encryption_keys
+from bot.secret import Secret
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+NONCE_BYTES = 12
+KEY_FILE_NAME = "encryption.keys"
+
+
+class VaultError(Exception):
+    """Encryption or decryption failed; the message names the key id, never key material."""
+
+
+@dataclass(frozen=True)
+class Sealed:
+    key_id: str
+    blob: bytes
+
+
+def associated_data(**fields: str) -> bytes:
+    """Canonical bytes for the fields a ciphertext is bound to."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+
+class KeyRing:
+    def __init__(self, keys: tuple[EncryptionKey, ...]) -> None:
+        if not keys:
+            raise VaultError("no encryption key is configured")
+        self._ciphers = {k.key_id: AESGCM(base64.b64decode(k.material.reveal())) for k in keys}
+        self.primary_key_id = keys[0].key_id
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._ciphers)
+
+    def encrypt(self, secret: Secret, aad: bytes) -> Sealed:
+        """Encrypt under the primary key with a fresh 96-bit nonce."""
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = self._ciphers[self.primary_key_id].encrypt(nonce, secret.reveal().encode(), self._aad(self.primary_key_id, aad))
+        return Sealed(self.primary_key_id, bytes([FORMAT_VERSION]) + nonce + ciphertext)
+
+    def decrypt(self, sealed: Sealed, aad: bytes) -> Secret:
+        """Decrypt; raises :class:`VaultError` naming the key id on any failure."""
+        cipher = self._ciphers.get(sealed.key_id)
+        if cipher is None:
+            raise VaultError(
+                f"encryption key '{sealed.key_id}' is not configured; add it back to CREDBOT_ENCRYPTION_KEYS "
+                f"(configured: {', '.join(self._ciphers)})"
+            )
+        blob = sealed.blob
+        if len(blob) < 1 + NONCE_BYTES + 16 or blob[0] != FORMAT_VERSION:
+            raise VaultError(f"ciphertext under key '{sealed.key_id}' is malformed or of an unknown format")
+        try:
+            plain = cipher.decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], self._aad(sealed.key_id, aad))
+        except InvalidTag:
+            raise VaultError(
+                f"ciphertext does not decrypt with key '{sealed.key_id}': the key is wrong or the data "
+                "was altered or moved from another credential"
+            ) from None
+        return Secret(plain.decode())
+
+    def rewrap(self, sealed: Sealed, aad: bytes) -> Sealed:
+        """Re-encrypt under the primary key (key rotation)."""
+        if sealed.key_id == self.primary_key_id:
+            return sealed
+        return self.encrypt(self.decrypt(sealed, aad), aad)
+
+    @staticmethod
+    def _aad(key_id: str, aad: bytes) -> bytes:
+        return key_id.encode() + b"\x00" + aad
+
+
+def generate_key(key_id: str | None = None) -> str:
+    """A new key in CREDBOT_ENCRYPTION_KEYS format: ``keyid:base64``."""
+    key_id = key_id or "k" + os.urandom(4).hex()
+    return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
+
+
+def load_key_ring(settings: Settings) -> KeyRing:
+    """The configured keys, or the embedded default's key file (created on first start)."""
+    if settings.encryption_keys:
+        return KeyRing(settings.encryption_keys)
+    if not settings.database_is_default:
+        raise VaultError("CREDBOT_ENCRYPTION_KEYS is required with a DATABASE_URL")
+    path = settings.data_dir / KEY_FILE_NAME
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generate_key() + "\n")
+        log.warning(
+            "Generated a new encryption key in %s. Back this file up with the database: "
+            "without it no stored API key can be decrypted.", path
+        )
+    keys, problems = parse_encryption_keys(Path(path).read_text().strip())
+    if problems:
+        raise VaultError(f"the key file {path} is not valid: {'; '.join(problems)}")
+    return KeyRing(keys)
