@@ -1,0 +1,15 @@
+"""Listeners, grouped by Slack feature. Each is thin: parse, call the core, render, answer."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands, errors, views
+from bot.services import Services
+
+
+def register_listeners(app: App, services: Services) -> None:
+    commands.register(app, services)
+    views.register(app, services)
+    actions.register(app, services)
+    errors.register(app)

@@ -1,0 +1,61 @@
+"""Buttons: the wizard's Back, and the list's Previous/Next."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.credentials.errors import WizardStateInvalid
+from bot.credentials.wizard import STAGE_FIELDS, WizardState
+from bot.listeners.payload import read_input, workspace_of
+from bot.services import Services
+from bot.ui import credentials as credentials_ui
+from bot.ui import wizard as wizard_ui
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(wizard_ui.BACK_ACTION)
+    def go_back(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        view = body.get("view") or {}
+        stage = str(view.get("callback_id", "")).removeprefix(wizard_ui.CALLBACK_PREFIX)
+        try:
+            state = WizardState.from_metadata(view.get("private_metadata"))
+            if stage not in STAGE_FIELDS:
+                raise WizardStateInvalid("This form is no longer valid. Close it and start again with /create-credential.")
+        except WizardStateInvalid as problem:
+            client.views_update(view_id=view.get("id"), view=wizard_ui.message_view("Create credential", problem.message))
+            return
+        # Keep what was chosen on this stage so Next brings it back; never the key.
+        draft = read_input(view, stage)
+        if draft is not None and stage != "api_key":
+            try:
+                state = WizardState.from_metadata(state.with_answer(stage, draft).to_metadata())
+            except WizardStateInvalid:
+                pass  # an unknown option: drop the draft, keep the rest
+        previous = state.at(stage).previous_stage()
+        try:
+            client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=wizard_ui.stage_view(state.at(previous)))
+        except SlackApiError as error:
+            if error.response.get("error") != "hash_conflict":
+                raise
+            log.info("Back ignored: the modal changed meanwhile (hash_conflict)")
+
+    @app.action(re.compile(f"^({credentials_ui.PAGE_PREVIOUS}|{credentials_ui.PAGE_NEXT})$"))
+    def turn_page(ack: Ack, body: dict, action: dict, context, respond: Respond) -> None:
+        ack()
+        try:
+            text, offset = credentials_ui.parse_page_value(action.get("value"))
+        except ValueError:
+            respond(response_type="ephemeral", replace_original=False,
+                    text="That button is no longer valid. Run /list-credentials again.")
+            return
+        page = services.credentials.list(workspace_of(context, body), text=text, offset=offset)
+        respond(replace_original=True, text=credentials_ui.list_fallback(page),
+                blocks=credentials_ui.list_blocks(page, text))

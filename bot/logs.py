@@ -1,0 +1,92 @@
+"""Logging with redaction on every handler.
+
+Bolt and slack-sdk log whole request bodies and API calls at DEBUG, and a
+view submission's body holds the API key the user typed. The redacting
+formatter rewrites every formatted line (tracebacks included) before it
+leaves the process, so no level and no library can leak a key or token.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+from bot.secret import Secret
+
+MASK = "[REDACTED]"
+_PATTERNS = [
+    re.compile(r"pdl_(?:live|sdbx)_apikey_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)?"),  # Paddle keys, even truncated
+    re.compile(r"\b[A-Za-z0-9]{50}\b"),                                     # Paddle legacy keys
+    re.compile(r"\bx(?:ox[abpoesr]|app)-[A-Za-z0-9-]{6,}"),                  # Slack tokens
+    # Whatever was typed in the API key input, however the payload is quoted or encoded.
+    re.compile(r"(?<=api_key_input)((?:(?!value).){0,120}?value(?:%22|\\?[\"'])[\s+]*(?::|%3A)[\s+]*(?:%22|\\?[\"']))"
+               r"[^\"'%&\\\s]+"),
+]
+
+
+class Redactor:
+    """Knows the secrets of this process and the ones in flight."""
+
+    def __init__(self) -> None:
+        self._fixed: set[str] = set()
+        self._in_flight: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, values: Iterable[str]) -> None:
+        with self._lock:
+            self._fixed.update(v for v in values if v and len(v) >= 6)
+
+    @contextmanager
+    def holding(self, secret: Secret) -> Iterator[None]:
+        """Redact ``secret``'s exact value while it is in scope."""
+        token = id(secret)
+        with self._lock:
+            self._in_flight[token] = secret.reveal()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight.pop(token, None)
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            values = sorted(self._fixed | set(self._in_flight.values()), key=len, reverse=True)
+        for value in values:
+            if value in text:
+                text = text.replace(value, MASK)
+        for pattern in _PATTERNS:
+            if pattern.groups:
+                text = pattern.sub(lambda m: m.group(1) + MASK, text)
+            else:
+                text = pattern.sub(MASK, text)
+        return text
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, fmt: str | None = None, redactor: Redactor = REDACTOR) -> None:
+        super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s")
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(super().format(record))
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """One redacting handler on the root logger; every other logger propagates to it."""
+    REDACTOR.add(secrets)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Alembic announces each of its plugins at INFO on every start; keep its migration lines only.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

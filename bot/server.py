@@ -1,0 +1,142 @@
+"""Runners: HTTP under gunicorn (threaded workers, graceful SIGTERM) and Socket Mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from typing import Callable, Iterable
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import __version__
+from bot.app import build_app
+from bot.config import Settings
+from bot.credentials.vault import KeyRing
+from bot.db import check_database
+from bot.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KB; anything this large is not from Slack
+
+StartResponse = Callable[..., object]
+
+
+class CredbotWSGI:
+    """Routes /slack/events to Bolt and answers /healthz; everything else is 404."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.slack = SlackRequestHandler(build_app(services))
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return self.health(start_response)
+        if path == "/slack/events":
+            if method != "POST":
+                return _json(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY_BYTES:
+                return _json(start_response, 413, {"error": "request body too large"})
+            return self.slack(environ, start_response)
+        return _json(start_response, 404, {"error": "not found"})
+
+    def health(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            check_database(self.services.engine)
+            database = "ok"
+        except Exception as error:  # any failure means "not ready", whatever the driver raised
+            log.warning("health check: database unreachable (%s)", type(error).__name__)
+            database = "unreachable"
+        status = 200 if database == "ok" else 503
+        body = {"status": "ok" if status == 200 else "unavailable", "database": database, "version": __version__}
+        return _json(start_response, status, body)
+
+
+def _json(start_response: StartResponse, status: int, body: dict, extra: list | None = None) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+              503: "Service Unavailable"}[status]
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(payload)))] + (extra or []))
+    return [payload]
+
+
+def serve_http(settings: Settings, key_ring: KeyRing) -> None:
+    """Run under gunicorn: a master that forwards SIGTERM as a graceful stop to threaded workers."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger as GunicornLogger
+
+    from bot.logs import configure_logging
+
+    class RedactedGunicornLogger(GunicornLogger):
+        """gunicorn's loggers, sent through our redacting root handler instead of their own."""
+
+        def setup(self, cfg) -> None:
+            super().setup(cfg)
+            for logger in (self.error_log, self.access_log):
+                for handler in list(logger.handlers):
+                    logger.removeHandler(handler)
+                logger.propagate = True
+
+    worker_services: dict[str, Services] = {}
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", [f"{settings.host}:{settings.port}"])
+            self.cfg.set("workers", settings.http_workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", settings.http_threads)
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("errorlog", "-")
+            self.cfg.set("loglevel", settings.log_level.lower())
+            self.cfg.set("proc_name", "credbot")
+            self.cfg.set("logger_class", RedactedGunicornLogger)
+            # Several instances may share a host: no shared control socket in $HOME.
+            self.cfg.set("control_socket_disable", True)
+            self.cfg.set("post_fork", lambda _arbiter, _worker: configure_logging(settings.log_level))
+            self.cfg.set("worker_exit", lambda _arbiter, _worker: _close(worker_services))
+
+        def load(self):
+            # Built in each worker, after the fork: database pools and threads must not cross a fork.
+            services = build_services(settings, key_ring)
+            worker_services["services"] = services
+            return CredbotWSGI(services)
+
+    server = Server()
+    log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz)", __version__, settings.host, settings.port)
+    server.run()
+
+
+def _close(worker_services: dict[str, Services]) -> None:
+    services = worker_services.pop("services", None)
+    if services is not None:
+        services.close()  # waits for verifications and announcements already under way
+
+
+def serve_socket_mode(settings: Settings, key_ring: KeyRing) -> None:
+    """Run over Socket Mode until SIGTERM or SIGINT."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    services = build_services(settings, key_ring)
+    handler = SocketModeHandler(build_app(services), settings.slack_app_token.reveal(),
+                                logger=logging.getLogger("slack_bolt.socket_mode"))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    handler.connect()
+    log.info("Credbot %s connected to Slack in Socket Mode", __version__)
+    stop.wait()
+    log.info("stopping: finishing requests under way")
+    handler.close()
+    services.close()

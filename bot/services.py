@@ -1,0 +1,59 @@
+"""What the listeners need, built once per process from the settings."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.credentials.service import CredentialService
+from bot.credentials.vault import KeyRing, load_key_ring
+from bot.db import create_db_engine, session_factory
+from bot.paddle import PaddleVerifier
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    credentials: CredentialService
+    slack: WebClient
+    executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """A Web API client that retries what is worth retrying: rate limits, 5xx, dropped connections."""
+    return WebClient(
+        token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
+    engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
+    credentials = CredentialService(
+        settings,
+        session_factory(engine),
+        key_ring or load_key_ring(settings),
+        PaddleVerifier(timeout=settings.paddle_timeout),
+    )
+    executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
+    return Services(settings, engine, credentials, slack_client(settings), executor)

@@ -1,0 +1,1 @@
+"""Block Kit builders: plain values in, slack-sdk models out. No I/O."""

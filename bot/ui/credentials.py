@@ -1,0 +1,149 @@
+"""The credentials list (ephemeral message and success view) and channel notifications."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.credentials.service import CredentialPage, CredentialSummary
+from bot.ui.text import escape, mention, slack_date, truncate
+from bot.ui.wizard import DONE_CALLBACK, TITLE
+
+PAGE_PREVIOUS = "list_page_previous"
+PAGE_NEXT = "list_page_next"
+FILTER_MAX = 100
+
+
+def destination_text(item: CredentialSummary) -> str:
+    return f"{escape(item.destination_label)}" + (" :test_tube: _sandbox_" if item.sandbox else "")
+
+
+def credential_text(item: CredentialSummary, *, marked: bool = False) -> str:
+    badge = ":new: " if marked else ""
+    return (
+        f"{badge}*{escape(item.name)}*  ·  {escape(item.entity_type.label)} → {destination_text(item)}\n"
+        f"Created by {mention(item.created_by)} {slack_date(item.created_at)}\n"
+        f"ID `{item.id}`  ·  key ending `…{escape(item.key_hint)}`"
+    )
+
+
+def page_value(text: str, offset: int) -> str:
+    return json.dumps({"q": text[:FILTER_MAX], "o": offset}, separators=(",", ":"), ensure_ascii=False)
+
+
+def list_blocks(page: CredentialPage, text: str) -> list[Block]:
+    """The /list-credentials answer, paged with Previous/Next buttons."""
+    shown_filter = f" matching “{escape(truncate(text, FILTER_MAX))}”" if text else ""
+    if not page.items:
+        if text:
+            message = f"No credentials{shown_filter}. Try `/list-credentials` without a filter."
+        else:
+            message = "No credentials in this workspace yet. Create the first with `/create-credential`."
+        return [SectionBlock(block_id="empty", text=MarkdownTextObject(text=message))]
+    first, last = page.offset + 1, page.offset + len(page.items)
+    blocks: list[Block] = [SectionBlock(block_id="summary", text=MarkdownTextObject(
+        text=f"*Integration credentials*{shown_filter} — {first}–{last} of {page.total}, newest first"))]
+    for item in page.items:
+        blocks.append(SectionBlock(block_id=f"credential_{item.id}", text=MarkdownTextObject(text=credential_text(item))))
+    buttons = []
+    if page.has_previous:
+        buttons.append(ButtonElement(text="Previous", action_id=PAGE_PREVIOUS,
+                                     value=page_value(text, max(0, page.offset - page.limit))))
+    if page.has_next:
+        buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT, value=page_value(text, page.offset + page.limit)))
+    if buttons:
+        blocks.append(ActionsBlock(block_id="pages", elements=buttons))
+    return blocks
+
+
+def list_fallback(page: CredentialPage) -> str:
+    return f"{page.total} integration credential(s)" if page.items else "No integration credentials"
+
+
+def created_view(new: CredentialSummary, page: CredentialPage, notice: str | None) -> View:
+    """The "Credentials page" moment: the new credential marked in the workspace's list."""
+    blocks: list[Block] = [
+        HeaderBlock(block_id="done", text="Credential created"),
+        SectionBlock(block_id="created", text=MarkdownTextObject(
+            text=f":white_check_mark: *{escape(new.name)}* was verified and saved. Integrations can reference it by ID "
+                 f"`{new.id}`. The key is stored encrypted and will not be shown again.")),
+    ]
+    if notice:
+        blocks.append(ContextBlock(block_id="notice", elements=[MarkdownTextObject(text=notice)]))
+    blocks += [DividerBlock(), SectionBlock(block_id="list_title", text=MarkdownTextObject(
+        text=f"*Credentials* — {page.total} in this workspace, newest first"))]
+    for item in page.items:
+        blocks.append(SectionBlock(block_id=f"credential_{item.id}",
+                                   text=MarkdownTextObject(text=credential_text(item, marked=item.id == new.id))))
+    if page.has_next:
+        blocks.append(ContextBlock(block_id="more", elements=[MarkdownTextObject(
+            text=f"…and {page.total - len(page.items)} more: use `/list-credentials`.")]))
+    return View(type="modal", callback_id=DONE_CALLBACK, title=TITLE, close="Done", blocks=blocks)
+
+
+def announcing_notice(channels: list[str]) -> str | None:
+    return f":mega: Announcing in {len(channels)} channel(s)…" if channels else None
+
+
+def announced_notice(delivered: list[str], failures: list[tuple[str, str]]) -> str | None:
+    """What the creator is told about the channel announcements: where it went and what failed, and why."""
+    parts = []
+    if delivered:
+        parts.append(":mega: Announced in " + ", ".join(f"<#{c}>" for c in delivered) + ".")
+    if failures:
+        lines = [f"<#{channel}>: {escape(reason)}" for channel, reason in failures]
+        parts.append(":warning: The credential is saved, but these channels did not get the announcement:\n"
+                     + "\n".join(lines))
+    return "\n".join(parts) or None
+
+
+def announcement(item: CredentialSummary) -> tuple[str, list[Block]]:
+    """The channel notice for a new credential: fallback text and blocks. Never the key."""
+    sandbox = " (sandbox)" if item.sandbox else ""
+    text = (f"New integration credential “{escape(item.name)}”: {escape(item.entity_type.label)} → "
+            f"{escape(item.destination_label)}{sandbox}, created by {mention(item.created_by)}")
+    blocks: list[Block] = [
+        SectionBlock(block_id="announce", text=MarkdownTextObject(
+            text=f":key: New integration credential *{escape(item.name)}*"),
+            fields=[
+                MarkdownTextObject(text=f"*Entity type*\n{escape(item.entity_type.label)}"),
+                MarkdownTextObject(text=f"*Destination*\n{destination_text(item)}"),
+                MarkdownTextObject(text=f"*Created by*\n{mention(item.created_by)}"),
+                MarkdownTextObject(text=f"*Key hint*\n`…{escape(item.key_hint)}`"),
+            ]),
+        ContextBlock(block_id="announce_id", elements=[MarkdownTextObject(
+            text=f"ID `{item.id}`  ·  {slack_date(item.created_at)}")]),
+    ]
+    return text, blocks
+
+
+def parse_page_value(raw: object) -> tuple[str, int]:
+    """Read a Previous/Next button's value back; it came through the user's client."""
+    if not isinstance(raw, str) or len(raw) > 2000:
+        raise ValueError("bad page value")
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("bad page value")
+    text, offset = data.get("q", ""), data.get("o", 0)
+    if not isinstance(text, str) or len(text) > FILTER_MAX or type(offset) is not int or not 0 <= offset <= 10_000_000:
+        raise ValueError("bad page value")
+    return text, offset
+
+
+def created_text(item: CredentialSummary) -> str:
+    return f"Credential “{escape(item.name)}” created: ID `{item.id}`. The key is stored encrypted."
+
+
+def not_created_text(name: str, reason: str) -> str:
+    return f"Your credential “{escape(name)}” was not created: {escape(reason)}"
