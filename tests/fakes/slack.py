@@ -1,0 +1,346 @@
+"""A fake Slack Web API served on loopback that records every call.
+
+Point ``slack_sdk.WebClient(base_url=fake.api_url, token=...)`` at it, then
+assert on ``fake.calls`` / ``fake.wait_for(...)``. Failure behaviour is set
+through plain attributes (``channel_failures``, ``gone_view_ids``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["Call", "FakeSlack"]
+
+AUTH_TEST = {
+    "ok": True,
+    "url": "https://example.slack.com/",
+    "team": "Example",
+    "user": "credbot",
+    "team_id": "T0001",
+    "user_id": "UBOT",
+    "bot_id": "BBOT",
+}
+
+VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
+CHAT_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
+
+
+@dataclass
+class Call:
+    """One request received by the fake (an API method or a response_url post)."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    time: float
+    status: int = 200
+    response: Any = None
+    body: bytes = field(default=b"", repr=False)
+
+    def json(self, param: str) -> Any:
+        """Return ``params[param]`` json-decoded if it is a string, else as is."""
+        value = self.params.get(param)
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Case-insensitive header lookup."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return default
+
+
+def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
+    """Decode a form or JSON body into a dict; anything else yields {}."""
+    if not body:
+        return {}
+    content_type = content_type.split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return {}
+
+
+def _decode(value: Any) -> Any:
+    """json-decode strings (form-encoded ``view``/``blocks``), pass others through."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Keep test output quiet."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        params: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
+        params.update(_parse_body(self.headers.get("Content-Type", ""), body))
+        headers = dict(self.headers.items())
+
+        fake = self.server.fake
+        if url.path.startswith("/api/"):
+            method = url.path[len("/api/"):]
+            status, extra_headers, payload = fake._answer(method, params, headers)
+        elif url.path.startswith("/response/") and self.command == "POST":
+            method = "response_url:" + url.path[len("/response/"):]
+            params = _parse_body("application/json", body) or params
+            status, extra_headers, payload = 200, {}, {"ok": True}
+        else:
+            method = "unknown:" + url.path
+            status, extra_headers, payload = 404, {}, {"ok": False, "error": "unknown_path"}
+
+        fake._record(Call(method, params, headers, time.time(), status, payload, body))
+
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: "FakeSlack"
+
+
+class FakeSlack:
+    """Fake Slack Web API on 127.0.0.1 recording every call in ``.calls``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._calls: list[Call] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._view_counter = 0
+        self._ts_counter = 0
+        self._configure_defaults()
+
+    def _configure_defaults(self) -> None:
+        #: channel id -> "ratelimited:N" | "server_error[:N]" | any Slack error code
+        self.channel_failures: dict[str, str] = {}
+        #: view ids for which views.update answers ``not_found``
+        self.gone_view_ids: set[str] = set()
+        #: when True, views.* calls carrying a ``hash`` answer ``hash_conflict``
+        self.stale_hash = False
+        #: usergroup id -> list of user ids for usergroups.users.list
+        self.usergroups: dict[str, list[str]] = {}
+        #: URL returned by apps.connections.open (None -> not_configured)
+        self.socket_url: str | None = None
+        self._failures_served: dict[str, int] = {}
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> "FakeSlack":
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="FakeSlack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "FakeSlack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "FakeSlack is not started"
+        return self._server.server_address[1]
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``slack_sdk.WebClient(base_url=...)`` (ends with '/')."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "x") -> str:
+        """A response_url whose posts are recorded as ``response_url:<name>``."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # -- inspection ----------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Snapshot of all recorded calls, oldest first."""
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Recorded calls to ``method`` (e.g. "chat.postMessage")."""
+        with self._cond:
+            return [c for c in self._calls if c.method == method]
+
+    def count(self, method: str) -> int:
+        return len(self.calls_to(method))
+
+    def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[Call], bool] = lambda call: True,
+        timeout: float = 10.0,
+    ) -> Call:
+        """Block until a call to ``method`` matching ``predicate`` is recorded.
+
+        Returns the first such call; raises AssertionError on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for call in self._calls:
+                    if call.method == method and predicate(call):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self._calls]
+                    raise AssertionError(
+                        f"no matching {method!r} call within {timeout}s; recorded: {seen}"
+                    )
+                self._cond.wait(remaining)
+
+    def reset(self) -> None:
+        """Forget recorded calls and all failure configuration."""
+        with self._cond:
+            self._calls.clear()
+            self._configure_defaults()
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+
+    # -- API behaviour -------------------------------------------------------
+
+    def _answer(
+        self, method: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Compute (status, extra headers, JSON payload) for an API call."""
+        authorization = next(
+            (v for k, v in headers.items() if k.lower() == "authorization"), ""
+        )
+        if not authorization.strip() and not params.get("token"):
+            return 200, {}, {"ok": False, "error": "not_authed"}
+
+        if method == "auth.test":
+            return 200, {}, dict(AUTH_TEST)
+        if method in VIEW_METHODS:
+            return 200, {}, self._view(method, params)
+        if method in CHAT_METHODS:
+            return self._chat(method, params)
+        if method == "usergroups.users.list":
+            users = list(self.usergroups.get(params.get("usergroup", ""), []))
+            return 200, {}, {"ok": True, "users": users}
+        if method == "apps.connections.open":
+            if self.socket_url is None:
+                return 200, {}, {"ok": False, "error": "not_configured"}
+            return 200, {}, {"ok": True, "url": self.socket_url}
+        return 200, {}, {"ok": True}
+
+    def _view(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            if method == "views.update" and params.get("view_id") in self.gone_view_ids:
+                return {"ok": False, "error": "not_found"}
+            if params.get("hash") and self.stale_hash:
+                return {"ok": False, "error": "hash_conflict"}
+            if method == "views.update" and params.get("view_id"):
+                view_id = params["view_id"]
+            else:
+                self._view_counter += 1
+                view_id = f"V{self._view_counter:08d}"
+        view = _decode(params.get("view"))
+        view = dict(view) if isinstance(view, dict) else {}
+        new_hash = f"{int(time.time())}.{secrets.token_hex(4)}"
+        view.update(id=view_id, hash=new_hash)
+        return {"ok": True, "view": view, "hash": new_hash}
+
+    def _chat(
+        self, method: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        channel = params.get("channel", "")
+        failure = self._failure_for(channel)
+        if failure == "ratelimited":
+            return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
+        if failure == "server_error":
+            return 500, {}, {"ok": False, "error": "fatal_error"}
+        if failure:
+            return 200, {}, {"ok": False, "error": failure}
+
+        with self._cond:
+            self._ts_counter += 1
+            new_ts = f"{1700000000 + self._ts_counter}.{self._ts_counter:06d}"
+        ts = params.get("ts") if method == "chat.update" and params.get("ts") else new_ts
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": AUTH_TEST["user_id"],
+            "bot_id": AUTH_TEST["bot_id"],
+            "text": params.get("text", ""),
+            "ts": ts,
+        }
+        if "blocks" in params:
+            message["blocks"] = _decode(params["blocks"])
+        payload = {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            payload["message_ts"] = ts
+        return 200, {}, payload
+
+    def _failure_for(self, channel: str) -> str | None:
+        """The failure to serve now for ``channel`` (None = succeed).
+
+        "ratelimited:N" / "server_error:N" fail the first N chat calls for the
+        channel; bare "ratelimited" / "server_error" fail every time.
+        """
+        with self._cond:
+            spec = self.channel_failures.get(channel)
+            if not spec:
+                return None
+            kind, _, limit = spec.partition(":")
+            if kind not in ("ratelimited", "server_error"):
+                return spec
+            if limit:
+                served = self._failures_served.get(channel, 0)
+                if served >= int(limit):
+                    return None
+                self._failures_served[channel] = served + 1
+            return kind

@@ -1,0 +1,232 @@
+"""Drive a running Credbot the way Slack does: a real server process, signed requests, fakes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.fakes import FakePaddle, FakeSlack, SlackSender
+
+BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
+SIGNING_SECRET = "test-signing-secret-7f3a9c1e5b"
+NOTIFY_CHANNELS = ("CNOTIFYA", "CNOTIFYB")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BotProcess:
+    """``python -m bot serve`` in a subprocess, its log captured to a file."""
+
+    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle, paddle_sandbox: FakePaddle,
+                 **overrides: str) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.log_path = workdir / f"bot-{self.port}.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "PADDLE_API_URL": paddle_live.url,
+            "PADDLE_SANDBOX_API_URL": paddle_sandbox.url,
+            "PADDLE_TIMEOUT_SECONDS": "1.5",
+            "CREDBOT_DATA_DIR": str(workdir / "data"),
+            "CREDBOT_NOTIFY_CHANNELS": ",".join(NOTIFY_CHANNELS),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            "CREDBOT_HTTP_THREADS": "8",
+            "PYTHONPATH": str(REPO),
+        }
+        self.env.update(overrides)
+        self.process: subprocess.Popen | None = None
+        self.sender = SlackSender(self.url, SIGNING_SECRET)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "BotProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=self.workdir, env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bot exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"bot did not become healthy:\n{self.log()}")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    @property
+    def database_path(self) -> Path:
+        return self.workdir / "data" / "credbot.db"
+
+
+class Workspace:
+    """A Slack workspace with a user: builds the payloads Slack would send from it."""
+
+    def __init__(self, bot: BotProcess, slack: FakeSlack, team_id: str | None = None, user_id: str = "U0ALICE",
+                 enterprise_id: str | None = None) -> None:
+        self.bot, self.slack = bot, slack
+        self.team_id = team_id or "T" + uuid.uuid4().hex[:10].upper()
+        self.user_id = user_id
+        self.enterprise_id = enterprise_id
+
+    # -- slash commands ------------------------------------------------------------
+
+    def command(self, command: str, text: str = "", **extra: Any):
+        if self.enterprise_id:
+            extra.setdefault("enterprise_id", self.enterprise_id)
+        return self.bot.sender.command(command, text, team_id=self.team_id, user_id=self.user_id, **extra)
+
+    def open_wizard(self, text: str = "") -> dict:
+        """/create-credential, then the view the bot opened with views.open."""
+        trigger = "trg-" + uuid.uuid4().hex
+        reply = self.command("/create-credential", text, trigger_id=trigger)
+        assert reply.status == 200, reply.text
+        call = self.slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger)
+        view = dict(call.json("view"))
+        view["id"] = call.response["view"]["id"]
+        view["hash"] = call.response["view"]["hash"]
+        return view
+
+    # -- interactions ------------------------------------------------------------------
+
+    def _base(self) -> dict:
+        payload: dict[str, Any] = {
+            "team": {"id": self.team_id, "domain": "example"},
+            "user": {"id": self.user_id, "username": "alice", "name": "alice", "team_id": self.team_id},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "trigger_id": "trg-" + uuid.uuid4().hex,
+            "is_enterprise_install": False,
+            "enterprise": {"id": self.enterprise_id} if self.enterprise_id else None,
+        }
+        return payload
+
+    def submit(self, view: dict, values: dict[str, Any] | None = None, *, private_metadata: str | None = None,
+               callback_id: str | None = None):
+        """A view_submission of ``view`` with the given input values ({block_id: value})."""
+        state = {}
+        for block_id, value in (values or {}).items():
+            if isinstance(value, dict):
+                state[block_id] = {f"{block_id}_input": value}
+            elif block_id in ("entity_type", "destination"):
+                state[block_id] = {f"{block_id}_input": {"type": "static_select", "selected_option": (
+                    None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value})}}
+            else:
+                state[block_id] = {f"{block_id}_input": {"type": "plain_text_input", "value": value}}
+        payload = self._base() | {
+            "type": "view_submission",
+            "view": {
+                "id": view.get("id", "V0"),
+                "team_id": self.team_id,
+                "type": "modal",
+                "callback_id": callback_id if callback_id is not None else view["callback_id"],
+                "private_metadata": private_metadata if private_metadata is not None else view.get("private_metadata", ""),
+                "blocks": view.get("blocks", []),
+                "state": {"values": state},
+                "hash": view.get("hash", "h"),
+                "title": view.get("title"),
+                "app_id": "A0001",
+                "bot_id": "BBOT",
+            },
+            "response_urls": [],
+        }
+        return self.bot.sender.interaction(payload)
+
+    def click(self, action_id: str, value: str = "", *, view: dict | None = None, block_id: str = "b",
+              response_url: str | None = None, state: dict | None = None):
+        """A block_actions payload for a button in a view or in a message."""
+        payload = self._base() | {
+            "type": "block_actions",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
+                         "action_ts": str(time.time())}],
+        }
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view.get("id")}
+            payload["view"] = {**view, "state": {"values": state or {}}}
+        else:
+            payload["container"] = {"type": "message", "message_ts": "1.0", "channel_id": "C0001", "is_ephemeral": True}
+            payload["channel"] = {"id": "C0001", "name": "general"}
+            payload["response_url"] = response_url or self.slack.response_url("list")
+        return self.bot.sender.interaction(payload)
+
+    # -- the whole wizard ----------------------------------------------------------------
+
+    def run_wizard(self, name: str, destination: str, api_key: str, entity_type: str = "bill") -> tuple[dict, Any]:
+        """Walk all four stages; returns the final ack's view and the reply."""
+        view = self.open_wizard()
+        for block, value in (("name", name), ("entity_type", entity_type), ("destination", destination)):
+            reply = self.submit(view, {block: value})
+            body = reply.json()
+            assert reply.status == 200 and body and body.get("response_action") == "update", (block, reply.status, reply.text)
+            view = {**body["view"], "id": view["id"], "hash": view["hash"]}
+        reply = self.submit(view, {"api_key": api_key})
+        return view, reply
+
+    def outcome(self, view_id: str, timeout: float = 15.0) -> dict:
+        """The view the bot put in place of "Verifying…" (the last views.update of this modal)."""
+        call = self.slack.wait_for(
+            "views.update",
+            lambda c: c.params.get("view_id") == view_id
+            and (c.json("view") or {}).get("callback_id") != "credential_wizard_verifying",
+            timeout=timeout,
+        )
+        return call.json("view")
+
+    def final_outcome(self, view_id: str, timeout: float = 15.0) -> dict:
+        """The last views.update of the modal once the bot has stopped updating it."""
+        self.outcome(view_id, timeout)
+        deadline = time.monotonic() + timeout
+        last_count = -1
+        while time.monotonic() < deadline:
+            calls = [c for c in self.slack.calls_to("views.update") if c.params.get("view_id") == view_id]
+            if len(calls) == last_count:
+                return calls[-1].json("view")
+            last_count = len(calls)
+            time.sleep(0.4)
+        return calls[-1].json("view")
+
+
+def view_text(view: dict) -> str:
+    """Every piece of text in a view, for assertions."""
+    return json.dumps(view, ensure_ascii=False)
