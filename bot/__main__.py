@@ -101,10 +101,14 @@ def cmd_keys_generate(args: argparse.Namespace) -> None:
 def cmd_keys_status(_args: argparse.Namespace) -> None:
     from bot import db
     from bot.credentials.service import key_usage
-    from bot.credentials.vault import load_key_ring
+    from bot.credentials.vault import VaultError, load_key_ring
 
     settings = load_settings(purpose="keys")
-    key_ring = load_key_ring(settings)
+    try:
+        key_ring = load_key_ring(settings)
+    except VaultError as error:
+        raise StartupError(f"encryption keys: {error}", EXIT_CONFIG) from None
+    db.upgrade(settings.database_url)
     engine = db.create_db_engine(settings.database_url)
     try:
         usage = key_usage(db.session_factory(engine))

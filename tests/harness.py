@@ -230,3 +230,28 @@ class Workspace:
 def view_text(view: dict) -> str:
     """Every piece of text in a view, for assertions."""
     return json.dumps(view, ensure_ascii=False)
+
+
+def core_service(bot: BotProcess, *, verify_keys: bool = False):
+    """The bot's own core, on its database and keys, for seeding data and reading it back."""
+    from bot.config import load_settings
+    from bot.credentials.service import CredentialService
+    from bot.credentials.vault import load_key_ring
+    from bot.db import create_db_engine, session_factory
+    from bot.paddle import PaddleVerifier
+
+    env = dict(bot.env, CREDBOT_VERIFY_KEYS="true" if verify_keys else "false")
+    settings = load_settings(env, purpose="keys")
+    engine = create_db_engine(settings.database_url)
+    return CredentialService(settings, session_factory(engine), load_key_ring(settings), PaddleVerifier(2))
+
+
+def seed(service, workspace: Workspace, name: str, destination: str = "paddle", key: str | None = None):
+    """Store a credential directly through the core (no Slack round trips)."""
+    from bot.credentials.service import Workspace as Scope
+    from bot.secret import Secret
+    from tests.fakes import make_key
+
+    key = key or make_key("sdbx" if destination == "paddle_sandbox" else "live")
+    return service.create(Scope(workspace.enterprise_id or "", workspace.team_id), workspace.user_id, name=name,
+                          entity_type="bill", destination=destination, api_key=Secret(key))

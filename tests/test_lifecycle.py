@@ -1,0 +1,203 @@
+"""Start-up, restart, shutdown, concurrency, and what ends up in logs and on disk."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.fakes import make_key, make_legacy_key
+from tests.harness import REPO, Workspace, core_service, view_text
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": str(cwd)}
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=base | env, cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_bad_settings_stop_start_up_with_every_problem_and_exit_2(tmp_path):
+    result = run_cli(["serve"], {"SLACK_BOT_TOKEN": "xoxp-user-token", "PORT": "http", "CREDBOT_VERIFY_KEYS": "maybe",
+                                 "CREDBOT_NOTIFY_CHANNELS": "#finance", "CREDBOT_ENCRYPTION_KEYS": "k1:short",
+                                 "LOG_LEVEL": "LOUD", "PADDLE_API_URL": "ftp://paddle"}, tmp_path)
+    assert result.returncode == 2
+    err = result.stderr
+    assert "Traceback" not in err
+    for needle in ("SLACK_BOT_TOKEN must start with 'xoxb-'", "SLACK_SIGNING_SECRET is not set", "PORT must be",
+                   "CREDBOT_VERIFY_KEYS must be true or false", "'#finance' is not a channel ID",
+                   "key id 'k1'", "LOG_LEVEL must be one of", "PADDLE_API_URL must be an http(s) URL"):
+        assert needle in err, needle
+
+
+def test_settings_can_come_from_a_dot_env_file(tmp_path):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-dotenv\nPORT=notaport\n")
+    result = run_cli(["serve"], {}, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" not in result.stderr.split("PORT")[0].replace("SLACK_SIGNING_SECRET", "")
+    assert "PORT must be a whole number" in result.stderr
+
+
+def test_database_url_without_keys_is_refused(tmp_path):
+    result = run_cli(["db", "upgrade"], {"DATABASE_URL": f"sqlite:///{tmp_path}/other.db"}, tmp_path)
+    assert result.returncode == 2
+    assert "CREDBOT_ENCRYPTION_KEYS is not set" in result.stderr and "keys generate" in result.stderr
+
+
+def test_keys_generate_prints_a_usable_key(tmp_path):
+    result = run_cli(["keys", "generate", "--key-id", "2026a"], {}, tmp_path)
+    assert result.returncode == 0
+    key = result.stdout.strip()
+    assert key.startswith("2026a:")
+    check = run_cli(["keys", "status"], {"CREDBOT_ENCRYPTION_KEYS": key, "DATABASE_URL": f"sqlite:///{tmp_path}/k.db"},
+                    tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert "2026a\tprimary\t0 credential(s)" in check.stdout
+
+
+def test_embedded_default_generates_a_private_key_file_once(start_bot, tmp_path):
+    bot = start_bot()
+    key_file = bot.workdir / "data" / "encryption.keys"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    first = key_file.read_text()
+    assert bot.log().count("Back this file up") == 1
+    assert bot.stop() == 0
+    bot.start()
+    assert key_file.read_text() == first
+    assert bot.log().count("Back this file up") == 1
+
+
+def test_restart_keeps_every_credential_readable_and_sigterm_is_clean(start_bot, slack, paddle_live, paddle_sandbox):
+    bot = start_bot()
+    workspace = Workspace(bot, slack)
+    keys = {"Before restart live": paddle_live.new_key("live"), "Before restart sandbox": paddle_sandbox.new_key("sandbox")}
+    for name, key in keys.items():
+        view, _ = workspace.run_wizard(name, "paddle" if "live" in name else "paddle_sandbox", key)
+        assert "Credential created" in view_text(workspace.outcome(view["id"]))
+    started = time.monotonic()
+    assert bot.stop() == 0
+    assert time.monotonic() - started < 10
+    bot.start()
+    body = workspace.command("/list-credentials").json()
+    assert all(name in view_text(body) for name in keys)
+    core = core_service(bot)
+    page = core.list(scope(workspace))
+    for item in page.items:
+        assert core.reveal_api_key(scope(workspace), item.id).reveal() == keys[item.name]
+
+
+def scope(workspace):
+    from bot.credentials.service import Workspace as Scope
+
+    return Scope(workspace.enterprise_id or "", workspace.team_id)
+
+
+def test_start_up_refuses_when_a_stored_key_id_is_not_configured(start_bot, slack, tmp_path, paddle_live):
+    key_a = run_cli(["keys", "generate", "--key-id", "keyA"], {}, tmp_path).stdout.strip()
+    key_b = run_cli(["keys", "generate", "--key-id", "keyB"], {}, tmp_path).stdout.strip()
+    db_url = f"sqlite:///{tmp_path}/shared.db"
+    bot = start_bot(DATABASE_URL=db_url, CREDBOT_ENCRYPTION_KEYS=key_a)
+    workspace = Workspace(bot, slack)
+    view, _ = workspace.run_wizard("Under key A", "paddle", paddle_live.new_key("live"))
+    assert "Credential created" in view_text(workspace.outcome(view["id"]))
+    bot.stop()
+    result = run_cli(["serve"], {k: v for k, v in bot.env.items() if k != "PYTHONPATH"} | {"CREDBOT_ENCRYPTION_KEYS": key_b},
+                     tmp_path)
+    assert result.returncode == 2
+    assert "'keyA' (1 credential)" in result.stderr and "Traceback" not in result.stderr
+    # With A kept as a decrypt-only key, B primary, it starts and A's credential still reads.
+    bot.env["CREDBOT_ENCRYPTION_KEYS"] = f"{key_b},{key_a}"
+    bot.start()
+    core = core_service(bot)
+    item = core.list(scope(workspace)).items[0]
+    assert core.reveal_api_key(scope(workspace), item.id).reveal().startswith("pdl_live_apikey_")
+
+
+def test_debug_log_and_database_never_contain_the_key(start_bot, slack, paddle_live):
+    bot = start_bot(LOG_LEVEL="DEBUG")
+    workspace = Workspace(bot, slack)
+    good = paddle_live.new_key("live")
+    legacy = make_legacy_key()
+    paddle_live.valid_keys.add(legacy)
+    rejected = make_key("live", "never-valid")
+    wrong_env = make_key("sdbx", "wrong-env")
+    for name, key in (("Debug good", good), ("Debug legacy", legacy), ("Debug rejected", rejected),
+                      ("Debug wrong env", wrong_env)):
+        view, _ = workspace.run_wizard(name, "paddle", key)
+        if key is not wrong_env:
+            workspace.outcome(view["id"])
+    time.sleep(1.5)  # let announcements finish
+    bot.stop()
+    log = bot.log()
+    # The run really was at DEBUG: Bolt's dispatch and slack-sdk's API calls (with the views) were logged.
+    assert "DEBUG slack_bolt" in log and "DEBUG slack_sdk" in log and "views.update" in log
+    for secret in (good, legacy, rejected, wrong_env, bot.env["SLACK_BOT_TOKEN"], bot.env["SLACK_SIGNING_SECRET"]):
+        assert secret not in log
+    data = b"".join(p.read_bytes() for p in (bot.workdir / "data").glob("credbot.db*"))
+    for secret in (good, legacy, rejected, wrong_env):
+        assert secret.encode() not in data
+
+
+def test_verification_off_skips_paddle_and_refuses_legacy_keys(start_bot, slack, paddle_live):
+    bot = start_bot(CREDBOT_VERIFY_KEYS="false")
+    workspace = Workspace(bot, slack)
+    before = len(paddle_live.requests)
+    view, reply = workspace.run_wizard("Offline legacy", "paddle", make_legacy_key())
+    assert "only be accepted when keys are verified" in reply.json()["errors"]["api_key"]
+    view, _ = workspace.run_wizard("Offline new", "paddle", make_key("live", "offline"))
+    assert "Credential created" in view_text(workspace.outcome(view["id"]))
+    assert len(paddle_live.requests) == before
+
+
+def test_concurrent_wizards_on_sqlite_all_succeed(bot, slack, paddle_live):
+    workspace = Workspace(bot, slack)
+    keys = [paddle_live.new_key("live") for _ in range(12)]
+    views: list[str] = []
+    errors: list[BaseException] = []
+
+    def finish(number: int) -> None:
+        try:
+            view, reply = workspace.run_wizard(f"Parallel {number}", "paddle", keys[number])
+            assert reply.status == 200
+            views.append(view["id"])
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=finish, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for view_id in views:
+        assert "Credential created" in view_text(workspace.outcome(view_id, timeout=30))
+    assert len(core_service(bot).list(scope(workspace), limit=50).items) == 12
+    assert "database is locked" not in bot.log()
+
+
+def test_two_users_racing_for_one_name_get_one_credential(bot, slack, paddle_live):
+    alice = Workspace(bot, slack, user_id="U0ALICE")
+    bob = Workspace(bot, slack, team_id=alice.team_id, user_id="U0BOB")
+    ready = []
+    for person in (alice, bob):
+        view = person.open_wizard()
+        for block, value in (("name", "Contested"), ("entity_type", "bill"), ("destination", "paddle")):
+            view = {**person.submit(view, {block: value}).json()["view"], "id": view["id"]}
+        ready.append((person, view, paddle_live.new_key("live")))
+    barrier = threading.Barrier(2)
+
+    def submit(person, view, key):
+        barrier.wait()
+        person.submit(view, {"api_key": key})
+
+    threads = [threading.Thread(target=submit, args=args) for args in ready]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = [view_text(person.outcome(view["id"])) for person, view, _ in ready]
+    assert sum("Credential created" in o for o in outcomes) == 1
+    assert sum("already exists" in o for o in outcomes) == 1
+    assert len(core_service(bot).list(scope(alice)).items) == 1

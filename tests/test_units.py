@@ -1,0 +1,153 @@
+"""Pure parts: settings, catalog, offline key checks, wizard state, Block Kit builders, redaction."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from slack_sdk.errors import SlackObjectFormationError
+
+from bot.config import ConfigError, load_settings
+from bot.credentials import catalog
+from bot.credentials.errors import InvalidInput, WizardStateInvalid
+from bot.credentials.service import CredentialPage, CredentialSummary
+from bot.credentials.validation import check_api_key, normalise_name, validate_name
+from bot.credentials.wizard import WizardState
+from bot.logs import MASK, Redactor
+from bot.secret import Secret
+from bot.ui import credentials as credentials_ui
+from bot.ui import wizard as wizard_ui
+from bot.ui.text import escape
+from tests.fakes import make_key
+
+
+def test_defaults_and_parsing():
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": "/tmp/cb",
+                              "CREDBOT_NOTIFY_CHANNELS": " C1AAA, C2BBB ,C1AAA", "CREDBOT_VERIFY_KEYS": "off"})
+    assert settings.port == 3000 and settings.host == "0.0.0.0"
+    assert settings.database_url == "sqlite:////tmp/cb/credbot.db" and settings.database_is_default
+    assert settings.notify_channels == ("C1AAA", "C2BBB")
+    assert settings.verify_keys is False
+    assert settings.paddle_api_url == "https://api.paddle.com"
+    assert settings.paddle_sandbox_api_url == "https://sandbox-api.paddle.com"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert not settings.socket_mode
+    assert "xoxb-1" not in repr(settings)
+
+
+def test_socket_mode_needs_no_signing_secret_and_postgres_urls_get_psycopg():
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "DATABASE_URL": "postgres://u@h/db",
+                              "CREDBOT_ENCRYPTION_KEYS": "k:" + "A" * 43 + "="})
+    assert settings.socket_mode and settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"PORT": "0", "DATABASE_URL": "mysql://x", "LOG_LEVEL": "chatty"})
+    # token, signing secret, port, database URL, keys (required with a DATABASE_URL), log level
+    assert len(raised.value.problems) == 6
+    assert "Credbot cannot start" in raised.value.render()
+
+
+def test_db_and_keys_commands_need_no_slack_settings():
+    load_settings({}, purpose="db")
+
+
+@pytest.mark.parametrize("raw, expected", [("  Acme  ", "Acme"), ("x" * 100, "x" * 100), ("émoji 🔑", "émoji 🔑")])
+def test_valid_names(raw, expected):
+    assert validate_name(raw) == expected
+
+
+def test_name_key_folds_case_and_compatibility_forms():
+    assert normalise_name("STRASSE") == normalise_name("straße")
+    assert normalise_name("ﬁnance") == normalise_name("FINANCE")
+
+
+def test_catalog_is_the_single_source_of_options():
+    assert [e.label for e in catalog.ENTITY_TYPES] == ["Bill"]
+    assert [d.label for d in catalog.DESTINATIONS] == ["Paddle", "Paddle (Sandbox Mode)"]
+    assert catalog.destinations_matching("SANDBOX") == ["paddle_sandbox"]
+    assert catalog.destination_label("retired") == "retired"
+
+
+def test_keys_match_their_destination():
+    live, sandbox = catalog.destination("paddle"), catalog.destination("paddle_sandbox")
+    key = make_key("live")
+    assert check_api_key(f"  {key}\n", live, live_verification=True).reveal() == key
+    with pytest.raises(InvalidInput, match="Paddle sandbox account"):
+        check_api_key(make_key("sdbx"), live, live_verification=True)
+    assert check_api_key(make_key("sdbx"), sandbox, live_verification=False)
+
+
+def test_wizard_state_round_trips_and_never_carries_a_key():
+    state = WizardState(stage="api_key", name="Acme", entity_type="bill", destination="paddle")
+    assert WizardState.from_metadata(state.to_metadata()) == state
+    assert state.with_answer("api_key", "pdl_live_x") == state
+    assert "api_key" not in json.loads(state.to_metadata()) or json.loads(state.to_metadata())["stage"] == "api_key"
+
+
+@pytest.mark.parametrize("raw", [None, "", "[]", "{}", '{"v":1,"stage":5}', "x" * 4000])
+def test_wizard_state_refuses_bad_metadata(raw):
+    with pytest.raises(WizardStateInvalid):
+        WizardState.from_metadata(raw)
+
+
+@pytest.mark.parametrize("stage", ["name", "entity_type", "destination", "api_key"])
+def test_every_stage_view_is_valid_block_kit(stage):
+    state = WizardState(stage=stage, name="n" * 100, entity_type="bill", destination="paddle_sandbox")
+    view = wizard_ui.stage_view(state, problem="<b>bad</b> & worse").to_dict()
+    assert view["title"]["text"] == "Create credential"
+    assert view["submit"]["text"] == ("Create Credential" if stage == "api_key" else "Next")
+    assert "&lt;b&gt;bad&lt;/b&gt; &amp; worse" in json.dumps(view)
+
+
+def test_slack_limits_are_enforced_by_the_models():
+    with pytest.raises(SlackObjectFormationError):
+        wizard_ui.message_view("t", "x" * 3001).to_dict()
+
+
+def summary(number: int, name: str = "Name") -> CredentialSummary:
+    return CredentialSummary(f"id-{number}", f"{name} {number}", catalog.ENTITY_TYPES[0], "paddle", "Paddle", False,
+                             "U1", datetime(2026, 11, 28, tzinfo=timezone.utc), "abcd")
+
+
+def test_list_and_success_views_fit_slack_limits_at_full_pages():
+    items = [summary(n, "<!here> " + "w" * 90) for n in range(20)]
+    page = CredentialPage(items, 500, 20, 20)
+    blocks = [b.to_dict() for b in credentials_ui.list_blocks(page, "filter")]
+    assert len(blocks) <= 50
+    assert "<!here>" not in json.dumps(blocks)
+    view = credentials_ui.created_view(items[0], page, credentials_ui.announced_notice(["C1"], [("C2", "x")])).to_dict()
+    assert len(view["blocks"]) <= 100
+
+
+def test_slack_date_is_localised_with_a_utc_fallback():
+    from bot.ui.text import slack_date
+
+    assert slack_date(datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)) == \
+        "<!date^1795858200^{date_short_pretty} at {time}|2026-11-28 09:30 UTC>"
+
+
+def test_escape():
+    assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+
+
+def test_secret_is_masked_everywhere():
+    secret = Secret("pdl_live_apikey_value")
+    assert "value" not in repr(secret) and "value" not in str(secret) and "value" not in f"{secret}"
+    assert secret.hint() == "alue"
+    with pytest.raises(TypeError):
+        __import__("pickle").dumps(secret)
+
+
+def test_redactor_masks_known_values_patterns_and_in_flight_keys():
+    redactor = Redactor()
+    redactor.add(["xoxb-known-token-123"])
+    key = make_key("live")
+    odd = "something-unusual-but-secret"
+    with redactor.holding(Secret(odd)):
+        line = redactor.redact(f"token xoxb-known-token-123 key {key} {odd} xapp-1-A0-123456")
+    assert key not in line and odd not in line and "xoxb-known" not in line and "xapp-1-A0" not in line
+    assert line.count(MASK) == 4
+    assert redactor.redact(odd) == odd  # only while in flight

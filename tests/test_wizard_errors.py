@@ -1,0 +1,180 @@
+"""Every bad input to the wizard gets a clear answer, and nothing is stored that should not be."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.fakes import make_key, make_legacy_key
+from tests.harness import core_service, seed, view_text
+
+
+def count_rows(bot, team_id: str) -> int:
+    with sqlite3.connect(bot.database_path) as db:
+        return db.execute("SELECT count(*) FROM credentials WHERE team_id = ?", (team_id,)).fetchone()[0]
+
+
+def stage_four(workspace, name: str = "Stage four", destination: str = "paddle") -> dict:
+    view = workspace.open_wizard()
+    for block, value in (("name", name), ("entity_type", "bill"), ("destination", destination)):
+        body = workspace.submit(view, {block: value}).json()
+        view = {**body["view"], "id": view["id"]}
+    return view
+
+
+@pytest.mark.parametrize("name, message", [
+    ("", "Enter a name"),
+    ("    ", "Enter a name"),
+    (None, "Enter a name"),
+    ("x" * 101, "at most 100 characters"),
+    ("bad\u0007bell", "control characters"),
+])
+def test_stage_one_rejects_bad_names_inline(workspace, name, message):
+    view = workspace.open_wizard()
+    reply = workspace.submit(view, {"name": name})
+    body = reply.json()
+    assert reply.status == 200
+    assert body["response_action"] == "errors"
+    assert message in body["errors"]["name"]
+
+
+def test_name_limit_is_after_trimming(workspace):
+    view = workspace.open_wizard()
+    body = workspace.submit(view, {"name": "  " + "y" * 100 + "  "}).json()
+    assert body["response_action"] == "update"
+
+
+@pytest.mark.parametrize("existing, attempt", [
+    ("Acme Billing", "acme billing"),
+    ("Straße", "STRASSE"),          # Unicode case folding, not lower()
+    ("ﬁnance", "FINANCE"),          # compatibility ligature folds too
+])
+def test_stage_one_refuses_a_name_taken_ignoring_case(bot, workspace, existing, attempt):
+    seed(core_service(bot), workspace, existing)
+    view = workspace.open_wizard()
+    body = workspace.submit(view, {"name": attempt}).json()
+    assert body["response_action"] == "errors"
+    assert "already exists" in body["errors"]["name"]
+
+
+def test_same_name_is_fine_in_another_workspace(bot, slack, workspace):
+    from tests.harness import Workspace
+
+    seed(core_service(bot), workspace, "Shared name")
+    other = Workspace(bot, slack)
+    view = other.open_wizard()
+    assert other.submit(view, {"name": "Shared name"}).json()["response_action"] == "update"
+
+
+def test_missing_selection_is_an_inline_error(workspace):
+    view = workspace.open_wizard()
+    v2 = workspace.submit(view, {"name": "Selections"}).json()["view"]
+    body = workspace.submit({**v2, "id": view["id"]}, {"entity_type": None}).json()
+    assert body == {"response_action": "errors", "errors": {"entity_type": "Select an entity type."}}
+    v3 = workspace.submit({**v2, "id": view["id"]}, {"entity_type": "bill"}).json()["view"]
+    body = workspace.submit({**v3, "id": view["id"]}, {"destination": "stripe"}).json()
+    assert body == {"response_action": "errors", "errors": {"destination": "Select a destination."}}
+
+
+@pytest.mark.parametrize("destination, key, message", [
+    ("paddle", make_key("sdbx", "x"), "belongs to a Paddle sandbox account"),
+    ("paddle_sandbox", make_key("live", "y"), "belongs to a live Paddle account"),
+    ("paddle", make_key("live", "z")[:-3], "not a complete Paddle API key: it has 66 characters"),
+    ("paddle", "sk_live_1234567890", "does not look like a Paddle API key"),
+    ("paddle", "", "Paste the API key"),
+    ("paddle", "pdl_live_apikey_" + "A" * 26 + "_" + "b" * 26, "characters are not those Paddle uses"),
+])
+def test_stage_four_refuses_malformed_or_wrong_environment_keys(bot, workspace, paddle_live, paddle_sandbox,
+                                                                destination, key, message):
+    view = stage_four(workspace, destination=destination)
+    calls_before = len(paddle_live.requests) + len(paddle_sandbox.requests)
+    reply = workspace.submit(view, {"api_key": key})
+    body = reply.json()
+    assert body["response_action"] == "errors"
+    assert message in body["errors"]["api_key"]
+    if key:
+        assert key not in reply.text  # the error never repeats the key
+    assert len(paddle_live.requests) + len(paddle_sandbox.requests) == calls_before  # checked offline
+    assert count_rows(bot, workspace.team_id) == 0
+
+
+def test_legacy_key_is_accepted_when_verified_live(workspace, paddle_live):
+    legacy = make_legacy_key()
+    paddle_live.valid_keys.add(legacy)
+    view, reply = workspace.run_wizard("Legacy", "paddle", legacy)
+    assert reply.json()["response_action"] == "update"
+    assert "Credential created" in view_text(workspace.outcome(view["id"]))
+
+
+def test_key_paddle_rejects_returns_to_stage_four_and_saves_nothing(bot, workspace, paddle_live):
+    unknown = make_key("live", "revoked")  # well formed, but Paddle answers 403 invalid_token
+    view, reply = workspace.run_wizard("Revoked key", "paddle", unknown)
+    assert "Verifying with Paddle" in view_text(reply.json()["view"])
+    outcome = workspace.outcome(view["id"])
+    assert outcome["callback_id"] == "credential_wizard:api_key"
+    assert "Paddle did not accept this key" in view_text(outcome)
+    assert unknown not in view_text(outcome)
+    assert count_rows(bot, workspace.team_id) == 0
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("down", "Paddle could not be reached (it answered HTTP 503)"),
+    ("error500", "Paddle could not be reached (it answered HTTP 500)"),
+    ("slow", "Paddle did not answer in time"),
+])
+def test_paddle_unreachable_says_so_and_saves_nothing(bot, workspace, paddle_live, live_key, mode, message):
+    paddle_live.mode = mode
+    view, _ = workspace.run_wizard(f"Paddle {mode}", "paddle", live_key)
+    outcome = workspace.outcome(view["id"])
+    assert outcome["callback_id"] == "credential_wizard:api_key"
+    assert message in view_text(outcome) and "Nothing was saved" in view_text(outcome)
+    assert count_rows(bot, workspace.team_id) == 0
+
+
+def test_name_taken_while_typing_the_key_goes_back_to_stage_one(bot, workspace, live_key):
+    view = stage_four(workspace, name="Raced name")
+    seed(core_service(bot), workspace, "RACED NAME")  # someone else finished first
+    reply = workspace.submit(view, {"api_key": live_key})
+    body = reply.json()
+    assert body["response_action"] == "update"
+    assert body["view"]["callback_id"] == "credential_wizard:name"
+    assert "already exists" in view_text(body["view"])
+    assert count_rows(bot, workspace.team_id) == 1
+
+
+@pytest.mark.parametrize("metadata", [
+    "",
+    "not json",
+    json.dumps({"v": 1, "stage": "api_key", "name": "x", "entity_type": "bill", "destination": "stripe"}),
+    json.dumps({"v": 1, "stage": "nowhere"}),
+    json.dumps({"v": 99, "stage": "name"}),
+    json.dumps({"v": 1, "stage": "name", "name": ["a"]}),
+    json.dumps({"v": 1, "stage": "name"})[:-5],
+])
+def test_tampered_or_truncated_metadata_is_refused(bot, workspace, live_key, metadata):
+    view = stage_four(workspace, name="Tamper target")
+    reply = workspace.submit(view, {"api_key": live_key}, private_metadata=metadata)
+    body = reply.json()
+    assert reply.status == 200 and body["response_action"] == "update"
+    assert "start again with /create-credential" in view_text(body["view"])
+    assert count_rows(bot, workspace.team_id) == 0
+
+
+def test_incomplete_metadata_on_the_final_stage_sends_the_user_back(bot, workspace, live_key):
+    view = stage_four(workspace, name="Half done")
+    metadata = json.dumps({"v": 1, "stage": "api_key", "name": "Half done", "entity_type": "bill", "destination": ""})
+    body = workspace.submit(view, {"api_key": live_key}, private_metadata=metadata).json()
+    assert body["view"]["callback_id"] == "credential_wizard:destination"
+    assert count_rows(bot, workspace.team_id) == 0
+
+
+def test_result_reaches_the_user_by_dm_when_the_modal_was_closed(bot, slack, workspace, live_key):
+    view = stage_four(workspace, name="Closed modal")
+    slack.gone_view_ids.add(view["id"])
+    workspace.submit(view, {"api_key": live_key})
+    dm = slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == workspace.user_id)
+    assert "Closed modal" in dm.params["text"] and "created" in dm.params["text"]
+    assert live_key not in view_text(dm.params)
+    assert count_rows(bot, workspace.team_id) == 1
