@@ -178,3 +178,28 @@ def test_result_reaches_the_user_by_dm_when_the_modal_was_closed(bot, slack, wor
     assert "Closed modal" in dm.params["text"] and "created" in dm.params["text"]
     assert live_key not in view_text(dm.params)
     assert count_rows(bot, workspace.team_id) == 1
+
+
+def test_an_expired_trigger_is_explained_to_the_user(workspace, slack):
+    slack.expired_triggers.add("trg-late")
+    reply = workspace.command("/create-credential", "", trigger_id="trg-late", response_url=slack.response_url("late"))
+    assert reply.status == 200
+    answer = slack.wait_for("response_url:late").params
+    assert "could not be opened" in answer["text"] and "expired_trigger_id" in answer["text"]
+
+
+def test_back_on_a_modal_that_changed_meanwhile_is_ignored(workspace, slack):
+    view = workspace.open_wizard()
+    v2 = workspace.submit(view, {"name": "Conflict"}).json()["view"]
+    slack.stale_hash = True
+    reply = workspace.click("wizard_back", "back", view={**v2, "id": view["id"], "hash": "old"}, block_id="wizard_nav")
+    assert reply.status == 200
+    slack.wait_for("views.update", lambda c: c.params.get("hash") == "old")
+    assert "unhandled error" not in workspace.bot.log()
+
+
+def test_unknown_actions_and_views_get_no_crash(workspace, bot):
+    assert workspace.click("made_up_action", "x", view={"id": "V1", "callback_id": "x"}).status == 404
+    reply = workspace.submit({"id": "V1", "callback_id": "credential_wizard:nonsense"}, {})
+    assert reply.status == 404
+    assert workspace.command("/list-credentials").status == 200  # still serving

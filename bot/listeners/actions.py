@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import re
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.errors import WizardStateInvalid
 from bot.credentials.wizard import STAGE_FIELDS, WizardState
-from bot.listeners.payload import read_input, workspace_of
+from bot.listeners.payload import acknowledge, read_input, workspace_of
 from bot.services import Services
 from bot.ui import credentials as credentials_ui
 from bot.ui import wizard as wizard_ui
@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(wizard_ui.BACK_ACTION)
-    def go_back(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
+    def go_back(body: dict, client: WebClient) -> None:
         view = body.get("view") or {}
         stage = str(view.get("callback_id", "")).removeprefix(wizard_ui.CALLBACK_PREFIX)
         try:
@@ -47,9 +45,7 @@ def register(app: App, services: Services) -> None:
                 raise
             log.info("Back ignored: the modal changed meanwhile (hash_conflict)")
 
-    @app.action(re.compile(f"^({credentials_ui.PAGE_PREVIOUS}|{credentials_ui.PAGE_NEXT})$"))
-    def turn_page(ack: Ack, body: dict, action: dict, context, respond: Respond) -> None:
-        ack()
+    def turn_page(body: dict, action: dict, context, respond: Respond) -> None:
         try:
             text, offset = credentials_ui.parse_page_value(action.get("value"))
         except ValueError:
@@ -59,3 +55,7 @@ def register(app: App, services: Services) -> None:
         page = services.credentials.list(workspace_of(context, body), text=text, offset=offset)
         respond(replace_original=True, text=credentials_ui.list_fallback(page),
                 blocks=credentials_ui.list_blocks(page, text))
+
+    app.action(wizard_ui.BACK_ACTION)(ack=acknowledge, lazy=[go_back])
+    app.action(re.compile(f"^({credentials_ui.PAGE_PREVIOUS}|{credentials_ui.PAGE_NEXT})$"))(
+        ack=acknowledge, lazy=[turn_page])

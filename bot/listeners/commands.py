@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+import logging
+
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard import WizardState
-from bot.listeners.payload import workspace_of
+from bot.listeners.payload import acknowledge, workspace_of
 from bot.services import Services
 from bot.ui import credentials as credentials_ui
 from bot.ui import wizard as wizard_ui
 
+log = logging.getLogger(__name__)
+
 
 def register(app: App, services: Services) -> None:
-    @app.command("/create-credential")
-    def open_wizard(ack: Ack, command: dict, client: WebClient) -> None:
-        ack()
+    def open_wizard(command: dict, client: WebClient, respond: Respond) -> None:
         prefilled = " ".join((command.get("text") or "").split())[:NAME_MAX]
-        client.views_open(trigger_id=command["trigger_id"], view=wizard_ui.stage_view(WizardState(name=prefilled)))
+        try:
+            client.views_open(trigger_id=command.get("trigger_id"), view=wizard_ui.stage_view(WizardState(name=prefilled)))
+        except SlackApiError as error:  # e.g. the trigger expired because Slack delivered the command late
+            log.warning("views.open failed: %s", error.response.get("error"))
+            respond(response_type="ephemeral", text=credentials_ui.open_failed_text(str(error.response.get("error"))))
+
+    app.command("/create-credential")(ack=acknowledge, lazy=[open_wizard])
 
     @app.command("/list-credentials")
     def list_credentials(ack: Ack, command: dict, context) -> None:

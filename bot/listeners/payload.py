@@ -7,6 +7,11 @@ from typing import Any
 from bot.credentials.service import Workspace
 
 
+def acknowledge(ack: Any) -> None:
+    """The whole synchronous part of listeners whose work happens after Slack has its answer."""
+    ack()
+
+
 def workspace_of(context: Any, body: dict) -> Workspace:
     """The workspace a request belongs to, from Bolt's context with the payload as fallback."""
     enterprise = context.enterprise_id or body.get("enterprise_id") or ""

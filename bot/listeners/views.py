@@ -43,13 +43,11 @@ def register(app: App, services: Services) -> None:
         state = state.with_answer(stage, answer)
         ack(response_action="update", view=wizard_ui.stage_view(state.at(state.next_stage())))
 
-    @app.view(wizard_ui.CALLBACK_PREFIX + "api_key")
-    def create_credential(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
+    def check_submission(ack: Ack, body: dict, view: dict, context) -> None:
         try:
-            state = WizardState.from_metadata(view.get("private_metadata")).at("api_key")
-            for field in ("name", "entity_type", "destination"):  # the carried answers are re-checked, not trusted
+            state, _ = read_final_submission(services, view)
+            for field in ("name", "entity_type", "destination"):  # carried answers came back through the client
                 services.credentials.check_answer(workspace_of(context, body), field, state.answer(field))
-            api_key = services.credentials.check_key(state.destination, read_input(view, "api_key"))
         except WizardStateInvalid as problem:
             ack(response_action="update", view=wizard_ui.message_view("Create credential", problem.message))
             return
@@ -57,12 +55,27 @@ def register(app: App, services: Services) -> None:
             if problem.field == "api_key":
                 ack(response_action="errors", errors={"api_key": problem.message})
             else:
+                state = WizardState.from_metadata(view.get("private_metadata"))
                 ack(response_action="update", view=wizard_ui.stage_view(state.at(problem.field), problem=problem.message))
             return
-        # Slack wants an answer within 3 s; Paddle may take longer. Answer now, finish in this worker thread.
+        # Slack wants an answer within 3 s; Paddle may take longer. Answer now, finish in the lazy listener.
         ack(response_action="update", view=wizard_ui.verifying_view(state))
+
+    def create_credential(body: dict, view: dict, context, client: WebClient) -> None:
+        try:
+            state, api_key = read_final_submission(services, view)
+        except CredentialError:
+            return  # check_submission has answered it; create() re-checks the rest
         with REDACTOR.holding(api_key):
             finish_wizard(services, client, view["id"], workspace_of(context, body), actor_of(context, body), state, api_key)
+
+    app.view(wizard_ui.CALLBACK_PREFIX + "api_key")(ack=check_submission, lazy=[create_credential])
+
+
+def read_final_submission(services: Services, view: dict) -> tuple[WizardState, Secret]:
+    """The carried answers and the key, checked offline; the API key is read from nowhere else."""
+    state = WizardState.from_metadata(view.get("private_metadata")).at("api_key")
+    return state, services.credentials.check_key(state.destination, read_input(view, "api_key"))
 
 
 def finish_wizard(services: Services, client: WebClient, view_id: str, workspace: Workspace, actor: str,

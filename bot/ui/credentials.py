@@ -147,3 +147,7 @@ def created_text(item: CredentialSummary) -> str:
 
 def not_created_text(name: str, reason: str) -> str:
     return f"Your credential “{escape(name)}” was not created: {escape(reason)}"
+
+
+def open_failed_text(reason: str) -> str:
+    return f"The credential form could not be opened (Slack said `{escape(reason)}`). Run /create-credential again."

@@ -150,6 +150,8 @@ class FakeSlack:
         self.channel_failures: dict[str, str] = {}
         #: view ids for which views.update answers ``not_found``
         self.gone_view_ids: set[str] = set()
+        #: trigger ids for which views.open answers ``expired_trigger_id``
+        self.expired_triggers: set[str] = set()
         #: when True, views.* calls carrying a ``hash`` answer ``hash_conflict``
         self.stale_hash = False
         #: usergroup id -> list of user ids for usergroups.users.list
@@ -282,6 +284,8 @@ class FakeSlack:
         with self._cond:
             if method == "views.update" and params.get("view_id") in self.gone_view_ids:
                 return {"ok": False, "error": "not_found"}
+            if method == "views.open" and params.get("trigger_id") in self.expired_triggers:
+                return {"ok": False, "error": "expired_trigger_id"}
             if params.get("hash") and self.stale_hash:
                 return {"ok": False, "error": "hash_conflict"}
             if method == "views.update" and params.get("view_id"):
