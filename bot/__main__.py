@@ -70,14 +70,19 @@ def check_slack_token(settings: Settings) -> None:
 
 def cmd_serve(_args: argparse.Namespace) -> None:
     from bot.logs import configure_logging
-    from bot.server import serve_http, serve_socket_mode
+    from bot.server import SocketModeRefused, serve_http, serve_socket_mode
 
     settings = load_settings(purpose="serve")
     configure_logging(settings.log_level, settings.known_secrets())
     key_ring = prepare(settings)
     check_slack_token(settings)
     if settings.socket_mode:
-        serve_socket_mode(settings, key_ring)
+        try:
+            serve_socket_mode(settings, key_ring)
+        except SocketModeRefused as refused:
+            raise StartupError(f"Slack refused a Socket Mode connection ({refused}); check SLACK_APP_TOKEN is an "
+                               "app-level token with connections:write and that Socket Mode is on for the app",
+                               EXIT_CONFIG) from None
     else:
         serve_http(settings, key_ring)
 

@@ -9,6 +9,7 @@ import threading
 from typing import Callable, Iterable
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError
 
 from bot import __version__
 from bot.app import build_app
@@ -124,6 +125,10 @@ def _close(worker_services: dict[str, Services]) -> None:
         services.close()  # waits for verifications and announcements already under way
 
 
+class SocketModeRefused(Exception):
+    """Slack would not open a Socket Mode connection (the reason is Slack's error code)."""
+
+
 def serve_socket_mode(settings: Settings, key_ring: KeyRing) -> None:
     """Run over Socket Mode until SIGTERM or SIGINT."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -134,7 +139,11 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    handler.connect()
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        services.close()
+        raise SocketModeRefused(str(error.response.get("error"))) from None
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
     stop.wait()
     log.info("stopping: finishing requests under way")

@@ -67,6 +67,8 @@ class BotProcess:
         self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=self.workdir, env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT)
         log.close()
+        if self.env.get("SLACK_APP_TOKEN"):
+            return self  # Socket Mode serves no HTTP; the caller waits for the websocket instead
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
