@@ -13,7 +13,9 @@ import secrets
 import string
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .loopback import LoopbackHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -71,7 +73,7 @@ class PaddleRequest(NamedTuple):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: Any
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Keep test output quiet."""
@@ -102,20 +104,16 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # client gave up (e.g. timed out on "slow" mode)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: "FakePaddle"
-
-
-class FakePaddle:
+class FakePaddle(LoopbackHTTPServer):
     """Fake Paddle Billing API on 127.0.0.1 recording requests in ``.requests``."""
 
+    handler_class = _Handler
+
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._requests: list[PaddleRequest] = []
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._configure_defaults()
 
     def _configure_defaults(self) -> None:
@@ -132,37 +130,13 @@ class FakePaddle:
     # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> "FakePaddle":
-        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="FakePaddle", daemon=True
-        )
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        """Stop serving (waking any "slow" handlers) and release the port."""
+        """Stop serving, waking any "slow" handlers first."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "FakePaddle":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "FakePaddle is not started"
-        return self._server.server_address[1]
+        super().stop()
 
     @property
     def url(self) -> str:

@@ -12,9 +12,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+
+from .loopback import LoopbackHTTPServer
 
 __all__ = ["Call", "FakeSlack"]
 
@@ -85,7 +87,7 @@ def _decode(value: Any) -> Any:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: Any
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         """Keep test output quiet."""
@@ -128,19 +130,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: "FakeSlack"
-
-
-class FakeSlack:
+class FakeSlack(LoopbackHTTPServer):
     """Fake Slack Web API on 127.0.0.1 recording every call in ``.calls``."""
 
+    handler_class = _Handler
+
     def __init__(self) -> None:
+        super().__init__()
         self._cond = threading.Condition()
         self._calls: list[Call] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._view_counter = 0
         self._ts_counter = 0
         self._configure_defaults()
@@ -161,37 +159,6 @@ class FakeSlack:
         self._failures_served: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
-
-    def start(self) -> "FakeSlack":
-        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="FakeSlack", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "FakeSlack is not started"
-        return self._server.server_address[1]
 
     @property
     def api_url(self) -> str:
