@@ -151,3 +151,22 @@ def test_redactor_masks_known_values_patterns_and_in_flight_keys():
     assert key not in line and odd not in line and "xoxb-known" not in line and "xapp-1-A0" not in line
     assert line.count(MASK) == 4
     assert redactor.redact(odd) == odd  # only while in flight
+
+
+def test_healthz_is_503_when_the_database_cannot_answer(tmp_path):
+    from sqlalchemy import create_engine
+
+    from bot.server import CredbotWSGI
+    from bot.services import build_services
+
+    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": str(tmp_path)})
+    services = build_services(settings)
+    try:
+        services.engine = create_engine(f"sqlite:///file:{tmp_path}/missing/x.db?mode=ro&uri=true")
+        statuses = []
+        body = b"".join(CredbotWSGI(services)({"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"},
+                                              lambda status, headers: statuses.append(status)))
+    finally:
+        services.close()
+    assert statuses == ["503 Service Unavailable"]
+    assert json.loads(body) == {"status": "unavailable", "database": "unreachable", "version": "0.1.0"}

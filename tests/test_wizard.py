@@ -64,7 +64,8 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     assert "Paddle Connection" in view_text(v4)
     key_block = next(b for b in v4["blocks"] if b.get("block_id") == "api_key")
     assert key_block["label"]["text"] == "API key"
-    assert "never shown again" in key_block["hint"]["text"] and "encrypted" in key_block["hint"]["text"]
+    hint = key_block["hint"]["text"]
+    assert "never shown again" in hint and "encrypted" in hint and "Developer tools > Authentication" in hint
 
     reply = workspace.submit({**v4, "id": view["id"]}, {"api_key": "  " + live_key + " "})
     verifying = reply.json()

@@ -203,3 +203,21 @@ def test_unknown_actions_and_views_get_no_crash(workspace, bot):
     reply = workspace.submit({"id": "V1", "callback_id": "credential_wizard:nonsense"}, {})
     assert reply.status == 404
     assert workspace.command("/list-credentials").status == 200  # still serving
+
+
+def test_a_database_failure_saves_nothing_and_says_so(bot, workspace, live_key):
+    with sqlite3.connect(bot.database_path) as db:  # make this one insert fail inside the transaction
+        db.execute("CREATE TRIGGER IF NOT EXISTS refuse_doomed BEFORE INSERT ON credentials "
+                   "WHEN NEW.name = 'Doomed' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    try:
+        view, _ = workspace.run_wizard("Doomed", "paddle", live_key)
+        outcome = workspace.outcome(view["id"])
+    finally:
+        with sqlite3.connect(bot.database_path) as db:
+            db.execute("DROP TRIGGER refuse_doomed")
+    assert outcome["callback_id"] == "credential_wizard:api_key"
+    assert "could not be saved (database error). Nothing was stored" in view_text(outcome)
+    assert count_rows(bot, workspace.team_id) == 0
+    with sqlite3.connect(bot.database_path) as db:
+        events = db.execute("SELECT action, outcome FROM audit_events WHERE team_id = ?", (workspace.team_id,)).fetchall()
+    assert ("credential.create", "created") not in events

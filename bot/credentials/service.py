@@ -109,11 +109,7 @@ class CredentialService:
     def check_name_available(self, workspace: Workspace, raw_name: str | None) -> str:
         """Validate a name and check no credential in the workspace has it; returns the trimmed name."""
         name = validate_name(raw_name)
-        with self.sessions() as session:
-            taken = session.scalar(
-                select(Credential.id).where(*self._scope(workspace), Credential.name_key == normalise_name(name)).limit(1)
-            )
-        if taken:
+        if self._name_taken(workspace, name):
             raise NameTaken(name)
         return name
 
@@ -182,13 +178,13 @@ class CredentialService:
                 session.flush()  # the unique index decides a name race here
                 session.add(self._event(workspace, actor, "credential.create", "created", credential_id,
                                         f"{entity.value} -> {dest.value}"))
-        except IntegrityError:
-            self._audit(workspace, actor, "credential.create", "refused", detail="name taken")
-            raise NameTaken(name) from None
+        except IntegrityError as error:
+            if self._name_taken(workspace, name):  # lost the race on the unique index
+                self._audit(workspace, actor, "credential.create", "refused", detail="name taken")
+                raise NameTaken(name) from None
+            raise self._storage_failed(error) from None
         except SQLAlchemyError as error:
-            log.error("storing credential failed: %s", type(error).__name__)
-            raise StorageFailed("The credential could not be saved (database error). Nothing was stored; "
-                                "try again, and tell the bot's operators if it keeps happening.") from None
+            raise self._storage_failed(error) from None
         return _summary(row)
 
     # -- read -------------------------------------------------------------------------
@@ -228,6 +224,20 @@ class CredentialService:
         )
 
     # -- internals --------------------------------------------------------------------
+
+    def _name_taken(self, workspace: Workspace, name: str) -> bool:
+        with self.sessions() as session:
+            return session.scalar(
+                select(Credential.id).where(*self._scope(workspace), Credential.name_key == normalise_name(name)).limit(1)
+            ) is not None
+
+    @staticmethod
+    def _storage_failed(error: SQLAlchemyError) -> StorageFailed:
+        # The statement and its parameters stay out of the log: they hold the ciphertext.
+        log.error("storing a credential failed: %s (%s)", type(error).__name__, type(error.orig).__name__
+                  if getattr(error, "orig", None) is not None else "-")
+        return StorageFailed("The credential could not be saved (database error). Nothing was stored; "
+                             "try again, and tell the bot's operators if it keeps happening.")
 
     @staticmethod
     def _scope(workspace: Workspace):

@@ -116,7 +116,8 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[Block]:
             block_id="api_key",
             label="API key",
             element=PlainTextInputElement(action_id=input_action("api_key"), placeholder="pdl_…", max_length=200),
-            hint="Slack cannot hide what you type here: the key is encrypted as soon as you submit and is never shown again.",
+            hint=f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted as soon "
+                 "as you submit and is never shown again.",
         ))
     if state.index > 0:
         blocks.append(_back_button())
