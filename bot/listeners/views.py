@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
 from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInvalid
-from bot.credentials.service import CredentialSummary, Workspace
+from bot.credentials.service import CredentialPage, CredentialSummary, Workspace
 from bot.credentials.wizard import WizardState
 from bot.listeners.errors import apology, new_reference
 from bot.listeners.payload import actor_of, read_input, workspace_of
@@ -100,7 +100,11 @@ def finish_wizard(services: Services, client: WebClient, view_id: str, workspace
         return
 
     channels = list(services.settings.notify_channels)
-    page = services.credentials.list(workspace)
+    try:
+        page = services.credentials.list(workspace)
+    except Exception:  # the credential is saved; show it alone rather than leave "Verifying…" up
+        log.exception("listing after a create failed")
+        page = CredentialPage([created], 1, 0, 1)
     screen.show(credentials_ui.created_view(created, page, credentials_ui.announcing_notice(channels)),
                 credentials_ui.created_text(created))
     if channels:
@@ -108,7 +112,7 @@ def finish_wizard(services: Services, client: WebClient, view_id: str, workspace
 
 
 def announce(services: Services, client: WebClient, screen: "_Screen", created: CredentialSummary,
-             page, channels: list[str]) -> None:
+             page: CredentialPage, channels: list[str]) -> None:
     text, blocks = credentials_ui.announcement(created)
     results = notify_channels(client, channels, text, blocks)
     delivered = [r.channel for r in results if r.ok]
