@@ -111,3 +111,12 @@ def test_page_buttons_from_another_workspace_show_only_the_clicker_workspace(bot
     stranger = Workspace(bot, slack)
     stranger.click("list_page_next", json.dumps({"q": "", "o": 0}), response_url=slack.response_url("stranger"))
     assert "Private" not in view_text(slack.wait_for("response_url:stranger").params)
+
+
+def test_a_page_past_the_end_shows_the_last_page(bot, slack, workspace):
+    core = core_service(bot)
+    for number in range(23):
+        seed(core, workspace, f"Item {number:02d}")
+    workspace.click("list_page_next", json.dumps({"q": "", "o": 9000}), response_url=slack.response_url("past"))
+    page = slack.wait_for("response_url:past").params
+    assert names(page) == ["Item 02", "Item 01", "Item 00"] and "21–23 of 23" in view_text(page)

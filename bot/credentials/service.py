@@ -202,7 +202,7 @@ class CredentialService:
             conditions.append(or_(*matches))
         with self.sessions() as session:
             total = session.scalar(select(func.count()).select_from(Credential).where(*conditions)) or 0
-            offset = max(0, min(offset, max(total - 1, 0)))
+            offset = max(0, min(offset, (max(total, 1) - 1) // limit * limit))  # past the end: the last page
             rows = session.scalars(
                 select(Credential)
                 .where(*conditions)
