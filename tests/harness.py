@@ -215,18 +215,11 @@ class Workspace:
         )
         return call.json("view")
 
-    def final_outcome(self, view_id: str, timeout: float = 15.0) -> dict:
-        """The last views.update of the modal once the bot has stopped updating it."""
-        self.outcome(view_id, timeout)
-        deadline = time.monotonic() + timeout
-        last_count = -1
-        while time.monotonic() < deadline:
-            calls = [c for c in self.slack.calls_to("views.update") if c.params.get("view_id") == view_id]
-            if len(calls) == last_count:
-                return calls[-1].json("view")
-            last_count = len(calls)
-            time.sleep(0.4)
-        return calls[-1].json("view")
+    def view_containing(self, view_id: str, text: str, timeout: float = 20.0) -> dict:
+        """The first views.update of this modal whose view contains ``text``."""
+        call = self.slack.wait_for("views.update", lambda c: c.params.get("view_id") == view_id
+                                   and text in view_text(c.params), timeout=timeout)
+        return call.json("view")
 
 
 def view_text(view: dict) -> str:

@@ -89,7 +89,7 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
         body = view_text(post.params)
         assert "Acme Live" in body and "<@U0ALICE>" in body and live_key[-4:] in body
         assert live_key not in body and post.params.get("text")
-    final = workspace.final_outcome(view["id"])
+    final = workspace.view_containing(view["id"], "Announced in")
     assert "Announced in <#CNOTIFYA>, <#CNOTIFYB>" in view_text(final)
 
     # Stored encrypted: the row has ciphertext, a key id, the hint, the creator.
