@@ -209,6 +209,18 @@ class FakeSlack(LoopbackHTTPServer):
                     )
                 self._cond.wait(remaining)
 
+    def wait_quiet(self, seconds: float = 0.5, timeout: float = 20.0) -> None:
+        """Wait until no call has arrived for ``seconds`` (work left over by earlier tests has drained)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cond:
+                last = self._calls[-1].time if self._calls else 0.0
+            idle = time.time() - last
+            if idle >= seconds:
+                return
+            time.sleep(seconds - idle)
+        raise AssertionError("Slack fake never went quiet")
+
     def reset(self) -> None:
         """Forget recorded calls and all failure configuration."""
         with self._cond:
