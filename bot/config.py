@@ -10,7 +10,7 @@ import base64
 import binascii
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -67,7 +67,6 @@ class Settings:
     port: int
     http_workers: int
     http_threads: int
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def socket_mode(self) -> bool:
