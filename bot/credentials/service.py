@@ -24,6 +24,7 @@ from bot.credentials.validation import (
     validate_name,
 )
 from bot.credentials.vault import KeyRing, Sealed, associated_data
+from bot.credentials.wizard import stage_named
 from bot.paddle import PaddleVerifier
 from bot.secret import Secret
 
@@ -121,7 +122,7 @@ class CredentialService:
             return validate_entity_type(value).value
         if field == "destination":
             return validate_destination(value).value
-        raise InvalidInput(field, "This form is no longer valid. Close it and start again with /create-credential.")
+        raise InvalidInput(stage_named(field), "The key is checked with the final submission, not as a stage answer.")
 
     def check_key(self, destination: str, value: str | None) -> Secret:
         """The offline key check of the final stage (shape and environment)."""

@@ -54,26 +54,40 @@ class WizardState:
     def to_metadata(self) -> str:
         return json.dumps({"v": METADATA_VERSION, **asdict(self)}, separators=(",", ":"), ensure_ascii=False)
 
+    def validated(self) -> "WizardState":
+        """Self, if every field is one the wizard could have produced; else :class:`WizardStateInvalid`."""
+        if (
+            self.stage not in STAGE_FIELDS
+            or len(self.name) > NAME_MAX * 4
+            or (self.entity_type and catalog.entity_type(self.entity_type) is None)
+            or (self.destination and catalog.destination(self.destination) is None)
+        ):
+            raise _start_again("This form's saved progress is damaged.")
+        return self
+
     @classmethod
     def from_metadata(cls, raw: str | None) -> "WizardState":
         """Parse carried state; raises :class:`WizardStateInvalid` on anything unexpected."""
         if not raw or len(raw) > METADATA_MAX:
-            raise WizardStateInvalid("This form's saved progress is missing. Close it and start again with /create-credential.")
+            raise _start_again("This form's saved progress is missing.")
         try:
             data = json.loads(raw)
         except ValueError:
-            raise WizardStateInvalid("This form's saved progress is damaged. Close it and start again with /create-credential.") from None
+            raise _start_again("This form's saved progress is damaged.") from None
         if not isinstance(data, dict) or data.get("v") != METADATA_VERSION:
-            raise WizardStateInvalid("This form is from another version of the bot. Close it and start again with /create-credential.")
+            raise _start_again("This form is from another version of the bot.")
         fields = {k: data.get(k, "") for k in ("stage", "name", "entity_type", "destination")}
         if not all(isinstance(v, str) for v in fields.values()):
-            raise WizardStateInvalid("This form's saved progress is damaged. Close it and start again with /create-credential.")
-        state = cls(**fields)
-        if (
-            state.stage not in STAGE_FIELDS
-            or len(state.name) > NAME_MAX * 4
-            or (state.entity_type and catalog.entity_type(state.entity_type) is None)
-            or (state.destination and catalog.destination(state.destination) is None)
-        ):
-            raise WizardStateInvalid("This form's saved progress is damaged. Close it and start again with /create-credential.")
-        return state
+            raise _start_again("This form's saved progress is damaged.")
+        return cls(**fields).validated()
+
+
+def _start_again(problem: str) -> WizardStateInvalid:
+    return WizardStateInvalid(f"{problem} Close it and start again with /create-credential.")
+
+
+def stage_named(stage: str) -> str:
+    """A stage name that came back through the client (a callback id), checked."""
+    if stage not in STAGE_FIELDS:
+        raise _start_again("This form is no longer valid.")
+    return stage

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.errors import WizardStateInvalid
-from bot.credentials.wizard import STAGE_FIELDS, WizardState
+from bot.credentials.wizard import WizardState, stage_named
 from bot.listeners.payload import acknowledge, read_input, workspace_of
 from bot.services import Services
 from bot.ui import credentials as credentials_ui
@@ -24,20 +24,18 @@ def register(app: App, services: Services) -> None:
         view = body.get("view") or {}
         stage = str(view.get("callback_id", "")).removeprefix(wizard_ui.CALLBACK_PREFIX)
         try:
-            state = WizardState.from_metadata(view.get("private_metadata"))
-            if stage not in STAGE_FIELDS:
-                raise WizardStateInvalid("This form is no longer valid. Close it and start again with /create-credential.")
+            state = WizardState.from_metadata(view.get("private_metadata")).at(stage_named(stage))
         except WizardStateInvalid as problem:
             client.views_update(view_id=view.get("id"), view=wizard_ui.message_view("Create credential", problem.message))
             return
-        # Keep what was chosen on this stage so Next brings it back; never the key.
+        # Keep what was chosen on this stage so Next brings it back (with_answer never keeps the key).
         draft = read_input(view, stage)
-        if draft is not None and stage != "api_key":
+        if draft is not None:
             try:
-                state = WizardState.from_metadata(state.with_answer(stage, draft).to_metadata())
+                state = state.with_answer(stage, draft).validated()
             except WizardStateInvalid:
                 pass  # an unknown option: drop the draft, keep the rest
-        previous = state.at(stage).previous_stage()
+        previous = state.previous_stage()
         try:
             client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=wizard_ui.stage_view(state.at(previous)))
         except SlackApiError as error:
@@ -49,8 +47,7 @@ def register(app: App, services: Services) -> None:
         try:
             text, offset = credentials_ui.parse_page_value(action.get("value"))
         except ValueError:
-            respond(response_type="ephemeral", replace_original=False,
-                    text="That button is no longer valid. Run /list-credentials again.")
+            respond(response_type="ephemeral", replace_original=False, text=credentials_ui.STALE_PAGE_BUTTON)
             return
         page = services.credentials.list(workspace_of(context, body), text=text, offset=offset)
         respond(replace_original=True, text=credentials_ui.list_fallback(page),

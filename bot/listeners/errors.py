@@ -28,7 +28,7 @@ def register(app: App) -> None:
         reference = new_reference()
         log.error("unhandled error (reference %s) in %s", reference, body.get("type") or body.get("command"),
                   exc_info=error)
-        if response is None:  # already acknowledged; the listener reports its own late failures
+        if response is None:  # nothing left to answer Slack with (lazy listeners report their own failures)
             return None
         if body.get("type") == "view_submission":
             view = message_view("Something went wrong", apology(reference))

@@ -23,6 +23,7 @@ from bot.ui.wizard import DONE_CALLBACK, TITLE
 PAGE_PREVIOUS = "list_page_previous"
 PAGE_NEXT = "list_page_next"
 FILTER_MAX = 100
+STALE_PAGE_BUTTON = "That button is no longer valid. Run /list-credentials again."
 
 
 def destination_text(item: CredentialSummary) -> str:
