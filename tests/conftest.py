@@ -1,11 +1,34 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from tests.databases import TestDatabase, clean, postgres_base_url, postgres_problem
 from tests.fakes import FakePaddle, FakeSlack
 from tests.harness import BotProcess, Workspace
+
+_postgres_checked: dict[str, str | None] = {}
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """Each database-touching test runs once per kind of database."""
+    if request.param == "postgresql":
+        url = postgres_base_url()
+        if url not in _postgres_checked:
+            _postgres_checked[url] = postgres_problem(url)
+        problem = _postgres_checked[url]
+        if problem:
+            message = (f"PostgreSQL at {url.split('@')[-1]} is not reachable ({problem}). Start it, or point "
+                       "TEST_DATABASE_URL at one (trust auth, an empty database) to run the PostgreSQL tests.")
+            if os.environ.get("CI") == "true":
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+    db = TestDatabase(request.param, tmp_path_factory.mktemp(request.param))
+    yield db
+    db.drop_all()
 
 
 @pytest.fixture(scope="session")
@@ -37,26 +60,37 @@ def _clean_fakes(request, slack, paddle_live, paddle_sandbox):
 
 
 @pytest.fixture(scope="session")
-def bot(tmp_path_factory, slack, paddle_live, paddle_sandbox):
-    """One bot for the session; tests keep apart by using their own workspace (team id)."""
-    process = BotProcess(tmp_path_factory.mktemp("bot"), slack, paddle_live, paddle_sandbox).start()
+def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
+    workdir = tmp_path_factory.mktemp("bot")
+    process = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
     yield process
     process.stop()
+    process.close_database()
 
 
 @pytest.fixture
-def start_bot(tmp_path: Path, slack, paddle_live, paddle_sandbox):
-    """Start a dedicated bot with settings of the test's own; stopped at the end."""
+def bot(shared_bot):
+    """One bot per database for the session, its tables emptied before each test."""
+    clean(shared_bot.database_url)
+    return shared_bot
+
+
+@pytest.fixture
+def start_bot(database, tmp_path: Path, slack, paddle_live, paddle_sandbox):
+    """Start a dedicated bot, on a fresh database of the current kind, with settings of the test's own."""
     started: list[BotProcess] = []
 
     def start(workdir: Path | None = None, **overrides: str) -> BotProcess:
-        process = BotProcess(workdir or tmp_path / f"bot{len(started)}", slack, paddle_live, paddle_sandbox, **overrides)
+        workdir = workdir or tmp_path / f"bot{len(started)}"
+        settings = database.provision(workdir) | overrides
+        process = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **settings)
         started.append(process.start())
         return process
 
     yield start
     for process in started:
         process.stop()
+        process.close_database()
 
 
 @pytest.fixture

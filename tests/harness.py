@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.databases import database_url_of
 from tests.fakes import FakePaddle, FakeSlack, SlackSender
 
 BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
@@ -55,6 +56,7 @@ class BotProcess:
         }
         self.env.update(overrides)
         self.process: subprocess.Popen | None = None
+        self._engine = None
         self.sender = SlackSender(self.url, SIGNING_SECRET)
 
     @property
@@ -98,8 +100,27 @@ class BotProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     @property
-    def database_path(self) -> Path:
-        return self.workdir / "data" / "credbot.db"
+    def database_url(self) -> str:
+        return database_url_of(self.env)
+
+    @property
+    def database_kind(self) -> str:
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"
+
+    def sql(self, statement: str, **params: Any) -> list[tuple]:
+        """Run one statement on the bot's database (SQLite or PostgreSQL); rows as tuples."""
+        from sqlalchemy import create_engine, text
+
+        if self._engine is None:
+            self._engine = create_engine(self.database_url)
+        with self._engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+
+    def close_database(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
 class Workspace:

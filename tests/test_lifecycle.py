@@ -10,13 +10,22 @@ import time
 from pathlib import Path
 
 from tests.fakes import make_key, make_legacy_key
-from tests.harness import REPO, Workspace, core_service, view_text
+from tests.harness import REPO, BotProcess, Workspace, core_service, view_text
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": str(cwd)}
     return subprocess.run([sys.executable, "-m", "bot", *args], env=base | env, cwd=cwd, capture_output=True,
                           text=True, timeout=60)
+
+
+def stored_bytes(bot: BotProcess) -> bytes:
+    """Everything the bot stored: the SQLite files (WAL included) or every PostgreSQL row."""
+    if bot.database_kind == "sqlite":
+        return b"".join(p.read_bytes() for p in (bot.workdir / "data").glob("credbot.db*"))
+    rows = bot.sql("SELECT * FROM credentials") + bot.sql("SELECT * FROM audit_events")
+    return b"".join(bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
+                    for row in rows for value in row)
 
 
 def test_bad_settings_stop_start_up_with_every_problem_and_exit_2(tmp_path):
@@ -57,16 +66,20 @@ def test_keys_generate_prints_a_usable_key(tmp_path):
     assert "2026a\tprimary\t0 credential(s)" in check.stdout
 
 
-def test_embedded_default_generates_a_private_key_file_once(start_bot, tmp_path):
-    bot = start_bot()
-    key_file = bot.workdir / "data" / "encryption.keys"
-    assert key_file.stat().st_mode & 0o777 == 0o600
-    first = key_file.read_text()
-    assert bot.log().count("Back this file up") == 1
-    assert bot.stop() == 0
-    bot.start()
-    assert key_file.read_text() == first
-    assert bot.log().count("Back this file up") == 1
+def test_embedded_default_generates_a_private_key_file_once(tmp_path, slack, paddle_live, paddle_sandbox):
+    bot = BotProcess(tmp_path / "embedded", slack, paddle_live, paddle_sandbox)  # SQLite only: no DATABASE_URL
+    try:
+        bot.start()
+        key_file = bot.workdir / "data" / "encryption.keys"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        first = key_file.read_text()
+        assert bot.log().count("Back this file up") == 1
+        assert bot.stop() == 0
+        bot.start()
+        assert key_file.read_text() == first
+        assert bot.log().count("Back this file up") == 1
+    finally:
+        bot.stop()
 
 
 def test_restart_keeps_every_credential_readable_and_sigterm_is_clean(start_bot, slack, paddle_live, paddle_sandbox):
@@ -94,10 +107,10 @@ def scope(workspace):
     return Scope(workspace.enterprise_id or "", workspace.team_id)
 
 
-def test_start_up_refuses_when_a_stored_key_id_is_not_configured(start_bot, slack, tmp_path, paddle_live):
+def test_start_up_refuses_when_a_stored_key_id_is_not_configured(start_bot, database, slack, tmp_path, paddle_live):
     key_a = run_cli(["keys", "generate", "--key-id", "keyA"], {}, tmp_path).stdout.strip()
     key_b = run_cli(["keys", "generate", "--key-id", "keyB"], {}, tmp_path).stdout.strip()
-    db_url = f"sqlite:///{tmp_path}/shared.db"
+    db_url = database.new_url("shared")
     bot = start_bot(DATABASE_URL=db_url, CREDBOT_ENCRYPTION_KEYS=key_a)
     workspace = Workspace(bot, slack)
     view, _ = workspace.run_wizard("Under key A", "paddle", paddle_live.new_key("live"))
@@ -135,7 +148,7 @@ def test_debug_log_and_database_never_contain_the_key(start_bot, slack, paddle_l
     assert "DEBUG slack_bolt" in log and "DEBUG slack_sdk" in log and "views.update" in log
     for secret in (good, legacy, rejected, wrong_env, bot.env["SLACK_BOT_TOKEN"], bot.env["SLACK_SIGNING_SECRET"]):
         assert secret not in log
-    data = b"".join(p.read_bytes() for p in (bot.workdir / "data").glob("credbot.db*"))
+    data = stored_bytes(bot)
     for secret in (good, legacy, rejected, wrong_env):
         assert secret.encode() not in data
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 from tests.harness import view_text
 
@@ -26,8 +25,7 @@ def test_failed_channels_are_reported_and_the_credential_kept(bot, slack, worksp
     assert "Credential created" in text
     assert "<#CNOTIFYA>: the bot is not a member; invite it with /invite @Credbot" in text
     assert "<#CNOTIFYB>: channel not found" in text
-    with sqlite3.connect(bot.database_path) as db:
-        assert db.execute("SELECT count(*) FROM credentials WHERE team_id=?", (workspace.team_id,)).fetchone()[0] == 1
+    assert bot.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=workspace.team_id) == [(1,)]
 
 
 def test_rate_limits_and_server_errors_are_retried(slack, workspace, live_key):

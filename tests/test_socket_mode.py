@@ -8,10 +8,12 @@ from tests.fakes.socket_mode import FakeSocketMode
 from tests.harness import BotProcess
 
 
-def test_slash_command_over_socket_mode_is_acked_and_opens_the_wizard(tmp_path, slack, paddle_live, paddle_sandbox):
+def test_slash_command_over_socket_mode_is_acked_and_opens_the_wizard(tmp_path, database, slack, paddle_live,
+                                                                      paddle_sandbox):
     with FakeSocketMode() as socket_mode:
         slack.socket_url = socket_mode.url
-        bot = BotProcess(tmp_path, slack, paddle_live, paddle_sandbox, SLACK_APP_TOKEN="xapp-1-A0001-test-token")
+        bot = BotProcess(tmp_path, slack, paddle_live, paddle_sandbox, SLACK_APP_TOKEN="xapp-1-A0001-test-token",
+                         **database.provision(tmp_path))
         bot.env.pop("SLACK_SIGNING_SECRET")  # Socket Mode needs none
         bot.start()
         try:

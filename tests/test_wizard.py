@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 from slack_sdk.models.views import View
 
@@ -93,9 +92,8 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     assert "Announced in <#CNOTIFYA>, <#CNOTIFYB>" in view_text(final)
 
     # Stored encrypted: the row has ciphertext, a key id, the hint, the creator.
-    with sqlite3.connect(bot.database_path) as db:
-        row = db.execute("SELECT name, entity_type, destination, encrypted_key, encryption_key_id, key_hint, created_by, "
-                         "team_id FROM credentials WHERE team_id = ?", (workspace.team_id,)).fetchone()
+    [row] = bot.sql("SELECT name, entity_type, destination, encrypted_key, encryption_key_id, key_hint, created_by, "
+                    "team_id FROM credentials WHERE team_id = :t", t=workspace.team_id)
     assert row[:3] == ("Acme Live", "bill", "paddle")
     assert live_key.encode() not in row[3] and row[4] and row[5] == live_key[-4:] and row[6] == "U0ALICE"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -12,8 +11,7 @@ from tests.harness import core_service, seed, view_text
 
 
 def count_rows(bot, team_id: str) -> int:
-    with sqlite3.connect(bot.database_path) as db:
-        return db.execute("SELECT count(*) FROM credentials WHERE team_id = ?", (team_id,)).fetchone()[0]
+    return bot.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=team_id)[0][0]
 
 
 def stage_four(workspace, name: str = "Stage four", destination: str = "paddle") -> dict:
@@ -205,19 +203,25 @@ def test_unknown_actions_and_views_get_no_crash(workspace, bot):
     assert workspace.command("/list-credentials").status == 200  # still serving
 
 
+def refuse_doomed_inserts(bot) -> None:
+    if bot.database_kind == "sqlite":
+        bot.sql("CREATE TRIGGER IF NOT EXISTS refuse_doomed BEFORE INSERT ON credentials "
+                "WHEN NEW.name = 'Doomed' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        return
+    bot.sql("CREATE OR REPLACE FUNCTION refuse_doomed() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.name = 'Doomed' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
+    bot.sql("CREATE TRIGGER refuse_doomed BEFORE INSERT ON credentials FOR EACH ROW EXECUTE FUNCTION refuse_doomed()")
+
+
 def test_a_database_failure_saves_nothing_and_says_so(bot, workspace, live_key):
-    with sqlite3.connect(bot.database_path) as db:  # make this one insert fail inside the transaction
-        db.execute("CREATE TRIGGER IF NOT EXISTS refuse_doomed BEFORE INSERT ON credentials "
-                   "WHEN NEW.name = 'Doomed' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    refuse_doomed_inserts(bot)  # make this one insert fail inside the transaction
     try:
         view, _ = workspace.run_wizard("Doomed", "paddle", live_key)
         outcome = workspace.outcome(view["id"])
     finally:
-        with sqlite3.connect(bot.database_path) as db:
-            db.execute("DROP TRIGGER refuse_doomed")
+        bot.sql("DROP TRIGGER refuse_doomed" + (" ON credentials" if bot.database_kind == "postgresql" else ""))
     assert outcome["callback_id"] == "credential_wizard:api_key"
     assert "could not be saved (database error). Nothing was stored" in view_text(outcome)
     assert count_rows(bot, workspace.team_id) == 0
-    with sqlite3.connect(bot.database_path) as db:
-        events = db.execute("SELECT action, outcome FROM audit_events WHERE team_id = ?", (workspace.team_id,)).fetchall()
+    events = bot.sql("SELECT action, outcome FROM audit_events WHERE team_id = :t", t=workspace.team_id)
     assert ("credential.create", "created") not in events

@@ -1,0 +1,108 @@
+"""The databases every database-touching test runs on: embedded SQLite and PostgreSQL.
+
+PostgreSQL comes from ``TEST_DATABASE_URL`` (default: the CI machine's server,
+127.0.0.1:5432, trust auth, database ``test``). Each bot a test starts gets a
+schema of its own (``search_path`` in the URL), dropped at the end of the run.
+When PostgreSQL cannot be reached its tests are skipped with a note on how to
+enable them, except under ``CI=true``, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TABLES = ("audit_events", "credentials")  # children first
+
+
+def postgres_base_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
+    return url.replace("postgres://", "postgresql+psycopg://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def postgres_problem(url: str) -> str | None:
+    """Why PostgreSQL at ``url`` cannot be used, or None when it can."""
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def test_key(key_id: str = "test") -> str:
+    return f"{key_id}:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+test_key.__test__ = False  # not a pytest test
+
+
+class TestDatabase:
+    """Hands out isolated databases of one kind to bots and tests."""
+
+    __test__ = False
+
+    def __init__(self, kind: str, root: Path) -> None:
+        self.kind = kind
+        self.root = root
+        self.base_url = postgres_base_url() if kind == "postgresql" else ""
+        self._schemas: list[str] = []
+
+    def provision(self, workdir: Path) -> dict[str, str]:
+        """Settings for a bot with a fresh, empty database of this kind.
+
+        SQLite: nothing, the embedded default in the bot's data directory.
+        PostgreSQL: a new schema and an encryption key (required off SQLite).
+        """
+        if self.kind == "sqlite":
+            return {}
+        return {"DATABASE_URL": self.new_url(), "CREDBOT_ENCRYPTION_KEYS": test_key()}
+
+    def new_url(self, label: str = "") -> str:
+        """A URL to a new, empty database (SQLite file or PostgreSQL schema)."""
+        if self.kind == "sqlite":
+            path = self.root / f"{label or 'db'}-{uuid.uuid4().hex[:8]}.db"
+            return f"sqlite:///{path}"
+        schema = f"credbot_t_{uuid.uuid4().hex[:12]}"
+        engine = create_engine(self.base_url)
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        self._schemas.append(schema)
+        url = make_url(self.base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self._schemas:
+            return
+        engine = create_engine(self.base_url)
+        with engine.begin() as conn:
+            for schema in self._schemas:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def database_url_of(env: dict[str, str]) -> str:
+    """The database a bot with these settings uses (its embedded SQLite file by default)."""
+    if env.get("DATABASE_URL"):
+        return env["DATABASE_URL"]
+    return f"sqlite:///{Path(env['CREDBOT_DATA_DIR']) / 'credbot.db'}"
+
+
+def clean(url: str) -> None:
+    """Empty every table (the schema stays migrated)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
+    finally:
+        engine.dispose()
