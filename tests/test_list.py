@@ -10,6 +10,12 @@ from slack_sdk.models.blocks import Block
 from tests.harness import Workspace, core_service, seed, view_text
 
 
+def scope(workspace):
+    from bot.credentials.service import Workspace as Scope
+
+    return Scope(workspace.enterprise_id or "", workspace.team_id)
+
+
 def listed(reply) -> dict:
     assert reply.status == 200, reply.text
     body = reply.json()
@@ -83,6 +89,41 @@ def test_pages_of_twenty_with_previous_and_next(bot, slack, workspace):
     page3 = slack.wait_for("response_url:p3").params
     assert names(page3) == [f"Credential {n:02d}" for n in range(4, -1, -1)]
     assert "41–45 of 45" in view_text(page3)
+    buttons = {e["action_id"]: e for b in page3["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert set(buttons) == {"list_page_previous"}
+
+    workspace.click("list_page_previous", buttons["list_page_previous"]["value"], response_url=slack.response_url("b2"))
+    back2 = slack.wait_for("response_url:b2").params
+    assert names(back2) == names(page2) and "21–40 of 45" in view_text(back2)
+    buttons = {e["action_id"]: e for b in back2["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    workspace.click("list_page_previous", buttons["list_page_previous"]["value"], response_url=slack.response_url("b1"))
+    back1 = slack.wait_for("response_url:b1").params
+    assert names(back1) == names(body) and "1–20 of 45" in view_text(back1)
+    assert {e["action_id"] for b in back1["blocks"] if b["type"] == "actions" for e in b["elements"]} == {"list_page_next"}
+
+
+def test_paging_is_keyset_so_new_credentials_do_not_shift_pages(bot, slack, workspace):
+    core = core_service(bot)
+    for number in range(25):
+        seed(core, workspace, f"Stable {number:02d}")
+    body = listed(workspace.command("/list-credentials"))
+    value = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"])
+    seed(core, workspace, "Arrived meanwhile")  # with OFFSET paging this would repeat "Stable 05" on page 2
+    workspace.click("list_page_next", value, response_url=slack.response_url("stable"))
+    assert names(slack.wait_for("response_url:stable").params) == [f"Stable {n:02d}" for n in range(4, -1, -1)]
+
+
+def test_the_total_is_counted_only_up_to_a_cap(bot, workspace, monkeypatch):
+    from bot.credentials import service as service_module
+    from bot.ui import credentials as credentials_ui
+
+    core = core_service(bot)
+    for number in range(12):
+        seed(core, workspace, f"Many {number:02d}")
+    monkeypatch.setattr(service_module, "COUNT_CAP", 10)
+    page = core.list(scope(workspace), limit=5)
+    assert (page.total, page.total_capped, page.has_next, len(page.items)) == (10, True, True, 5)
+    assert "1–5 of 10+" in view_text([b.to_dict() for b in credentials_ui.list_blocks(page, "")])
 
 
 def test_paging_keeps_the_filter(bot, slack, workspace):
@@ -97,8 +138,16 @@ def test_paging_keeps_the_filter(bot, slack, workspace):
     assert names(page) == ["Match 01", "Match 00"]
 
 
-@pytest.mark.parametrize("value", ["", "{", "[]", json.dumps({"q": 5, "o": 0}), json.dumps({"q": "", "o": -1}),
-                                   json.dumps({"q": "", "o": "20"}), json.dumps({"q": "x" * 500, "o": 0})])
+CURSOR = ["2026-11-28T00:00:00+00:00", "0b5e9f0c-2f43-4a8e-9d7e-0e0f7f5b1c2a"]
+
+
+@pytest.mark.parametrize("value", [
+    "", "{", "[]", "null", json.dumps({"q": 5, "p": 0}), json.dumps({"q": "", "p": -1}), json.dumps({"q": "", "p": "20"}),
+    json.dumps({"q": "x" * 500, "p": 0}), json.dumps({"q": "", "o": 20}), json.dumps({"q": "", "a": CURSOR, "b": CURSOR}),
+    json.dumps({"a": ["yesterday", CURSOR[1]]}), json.dumps({"a": [CURSOR[0], "' OR 1=1 --"]}),
+    json.dumps({"a": ["2026-11-28T00:00:00", CURSOR[1]]}), json.dumps({"a": [CURSOR[0]]}), json.dumps({"b": "x"}),
+    json.dumps({"a": ["9" * 400, CURSOR[1]]}), "x" * 3000,
+])
 def test_tampered_page_buttons_get_a_clear_answer(bot, slack, workspace, value):
     reply = workspace.click("list_page_next", value, response_url=slack.response_url("tampered"))
     assert reply.status == 200
@@ -108,15 +157,21 @@ def test_tampered_page_buttons_get_a_clear_answer(bot, slack, workspace, value):
 
 def test_page_buttons_from_another_workspace_show_only_the_clicker_workspace(bot, slack, workspace):
     seed(core_service(bot), workspace, "Private")
+    for number in range(21):
+        seed(core_service(bot), workspace, f"Theirs {number:02d}")
+    body = listed(workspace.command("/list-credentials"))
+    value = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"])
     stranger = Workspace(bot, slack)
-    stranger.click("list_page_next", json.dumps({"q": "", "o": 0}), response_url=slack.response_url("stranger"))
-    assert "Private" not in view_text(slack.wait_for("response_url:stranger").params)
+    stranger.click("list_page_next", value, response_url=slack.response_url("stranger"))
+    seen = view_text(slack.wait_for("response_url:stranger").params)
+    assert "Private" not in seen and "Theirs" not in seen and "No credentials in this workspace yet" in seen
 
 
-def test_a_page_past_the_end_shows_the_last_page(bot, slack, workspace):
+def test_a_button_whose_rows_are_gone_shows_the_first_page(bot, slack, workspace):
     core = core_service(bot)
-    for number in range(23):
+    for number in range(3):
         seed(core, workspace, f"Item {number:02d}")
-    workspace.click("list_page_next", json.dumps({"q": "", "o": 9000}), response_url=slack.response_url("past"))
+    older_than_all = json.dumps({"q": "", "a": ["2001-01-01T00:00:00+00:00", CURSOR[1]], "p": 9000})
+    workspace.click("list_page_next", older_than_all, response_url=slack.response_url("past"))
     page = slack.wait_for("response_url:past").params
-    assert names(page) == ["Item 02", "Item 01", "Item 00"] and "21–23 of 23" in view_text(page)
+    assert names(page) == ["Item 02", "Item 01", "Item 00"] and "1–3 of 3" in view_text(page)

@@ -114,7 +114,7 @@ def summary(number: int, name: str = "Name") -> CredentialSummary:
 
 def test_list_and_success_views_fit_slack_limits_at_full_pages():
     items = [summary(n, "<!here> " + "w" * 90) for n in range(20)]
-    page = CredentialPage(items, 500, 20, 20)
+    page = CredentialPage(items, 500, 20, 20, has_next=True, has_previous=True)
     blocks = [b.to_dict() for b in credentials_ui.list_blocks(page, "filter")]
     assert len(blocks) <= 50
     assert "<!here>" not in json.dumps(blocks)

@@ -37,8 +37,8 @@ class Credential(Base):
     __table_args__ = (
         # The uniqueness rule itself: concurrent creators race on this index, not on a check-then-insert.
         Index("uq_credentials_workspace_name", "enterprise_id", "team_id", "name_key", unique=True),
-        # /list-credentials: a workspace's credentials, newest first.
-        Index("ix_credentials_workspace_created", "enterprise_id", "team_id", "created_at"),
+        # /list-credentials: a workspace's credentials, newest first, keyset-paged by (created_at, id).
+        Index("ix_credentials_workspace_created_id", "enterprise_id", "team_id", "created_at", "id"),
         Index("ix_credentials_encryption_key_id", "encryption_key_id"),
     )
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +31,7 @@ from bot.secret import Secret
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
+COUNT_CAP = 1000  # beyond this the list says "1,000+" instead of counting every row on every page
 
 
 @dataclass(frozen=True)
@@ -57,19 +58,30 @@ class CredentialSummary:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """A position in a workspace's newest-first list: the (created_at, id) of one row."""
+
+    created_at: datetime
+    id: str
+
+
+@dataclass(frozen=True)
 class CredentialPage:
     items: list[CredentialSummary]
-    total: int
-    offset: int
+    total: int  # exact up to COUNT_CAP; see total_capped
+    offset: int  # position of the first item, for "21–40 of N"
     limit: int
+    has_next: bool = False
+    has_previous: bool = False
+    total_capped: bool = False  # more than COUNT_CAP credentials match: ``total`` is COUNT_CAP
 
     @property
-    def has_next(self) -> bool:
-        return self.offset + len(self.items) < self.total
+    def first_cursor(self) -> Cursor | None:
+        return Cursor(self.items[0].created_at, self.items[0].id) if self.items else None
 
     @property
-    def has_previous(self) -> bool:
-        return self.offset > 0
+    def last_cursor(self) -> Cursor | None:
+        return Cursor(self.items[-1].created_at, self.items[-1].id) if self.items else None
 
 
 def _summary(row: Credential) -> CredentialSummary:
@@ -190,8 +202,16 @@ class CredentialService:
 
     # -- read -------------------------------------------------------------------------
 
-    def list(self, workspace: Workspace, *, text: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> CredentialPage:
-        """A page of the workspace's credentials, newest first; ``text`` filters by name or destination."""
+    def list(self, workspace: Workspace, *, text: str = "", after: Cursor | None = None,
+             before: Cursor | None = None, offset: int = 0, limit: int = PAGE_SIZE) -> CredentialPage:
+        """A page of the workspace's credentials, newest first; ``text`` filters by name or destination.
+
+        Keyset paging on the (workspace, created_at, id) index: ``after`` gives
+        the page following that row, ``before`` the page preceding it, neither
+        the first page. Cost stays the same however deep the page and however
+        many credentials the workspace has; ``offset`` is only carried for the
+        "21–40" label. The total is counted up to COUNT_CAP rows.
+        """
         conditions = list(self._scope(workspace))
         text = text.strip()
         if text:
@@ -201,17 +221,32 @@ class CredentialService:
             if destinations:
                 matches.append(Credential.destination.in_(destinations))
             conditions.append(or_(*matches))
+        position = tuple_(Credential.created_at, Credential.id)
+        newest_first = (Credential.created_at.desc(), Credential.id.desc())
         with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(Credential).where(*conditions)) or 0
-            offset = max(0, min(offset, (max(total, 1) - 1) // limit * limit))  # past the end: the last page
-            rows = session.scalars(
-                select(Credential)
-                .where(*conditions)
-                .order_by(Credential.created_at.desc(), Credential.id.desc())
-                .offset(offset)
-                .limit(limit)
-            ).all()
-        return CredentialPage([_summary(r) for r in rows], total, offset, limit)
+            counted = session.scalar(select(func.count()).select_from(
+                select(Credential.id).where(*conditions).limit(COUNT_CAP + 1).subquery())) or 0
+            if before is not None:
+                rows = list(reversed(session.scalars(
+                    select(Credential).where(*conditions, position > tuple_(before.created_at, before.id))
+                    .order_by(Credential.created_at.asc(), Credential.id.asc()).limit(limit + 1)).all()))
+                has_previous = len(rows) > limit
+                rows = rows[-limit:]
+                has_next = True
+                offset = max(offset, limit) if has_previous else 0
+            else:
+                query = select(Credential).where(*conditions)
+                if after is not None:
+                    query = query.where(position < tuple_(after.created_at, after.id))
+                rows = session.scalars(query.order_by(*newest_first).limit(limit + 1)).all()
+                has_next = len(rows) > limit
+                rows = rows[:limit]
+                has_previous = after is not None
+                offset = max(offset, limit) if after is not None else 0
+            if not rows and (after is not None or before is not None):  # the rows around a stale button are gone
+                return self.list(workspace, text=text, limit=limit)
+        return CredentialPage([_summary(r) for r in rows], min(counted, COUNT_CAP), offset, limit,
+                              has_next=has_next, has_previous=has_previous, total_capped=counted > COUNT_CAP)
 
     def reveal_api_key(self, workspace: Workspace, credential_id: str) -> Secret:
         """Decrypt one credential's key (for integrations); raises VaultError or LookupError."""

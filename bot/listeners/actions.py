@@ -45,13 +45,14 @@ def register(app: App, services: Services) -> None:
 
     def turn_page(body: dict, action: dict, context, respond: Respond) -> None:
         try:
-            text, offset = credentials_ui.parse_page_value(action.get("value"))
+            wanted = credentials_ui.parse_page_value(action.get("value"))
         except ValueError:
             respond(response_type="ephemeral", replace_original=False, text=credentials_ui.STALE_PAGE_BUTTON)
             return
-        page = services.credentials.list(workspace_of(context, body), text=text, offset=offset)
+        page = services.credentials.list(workspace_of(context, body), text=wanted.text, after=wanted.after,
+                                         before=wanted.before, offset=wanted.offset)
         respond(replace_original=True, text=credentials_ui.list_fallback(page),
-                blocks=credentials_ui.list_blocks(page, text))
+                blocks=credentials_ui.list_blocks(page, wanted.text))
 
     app.action(wizard_ui.BACK_ACTION)(ack=acknowledge, lazy=[go_back])
     app.action(re.compile(f"^({credentials_ui.PAGE_PREVIOUS}|{credentials_ui.PAGE_NEXT})$"))(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -16,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.credentials.service import CredentialPage, CredentialSummary
+from bot.credentials.service import CredentialPage, CredentialSummary, Cursor
 from bot.ui.text import escape, mention, slack_date, truncate
 from bot.ui.wizard import DONE_CALLBACK, TITLE
 
@@ -24,6 +27,17 @@ PAGE_PREVIOUS = "list_page_previous"
 PAGE_NEXT = "list_page_next"
 FILTER_MAX = 100
 STALE_PAGE_BUTTON = "That button is no longer valid. Run /list-credentials again."
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page a Previous/Next button asks for."""
+
+    text: str = ""
+    after: Cursor | None = None
+    before: Cursor | None = None
+    offset: int = 0
 
 
 def destination_text(item: CredentialSummary) -> str:
@@ -39,8 +53,12 @@ def credential_text(item: CredentialSummary, *, marked: bool = False) -> str:
     )
 
 
-def page_value(text: str, offset: int) -> str:
-    return json.dumps({"q": text[:FILTER_MAX], "o": offset}, separators=(",", ":"), ensure_ascii=False)
+def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) -> str:
+    """A Previous/Next button's value: the filter, the row to page from, and the label position."""
+    value: dict = {"q": text[:FILTER_MAX], "p": offset}
+    if cursor is not None:
+        value[direction] = [cursor.created_at.astimezone(timezone.utc).isoformat(), cursor.id]
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def list_blocks(page: CredentialPage, text: str) -> list[Block]:
@@ -54,22 +72,27 @@ def list_blocks(page: CredentialPage, text: str) -> list[Block]:
         return [SectionBlock(block_id="empty", text=MarkdownTextObject(text=message))]
     first, last = page.offset + 1, page.offset + len(page.items)
     blocks: list[Block] = [SectionBlock(block_id="summary", text=MarkdownTextObject(
-        text=f"*Integration credentials*{shown_filter} — {first}–{last} of {page.total}, newest first"))]
+        text=f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, newest first"))]
     for item in page.items:
         blocks.append(SectionBlock(block_id=f"credential_{item.id}", text=MarkdownTextObject(text=credential_text(item))))
     buttons = []
     if page.has_previous:
         buttons.append(ButtonElement(text="Previous", action_id=PAGE_PREVIOUS,
-                                     value=page_value(text, max(0, page.offset - page.limit))))
+                                     value=page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit))))
     if page.has_next:
-        buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT, value=page_value(text, page.offset + page.limit)))
+        buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT,
+                                     value=page_value(text, page.last_cursor, "a", page.offset + page.limit)))
     if buttons:
         blocks.append(ActionsBlock(block_id="pages", elements=buttons))
     return blocks
 
 
+def total_text(page: CredentialPage) -> str:
+    return f"{page.total:,}+" if page.total_capped else f"{page.total:,}"
+
+
 def list_fallback(page: CredentialPage) -> str:
-    return f"{page.total} integration credential(s)" if page.items else "No integration credentials"
+    return f"{total_text(page)} integration credential(s)" if page.items else "No integration credentials"
 
 
 def created_view(new: CredentialSummary, page: CredentialPage, notice: str | None) -> View:
@@ -83,13 +106,14 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
     if notice:
         blocks.append(ContextBlock(block_id="notice", elements=[MarkdownTextObject(text=notice)]))
     blocks += [DividerBlock(), SectionBlock(block_id="list_title", text=MarkdownTextObject(
-        text=f"*Credentials* — {page.total} in this workspace, newest first"))]
+        text=f"*Credentials* — {total_text(page)} in this workspace, newest first"))]
     for item in page.items:
         blocks.append(SectionBlock(block_id=f"credential_{item.id}",
                                    text=MarkdownTextObject(text=credential_text(item, marked=item.id == new.id))))
     if page.has_next:
         blocks.append(ContextBlock(block_id="more", elements=[MarkdownTextObject(
-            text=f"…and {page.total - len(page.items)} more: use `/list-credentials`.")]))
+            text=f"…and {'many' if page.total_capped else page.total - len(page.items)} more: "
+                 "use `/list-credentials`.")]))
     return View(type="modal", callback_id=DONE_CALLBACK, title=TITLE, close="Done", blocks=blocks)
 
 
@@ -129,17 +153,33 @@ def announcement(item: CredentialSummary) -> tuple[str, list[Block]]:
     return text, blocks
 
 
-def parse_page_value(raw: object) -> tuple[str, int]:
-    """Read a Previous/Next button's value back; it came through the user's client."""
+def parse_page_value(raw: object) -> PageRequest:
+    """Read a Previous/Next button's value back; it came through the user's client, so trust nothing."""
     if not isinstance(raw, str) or len(raw) > 2000:
         raise ValueError("bad page value")
     data = json.loads(raw)
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not set(data) <= {"q", "p", "a", "b"} or ("a" in data and "b" in data):
         raise ValueError("bad page value")
-    text, offset = data.get("q", ""), data.get("o", 0)
+    text, offset = data.get("q", ""), data.get("p", 0)
     if not isinstance(text, str) or len(text) > FILTER_MAX or type(offset) is not int or not 0 <= offset <= 10_000_000:
         raise ValueError("bad page value")
-    return text, offset
+    cursors = {}
+    for direction in ("a", "b"):
+        if direction in data:
+            cursors[direction] = _cursor(data[direction])
+    return PageRequest(text, cursors.get("a"), cursors.get("b"), offset)
+
+
+def _cursor(raw: object) -> Cursor:
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(part, str) for part in raw)):
+        raise ValueError("bad page cursor")
+    stamp, credential_id = raw
+    if len(stamp) > 40 or not UUID.match(credential_id):
+        raise ValueError("bad page cursor")
+    created_at = datetime.fromisoformat(stamp)  # ValueError when malformed
+    if created_at.tzinfo is None:
+        raise ValueError("bad page cursor")
+    return Cursor(created_at.astimezone(timezone.utc), credential_id)
 
 
 def created_text(item: CredentialSummary) -> str:
