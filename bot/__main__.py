@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
+import shutil
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -68,12 +72,26 @@ def check_slack_token(settings: Settings) -> None:
         log.warning("could not reach Slack to check the token (%s); starting anyway", type(error).__name__)
 
 
+def metrics_across_workers(settings: Settings) -> None:
+    """With several gunicorn workers, let /metrics sum over them (before prometheus-client is imported)."""
+    if settings.socket_mode or settings.http_workers < 2 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    directory = Path(settings.data_dir) / "metrics" / str(os.getpid())
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(mode=0o700, parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
 def cmd_serve(_args: argparse.Namespace) -> None:
     from bot.logs import configure_logging
-    from bot.server import SocketModeRefused, serve_http, serve_socket_mode
 
     settings = load_settings(purpose="serve")
-    configure_logging(settings.log_level, settings.known_secrets())
+    configure_logging(settings.log_level, settings.known_secrets(), settings.log_format)
+    metrics_across_workers(settings)
+
+    from bot.server import SocketModeRefused, serve_http, serve_socket_mode
+
     key_ring = prepare(settings)
     check_slack_token(settings)
     if settings.socket_mode:
@@ -92,7 +110,7 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> None:
     from bot.logs import configure_logging
 
     settings = load_settings(purpose="db")
-    configure_logging(settings.log_level, settings.known_secrets())
+    configure_logging(settings.log_level, settings.known_secrets(), settings.log_format)
     db.upgrade(settings.database_url)
     print("database is up to date")
 

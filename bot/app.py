@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt import App
 
+from bot import metrics
 from bot.listeners import register_listeners
 from bot.services import Services
 
@@ -34,5 +35,7 @@ def build_app(services: Services) -> App:
         process_before_response=True,
         logger=bolt_logger,
     )
+    # Names each request's kind for the metrics; in Socket Mode (no WSGI layer) it also times the ack.
+    app.use(metrics.bolt_middleware(record_here=settings.socket_mode))
     register_listeners(app, services)
     return app

@@ -24,6 +24,7 @@ DEFAULT_PADDLE_SANDBOX_API_URL = "https://sandbox-api.paddle.com"
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CHANNEL_ID_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -63,10 +64,12 @@ class Settings:
     paddle_sandbox_api_url: str
     paddle_timeout: float
     log_level: str
+    log_format: str  # "text" or "json"
     host: str
     port: int
     http_workers: int
     http_threads: int
+    metrics_port: int | None  # Socket Mode only: where GET /metrics is served (HTTP mode serves it on PORT)
 
     @property
     def socket_mode(self) -> bool:
@@ -227,6 +230,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
     if log_level not in LOG_LEVELS:
         problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
 
+    log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        problems.append(f"LOG_FORMAT must be text or json, got {log_format!r}")
+
+    metrics_port = None
+    if env.get("METRICS_PORT", "").strip():
+        metrics_port = _int(env, "METRICS_PORT", 0, 1, 65535, problems)
+
     timeout_raw = env.get("PADDLE_TIMEOUT_SECONDS", "").strip()
     paddle_timeout = 8.0
     if timeout_raw:
@@ -252,10 +263,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         paddle_sandbox_api_url=_url(env, "PADDLE_SANDBOX_API_URL", DEFAULT_PADDLE_SANDBOX_API_URL, problems).rstrip("/"),
         paddle_timeout=paddle_timeout,
         log_level=log_level,
+        log_format=log_format,
         host=env.get("HOST", "").strip() or "0.0.0.0",
         port=_int(env, "PORT", 3000, 1, 65535, problems),
         http_workers=_int(env, "CREDBOT_HTTP_WORKERS", 1, 1, 64, problems),
         http_threads=_int(env, "CREDBOT_HTTP_THREADS", 16, 1, 256, problems),
+        metrics_port=metrics_port,
     )
     if problems:
         raise ConfigError(problems)

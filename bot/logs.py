@@ -8,11 +8,13 @@ leaves the process, so no level and no library can leak a key or token.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 import threading
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
 from bot.secret import Secret
@@ -78,14 +80,37 @@ class RedactingFormatter(logging.Formatter):
         return self.redactor.redact(super().format(record))
 
 
-def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+class RedactingJSONFormatter(logging.Formatter):
+    """One JSON object per line for log collectors; every text field is redacted before it is encoded."""
+
+    def __init__(self, redactor: Redactor = REDACTOR) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.redactor.redact(record.getMessage()),
+            "process": record.process,
+            "thread": record.threadName,
+        }
+        if record.exc_info:
+            entry["exception"] = self.redactor.redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = self.redactor.redact(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = (), log_format: str = "text") -> None:
     """One redacting handler on the root logger; every other logger propagates to it."""
     REDACTOR.add(secrets)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter())
+    handler.setFormatter(RedactingJSONFormatter() if log_format == "json" else RedactingFormatter())
     root.addHandler(handler)
     root.setLevel(level)
     # Alembic announces each of its plugins at INFO on every start; keep its migration lines only.

@@ -16,6 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.models.blocks import Block
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 _REASONS = {
@@ -58,9 +60,11 @@ def notify_channels(client: WebClient, channels: Sequence[str], text: str, block
                 data = error.response.data if isinstance(error.response.data, dict) else {}
                 code = str(data.get("error") or f"http_{status}")
             log.warning("announcement to %s failed: %s (HTTP %s)", channel, code, status)
+            metrics.NOTIFICATION_FAILURES.labels(metrics.label(code)).inc()
             results.append(ChannelResult(channel, False, code))
         except (SlackRequestError, OSError) as error:
             log.warning("announcement to %s failed: %s", channel, type(error).__name__)
+            metrics.NOTIFICATION_FAILURES.labels("unreachable").inc()
             results.append(ChannelResult(channel, False, "unreachable"))
     return results
 

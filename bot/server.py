@@ -6,12 +6,13 @@ import json
 import logging
 import signal
 import threading
+import time
 from typing import Callable, Iterable
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
 
-from bot import __version__
+from bot import __version__, metrics
 from bot.app import build_app
 from bot.config import Settings
 from bot.credentials.vault import KeyRing
@@ -26,7 +27,7 @@ StartResponse = Callable[..., object]
 
 
 class CredbotWSGI:
-    """Routes /slack/events to Bolt and answers /healthz; everything else is 404."""
+    """Routes /slack/events to Bolt and answers /healthz and /metrics; everything else is 404."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -37,6 +38,10 @@ class CredbotWSGI:
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz" and method in ("GET", "HEAD"):
             return self.health(start_response)
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            payload, content_type = metrics.exposition()
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
+            return [payload]
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])
@@ -45,9 +50,24 @@ class CredbotWSGI:
             except ValueError:
                 length = -1
             if length < 0 or length > MAX_BODY_BYTES:
+                metrics.observe(metrics.UNVERIFIED, 413, 0.0)
                 return _json(start_response, 413, {"error": "request body too large"})
-            return self.slack(environ, start_response)
+            return self.timed_slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
+
+    def timed_slack(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        """Bolt's answer, counted and timed by request kind (named by a Bolt middleware on the way)."""
+        started = time.perf_counter()
+        metrics.begin_request()
+        status: list[str] = []
+
+        def recording_start_response(status_line: str, headers: list, *rest: object) -> object:
+            status.append(status_line.split(" ", 1)[0])
+            return start_response(status_line, headers, *rest)
+
+        body = self.slack(environ, recording_start_response)
+        metrics.observe(metrics.current_kind(), status[0] if status else "none", time.perf_counter() - started)
+        return body
 
     def health(self, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -105,7 +125,7 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
             self.cfg.set("logger_class", RedactedGunicornLogger)
             # Several instances may share a host: no shared control socket in $HOME.
             self.cfg.set("control_socket_disable", True)
-            self.cfg.set("post_fork", lambda _arbiter, _worker: configure_logging(settings.log_level))
+            self.cfg.set("post_fork", lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format))
             self.cfg.set("worker_exit", lambda _arbiter, _worker: _close(worker_services))
 
         def load(self):
@@ -115,7 +135,7 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
             return CredbotWSGI(services)
 
     server = Server()
-    log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz)", __version__, settings.host, settings.port)
+    log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)", __version__, settings.host, settings.port)
     server.run()
 
 
@@ -145,6 +165,11 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing) -> None:
         services.close()
         raise SocketModeRefused(str(error.response.get("error"))) from None
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.host)
+        log.info("serving GET /metrics on %s:%s", settings.host, settings.metrics_port)
     stop.wait()
     log.info("stopping: finishing requests under way")
     handler.close()

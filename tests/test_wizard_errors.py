@@ -224,4 +224,4 @@ def test_a_database_failure_saves_nothing_and_says_so(bot, workspace, live_key):
     assert "could not be saved (database error). Nothing was stored" in view_text(outcome)
     assert count_rows(bot, workspace.team_id) == 0
     events = bot.sql("SELECT action, outcome FROM audit_events WHERE team_id = :t", t=workspace.team_id)
-    assert ("credential.create", "created") not in events
+    assert ("credential.create", "created") not in events and ("credential.create", "failed") in events

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.credentials import catalog
-from bot.credentials.errors import InvalidInput, KeyRejected, NameTaken, StorageFailed
+from bot import metrics
+from bot.credentials.errors import InvalidInput, KeyRejected, NameTaken, ProviderUnavailable, StorageFailed
 from bot.credentials.models import AuditEvent, Credential
 from bot.credentials.validation import (
     check_api_key,
@@ -166,7 +167,13 @@ class CredentialService:
             try:
                 self.verifier.verify(dest.base_url(self.settings), api_key)
             except KeyRejected as rejected:
+                metrics.VERIFICATION_FAILURES.labels(metrics.label(rejected.reason)).inc()
                 self._audit(workspace, actor, "credential.verify", "rejected", detail=f"{dest.value}: {rejected.reason}")
+                raise
+            except ProviderUnavailable as unavailable:
+                metrics.VERIFICATION_FAILURES.labels(metrics.label(unavailable.reason)).inc()
+                self._audit(workspace, actor, "credential.verify", "unavailable",
+                            detail=f"{dest.value}: {unavailable.reason}")
                 raise
 
         credential_id = str(uuid.uuid4())
@@ -195,9 +202,10 @@ class CredentialService:
             if self._name_taken(workspace, name):  # lost the race on the unique index
                 self._audit(workspace, actor, "credential.create", "refused", detail="name taken")
                 raise NameTaken(name) from None
-            raise self._storage_failed(error) from None
+            raise self._storage_failed(workspace, actor, error) from None
         except SQLAlchemyError as error:
-            raise self._storage_failed(error) from None
+            raise self._storage_failed(workspace, actor, error) from None
+        metrics.CREDENTIALS_CREATED.labels(dest.value).inc()
         return _summary(row)
 
     # -- read -------------------------------------------------------------------------
@@ -267,11 +275,11 @@ class CredentialService:
                 select(Credential.id).where(*self._scope(workspace), Credential.name_key == normalise_name(name)).limit(1)
             ) is not None
 
-    @staticmethod
-    def _storage_failed(error: SQLAlchemyError) -> StorageFailed:
+    def _storage_failed(self, workspace: Workspace, actor: str, error: SQLAlchemyError) -> StorageFailed:
         # The statement and its parameters stay out of the log: they hold the ciphertext.
-        log.error("storing a credential failed: %s (%s)", type(error).__name__, type(error.orig).__name__
-                  if getattr(error, "orig", None) is not None else "-")
+        cause = type(error.orig).__name__ if getattr(error, "orig", None) is not None else "-"
+        log.error("storing a credential failed: %s (%s)", type(error).__name__, cause)
+        self._audit(workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}")
         return StorageFailed("The credential could not be saved (database error). Nothing was stored; "
                              "try again, and tell the bot's operators if it keeps happening.")
 

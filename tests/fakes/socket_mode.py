@@ -50,14 +50,20 @@ class FakeSocketMode:
                 self._received.append(json.loads(message))
                 self._cond.notify_all()
 
-    def wait_connected(self, timeout: float = 10.0) -> None:
+    def wait_connected(self, timeout: float = 10.0, count: int = 1) -> None:
         with self._cond:
-            if not self._cond.wait_for(lambda: self._connections, timeout):
-                raise AssertionError("the app never connected")
+            if not self._cond.wait_for(lambda: len(self._connections) >= count, timeout):
+                raise AssertionError(f"{len(self._connections)} connection(s), expected {count}")
 
-    def send(self, envelope: dict[str, Any]) -> None:
-        self.wait_connected()
-        self._connections[-1].send(json.dumps(envelope))
+    @property
+    def connection_count(self) -> int:
+        with self._cond:
+            return len(self._connections)
+
+    def send(self, envelope: dict[str, Any], connection: int = -1) -> None:
+        """Send on one open connection (the newest by default), as Slack picks one of an app's connections."""
+        self.wait_connected(count=connection + 1 if connection >= 0 else 1)
+        self._connections[connection].send(json.dumps(envelope))
 
     def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,98 @@
+"""What operators can watch: Prometheus metrics, served at GET /metrics.
+
+Requests are labelled by Slack request kind (``command:/create-credential``,
+``view_submission:credential_wizard:name``, ``block_actions:list_page_next``,
+…), taken from the payload after its signature was checked; anything that
+fails the check or cannot be read is ``unverified``. Label values are
+restricted to a short safe alphabet, so a payload cannot blow up the series
+count or smuggle text into the exposition.
+
+With several gunicorn workers, prometheus-client's multiprocess mode is used
+(``PROMETHEUS_MULTIPROC_DIR``, set by ``serve`` before this module is
+imported) so that every scrape sees the sum over workers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from typing import Any, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+
+REQUESTS = Counter("credbot_slack_requests", "Slack requests answered, by request kind and HTTP status",
+                   ["kind", "status"])
+LATENCY = Histogram("credbot_slack_request_seconds", "Time from receiving a Slack request to answering it (the ack)",
+                    ["kind"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+CREDENTIALS_CREATED = Counter("credbot_credentials_created", "Credentials created", ["destination"])
+VERIFICATION_FAILURES = Counter("credbot_verification_failures",
+                                "Key verifications with Paddle that failed, by reason", ["reason"])
+NOTIFICATION_FAILURES = Counter("credbot_notification_failures",
+                                "Channel announcements that failed after retries, by Slack error", ["error"])
+
+UNVERIFIED = "unverified"
+_SAFE = re.compile(r"[^a-z0-9_:/.\-]")
+_request = threading.local()
+
+
+def label(text: object, limit: int = 60) -> str:
+    """A bounded, safe label value."""
+    return _SAFE.sub("_", str(text).lower())[:limit] or "none"
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """Slack's kind of request: the command, view callback, action or event it carries."""
+    kind = body.get("type")
+    if body.get("command"):
+        return label(f"command:{body['command']}")
+    if kind in ("view_submission", "view_closed"):
+        return label(f"{kind}:{(body.get('view') or {}).get('callback_id', '')}")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return label(f"block_actions:{(actions[0] or {}).get('action_id', '')}")
+    if kind == "event_callback":
+        return label(f"event:{(body.get('event') or {}).get('type', '')}")
+    return label(kind or "other")
+
+
+def bolt_middleware(record_here: bool) -> Callable[..., Any]:
+    """A Bolt global middleware that names the request's kind (and, in Socket Mode, times it)."""
+
+    def middleware(body: dict, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+        kind = request_kind(body)
+        _request.kind = kind
+        if not record_here:
+            return next()
+        started = time.perf_counter()
+        try:
+            return next()
+        finally:
+            observe(kind, "ack", time.perf_counter() - started)
+
+    return middleware
+
+
+def begin_request() -> None:
+    _request.kind = UNVERIFIED
+
+
+def current_kind() -> str:
+    return getattr(_request, "kind", UNVERIFIED)
+
+
+def observe(kind: str, status: int | str, seconds: float) -> None:
+    REQUESTS.labels(kind, str(status)).inc()
+    LATENCY.labels(kind).observe(seconds)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text a Prometheus scrape gets, summed over workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
