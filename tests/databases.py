@@ -66,6 +66,10 @@ class TestDatabase:
             return {}
         return {"DATABASE_URL": self.new_url(), "CREDBOT_ENCRYPTION_KEYS": test_key()}
 
+    def shared(self, label: str = "shared") -> dict[str, str]:
+        """Settings for several bots on one database: an explicit URL and one encryption key for all."""
+        return {"DATABASE_URL": self.new_url(label), "CREDBOT_ENCRYPTION_KEYS": test_key()}
+
     def new_url(self, label: str = "") -> str:
         """A URL to a new, empty database (SQLite file or PostgreSQL schema)."""
         if self.kind == "sqlite":
@@ -77,7 +81,9 @@ class TestDatabase:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
         self._schemas.append(schema)
-        url = make_url(self.base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        # application_name lets a test find (and cut) this database's connections in pg_stat_activity.
+        url = make_url(self.base_url).update_query_dict({"options": f"-csearch_path={schema}",
+                                                         "application_name": schema})
         return url.render_as_string(hide_password=False)
 
     def drop_all(self) -> None:

@@ -168,6 +168,12 @@ class Workspace:
     def submit(self, view: dict, values: dict[str, Any] | None = None, *, private_metadata: str | None = None,
                callback_id: str | None = None):
         """A view_submission of ``view`` with the given input values ({block_id: value})."""
+        payload = self.submission(view, values, private_metadata=private_metadata, callback_id=callback_id)
+        return self.bot.sender.interaction(payload)
+
+    def submission(self, view: dict, values: dict[str, Any] | None = None, *, private_metadata: str | None = None,
+                   callback_id: str | None = None) -> dict:
+        """The view_submission payload itself (for HTTP or a Socket Mode envelope)."""
         state = {}
         for block_id, value in (values or {}).items():
             if isinstance(value, dict):
@@ -194,7 +200,7 @@ class Workspace:
             },
             "response_urls": [],
         }
-        return self.bot.sender.interaction(payload)
+        return payload
 
     def click(self, action_id: str, value: str = "", *, view: dict | None = None, block_id: str = "b",
               response_url: str | None = None, state: dict | None = None):
