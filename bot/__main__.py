@@ -94,6 +94,9 @@ def cmd_serve(_args: argparse.Namespace) -> None:
 
     key_ring = prepare(settings)
     check_slack_token(settings)
+    if not settings.admins:
+        log.warning("CREDBOT_ADMINS is not set: everyone in the workspace may create credentials. Set it to Slack "
+                    "user ids (U…/W…) and user group ids (S…) to choose who may.")
     if settings.socket_mode:
         try:
             serve_socket_mode(settings, key_ring)

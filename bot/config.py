@@ -23,6 +23,7 @@ DEFAULT_PADDLE_SANDBOX_API_URL = "https://sandbox-api.paddle.com"
 
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CHANNEL_ID_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+PRINCIPAL_PATTERN = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # users (U…, W… on Enterprise Grid) and user groups (S…)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 _TRUE = {"1", "true", "yes", "on"}
@@ -59,6 +60,8 @@ class Settings:
     data_dir: Path
     encryption_keys: tuple[EncryptionKey, ...]  # empty: use the embedded key file
     notify_channels: tuple[str, ...]
+    admins: tuple[str, ...]  # who may create and change credentials; empty: everyone
+    viewers: tuple[str, ...] | None  # who may list them; None: everyone in the workspace
     verify_keys: bool
     paddle_api_url: str
     paddle_sandbox_api_url: str
@@ -149,6 +152,18 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int, p
     if not low <= value <= high:
         problems.append(f"{name} must be from {low} to {high}, got {value}")
     return value
+
+
+def _principals(env: Mapping[str, str], name: str, problems: list[str]) -> tuple[str, ...] | None:
+    """A list of Slack user and user-group ids; None when the setting is empty."""
+    items = [item for item in re.split(r"[\s,]+", env.get(name, "").strip()) if item]
+    if not items:
+        return None
+    for item in items:
+        if not PRINCIPAL_PATTERN.match(item):
+            problems.append(f"{name}: {item!r} is not a Slack user id (U… or W…) or user group id (S…); "
+                            "copy ids from a profile's ⋮ menu (Copy member ID) or the group's page")
+    return tuple(dict.fromkeys(items))
 
 
 def _secret(env: Mapping[str, str], name: str, prefix: str | None, problems: list[str], hint: str) -> Secret | None:
@@ -258,6 +273,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         data_dir=data_dir,
         encryption_keys=keys,
         notify_channels=tuple(channels),
+        admins=_principals(env, "CREDBOT_ADMINS", problems) or (),
+        viewers=_principals(env, "CREDBOT_VIEWERS", problems),
         verify_keys=verify_keys,
         paddle_api_url=_url(env, "PADDLE_API_URL", DEFAULT_PADDLE_API_URL, problems).rstrip("/"),
         paddle_sandbox_api_url=_url(env, "PADDLE_SANDBOX_API_URL", DEFAULT_PADDLE_SANDBOX_API_URL, problems).rstrip("/"),

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
+from bot.access import AccessPolicy
 from bot.config import Settings
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing, load_key_ring
@@ -26,6 +27,7 @@ class Services:
     engine: Engine
     credentials: CredentialService
     slack: WebClient
+    access: AccessPolicy
     executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
 
     def close(self) -> None:
@@ -47,6 +49,16 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
+def access_client(settings: Settings) -> WebClient:
+    """For membership checks made while Slack waits for an ack: short timeout, one retry on a dropped connection."""
+    return WebClient(
+        token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
+        base_url=settings.slack_api_url,
+        timeout=2,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
     engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
     credentials = CredentialService(
@@ -56,4 +68,6 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         PaddleVerifier(timeout=settings.paddle_timeout),
     )
     executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
-    return Services(settings, engine, credentials, slack_client(settings), executor)
+    slack = slack_client(settings)
+    access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
+    return Services(settings, engine, credentials, slack, access, executor)

@@ -168,11 +168,11 @@ class CredentialService:
                 self.verifier.verify(dest.base_url(self.settings), api_key)
             except KeyRejected as rejected:
                 metrics.VERIFICATION_FAILURES.labels(metrics.label(rejected.reason)).inc()
-                self._audit(workspace, actor, "credential.verify", "rejected", detail=f"{dest.value}: {rejected.reason}")
+                self.record(workspace, actor, "credential.verify", "rejected", detail=f"{dest.value}: {rejected.reason}")
                 raise
             except ProviderUnavailable as unavailable:
                 metrics.VERIFICATION_FAILURES.labels(metrics.label(unavailable.reason)).inc()
-                self._audit(workspace, actor, "credential.verify", "unavailable",
+                self.record(workspace, actor, "credential.verify", "unavailable",
                             detail=f"{dest.value}: {unavailable.reason}")
                 raise
 
@@ -200,7 +200,7 @@ class CredentialService:
                                         f"{entity.value} -> {dest.value}"))
         except IntegrityError as error:
             if self._name_taken(workspace, name):  # lost the race on the unique index
-                self._audit(workspace, actor, "credential.create", "refused", detail="name taken")
+                self.record(workspace, actor, "credential.create", "refused", detail="name taken")
                 raise NameTaken(name) from None
             raise self._storage_failed(workspace, actor, error) from None
         except SQLAlchemyError as error:
@@ -279,7 +279,7 @@ class CredentialService:
         # The statement and its parameters stay out of the log: they hold the ciphertext.
         cause = type(error.orig).__name__ if getattr(error, "orig", None) is not None else "-"
         log.error("storing a credential failed: %s (%s)", type(error).__name__, cause)
-        self._audit(workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}")
+        self.record(workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}")
         return StorageFailed("The credential could not be saved (database error). Nothing was stored; "
                              "try again, and tell the bot's operators if it keeps happening.")
 
@@ -289,12 +289,13 @@ class CredentialService:
 
     def _event(self, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "") -> AuditEvent:
-        return AuditEvent(at=self.clock(), action=action, outcome=outcome, actor=actor,
-                          enterprise_id=workspace.enterprise_id, team_id=workspace.team_id,
-                          credential_id=credential_id, detail=detail)
+        return AuditEvent(at=self.clock(), action=action[:40], outcome=outcome[:40], actor=actor[:32],
+                          enterprise_id=workspace.enterprise_id[:32], team_id=workspace.team_id[:32],
+                          credential_id=credential_id, detail=detail[:1000])
 
-    def _audit(self, workspace: Workspace, actor: str, action: str, outcome: str,
+    def record(self, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "") -> None:
+        """Append one event to the audit trail (in its own transaction). Never pass a secret here."""
         try:
             with self.sessions.begin() as session:
                 session.add(self._event(workspace, actor, action, outcome, credential_id, detail))

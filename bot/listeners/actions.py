@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.credentials.errors import WizardStateInvalid
 from bot.credentials.wizard import WizardState, stage_named
-from bot.listeners.payload import acknowledge, read_input, workspace_of
+from bot.access import MANAGE, VIEW
+from bot.listeners.payload import acknowledge, actor_of, permitted, read_input, workspace_of
 from bot.services import Services
 from bot.ui import credentials as credentials_ui
 from bot.ui import wizard as wizard_ui
@@ -20,8 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
-    def go_back(body: dict, client: WebClient) -> None:
+    def go_back(body: dict, client: WebClient, context) -> None:
         view = body.get("view") or {}
+        if not permitted(services, MANAGE, context, body, "credential.create"):
+            client.views_update(view_id=view.get("id"), view=wizard_ui.message_view("Create credential",
+                                                                                     services.access.refusal(MANAGE)))
+            return
         stage = str(view.get("callback_id", "")).removeprefix(wizard_ui.CALLBACK_PREFIX)
         try:
             state = WizardState.from_metadata(view.get("private_metadata")).at(stage_named(stage))
@@ -44,13 +49,20 @@ def register(app: App, services: Services) -> None:
             log.info("Back ignored: the modal changed meanwhile (hash_conflict)")
 
     def turn_page(body: dict, action: dict, context, respond: Respond) -> None:
+        if not permitted(services, VIEW, context, body, "credential.list"):
+            respond(response_type="ephemeral", replace_original=False, text=services.access.refusal(VIEW))
+            return
         try:
             wanted = credentials_ui.parse_page_value(action.get("value"))
         except ValueError:
             respond(response_type="ephemeral", replace_original=False, text=credentials_ui.STALE_PAGE_BUTTON)
             return
-        page = services.credentials.list(workspace_of(context, body), text=wanted.text, after=wanted.after,
+        workspace = workspace_of(context, body)
+        page = services.credentials.list(workspace, text=wanted.text, after=wanted.after,
                                          before=wanted.before, offset=wanted.offset)
+        services.credentials.record(workspace, actor_of(context, body), "credential.list", "listed",
+                                    detail=f"{len(page.items)} shown from {page.offset + 1}"
+                                    + (", filtered" if wanted.text else ""))
         respond(replace_original=True, text=credentials_ui.list_fallback(page),
                 blocks=credentials_ui.list_blocks(page, wanted.text))
 

@@ -10,7 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard import WizardState
-from bot.listeners.payload import acknowledge, workspace_of
+from bot.access import MANAGE, VIEW
+from bot.listeners.payload import acknowledge, actor_of, permitted, workspace_of
 from bot.services import Services
 from bot.ui import credentials as credentials_ui
 from bot.ui import wizard as wizard_ui
@@ -19,7 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
-    def open_wizard(command: dict, client: WebClient, respond: Respond) -> None:
+    def open_wizard(command: dict, client: WebClient, respond: Respond, context) -> None:
+        if not permitted(services, MANAGE, context, command, "credential.create"):
+            respond(response_type="ephemeral", text=services.access.refusal(MANAGE))
+            return
         prefilled = " ".join((command.get("text") or "").split())[:NAME_MAX]
         try:
             client.views_open(trigger_id=command.get("trigger_id"), view=wizard_ui.stage_view(WizardState(name=prefilled)))
@@ -31,7 +35,13 @@ def register(app: App, services: Services) -> None:
 
     @app.command("/list-credentials")
     def list_credentials(ack: Ack, command: dict, context) -> None:
+        if not permitted(services, VIEW, context, command, "credential.list"):
+            ack(response_type="ephemeral", text=services.access.refusal(VIEW))
+            return
         text = (command.get("text") or "").strip()[: credentials_ui.FILTER_MAX]
-        page = services.credentials.list(workspace_of(context, command), text=text)
+        workspace = workspace_of(context, command)
+        page = services.credentials.list(workspace, text=text)
+        services.credentials.record(workspace, actor_of(context, command), "credential.list", "listed",
+                                    detail=f"{len(page.items)} shown" + (", filtered" if text else ""))
         ack(response_type="ephemeral", text=credentials_ui.list_fallback(page),
             blocks=credentials_ui.list_blocks(page, text))

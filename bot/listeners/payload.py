@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.access import Decision
 from bot.credentials.service import Workspace
 
 
@@ -21,6 +22,15 @@ def workspace_of(context: Any, body: dict) -> Workspace:
 
 def actor_of(context: Any, body: dict) -> str:
     return str(context.user_id or body.get("user_id") or (body.get("user") or {}).get("id") or "")
+
+
+def permitted(services: Any, kind: str, context: Any, body: dict, attempt: str, *, audit: bool = True) -> Decision:
+    """May this request's user do ``kind`` (manage/view) here? Refusals are audited with what was attempted."""
+    workspace, actor = workspace_of(context, body), actor_of(context, body)
+    decision = services.access.may(kind, workspace, actor)
+    if not decision and audit:
+        services.credentials.record(workspace, actor, attempt, "denied", detail=decision.reason)
+    return decision
 
 
 def read_input(view: dict, field: str) -> str | None:

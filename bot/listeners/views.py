@@ -14,7 +14,8 @@ from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInv
 from bot.credentials.service import CredentialPage, CredentialSummary, Workspace
 from bot.credentials.wizard import WizardState
 from bot.listeners.errors import apology, new_reference
-from bot.listeners.payload import actor_of, read_input, workspace_of
+from bot.access import MANAGE
+from bot.listeners.payload import actor_of, permitted, read_input, workspace_of
 from bot.logs import REDACTOR
 from bot.notify import notify_channels
 from bot.secret import Secret
@@ -31,6 +32,9 @@ def register(app: App, services: Services) -> None:
     @app.view(STAGE_CALLBACK)
     def next_stage(ack: Ack, body: dict, view: dict, context) -> None:
         stage = view["callback_id"].removeprefix(wizard_ui.CALLBACK_PREFIX)
+        if not permitted(services, MANAGE, context, body, "credential.create"):
+            ack(response_action="update", view=refused_view(services))
+            return
         try:
             state = WizardState.from_metadata(view.get("private_metadata")).at(stage)
             answer = services.credentials.check_answer(workspace_of(context, body), stage, read_input(view, stage))
@@ -44,6 +48,9 @@ def register(app: App, services: Services) -> None:
         ack(response_action="update", view=wizard_ui.stage_view(state.at(state.next_stage())))
 
     def check_submission(ack: Ack, body: dict, view: dict, context) -> None:
+        if not permitted(services, MANAGE, context, body, "credential.create"):
+            ack(response_action="update", view=refused_view(services))
+            return
         try:
             state, _ = read_final_submission(services, view)
             for field in ("name", "entity_type", "destination"):  # carried answers came back through the client
@@ -62,6 +69,10 @@ def register(app: App, services: Services) -> None:
         ack(response_action="update", view=wizard_ui.verifying_view(state))
 
     def create_credential(body: dict, view: dict, context, client: WebClient) -> None:
+        decision = permitted(services, MANAGE, context, body, "credential.create", audit=False)
+        if not decision:  # refused at ack time (answered and audited there), or access changed since: stop
+            client.views_update(view_id=view["id"], view=refused_view(services))
+            return
         try:
             state, api_key = read_final_submission(services, view)
         except CredentialError:
@@ -70,6 +81,10 @@ def register(app: App, services: Services) -> None:
             finish_wizard(services, client, view["id"], workspace_of(context, body), actor_of(context, body), state, api_key)
 
     app.view(wizard_ui.CALLBACK_PREFIX + "api_key")(ack=check_submission, lazy=[create_credential])
+
+
+def refused_view(services: Services) -> View:
+    return wizard_ui.message_view("Create credential", services.access.refusal(MANAGE))
 
 
 def read_final_submission(services: Services, view: dict) -> tuple[WizardState, Secret]:

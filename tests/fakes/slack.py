@@ -154,6 +154,8 @@ class FakeSlack(LoopbackHTTPServer):
         self.stale_hash = False
         #: usergroup id -> list of user ids for usergroups.users.list
         self.usergroups: dict[str, list[str]] = {}
+        #: usergroup id -> Slack error code usergroups.users.list answers for it ("down": HTTP 503)
+        self.usergroup_errors: dict[str, str] = {}
         #: URL returned by apps.connections.open (None -> not_configured)
         self.socket_url: str | None = None
         self._failures_served: dict[str, int] = {}
@@ -251,6 +253,11 @@ class FakeSlack(LoopbackHTTPServer):
         if method in CHAT_METHODS:
             return self._chat(method, params)
         if method == "usergroups.users.list":
+            error = self.usergroup_errors.get(params.get("usergroup", ""))
+            if error == "down":
+                return 503, {}, {"ok": False, "error": "service_unavailable"}
+            if error:
+                return 200, {}, {"ok": False, "error": error}
             users = list(self.usergroups.get(params.get("usergroup", ""), []))
             return 200, {}, {"ok": True, "users": users}
         if method == "apps.connections.open":

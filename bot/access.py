@@ -1,0 +1,124 @@
+"""Who may do what: credential admins (create and change) and viewers (list).
+
+``CREDBOT_ADMINS`` and ``CREDBOT_VIEWERS`` list Slack user ids (U…, W…) and
+user-group ids (S…). Group members come from ``usergroups.users.list`` and are
+cached per workspace for five minutes; when membership cannot be read the
+answer is "no" (fail closed), and the failure is not cached, so the next
+request asks Slack again. No admins configured: everyone may manage. No
+viewers configured: everyone in the workspace may list.
+
+The cache only saves Slack calls: every instance reaches the same answer from
+Slack, so nothing a later request needs lives in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.credentials.service import Workspace
+from bot.ui.text import mention
+
+log = logging.getLogger(__name__)
+
+GROUP_CACHE_SECONDS = 300
+MANAGE = "manage"
+VIEW = "view"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str  # for the audit trail: how the answer was reached
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+class AccessPolicy:
+    def __init__(self, admins: Sequence[str], viewers: Sequence[str] | None, client: WebClient,
+                 clock: Callable[[], float] = time.monotonic, ttl: float = GROUP_CACHE_SECONDS) -> None:
+        self.admins = tuple(admins)
+        self.viewers = None if viewers is None else tuple(viewers)
+        self.client = client
+        self.clock = clock
+        self.ttl = ttl
+        self._groups: dict[tuple[str, str, str], tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def open_to_everyone(self) -> bool:
+        return not self.admins
+
+    def may_manage(self, workspace: Workspace, user_id: str) -> Decision:
+        """Create, replace, rename, delete."""
+        if not self.admins:
+            return Decision(True, "no admins configured")
+        return self._member(workspace, user_id, self.admins)
+
+    def may_view(self, workspace: Workspace, user_id: str) -> Decision:
+        """List credentials, copy an id. Admins may always view."""
+        if self.viewers is None:
+            return Decision(True, "everyone may view")
+        return self._member(workspace, user_id, self.viewers + self.admins)
+
+    def may(self, kind: str, workspace: Workspace, user_id: str) -> Decision:
+        return self.may_manage(workspace, user_id) if kind == MANAGE else self.may_view(workspace, user_id)
+
+    def who_to_ask(self, kind: str) -> str:
+        """The people and groups to name in a refusal."""
+        principals = self.admins if kind == MANAGE or not self.viewers else self.viewers
+        return ", ".join(f"<!subteam^{p}>" if p.startswith("S") else mention(p) for p in principals[:10])
+
+    def refusal(self, kind: str) -> str:
+        action = "create or change credentials" if kind == MANAGE else "see credentials"
+        holders = "credential admins" if kind == MANAGE else "credential viewers"
+        return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind)} if you need access."
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _member(self, workspace: Workspace, user_id: str, principals: Sequence[str]) -> Decision:
+        if not user_id:
+            return Decision(False, "no user in the request")
+        if user_id in principals:
+            return Decision(True, "listed")
+        unreadable = []
+        for group in (p for p in principals if p.startswith("S")):
+            members = self._members(workspace, group)
+            if members is None:
+                unreadable.append(group)
+            elif user_id in members:
+                return Decision(True, f"member of {group}")
+        if unreadable:
+            return Decision(False, f"membership of {', '.join(unreadable)} could not be read")
+        return Decision(False, "not listed")
+
+    def _members(self, workspace: Workspace, group: str) -> frozenset[str] | None:
+        key = (workspace.enterprise_id, workspace.team_id, group)
+        now = self.clock()
+        with self._lock:
+            cached = self._groups.get(key)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            arguments = {"usergroup": group}
+            if workspace.enterprise_id and workspace.team_id:
+                arguments["team_id"] = workspace.team_id  # org-wide installs must name the workspace
+            response = self.client.usergroups_users_list(**arguments)
+            users = response.get("users")
+            if not isinstance(users, list):
+                raise ValueError("no users list in the response")
+            members = frozenset(u for u in users if isinstance(u, str))
+        except (SlackApiError, SlackRequestError, OSError, ValueError) as error:
+            detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("could not read members of user group %s (%s): denying", group, detail)
+            return None
+        with self._lock:
+            self._groups[key] = (now + self.ttl, members)
+        return members

@@ -1,0 +1,185 @@
+"""Who may do what: CREDBOT_ADMINS manage, CREDBOT_VIEWERS list; checked on every step, fail closed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import make_key
+from tests.harness import BotProcess, Workspace, view_text
+
+ADMINS = "U0ADMIN, S0FINANCE"
+VIEWERS = "U0VIEWER S0AUDIT"
+
+
+@pytest.fixture(scope="module")
+def guarded(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
+    """A bot with admins and viewers configured, shared by this module's tests (each in its own workspace)."""
+    workdir = tmp_path_factory.mktemp("guarded")
+    bot = BotProcess(workdir, slack, paddle_live, paddle_sandbox, CREDBOT_ADMINS=ADMINS, CREDBOT_VIEWERS=VIEWERS,
+                     **database.provision(workdir)).start()
+    yield bot
+    bot.stop()
+    bot.close_database()
+
+
+def person(bot, slack, user_id: str, team_id: str | None = None) -> Workspace:
+    return Workspace(bot, slack, team_id=team_id, user_id=user_id)
+
+
+def refused_command(workspace: Workspace, slack, command: str, name: str) -> dict:
+    reply = workspace.command(command, response_url=workspace.slack.response_url(name), trigger_id=f"trg-{name}")
+    assert reply.status == 200
+    if reply.text:  # /list-credentials answers in the ack itself
+        return reply.json()
+    return slack.wait_for(f"response_url:{name}").params
+
+
+def audit(bot, workspace: Workspace) -> list[tuple]:
+    return bot.sql("SELECT action, outcome, actor FROM audit_events WHERE team_id = :t ORDER BY id", t=workspace.team_id)
+
+
+def test_a_non_admin_gets_a_short_answer_naming_who_to_ask_and_no_modal(guarded, slack):
+    outsider = person(guarded, slack, "U0OUTSIDER")
+    answer = refused_command(outsider, slack, "/create-credential", "refused-create")
+    assert answer["response_type"] == "ephemeral"
+    assert "Only credential admins can create or change credentials" in answer["text"]
+    assert "<@U0ADMIN>" in answer["text"] and "<!subteam^S0FINANCE>" in answer["text"]
+    slack.wait_quiet(0.3)
+    assert slack.count("views.open") == 0
+    assert audit(guarded, outsider) == [("credential.create", "denied", "U0OUTSIDER")]
+
+
+def test_listed_admins_and_group_members_may_create(guarded, slack, paddle_live):
+    slack.usergroups["S0FINANCE"] = ["U0FINANCE1"]
+    admin = person(guarded, slack, "U0ADMIN")
+    view, _ = admin.run_wizard("By an admin", "paddle", paddle_live.new_key("live"))
+    assert "Credential created" in view_text(admin.outcome(view["id"]))
+    member = person(guarded, slack, "U0FINANCE1", team_id=admin.team_id)
+    view, _ = member.run_wizard("By a group member", "paddle", paddle_live.new_key("live"))
+    assert "Credential created" in view_text(member.outcome(view["id"]))
+
+
+def test_every_wizard_step_is_checked_not_only_the_command(guarded, slack, paddle_live):
+    """A non-admin replaying an admin's modal (or forging one) is refused at each stage; nothing is stored."""
+    admin = person(guarded, slack, "U0ADMIN")
+    outsider = person(guarded, slack, "U0OUTSIDER", team_id=admin.team_id)
+    view = admin.open_wizard()
+    stages = []
+    for block, value in (("name", "Stolen modal"), ("entity_type", "bill"), ("destination", "paddle")):
+        stages.append((view, block, value))
+        body = admin.submit(view, {block: value}).json()
+        view = {**body["view"], "id": view["id"]}
+    stages.append((view, "api_key", paddle_live.new_key("live")))
+    calls_before = len(paddle_live.requests)
+    for stage_view, block, value in stages:
+        reply = outsider.submit(stage_view, {block: value})
+        body = reply.json()
+        assert reply.status == 200 and body["response_action"] == "update", reply.text
+        assert "Only credential admins" in view_text(body["view"])
+    outsider.click("wizard_back", "back", view=view, block_id="wizard_nav")
+    back = slack.wait_for("views.update", lambda c: c.params.get("view_id") == view["id"]).json("view")
+    assert "Only credential admins" in view_text(back)
+    slack.wait_quiet(0.3)
+    assert len(paddle_live.requests) == calls_before  # the key was never even checked
+    assert guarded.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=admin.team_id) == [(0,)]
+    denied = [row for row in audit(guarded, admin) if row[1] == "denied"]
+    assert len(denied) == 5 and {row[2] for row in denied} == {"U0OUTSIDER"}
+
+
+@pytest.mark.parametrize("failure", ["missing_scope", "down"])
+def test_unreadable_group_membership_denies_and_is_not_cached(guarded, slack, failure):
+    slack.usergroups["S0FINANCE"] = ["U0FINANCE2"]
+    slack.usergroup_errors["S0FINANCE"] = failure
+    member = person(guarded, slack, "U0FINANCE2")
+    answer = refused_command(member, slack, f"/create-credential", f"unreadable-{failure}")
+    assert "Only credential admins" in answer["text"]
+    assert guarded.sql("SELECT detail FROM audit_events WHERE team_id = :t", t=member.team_id) == [
+        ("membership of S0FINANCE could not be read",)]
+    del slack.usergroup_errors["S0FINANCE"]  # Slack answers again: the next request is allowed
+    assert member.open_wizard()["callback_id"] == "credential_wizard:name"
+
+
+def test_group_membership_is_cached_per_workspace(guarded, slack):
+    slack.usergroups["S0FINANCE"] = ["U0FINANCE3"]
+    member = person(guarded, slack, "U0FINANCE3")
+    member.open_wizard()
+    member.open_wizard()
+    asked = [c for c in slack.calls_to("usergroups.users.list") if c.params.get("usergroup") == "S0FINANCE"]
+    assert len(asked) == 1
+    slack.usergroups["S0FINANCE"] = []  # removed from the group: still cached (for up to 5 minutes)
+    member.open_wizard()
+    elsewhere = person(guarded, slack, "U0FINANCE3")  # another workspace asks Slack itself
+    answer = refused_command(elsewhere, slack, "/create-credential", "elsewhere")
+    assert "Only credential admins" in answer["text"]
+
+
+def test_viewers_may_list_and_others_may_not(guarded, slack):
+    slack.usergroups["S0AUDIT"] = ["U0AUDITOR"]
+    viewer = person(guarded, slack, "U0VIEWER")
+    for user in ("U0VIEWER", "U0AUDITOR", "U0ADMIN"):  # listed viewer, group member, admin
+        body = person(guarded, slack, user, team_id=viewer.team_id).command("/list-credentials").json()
+        assert "No credentials in this workspace yet" in view_text(body), user
+    outsider = person(guarded, slack, "U0OUTSIDER", team_id=viewer.team_id)
+    body = outsider.command("/list-credentials").json()
+    assert body["response_type"] == "ephemeral" and "Only credential viewers can see credentials" in body["text"]
+    assert "<@U0VIEWER>" in body["text"] and "blocks" not in body
+    outsider.click("list_page_next", '{"q":"","p":20}', response_url=slack.response_url("peek"))
+    assert "Only credential viewers" in slack.wait_for("response_url:peek").params["text"]
+    outcomes = [row[1] for row in audit(guarded, viewer)]
+    assert outcomes.count("listed") == 3 and outcomes.count("denied") == 2
+
+
+def test_no_admins_configured_means_everyone_may_create_with_one_warning(bot, workspace):
+    assert workspace.open_wizard()["callback_id"] == "credential_wizard:name"
+    assert bot.log().count("CREDBOT_ADMINS is not set") == 1
+
+
+def test_malformed_admin_ids_stop_start_up(tmp_path):
+    from tests.test_lifecycle import run_cli
+
+    result = run_cli(["serve"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                                 "CREDBOT_ADMINS": "U0GOOD,@alice", "CREDBOT_VIEWERS": "#finance"}, tmp_path)
+    assert result.returncode == 2
+    assert "CREDBOT_ADMINS: '@alice' is not a Slack user id" in result.stderr
+    assert "CREDBOT_VIEWERS: '#finance'" in result.stderr
+
+
+def test_group_cache_expires_after_five_minutes():
+    from bot.access import AccessPolicy
+    from bot.credentials.service import Workspace as Scope
+
+    class Client:
+        members = ["U1"]
+        calls = 0
+
+        def usergroups_users_list(self, **_):
+            Client.calls += 1
+            return {"ok": True, "users": list(Client.members)}
+
+    now = [0.0]
+    policy = AccessPolicy(["S1"], None, Client(), clock=lambda: now[0])
+    here = Scope("", "T1")
+    assert policy.may_manage(here, "U1")
+    Client.members = []
+    now[0] = 299
+    assert policy.may_manage(here, "U1") and Client.calls == 1
+    now[0] = 301
+    assert not policy.may_manage(here, "U1") and Client.calls == 2
+    assert policy.may_view(here, "U1")  # no viewers configured: everyone may list
+
+
+def test_org_wide_installs_name_the_workspace_when_reading_groups():
+    from bot.access import AccessPolicy
+    from bot.credentials.service import Workspace as Scope
+
+    seen = []
+
+    class Client:
+        def usergroups_users_list(self, **arguments):
+            seen.append(arguments)
+            return {"ok": True, "users": ["U1"]}
+
+    policy = AccessPolicy(["S1"], None, Client())
+    assert policy.may_manage(Scope("E1", "T1"), "U1")
+    assert seen == [{"usergroup": "S1", "team_id": "T1"}]
+    assert not policy.may_manage(Scope("E1", "T1"), "")  # a payload without a user is never allowed
