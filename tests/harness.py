@@ -127,8 +127,9 @@ class Workspace:
     """A Slack workspace with a user: builds the payloads Slack would send from it."""
 
     def __init__(self, bot: BotProcess, slack: FakeSlack, team_id: str | None = None, user_id: str = "U0ALICE",
-                 enterprise_id: str | None = None) -> None:
+                 enterprise_id: str | None = None, org_wide: bool = False) -> None:
         self.bot, self.slack = bot, slack
+        self.org_wide = org_wide  # an org-wide install: interaction payloads carry "team": null
         self.team_id = team_id or "T" + uuid.uuid4().hex[:10].upper()
         self.user_id = user_id
         self.enterprise_id = enterprise_id
@@ -138,6 +139,8 @@ class Workspace:
     def command(self, command: str, text: str = "", **extra: Any):
         if self.enterprise_id:
             extra.setdefault("enterprise_id", self.enterprise_id)
+        if self.org_wide:
+            extra.setdefault("is_enterprise_install", "true")
         return self.bot.sender.command(command, text, team_id=self.team_id, user_id=self.user_id, **extra)
 
     def open_wizard(self, text: str = "") -> dict:
@@ -163,6 +166,9 @@ class Workspace:
             "is_enterprise_install": False,
             "enterprise": {"id": self.enterprise_id} if self.enterprise_id else None,
         }
+        if self.org_wide:
+            payload["team"] = None
+            payload["is_enterprise_install"] = True
         return payload
 
     def submit(self, view: dict, values: dict[str, Any] | None = None, *, private_metadata: str | None = None,
