@@ -1,4 +1,4 @@
-"""Command line: serve, db upgrade, keys generate|status."""
+"""Command line: serve, db upgrade, keys generate|status|rotate, audit."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import sys
+from datetime import timezone
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -125,24 +126,109 @@ def cmd_keys_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_keys_status(_args: argparse.Namespace) -> None:
-    from bot import db
     from bot.credentials.service import key_usage
-    from bot.credentials.vault import VaultError, load_key_ring
 
     settings = load_settings(purpose="keys")
+    key_ring, engine, sessions = open_keys_and_database(settings)
+    try:
+        print_key_status(key_ring, key_usage(sessions))
+    finally:
+        engine.dispose()
+
+
+def open_keys_and_database(settings: Settings):
+    """The key ring and a session factory on an up-to-date schema, for the key and credential commands."""
+    from bot import db
+    from bot.credentials.vault import VaultError, load_key_ring
+
     try:
         key_ring = load_key_ring(settings)
     except VaultError as error:
         raise StartupError(f"encryption keys: {error}", EXIT_CONFIG) from None
     db.upgrade(settings.database_url)
     engine = db.create_db_engine(settings.database_url)
+    return key_ring, engine, db.session_factory(engine)
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> None:
+    from bot.credentials.rotation import rotate_keys
+    from bot.credentials.service import key_usage
+
+    settings = load_settings(purpose="keys")
+    key_ring, engine, sessions = open_keys_and_database(settings)
     try:
-        usage = key_usage(db.session_factory(engine))
+        usage = key_usage(sessions)
+        missing = {k: n for k, n in usage.items() if k not in key_ring.key_ids}
+        if missing:
+            detail = ", ".join(f"'{k}' ({n} credential{'s' if n != 1 else ''})" for k, n in sorted(missing.items()))
+            raise StartupError(f"cannot rotate: stored credentials use keys that are not configured: {detail}. "
+                               "Keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until "
+                               "rotation has finished.", EXIT_CONFIG)
+        todo = sum(n for k, n in usage.items() if k != key_ring.primary_key_id)
+        if not todo:
+            print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")
+            return
+        print(f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', "
+              f"{args.batch_size} per transaction")
+        report = rotate_keys(sessions, key_ring, batch_size=args.batch_size, max_batches=args.max_batches,
+                             on_batch=lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True))
+        print(f"done: {report.rotated} re-encrypted in {report.batches} batch(es)")
+        for credential_id, key_id, reason in report.failed:
+            print(f"  FAILED {credential_id} (key '{key_id}'): {reason}", file=sys.stderr)
+        if report.stopped_early:
+            print("stopped after --max-batches; run the command again to continue")
+        print_key_status(key_ring, key_usage(sessions))
+        if report.failed:
+            raise StartupError(f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); "
+                               "the others are done")
     finally:
         engine.dispose()
+
+
+def print_key_status(key_ring, usage: dict[str, int]) -> None:
     for key_id in dict.fromkeys(key_ring.key_ids + tuple(usage)):
         role = "primary" if key_id == key_ring.primary_key_id else ("configured" if key_id in key_ring.key_ids else "MISSING")
         print(f"{key_id}\t{role}\t{usage.get(key_id, 0)} credential(s)")
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    import json
+
+    from bot.credentials.audit import parse_since, read_events
+
+    settings = load_settings(purpose="keys")
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as error:
+        raise StartupError(str(error), EXIT_CONFIG) from None
+    _key_ring, engine, sessions = open_keys_and_database(settings)
+    try:
+        events = read_events(sessions, since=since, credential_id=args.credential, limit=args.limit)
+    finally:
+        engine.dispose()
+    if args.json:
+        for event in events:
+            print(json.dumps(event.as_dict(), ensure_ascii=False))
+        return
+    if not events:
+        print("no audit events match", file=sys.stderr)
+        return
+    print("time (UTC)\taction\toutcome\tactor\tworkspace\tcredential\tdetail")
+    for event in events:
+        workspace = "/".join(part for part in (event.enterprise_id, event.team_id) if part) or "-"
+        print("\t".join((event.at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), event.action, event.outcome,
+                         event.actor or "-", workspace, event.credential_id or "-", _one_line(event.detail))))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "-"
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -156,6 +242,17 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--key-id", default=None, help="id for the key (default: random)")
     generate.set_defaults(func=cmd_keys_generate)
     keys.add_parser("status", help="count credentials per encryption key id").set_defaults(func=cmd_keys_status)
+    rotate = keys.add_parser("rotate", help="re-encrypt every credential under the primary (first) key")
+    rotate.add_argument("--batch-size", type=positive, default=200, help="credentials per transaction (default 200)")
+    rotate.add_argument("--max-batches", type=positive, default=None,
+                        help="stop after this many batches (run again to continue)")
+    rotate.set_defaults(func=cmd_keys_rotate)
+    audit = commands.add_parser("audit", help="print the audit trail (oldest first)")
+    audit.add_argument("--since", help="only events since: an ISO date/time (UTC), or 30m, 24h, 7d, 2w")
+    audit.add_argument("--credential", metavar="ID", help="only events about this credential id")
+    audit.add_argument("--limit", type=positive, help="only the latest N matching events")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.set_defaults(func=cmd_audit)
     return root
 
 
