@@ -93,7 +93,7 @@ def test_audit_command_prints_who_did_what_filtered_by_time_and_credential(bot, 
 
     view, _ = workspace.run_wizard("Audited", "paddle", paddle_live.new_key("live"))
     created = workspace.outcome(view["id"])
-    credential_id = next(b for b in created["blocks"] if b.get("block_id") == "created")["text"]["text"].split("`")[1]
+    credential_id = next(b for b in created["blocks"] if b.get("block_id") == "created")["text"]["text"].split("ID `")[1].split("`")[0]
     view, _ = workspace.run_wizard("Audited rejected", "paddle", make_key("live", "never-valid"))
     workspace.outcome(view["id"])
     workspace.command("/list-credentials")

@@ -26,7 +26,7 @@ def listed(reply) -> dict:
 
 
 def names(body: dict) -> list[str]:
-    return [b["text"]["text"].split("*")[1] for b in body["blocks"] if b.get("block_id", "").startswith("credential_")]
+    return [b["text"]["text"].split("`")[1] for b in body["blocks"] if b.get("block_id", "").startswith("credential_")]
 
 
 def test_empty_workspace_points_at_create(workspace):

@@ -45,7 +45,7 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     v2 = stage2["view"]
     assert_valid_view(v2)
     assert v2["callback_id"] == "credential_wizard:entity_type" and v2["submit"]["text"] == "Next"
-    assert ":white_check_mark: Stage 1  Name the credential: *Acme Live*" in view_text(v2)
+    assert ":white_check_mark: Stage 1  Name the credential: `Acme Live`" in view_text(v2)
     select = next(b for b in v2["blocks"] if b.get("block_id") == "entity_type")["element"]
     assert [o["text"]["text"] for o in select["options"]] == ["Bill"]
     assert "Only Bill is available for now" in view_text(v2)
@@ -75,7 +75,7 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     done = workspace.outcome(view["id"])
     assert_valid_view(done)
     assert "Credential created" in view_text(done)
-    assert ":new: *Acme Live*" in view_text(done)
+    assert ":new: `Acme Live`" in view_text(done)
     assert live_key not in view_text(done) and live_key[-4:] in view_text(done)
 
     # Paddle was asked with the key as a bearer token, on the live base URL.

@@ -21,7 +21,8 @@ class InvalidInput(CredentialError):
 
 class NameTaken(InvalidInput):
     def __init__(self, name: str) -> None:
-        super().__init__("name", f"A credential named “{name}” already exists in this workspace. Choose another name.")
+        super().__init__("name", "A credential with this name already exists in this workspace. Choose another name.")
+        self.name = name
 
 
 class KeyRejected(CredentialError):

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.credentials.service import CredentialPage, CredentialSummary, Cursor
-from bot.ui.text import escape, mention, slack_date, truncate
+from bot.ui.text import escape, literal, mention, slack_date, truncate
 from bot.ui.wizard import DONE_CALLBACK, TITLE
 
 PAGE_PREVIOUS = "list_page_previous"
@@ -47,7 +47,7 @@ def destination_text(item: CredentialSummary) -> str:
 def credential_text(item: CredentialSummary, *, marked: bool = False) -> str:
     badge = ":new: " if marked else ""
     return (
-        f"{badge}*{escape(item.name)}*  ·  {escape(item.entity_type.label)} → {destination_text(item)}\n"
+        f"{badge}{literal(item.name)}  ·  {escape(item.entity_type.label)} → {destination_text(item)}\n"
         f"Created by {mention(item.created_by)} {slack_date(item.created_at)}\n"
         f"ID `{item.id}`  ·  key ending `…{escape(item.key_hint)}`"
     )
@@ -63,7 +63,7 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
 
 def list_blocks(page: CredentialPage, text: str) -> list[Block]:
     """The /list-credentials answer, paged with Previous/Next buttons."""
-    shown_filter = f" matching “{escape(truncate(text, FILTER_MAX))}”" if text else ""
+    shown_filter = f" matching {literal(truncate(text, FILTER_MAX))}" if text else ""
     if not page.items:
         if text:
             message = f"No credentials{shown_filter}. Try `/list-credentials` without a filter."
@@ -100,7 +100,7 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
     blocks: list[Block] = [
         HeaderBlock(block_id="done", text="Credential created"),
         SectionBlock(block_id="created", text=MarkdownTextObject(
-            text=f":white_check_mark: *{escape(new.name)}* was verified and saved. Integrations can reference it by ID "
+            text=f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can reference it by ID "
                  f"`{new.id}`. The key is stored encrypted and will not be shown again.")),
     ]
     if notice:
@@ -136,11 +136,11 @@ def announced_notice(delivered: list[str], failures: list[tuple[str, str]]) -> s
 def announcement(item: CredentialSummary) -> tuple[str, list[Block]]:
     """The channel notice for a new credential: fallback text and blocks. Never the key."""
     sandbox = " (sandbox)" if item.sandbox else ""
-    text = (f"New integration credential “{escape(item.name)}”: {escape(item.entity_type.label)} → "
+    text = (f"New integration credential {literal(item.name)}: {escape(item.entity_type.label)} → "
             f"{escape(item.destination_label)}{sandbox}, created by {mention(item.created_by)}")
     blocks: list[Block] = [
         SectionBlock(block_id="announce", text=MarkdownTextObject(
-            text=f":key: New integration credential *{escape(item.name)}*"),
+            text=f":key: New integration credential {literal(item.name)}"),
             fields=[
                 MarkdownTextObject(text=f"*Entity type*\n{escape(item.entity_type.label)}"),
                 MarkdownTextObject(text=f"*Destination*\n{destination_text(item)}"),
@@ -183,11 +183,11 @@ def _cursor(raw: object) -> Cursor:
 
 
 def created_text(item: CredentialSummary) -> str:
-    return f"Credential “{escape(item.name)}” created: ID `{item.id}`. The key is stored encrypted."
+    return f"Credential {literal(item.name)} created: ID `{item.id}`. The key is stored encrypted."
 
 
 def not_created_text(name: str, reason: str) -> str:
-    return f"Your credential “{escape(name)}” was not created: {escape(reason)}"
+    return f"Your credential {literal(name)} was not created: {escape(reason)}"
 
 
 def open_failed_text(reason: str) -> str:

@@ -10,6 +10,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def literal(text: str) -> str:
+    """User text shown exactly as typed inside mrkdwn: a code span, where Slack applies no formatting.
+
+    Escaping alone stops mentions and links but not *bold*, _italics_,
+    ~strike~ or :emoji: codes; inside a code span none of them render. A
+    backtick in the text would close the span early, so it is shown as ˋ.
+    """
+    return "`" + escape(text.replace("`", "\u02cb")) + "`" if text else "` `"
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

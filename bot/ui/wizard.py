@@ -10,9 +10,10 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     InputBlock,
     MarkdownTextObject,
+    PlainTextObject,
     Option,
     PlainTextInputElement,
-        SectionBlock,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -20,7 +21,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard import STAGES, WizardState
-from bot.ui.text import escape, truncate
+from bot.ui.text import escape, literal, truncate
 
 TITLE = "Create credential"
 CALLBACK_PREFIX = "credential_wizard:"
@@ -49,8 +50,8 @@ def stepper(state: WizardState, *, current: int | None = None) -> list[Block]:
     lines = []
     for position, (field, title) in enumerate(STAGES[: current + 1]):
         if position < current:
-            answer = escape(truncate(_answer_label(state, field), 60))
-            lines.append(f":white_check_mark: Stage {position + 1}  {title}: *{answer}*")
+            answer = literal(truncate(_answer_label(state, field), 60))
+            lines.append(f":white_check_mark: Stage {position + 1}  {title}: {answer}")
         else:
             lines.append(f":arrow_right: *Stage {position + 1}  {title}*")
     blocks: list[Block] = [SectionBlock(block_id="stepper", text=MarkdownTextObject(text="\n".join(lines)))]
@@ -73,7 +74,8 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[Block]:
     field = state.stage
     blocks: list[Block] = []
     if problem:
-        blocks.append(SectionBlock(block_id="problem", text=MarkdownTextObject(text=f":warning: {escape(problem)}")))
+        # Plain text: a problem may quote what was typed, and nothing in it should render as formatting.
+        blocks.append(SectionBlock(block_id="problem", text=PlainTextObject(text=f"⚠️ {problem}")))
     if field == "name":
         blocks.append(InputBlock(
             block_id="name",
