@@ -100,7 +100,7 @@ def test_every_stage_view_is_valid_block_kit(stage):
     assert view["title"]["text"] == "Create credential"
     assert view["submit"]["text"] == ("Create Credential" if stage == "api_key" else "Next")
     problem = next(b for b in view["blocks"] if b.get("block_id") == "problem")
-    assert problem["text"] == {"type": "plain_text", "text": "⚠️ <b>bad</b> & worse", "emoji": True}  # never formatted
+    assert problem["text"] == {"type": "plain_text", "text": "⚠️ <b>bad</b> & worse"}  # shown as is, never formatted
 
 
 def test_slack_limits_are_enforced_by_the_models():
