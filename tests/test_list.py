@@ -132,10 +132,11 @@ def test_paging_keeps_the_filter(bot, slack, workspace):
         seed(core, workspace, f"Match {number:02d}")
     seed(core, workspace, "Other")
     body = listed(workspace.command("/list-credentials", "match"))
+    assert "1–20 of more" in view_text(body)
     value = next(e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"])
     workspace.click("list_page_next", value, response_url=slack.response_url("filtered"))
     page = slack.wait_for("response_url:filtered").params
-    assert names(page) == ["Match 01", "Match 00"]
+    assert names(page) == ["Match 01", "Match 00"] and "21–22 of 22" in view_text(page)
 
 
 CURSOR = ["2026-11-28T00:00:00+00:00", "0b5e9f0c-2f43-4a8e-9d7e-0e0f7f5b1c2a"]

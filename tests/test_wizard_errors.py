@@ -131,15 +131,16 @@ def test_paddle_unreachable_says_so_and_saves_nothing(bot, workspace, paddle_liv
     assert count_rows(bot, workspace.team_id) == 0
 
 
-def test_name_taken_while_typing_the_key_goes_back_to_stage_one(bot, workspace, live_key):
+def test_name_taken_while_typing_the_key_goes_back_to_stage_one(bot, workspace, live_key, paddle_live):
     view = stage_four(workspace, name="Raced name")
     seed(core_service(bot), workspace, "RACED NAME")  # someone else finished first
-    reply = workspace.submit(view, {"api_key": live_key})
-    body = reply.json()
-    assert body["response_action"] == "update"
-    assert body["view"]["callback_id"] == "credential_wizard:name"
-    assert "already exists" in view_text(body["view"])
+    calls = len(paddle_live.requests)
+    workspace.submit(view, {"api_key": live_key})
+    outcome = workspace.outcome(view["id"])
+    assert outcome["callback_id"] == "credential_wizard:name"
+    assert "already exists" in view_text(outcome)
     assert count_rows(bot, workspace.team_id) == 1
+    assert len(paddle_live.requests) == calls  # found before asking Paddle
 
 
 @pytest.mark.parametrize("metadata", [

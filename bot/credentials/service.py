@@ -69,7 +69,7 @@ class Cursor:
 @dataclass(frozen=True)
 class CredentialPage:
     items: list[CredentialSummary]
-    total: int  # exact up to COUNT_CAP; see total_capped
+    total: int | None  # exact up to COUNT_CAP (see total_capped); None for a filtered list, which is not counted
     offset: int  # position of the first item, for "21–40 of N"
     limit: int
     has_next: bool = False
@@ -85,7 +85,11 @@ class CredentialPage:
         return Cursor(self.items[-1].created_at, self.items[-1].id) if self.items else None
 
 
-def _summary(row: Credential) -> CredentialSummary:
+_SHOWN = (Credential.id, Credential.name, Credential.entity_type, Credential.destination, Credential.created_by,
+          Credential.created_at, Credential.key_hint)
+
+
+def _summary(row) -> CredentialSummary:
     created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
     entity = catalog.entity_type(row.entity_type) or catalog.EntityType(row.entity_type, row.entity_type, "")
     return CredentialSummary(row.id, row.name, entity, row.destination, catalog.destination_label(row.destination),
@@ -137,6 +141,12 @@ class CredentialService:
             return validate_destination(value).value
         raise InvalidInput(stage_named(field), "The key is checked with the final submission, not as a stage answer.")
 
+    def check_carried_answers(self, state) -> None:
+        """Stages 1-3 again, without the database: raises InvalidInput for the first bad one."""
+        validate_name(state.name)
+        validate_entity_type(state.entity_type)
+        validate_destination(state.destination)
+
     def check_key(self, destination: str, value: str | None) -> Secret:
         """The offline key check of the final stage (shape and environment)."""
         return check_api_key(value, validate_destination(destination), live_verification=self.settings.verify_keys)
@@ -163,6 +173,9 @@ class CredentialService:
         dest = validate_destination(destination)
         api_key = check_api_key(api_key.reveal(), dest, live_verification=self.settings.verify_keys)
 
+        if self._name_taken(workspace, name):  # taken since stage 1: say so before bothering Paddle
+            self.record(workspace, actor, "credential.create", "refused", detail="name taken")
+            raise NameTaken(name)
         if self.settings.verify_keys:
             try:
                 self.verifier.verify(dest.base_url(self.settings), api_key)
@@ -231,28 +244,34 @@ class CredentialService:
             conditions.append(or_(*matches))
         position = tuple_(Credential.created_at, Credential.id)
         newest_first = (Credential.created_at.desc(), Credential.id.desc())
+        shown = select(*_SHOWN).where(*conditions)  # only what is displayed: never the ciphertext
         with self.sessions() as session:
-            counted = session.scalar(select(func.count()).select_from(
+            # A filter cannot use the index (it matches inside names), so a filtered list is not counted: the
+            # page stops reading at limit + 1 matches instead of scanning the whole workspace.
+            counted = None if text else session.scalar(select(func.count()).select_from(
                 select(Credential.id).where(*conditions).limit(COUNT_CAP + 1).subquery())) or 0
             if before is not None:
-                rows = list(reversed(session.scalars(
-                    select(Credential).where(*conditions, position > tuple_(before.created_at, before.id))
+                rows = list(reversed(session.execute(
+                    shown.where(position > tuple_(before.created_at, before.id))
                     .order_by(Credential.created_at.asc(), Credential.id.asc()).limit(limit + 1)).all()))
                 has_previous = len(rows) > limit
                 rows = rows[-limit:]
                 has_next = True
                 offset = max(offset, limit) if has_previous else 0
             else:
-                query = select(Credential).where(*conditions)
+                query = shown
                 if after is not None:
                     query = query.where(position < tuple_(after.created_at, after.id))
-                rows = session.scalars(query.order_by(*newest_first).limit(limit + 1)).all()
+                rows = session.execute(query.order_by(*newest_first).limit(limit + 1)).all()
                 has_next = len(rows) > limit
                 rows = rows[:limit]
                 has_previous = after is not None
                 offset = max(offset, limit) if after is not None else 0
             if not rows and (after is not None or before is not None):  # the rows around a stale button are gone
                 return self.list(workspace, text=text, limit=limit)
+        if counted is None:
+            return CredentialPage([_summary(r) for r in rows], None, offset, limit,
+                                  has_next=has_next, has_previous=has_previous)
         return CredentialPage([_summary(r) for r in rows], min(counted, COUNT_CAP), offset, limit,
                               has_next=has_next, has_previous=has_previous, total_capped=counted > COUNT_CAP)
 

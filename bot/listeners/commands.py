@@ -41,7 +41,8 @@ def register(app: App, services: Services) -> None:
         text = (command.get("text") or "").strip()[: credentials_ui.FILTER_MAX]
         workspace = workspace_of(context, command)
         page = services.credentials.list(workspace, text=text)
-        services.credentials.record(workspace, actor_of(context, command), "credential.list", "listed",
-                                    detail=f"{len(page.items)} shown" + (", filtered" if text else ""))
+        # Audited after the answer is on its way: the write is not something the reader should wait for.
+        services.executor.submit(services.credentials.record, workspace, actor_of(context, command),
+                                 "credential.list", "listed", detail=f"{len(page.items)} shown" + (", filtered" if text else ""))
         ack(response_type="ephemeral", text=credentials_ui.list_fallback(page),
             blocks=credentials_ui.list_blocks(page, text))

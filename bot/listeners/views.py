@@ -53,8 +53,9 @@ def register(app: App, services: Services) -> None:
             return
         try:
             state, _ = read_final_submission(services, view)
-            for field in ("name", "entity_type", "destination"):  # carried answers came back through the client
-                services.credentials.check_answer(workspace_of(context, body), field, state.answer(field))
+            # The carried answers came back through the client: check them again, offline. Whether the name is
+            # still free is checked after the ack (before Paddle is called) and, finally, by the unique index.
+            services.credentials.check_carried_answers(state)
         except WizardStateInvalid as problem:
             ack(response_action="update", view=wizard_ui.message_view("Create credential", problem.message))
             return

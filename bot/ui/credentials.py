@@ -88,11 +88,15 @@ def list_blocks(page: CredentialPage, text: str) -> list[Block]:
 
 
 def total_text(page: CredentialPage) -> str:
+    if page.total is None:  # filtered lists are not counted
+        return "more" if page.has_next else f"{page.offset + len(page.items):,}"
     return f"{page.total:,}+" if page.total_capped else f"{page.total:,}"
 
 
 def list_fallback(page: CredentialPage) -> str:
-    return f"{total_text(page)} integration credential(s)" if page.items else "No integration credentials"
+    if not page.items:
+        return "No integration credentials"
+    return f"{total_text(page)} integration credential(s)" if page.total is not None else "Integration credentials"
 
 
 def created_view(new: CredentialSummary, page: CredentialPage, notice: str | None) -> View:
