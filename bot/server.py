@@ -92,6 +92,23 @@ def _json(start_response: StartResponse, status: int, body: dict, extra: list | 
 
 def serve_http(settings: Settings, key_ring: KeyRing) -> None:
     """Run under gunicorn: a master that forwards SIGTERM as a graceful stop to threaded workers."""
+    worker_services: dict[str, Services] = {}
+
+    def load() -> CredbotWSGI:
+        # Built in each worker, after the fork: database pools and threads must not cross a fork.
+        services = build_services(settings, key_ring)
+        worker_services["services"] = services
+        return CredbotWSGI(services)
+
+    log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)", __version__,
+             settings.host, settings.port)
+    run_gunicorn(settings, load, on_worker_exit=lambda: _close(worker_services))
+
+
+def run_gunicorn(settings: Settings, make_app: Callable[[], Callable], *, proc_name: str = "credbot",
+                 on_worker_exit: Callable[[], None] = lambda: None) -> None:
+    """gunicorn as Credbot runs it (gthread workers, graceful stop, redacted logs); ``make_app`` builds the WSGI app
+    in each worker. The benchmark's bare Bolt app runs on this too, so both stand on the same server."""
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger as GunicornLogger
 
@@ -107,8 +124,6 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
                     logger.removeHandler(handler)
                 logger.propagate = True
 
-    worker_services: dict[str, Services] = {}
-
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", [f"{settings.host}:{settings.port}"])
@@ -121,22 +136,17 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
             self.cfg.set("accesslog", None)
             self.cfg.set("errorlog", "-")
             self.cfg.set("loglevel", settings.log_level.lower())
-            self.cfg.set("proc_name", "credbot")
+            self.cfg.set("proc_name", proc_name)
             self.cfg.set("logger_class", RedactedGunicornLogger)
             # Several instances may share a host: no shared control socket in $HOME.
             self.cfg.set("control_socket_disable", True)
             self.cfg.set("post_fork", lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format))
-            self.cfg.set("worker_exit", lambda _arbiter, _worker: _close(worker_services))
+            self.cfg.set("worker_exit", lambda _arbiter, _worker: on_worker_exit())
 
         def load(self):
-            # Built in each worker, after the fork: database pools and threads must not cross a fork.
-            services = build_services(settings, key_ring)
-            worker_services["services"] = services
-            return CredbotWSGI(services)
+            return make_app()
 
-    server = Server()
-    log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)", __version__, settings.host, settings.port)
-    server.run()
+    Server().run()
 
 
 def _close(worker_services: dict[str, Services]) -> None:
