@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import signal
 import threading
 import time
+import urllib.parse
 from typing import Callable, Iterable
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -52,6 +54,12 @@ class CredbotWSGI:
             if length < 0 or length > MAX_BODY_BYTES:
                 metrics.observe(metrics.UNVERIFIED, 413, 0.0)
                 return _json(start_response, 413, {"error": "request body too large"})
+            body = environ["wsgi.input"].read(length) if length else b""
+            problem = malformed(environ.get("CONTENT_TYPE", ""), body)
+            if problem:
+                metrics.observe(metrics.UNVERIFIED, problem[0], 0.0)
+                return _json(start_response, problem[0], {"error": problem[1]})
+            environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads it again (and checks the signature)
             return self.timed_slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
@@ -81,10 +89,42 @@ class CredbotWSGI:
         return _json(start_response, status, body)
 
 
+def malformed(content_type: str, body: bytes) -> tuple[int, str] | None:
+    """Why a body cannot be a Slack request (status, message), or None. Bolt would answer these with a 500.
+
+    Slack sends slash commands and interactions form-encoded (interactions as a JSON ``payload`` field) and
+    Events API callbacks as JSON objects; anything else is refused before it reaches a listener.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return 400, "the request body is not UTF-8"
+    if kind == "application/json":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return 400, "the request body is not JSON"
+        return None if isinstance(parsed, dict) else (400, "the request body is not a JSON object")
+    if kind != "application/x-www-form-urlencoded":
+        return 415, "Slack requests are application/x-www-form-urlencoded or application/json"
+    fields = urllib.parse.parse_qs(text, keep_blank_values=True)
+    if "payload" in fields:
+        try:
+            parsed = json.loads(fields["payload"][0])
+        except ValueError:
+            return 400, "the payload field is not JSON"
+        if not isinstance(parsed, dict):
+            return 400, "the payload field is not a JSON object"
+    elif not fields.get("command") and not fields.get("ssl_check"):
+        return 400, "the request is neither a slash command nor an interaction"
+    return None
+
+
 def _json(start_response: StartResponse, status: int, body: dict, extra: list | None = None) -> list[bytes]:
     payload = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-              503: "Service Unavailable"}[status]
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+              415: "Unsupported Media Type", 503: "Service Unavailable"}[status]
     start_response(f"{status} {reason}", [("Content-Type", "application/json"),
                                           ("Content-Length", str(len(payload)))] + (extra or []))
     return [payload]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from tests.fakes.socket_mode import FakeSocketMode
@@ -40,3 +41,33 @@ def test_slash_command_over_socket_mode_is_acked_and_opens_the_wizard(tmp_path, 
             assert bot.stop() == 0, bot.log()
             assert time.monotonic() - started < 10
         assert "xapp-1-A0001-test-token" not in bot.log()
+
+
+def test_socket_mode_debug_logs_never_show_the_key_or_tokens(tmp_path, database, slack, paddle_live, paddle_sandbox):
+    """slack-sdk's Socket Mode client logs every frame at DEBUG; the key typed in the modal is in one."""
+    from tests.harness import Workspace
+
+    key = paddle_live.new_key("live")
+    with FakeSocketMode() as socket_mode:
+        slack.socket_url = socket_mode.url
+        bot = BotProcess(tmp_path, slack, paddle_live, paddle_sandbox, SLACK_APP_TOKEN="xapp-1-A0001-debug-token",
+                         LOG_LEVEL="DEBUG", **database.provision(tmp_path))
+        bot.env.pop("SLACK_SIGNING_SECRET")
+        bot.start()
+        try:
+            socket_mode.wait_connected(timeout=20)
+            workspace = Workspace(bot, slack, team_id="T0SOCKDEBUG")
+            view = {"id": "V0SOCKDEBUG", "callback_id": "credential_wizard:api_key",
+                    "private_metadata": json.dumps({"v": 1, "stage": "api_key", "name": "Socket debug",
+                                                    "entity_type": "bill", "destination": "paddle"})}
+            socket_mode.send({"envelope_id": "env-key", "type": "interactive", "accepts_response_payload": True,
+                              "payload": workspace.submission(view, {"api_key": key})})
+            socket_mode.wait_ack("env-key")
+            assert "Credential created" in json.dumps(workspace.outcome("V0SOCKDEBUG"))
+        finally:
+            assert bot.stop() == 0, bot.log()
+    log = bot.log()
+    assert "DEBUG slack_sdk.socket_mode" in log or "DEBUG slack_bolt.socket_mode" in log  # frames were logged
+    assert "api_key_input" in log  # …including the one carrying the key,
+    assert key not in log and key[-30:] not in log  # …with the key masked
+    assert "xapp-1-A0001-debug-token" not in log and bot.env["SLACK_BOT_TOKEN"] not in log

@@ -171,3 +171,29 @@ def test_healthz_is_503_when_the_database_cannot_answer(tmp_path):
         services.close()
     assert statuses == ["503 Service Unavailable"]
     assert json.loads(body) == {"status": "unavailable", "database": "unreachable", "version": "0.1.0"}
+
+
+def test_an_exception_raised_while_a_key_is_in_scope_is_logged_without_it(capsys):
+    """Whatever a library puts in an exception (a header, a URL, the key itself) is masked when logged."""
+    import logging
+
+    from bot.logs import REDACTOR, RedactingFormatter, RedactingJSONFormatter
+
+    secret = Secret("unpatterned-secret-value-42")  # matches no key pattern: only the in-flight list catches it
+    for formatter in (RedactingFormatter(), RedactingJSONFormatter()):
+        handler = logging.StreamHandler()
+        handler.setFormatter(formatter)
+        logger = logging.getLogger(f"test.scope.{type(formatter).__name__}")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            with REDACTOR.holding(secret):
+                try:
+                    raise RuntimeError(f"request failed: Authorization: Bearer {secret.reveal()}")
+                except RuntimeError:
+                    logger.exception("verification crashed with %s", secret.reveal())
+        finally:
+            logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert err.count(MASK) >= 4 and "unpatterned-secret-value-42" not in err
+    assert repr(secret) == "Secret('********')" and str(secret) == "Secret('********')"  # the wrapper is masked

@@ -25,7 +25,29 @@ def validate_name(raw: str | None) -> str:
         raise InvalidInput("name", f"Use at most {NAME_MAX} characters (this one has {len(name)}).")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
         raise InvalidInput("name", "The name contains control characters; type it again without them.")
+    if any(_invisible(name, i) for i in range(len(name))):
+        raise InvalidInput("name", "The name contains invisible formatting characters (zero-width or text-direction "
+                                   "marks), which would let two different names look the same. Type it again "
+                                   "without them.")
     return name
+
+
+ZERO_WIDTH_JOINER = "\u200d"
+
+
+def _invisible(name: str, index: int) -> bool:
+    """A format character (Unicode Cf: zero-width, bidi overrides, soft hyphen…), except the zero-width joiner
+    inside an emoji sequence such as 👩‍💻, where it is part of the picture."""
+    ch = name[index]
+    if unicodedata.category(ch) != "Cf":
+        return False
+    if ch != ZERO_WIDTH_JOINER or index == 0 or index == len(name) - 1:
+        return True
+    return not (_emoji_part(name[index - 1]) and _emoji_part(name[index + 1]))
+
+
+def _emoji_part(ch: str) -> bool:
+    return unicodedata.category(ch) == "So" or ch == "\ufe0f" or 0x1F3FB <= ord(ch) <= 0x1F3FF
 
 
 def validate_entity_type(value: str | None) -> catalog.EntityType:
