@@ -93,7 +93,7 @@ def bot_overrides(database_url: str = "", keys: str = "", threads: str | None = 
     """Environment for BotProcess: production thread count (the harness uses 8), quiet logs."""
     env = {
         "CREDBOT_HTTP_THREADS": threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
-        "CREDBOT_HTTP_WORKERS": os.environ.get("CREDBOT_HTTP_WORKERS", "1"),
+        **({"CREDBOT_HTTP_WORKERS": os.environ["CREDBOT_HTTP_WORKERS"]} if "CREDBOT_HTTP_WORKERS" in os.environ else {}),
         "PADDLE_TIMEOUT_SECONDS": "8",
     }
     if database_url:
@@ -118,7 +118,7 @@ class BareBoltProcess:
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
             "CREDBOT_HTTP_THREADS": threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
-            "CREDBOT_HTTP_WORKERS": os.environ.get("CREDBOT_HTTP_WORKERS", "1"),
+            **({"CREDBOT_HTTP_WORKERS": os.environ["CREDBOT_HTTP_WORKERS"]} if "CREDBOT_HTTP_WORKERS" in os.environ else {}),
             "CREDBOT_DATA_DIR": str(workdir / "data"),  # read by the settings, never written by the bare app
             "PYTHONPATH": str(REPO),
         }

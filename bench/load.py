@@ -305,7 +305,7 @@ def run(args: argparse.Namespace) -> str:
     results |= {"credbot": ours, "bare": bare_result}
     title = (f"{args.users} users, {args.wizards} wizards after {args.warmup}/user warm-up, database {args.database}, "
              f"think time {getattr(args, 'think_ms', 0):g} ms/step, "
-             f"1 gunicorn worker x {os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer")
+             f"{os.environ.get('CREDBOT_HTTP_WORKERS', 'default (min(2, cores))')} gunicorn worker(s) x {os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer")
     if ours:
         print_table(title, ours, bare_result)
         if args.memory_every:

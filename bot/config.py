@@ -175,6 +175,13 @@ def _secret(env: Mapping[str, str], name: str, prefix: str | None, problems: lis
     return Secret(raw)
 
 
+def default_workers() -> int:
+    """One gunicorn worker per core, at most two: Python runs one thread at a time per process, so a second
+    worker is what lets a 2-core machine use both cores (the load benchmark: 31 -> 56 wizards/s). More would
+    multiply database connections (each worker pools up to 2 x CREDBOT_HTTP_THREADS)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve") -> Settings:
     """Parse and check every setting.
 
@@ -283,7 +290,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         log_format=log_format,
         host=env.get("HOST", "").strip() or "0.0.0.0",
         port=_int(env, "PORT", 3000, 1, 65535, problems),
-        http_workers=_int(env, "CREDBOT_HTTP_WORKERS", 1, 1, 64, problems),
+        http_workers=_int(env, "CREDBOT_HTTP_WORKERS", default_workers(), 1, 64, problems),
         http_threads=_int(env, "CREDBOT_HTTP_THREADS", 16, 1, 256, problems),
         metrics_port=metrics_port,
     )

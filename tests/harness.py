@@ -51,6 +51,7 @@ class BotProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
+            "CREDBOT_HTTP_WORKERS": "1",  # one process per test bot keeps the suite light
             "CREDBOT_HTTP_THREADS": "8",
             "PYTHONPATH": str(REPO),
         }

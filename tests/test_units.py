@@ -197,3 +197,13 @@ def test_an_exception_raised_while_a_key_is_in_scope_is_logged_without_it(capsys
     err = capsys.readouterr().err
     assert err.count(MASK) >= 4 and "unpatterned-secret-value-42" not in err
     assert repr(secret) == "Secret('********')" and str(secret) == "Secret('********')"  # the wrapper is masked
+
+
+def test_http_workers_default_to_the_cores_up_to_two(monkeypatch):
+    import os
+
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    for cores, workers in ((1, 1), (2, 2), (64, 2), (None, 1)):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        assert load_settings(base).http_workers == workers
+    assert load_settings(base | {"CREDBOT_HTTP_WORKERS": "5"}).http_workers == 5
