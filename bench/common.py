@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
+from bot.config import default_workers
 from tests.fakes import FakePaddle, FakeSlack, SlackSender
 from tests.fakes.slack import Call
 from tests.harness import BOT_TOKEN, REPO, SIGNING_SECRET, BotProcess, free_port
@@ -93,7 +94,7 @@ def bot_overrides(database_url: str = "", keys: str = "", threads: str | None = 
     """Environment for BotProcess: production thread count (the harness uses 8), quiet logs."""
     env = {
         "CREDBOT_HTTP_THREADS": threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
-        **({"CREDBOT_HTTP_WORKERS": os.environ["CREDBOT_HTTP_WORKERS"]} if "CREDBOT_HTTP_WORKERS" in os.environ else {}),
+        "CREDBOT_HTTP_WORKERS": os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())),  # the product default
         "PADDLE_TIMEOUT_SECONDS": "8",
     }
     if database_url:
@@ -118,7 +119,7 @@ class BareBoltProcess:
             "PORT": str(self.port),
             "LOG_LEVEL": "INFO",
             "CREDBOT_HTTP_THREADS": threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
-            **({"CREDBOT_HTTP_WORKERS": os.environ["CREDBOT_HTTP_WORKERS"]} if "CREDBOT_HTTP_WORKERS" in os.environ else {}),
+            "CREDBOT_HTTP_WORKERS": os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())),  # the product default
             "CREDBOT_DATA_DIR": str(workdir / "data"),  # read by the settings, never written by the bare app
             "PYTHONPATH": str(REPO),
         }

@@ -41,6 +41,7 @@ from bench.common import (
     worker_pids,
     write_json,
 )
+from bot.config import default_workers
 from tests.harness import REPO, Workspace
 
 ACK_STEPS = ("/create-credential", "stage 1 name", "stage 2 entity type", "stage 3 destination",
@@ -305,7 +306,7 @@ def run(args: argparse.Namespace) -> str:
     results |= {"credbot": ours, "bare": bare_result}
     title = (f"{args.users} users, {args.wizards} wizards after {args.warmup}/user warm-up, database {args.database}, "
              f"think time {getattr(args, 'think_ms', 0):g} ms/step, "
-             f"{os.environ.get('CREDBOT_HTTP_WORKERS', 'default (min(2, cores))')} gunicorn worker(s) x {os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer")
+             f"{os.environ.get('CREDBOT_HTTP_WORKERS', default_workers())} gunicorn worker(s) x {os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer")
     if ours:
         print_table(title, ours, bare_result)
         if args.memory_every:
