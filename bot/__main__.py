@@ -1,4 +1,4 @@
-"""Command line: serve, db upgrade, keys generate|status|rotate, audit."""
+"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal, reminders run, audit."""
 
 from __future__ import annotations
 
@@ -220,6 +220,89 @@ def cmd_audit(args: argparse.Namespace) -> None:
                          event.actor or "-", workspace, event.credential_id or "-", _one_line(event.detail))))
 
 
+def cmd_credentials(args: argparse.Namespace) -> None:
+    import json
+
+    from bot.api import CredentialStore
+    from bot.credentials.errors import CredentialGone
+
+    settings = load_settings(purpose="keys")
+    try:
+        store = CredentialStore(settings, actor=f"cli:{_user()}")
+    except Exception as error:  # VaultError, database errors: say what, not a traceback
+        raise StartupError(f"cannot open the credentials: {type(error).__name__}: {error}") from None
+    with store:
+        try:
+            if args.credentials_command == "reveal":
+                key = store.get_api_key(args.id)
+                sys.stdout.write(key + ("\n" if sys.stdout.isatty() else ""))  # stdout only: never a log line
+                return
+            items = [store.get(args.id)] if args.credentials_command == "show" else store.list(args.destination)
+        except CredentialGone:
+            raise StartupError(f"no credential with id {args.id!r}") from None
+    if args.json:
+        for item in items:
+            print(json.dumps(_as_dict(item), ensure_ascii=False))
+        return
+    if args.credentials_command == "show":
+        for field, value in _as_dict(items[0]).items():
+            print(f"{field}\t{value if value is not None else '-'}")
+        return
+    print("id\tname\tdestination\tentity type\tworkspace\tcreated (UTC)\tkey\tlast check\texpires (UTC)")
+    for item in items:
+        print("\t".join((item.id, _one_line(item.name), item.destination, item.entity_type.value,
+                         "/".join(p for p in (item.enterprise_id, item.team_id) if p) or "-",
+                         _utc(item.created_at), f"…{item.key_hint}", item.last_verification or "-",
+                         _utc(item.key_expires_at))))
+
+
+def _as_dict(item) -> dict:
+    return {"id": item.id, "name": item.name, "destination": item.destination, "entity_type": item.entity_type.value,
+            "enterprise_id": item.enterprise_id, "team_id": item.team_id, "created_by": item.created_by,
+            "created_at": item.created_at.isoformat(), "key_hint": item.key_hint,
+            "last_verified_at": item.last_verified_at.isoformat() if item.last_verified_at else None,
+            "last_verification": item.last_verification,
+            "key_expires_at": item.key_expires_at.isoformat() if item.key_expires_at else None,
+            "key_status": item.key_status}
+
+
+def _utc(moment) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()[:24]
+    except Exception:
+        return "unknown"
+
+
+def cmd_reminders_run(args: argparse.Namespace) -> None:
+    from bot.credentials.audit import parse_since
+    from bot.reminders import run_expiry_check
+    from bot.services import build_services
+
+    settings = load_settings(purpose="keys")
+    if settings.slack_bot_token is None:
+        raise StartupError("SLACK_BOT_TOKEN is needed to send reminders", EXIT_CONFIG)
+    try:
+        now = parse_since(args.now) if args.now else None
+    except ValueError as error:
+        raise StartupError(str(error).replace("--since", "--now"), EXIT_CONFIG) from None
+    key_ring, engine, _ = open_keys_and_database(settings)
+    engine.dispose()
+    services = build_services(settings, key_ring)
+    try:
+        sent = run_expiry_check(services, services.slack, now)
+    finally:
+        services.close()
+    for credential_id, kind in sent:
+        print(f"{kind}\t{credential_id}")
+    print(f"{len(sent)} reminder(s) sent", file=sys.stderr)
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split()) or "-"
 
@@ -247,6 +330,24 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument("--max-batches", type=positive, default=None,
                         help="stop after this many batches (run again to continue)")
     rotate.set_defaults(func=cmd_keys_rotate)
+    creds = commands.add_parser("credentials", help="credentials for operators and integration jobs")
+    creds_cmd = creds.add_subparsers(dest="credentials_command", required=True)
+    listing = creds_cmd.add_parser("list", help="every credential (no keys)")
+    listing.add_argument("--destination", choices=("paddle", "paddle_sandbox"), help="only this destination")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=cmd_credentials, id=None)
+    show = creds_cmd.add_parser("show", help="one credential's details (no key)")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_credentials, destination=None)
+    reveal = creds_cmd.add_parser("reveal", help="write the decrypted key to standard output (audited)")
+    reveal.add_argument("id")
+    reveal.set_defaults(func=cmd_credentials, destination=None, json=False)
+    reminders = commands.add_parser("reminders", help="key expiry reminders").add_subparsers(
+        dest="reminders_command", required=True)
+    run = reminders.add_parser("run", help="send the due expiry reminders now (the bot does it daily)")
+    run.add_argument("--now", help="check as of this ISO date/time instead of now (UTC unless given)")
+    run.set_defaults(func=cmd_reminders_run)
     audit = commands.add_parser("audit", help="print the audit trail (oldest first)")
     audit.add_argument("--since", help="only events since: an ISO date/time (UTC), or 30m, 24h, 7d, 2w")
     audit.add_argument("--credential", metavar="ID", help="only events about this credential id")

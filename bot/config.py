@@ -60,6 +60,8 @@ class Settings:
     data_dir: Path
     encryption_keys: tuple[EncryptionKey, ...]  # empty: use the embedded key file
     notify_channels: tuple[str, ...]
+    board_channel: str | None  # one message there lists every credential, edited in place
+    reminder_interval: int  # seconds between expiry checks (daily)
     admins: tuple[str, ...]  # who may create and change credentials; empty: everyone
     viewers: tuple[str, ...] | None  # who may list them; None: everyone in the workspace
     verify_keys: bool
@@ -241,6 +243,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         elif channel not in channels:
             channels.append(channel)
 
+    board_channel = env.get("CREDBOT_BOARD_CHANNEL", "").strip() or None
+    if board_channel and not CHANNEL_ID_PATTERN.match(board_channel):
+        problems.append(f"CREDBOT_BOARD_CHANNEL: {board_channel!r} is not a channel ID (like C0123ABCD)")
+
     verify_raw = env.get("CREDBOT_VERIFY_KEYS", "").strip().lower()
     verify_keys = True
     if verify_raw in _FALSE:
@@ -280,6 +286,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         data_dir=data_dir,
         encryption_keys=keys,
         notify_channels=tuple(channels),
+        board_channel=board_channel,
+        reminder_interval=_int(env, "CREDBOT_REMINDER_INTERVAL_SECONDS", 86_400, 1, 7 * 86_400, problems),
         admins=_principals(env, "CREDBOT_ADMINS", problems) or (),
         viewers=_principals(env, "CREDBOT_VIEWERS", problems),
         verify_keys=verify_keys,

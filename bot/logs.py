@@ -55,8 +55,8 @@ class Redactor:
                 self._in_flight.pop(token, None)
 
     def redact(self, text: str) -> str:
-        with self._lock:
-            values = sorted(self._fixed | set(self._in_flight.values()), key=len, reverse=True)
+        with self._lock:  # a value too short to be a secret would mask half the line (and "" every gap)
+            values = sorted({v for v in self._in_flight.values() if len(v) >= 6} | self._fixed, key=len, reverse=True)
         for value in values:
             if value in text:
                 text = text.replace(value, MASK)

@@ -12,6 +12,7 @@ import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from bot.credentials.errors import KeyRejected, ProviderUnavailable
 from bot.secret import Secret
@@ -80,6 +81,51 @@ class PaddleVerifier:
             raise ProviderUnavailable(f"Paddle answered HTTP {status} unexpectedly. Nothing was saved; try again.",
                                       f"http_{status}")
         return VerificationResult(ok=True, status=status)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What Paddle knows about a key: its status and when it expires (None: it does not)."""
+
+    status: str
+    expires_at: datetime | None
+
+
+def read_key_record(base_url: str, api_key: Secret, key_id: str, timeout: float) -> KeyRecord | None:
+    """``GET /api-keys/{id}`` with the key itself (a key may always read its own record).
+
+    Best effort: any failure returns None and is logged without the key, because not knowing the expiry
+    must never stop a credential from being saved or tested.
+    """
+    request = urllib.request.Request(
+        f"{base_url}/api-keys/{key_id}",
+        headers={"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json", "User-Agent": USER_AGENT},
+        method="GET",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.loads(response.read(65536) or b"{}")
+    except urllib.error.HTTPError as error:
+        log.info("Paddle did not return the key's record (HTTP %s, %s)", error.code, _error_code(error) or "-")
+        error.close()
+        return None
+    except (OSError, ValueError) as error:
+        log.info("Paddle's key record could not be read (%s)", type(error).__name__)
+        return None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        log.info("Paddle's key record had no status")
+        return None
+    expires = data.get("expires_at")
+    expires_at = None
+    if isinstance(expires, str):
+        try:
+            expires_at = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=timezone.utc)
+        except ValueError:
+            log.info("Paddle's key record had an unreadable expires_at")
+    return KeyRecord(data["status"][:20], expires_at)
 
 
 def _error_code(error: urllib.error.HTTPError) -> str | None:

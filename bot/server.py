@@ -138,6 +138,7 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
         # Built in each worker, after the fork: database pools and threads must not cross a fork.
         services = build_services(settings, key_ring)
         worker_services["services"] = services
+        services.start_background()
         return CredbotWSGI(services)
 
     log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)", __version__,
@@ -215,6 +216,7 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing) -> None:
         services.close()
         raise SocketModeRefused(str(error.response.get("error"))) from None
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
+    services.start_background()
     if settings.metrics_port:
         from prometheus_client import start_http_server
 

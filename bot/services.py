@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -29,8 +29,17 @@ class Services:
     slack: WebClient
     access: AccessPolicy
     executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
+    background: list = field(default_factory=list)  # loops started by start_background()
+
+    def start_background(self) -> None:
+        """The daily expiry check (in every instance; reminders are claimed in the database)."""
+        from bot.reminders import ReminderLoop
+
+        self.background.append(ReminderLoop(self, self.slack, self.settings.reminder_interval).start())
 
     def close(self) -> None:
+        for loop in self.background:
+            loop.stop()
         self.executor.shutdown(wait=True)
         self.engine.dispose()
 

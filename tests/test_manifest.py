@@ -155,11 +155,12 @@ def test_socket_mode_on(manifest):
         assert "url" not in cmd, f"{name} has a url while socket mode is on"
 
 
-def test_app_home_allows_bot_dms_only(manifest):
+def test_app_home_is_the_credentials_page_and_messages_are_bot_only(manifest):
     app_home = manifest["features"]["app_home"]
-    assert app_home["home_tab_enabled"] is False
+    assert app_home["home_tab_enabled"] is True
     assert app_home["messages_tab_enabled"] is True
     assert app_home["messages_tab_read_only_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
 
 
 def test_http_switch_instructions_are_commented(manifest_text):

@@ -110,3 +110,11 @@ def destinations_matching(text: str) -> list[str]:
     """Values of destinations whose label or value contains ``text`` (case-insensitive)."""
     needle = text.casefold()
     return [d.value for d in DESTINATIONS if needle in d.label.casefold() or needle in d.value.casefold()]
+
+
+def key_record_id(destination: Destination, key: str) -> str | None:
+    """The id of the key's own record at the provider (``apikey_…`` for Paddle), or None (legacy keys)."""
+    match = destination.key_rules.pattern.match(key)
+    if match is None or "id" not in match.groupdict():
+        return None
+    return f"apikey_{match.group('id')}"

@@ -41,6 +41,14 @@ class ProviderUnavailable(CredentialError):
         self.reason = reason
 
 
+class CredentialGone(CredentialError):
+    """The credential does not exist (any more) in this workspace: deleted, or an id from elsewhere."""
+
+    def __init__(self, message: str = "That credential no longer exists: it may have been deleted. "
+                                      "The list has been refreshed.") -> None:
+        super().__init__(message)
+
+
 class StorageFailed(CredentialError):
     """The database refused or failed the write; nothing was saved."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Index, LargeBinary, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -33,6 +33,13 @@ class Credential(Base):
     key_hint: Mapped[str] = mapped_column(String(8))
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The last check of the key with Paddle (at creation, "Test connection", "Replace API key").
+    last_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_verification: Mapped[str | None] = mapped_column(String(60), nullable=True)  # ok | rejected:… | unavailable:…
+    # The key's own record at Paddle (GET /api-keys/{id}); unknown for legacy keys or when it could not be read.
+    key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    key_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # active | expired | revoked
+    key_replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
         # The uniqueness rule itself: concurrent creators race on this index, not on a check-then-insert.
@@ -40,7 +47,37 @@ class Credential(Base):
         # /list-credentials: a workspace's credentials, newest first, keyset-paged by (created_at, id).
         Index("ix_credentials_workspace_created_id", "enterprise_id", "team_id", "created_at", "id"),
         Index("ix_credentials_encryption_key_id", "encryption_key_id"),
+        # App Home: grouped by destination, newest first.
+        Index("ix_credentials_workspace_destination", "enterprise_id", "team_id", "destination", "created_at"),
+        # The daily expiry check.
+        Index("ix_credentials_key_expires_at", "key_expires_at"),
     )
+
+
+class Reminder(Base):
+    """One expiry reminder, claimed before it is sent: the unique key makes exactly one instance send it."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    credential_id: Mapped[str] = mapped_column(String(36), ForeignKey("credentials.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # "expires_soon" (7 days before) | "expired"
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # a replaced key gets reminders anew
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (Index("uq_reminders_claim", "credential_id", "kind", "expires_at", unique=True),)
+
+
+class BoardMessage(Base):
+    """The one message in CREDBOT_BOARD_CHANNEL that lists every credential, edited in place."""
+
+    __tablename__ = "board_messages"
+
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditEvent(Base):

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import case, delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.credentials import catalog
 from bot import metrics
-from bot.credentials.errors import InvalidInput, KeyRejected, NameTaken, ProviderUnavailable, StorageFailed
+from bot.credentials.errors import (
+    CredentialGone,
+    InvalidInput,
+    KeyRejected,
+    NameTaken,
+    ProviderUnavailable,
+    StorageFailed,
+)
 from bot.credentials.models import AuditEvent, Credential
 from bot.credentials.validation import (
     check_api_key,
@@ -26,7 +34,8 @@ from bot.credentials.validation import (
 )
 from bot.credentials.vault import KeyRing, Sealed, associated_data
 from bot.credentials.wizard import stage_named
-from bot.paddle import PaddleVerifier
+from bot.paddle import KeyRecord, PaddleVerifier, read_key_record
+from bot.logs import REDACTOR
 from bot.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,43 @@ class CredentialSummary:
     created_by: str
     created_at: datetime
     key_hint: str
+    last_verified_at: datetime | None = None
+    last_verification: str | None = None  # "ok", "rejected:<reason>", "unavailable:<reason>"
+    key_expires_at: datetime | None = None
+    key_status: str | None = None
+    enterprise_id: str = ""
+    team_id: str = ""
+
+    @property
+    def workspace(self) -> "Workspace":
+        return Workspace(self.enterprise_id, self.team_id)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of checking a key with Paddle, as stored on the credential."""
+
+    at: datetime | None
+    result: str | None  # see CredentialSummary.last_verification
+    record: KeyRecord | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """One page of App Home: credentials grouped by destination (Paddle first), newest first in each."""
+
+    items: list[CredentialSummary]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def has_next(self) -> bool:
+        return (self.page + 1) * self.per_page < self.total
 
 
 @dataclass(frozen=True)
@@ -86,14 +132,42 @@ class CredentialPage:
 
 
 _SHOWN = (Credential.id, Credential.name, Credential.entity_type, Credential.destination, Credential.created_by,
-          Credential.created_at, Credential.key_hint)
+          Credential.created_at, Credential.key_hint, Credential.last_verified_at, Credential.last_verification,
+          Credential.key_expires_at, Credential.key_status, Credential.enterprise_id, Credential.team_id)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _summary(row) -> CredentialSummary:
-    created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
     entity = catalog.entity_type(row.entity_type) or catalog.EntityType(row.entity_type, row.entity_type, "")
     return CredentialSummary(row.id, row.name, entity, row.destination, catalog.destination_label(row.destination),
-                             catalog.is_sandbox(row.destination), row.created_by, created_at, row.key_hint)
+                             catalog.is_sandbox(row.destination), row.created_by, utc(row.created_at), row.key_hint,
+                             utc(row.last_verified_at), row.last_verification, utc(row.key_expires_at), row.key_status,
+                             row.enterprise_id, row.team_id)
+
+
+UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _id(value: object) -> str:
+    """A credential id from outside (a button, a modal, a command line): a lowercase UUID or nothing at all."""
+    if isinstance(value, str) and UUID_TEXT.match(value):
+        return value
+    raise CredentialGone()
+
+
+def verification_message(checked: Verification) -> str:
+    if checked.ok:
+        return "Paddle accepted the key."
+    kind, _, reason = (checked.result or "").partition(":")
+    if kind == "rejected":
+        return f"Paddle refused the key ({reason}): it is wrong, revoked or expired. Replace the API key."
+    return f"Paddle could not be reached ({reason}); the key was not checked. Try again in a few minutes."
 
 
 def binding(credential_id: str, workspace: Workspace, destination: str, entity_type: str) -> bytes:
@@ -147,9 +221,10 @@ class CredentialService:
         validate_entity_type(state.entity_type)
         validate_destination(state.destination)
 
-    def check_key(self, destination: str, value: str | None) -> Secret:
+    def check_key(self, destination: str, value: str | None, *, destination_fixed: bool = False) -> Secret:
         """The offline key check of the final stage (shape and environment)."""
-        return check_api_key(value, validate_destination(destination), live_verification=self.settings.verify_keys)
+        return check_api_key(value, validate_destination(destination), live_verification=self.settings.verify_keys,
+                             destination_fixed=destination_fixed)
 
     # -- create -----------------------------------------------------------------------
 
@@ -176,18 +251,8 @@ class CredentialService:
         if self._name_taken(workspace, name):  # taken since stage 1: say so before bothering Paddle
             self.record(workspace, actor, "credential.create", "refused", detail="name taken")
             raise NameTaken(name)
-        if self.settings.verify_keys:
-            try:
-                self.verifier.verify(dest.base_url(self.settings), api_key)
-            except KeyRejected as rejected:
-                metrics.VERIFICATION_FAILURES.labels(metrics.label(rejected.reason)).inc()
-                self.record(workspace, actor, "credential.verify", "rejected", detail=f"{dest.value}: {rejected.reason}")
-                raise
-            except ProviderUnavailable as unavailable:
-                metrics.VERIFICATION_FAILURES.labels(metrics.label(unavailable.reason)).inc()
-                self.record(workspace, actor, "credential.verify", "unavailable",
-                            detail=f"{dest.value}: {unavailable.reason}")
-                raise
+        checked = self._verify(workspace, actor, dest, api_key, raise_on_failure=True) if self.settings.verify_keys \
+            else Verification(None, None)
 
         credential_id = str(uuid.uuid4())
         sealed = self.key_ring.encrypt(api_key, binding(credential_id, workspace, dest.value, entity.value))
@@ -204,6 +269,10 @@ class CredentialService:
             key_hint=api_key.hint(),
             created_by=actor,
             created_at=self.clock(),
+            last_verified_at=checked.at,
+            last_verification=checked.result,
+            key_expires_at=checked.record.expires_at if checked.record else None,
+            key_status=checked.record.status if checked.record else None,
         )
         try:
             with self.sessions.begin() as session:
@@ -275,6 +344,126 @@ class CredentialService:
         return CredentialPage([_summary(r) for r in rows], min(counted, COUNT_CAP), offset, limit,
                               has_next=has_next, has_previous=has_previous, total_capped=counted > COUNT_CAP)
 
+    # -- one credential: read, test, replace, rename, delete -------------------------
+
+    def get(self, workspace: Workspace, credential_id: object) -> CredentialSummary:
+        """One credential of the workspace; raises CredentialGone (also for an id that is not a credential id)."""
+        with self.sessions() as session:
+            row = session.execute(select(*_SHOWN).where(*self._scope(workspace), Credential.id == _id(credential_id))
+                                  ).first()
+        if row is None:
+            raise CredentialGone()
+        return _summary(row)
+
+    def test_connection(self, workspace: Workspace, actor: str, credential_id: object) -> tuple[CredentialSummary, str]:
+        """Decrypt the key just in time, call Paddle, store the result and when; returns it with a message."""
+        row = self._row(workspace, credential_id)
+        dest = validate_destination(row.destination)
+        api_key = self._decrypt(row)
+        with REDACTOR.holding(api_key):
+            checked = self._verify(workspace, actor, dest, api_key, raise_on_failure=False, credential_id=row.id)
+        self._store_verification(workspace, row.id, checked)
+        self.record(workspace, actor, "credential.test", checked.result or "unknown", row.id)
+        return self.get(workspace, row.id), verification_message(checked)
+
+    def replace_key(self, workspace: Workspace, actor: str, credential_id: object, raw_key: str | None) -> CredentialSummary:
+        """A new key for the same credential (same id, so integrations keep working); old key never shown.
+
+        The same offline and live checks as the wizard; encrypted under the primary key.
+        """
+        row = self._row(workspace, credential_id)
+        dest = validate_destination(row.destination)
+        api_key = check_api_key(raw_key, dest, live_verification=self.settings.verify_keys, destination_fixed=True)
+        with REDACTOR.holding(api_key):
+            checked = self._verify(workspace, actor, dest, api_key, raise_on_failure=True, credential_id=row.id) \
+                if self.settings.verify_keys else Verification(None, None)
+            sealed = self.key_ring.encrypt(api_key, binding(row.id, workspace, row.destination, row.entity_type))
+        try:
+            with self.sessions.begin() as session:
+                updated = session.execute(
+                    update(Credential).where(*self._scope(workspace), Credential.id == row.id).values(
+                        encrypted_key=sealed.blob, encryption_key_id=sealed.key_id, key_hint=api_key.hint(),
+                        key_replaced_at=self.clock(), last_verified_at=checked.at, last_verification=checked.result,
+                        key_expires_at=checked.record.expires_at if checked.record else None,
+                        key_status=checked.record.status if checked.record else None)).rowcount
+                if not updated:
+                    raise CredentialGone()
+                session.add(self._event(workspace, actor, "credential.replace", "replaced", row.id,
+                                        f"key ending {api_key.hint()}"))
+        except SQLAlchemyError as error:
+            raise self._storage_failed(workspace, actor, error) from None
+        return self.get(workspace, row.id)
+
+    def rename(self, workspace: Workspace, actor: str, credential_id: object, raw_name: str | None) -> CredentialSummary:
+        """Stage 1's rules; the unique index decides a race with another rename or create."""
+        row = self._row(workspace, credential_id)
+        name = validate_name(raw_name)
+        try:
+            with self.sessions.begin() as session:
+                updated = session.execute(update(Credential).where(*self._scope(workspace), Credential.id == row.id)
+                                          .values(name=name, name_key=normalise_name(name))).rowcount
+                if not updated:
+                    raise CredentialGone()
+                session.add(self._event(workspace, actor, "credential.rename", "renamed", row.id,
+                                        f"{row.name} -> {name}"))
+        except IntegrityError:
+            raise NameTaken(name) from None
+        except SQLAlchemyError as error:
+            raise self._storage_failed(workspace, actor, error) from None
+        return self.get(workspace, row.id)
+
+    def delete(self, workspace: Workspace, actor: str, credential_id: object) -> CredentialSummary:
+        """Delete the row and its ciphertext (and its reminders); returns what was deleted."""
+        gone = self.get(workspace, credential_id)
+        try:
+            with self.sessions.begin() as session:
+                deleted = session.execute(delete(Credential).where(*self._scope(workspace),
+                                                                   Credential.id == gone.id)).rowcount
+                if not deleted:
+                    raise CredentialGone()
+                session.add(self._event(workspace, actor, "credential.delete", "deleted", gone.id,
+                                        f"{gone.name} ({gone.destination})"))
+        except SQLAlchemyError as error:
+            raise self._storage_failed(workspace, actor, error) from None
+        return gone
+
+    def home_page(self, workspace: Workspace, page: int = 0, per_page: int = 40) -> HomePage:
+        """App Home: by destination (Paddle, then Paddle (Sandbox Mode)), newest first within each."""
+        order = case({d.value: i for i, d in enumerate(catalog.DESTINATIONS)}, value=Credential.destination, else_=99)
+        with self.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Credential).where(*self._scope(workspace))) or 0
+            page = max(0, min(page, max(total - 1, 0) // per_page))
+            rows = session.execute(select(*_SHOWN).where(*self._scope(workspace))
+                                   .order_by(order, Credential.created_at.desc(), Credential.id.desc())
+                                   .offset(page * per_page).limit(per_page)).all()
+        return HomePage([_summary(r) for r in rows], page, per_page, total)
+
+    # -- for operators and integrations (any workspace, by id) -------------------------
+
+    def find(self, credential_id: object) -> CredentialSummary:
+        with self.sessions() as session:
+            row = session.execute(select(*_SHOWN).where(Credential.id == _id(credential_id))).first()
+        if row is None:
+            raise CredentialGone()
+        return _summary(row)
+
+    def all_credentials(self, destination: str | None = None) -> list[CredentialSummary]:
+        query = select(*_SHOWN).order_by(Credential.destination, Credential.created_at.desc(), Credential.id.desc())
+        if destination:
+            query = query.where(Credential.destination == destination)
+        with self.sessions() as session:
+            return [_summary(r) for r in session.execute(query).all()]
+
+    def reveal(self, credential_id: object, actor: str) -> Secret:
+        """The decrypted key, for an integration or an operator; audited as revealed."""
+        with self.sessions() as session:
+            row = session.scalar(select(Credential).where(Credential.id == _id(credential_id)))
+        if row is None:
+            raise CredentialGone()
+        secret = self._decrypt(row)
+        self.record(Workspace(row.enterprise_id, row.team_id), actor, "credential.reveal", "revealed", row.id)
+        return secret
+
     def reveal_api_key(self, workspace: Workspace, credential_id: str) -> Secret:
         """Decrypt one credential's key (for integrations); raises VaultError or LookupError."""
         with self.sessions() as session:
@@ -287,6 +476,43 @@ class CredentialService:
         )
 
     # -- internals --------------------------------------------------------------------
+
+    def _row(self, workspace: Workspace, credential_id: object) -> Credential:
+        with self.sessions() as session:
+            row = session.scalar(select(Credential).where(*self._scope(workspace), Credential.id == _id(credential_id)))
+        if row is None:
+            raise CredentialGone()
+        return row
+
+    def _decrypt(self, row: Credential) -> Secret:
+        return self.key_ring.decrypt(Sealed(row.encryption_key_id, row.encrypted_key),
+                                     binding(row.id, Workspace(row.enterprise_id, row.team_id), row.destination,
+                                             row.entity_type))
+
+    def _verify(self, workspace: Workspace, actor: str, dest: catalog.Destination, api_key: Secret, *,
+                raise_on_failure: bool, credential_id: str | None = None) -> Verification:
+        """Check the key with Paddle, then read its own record (expiry, status). Failures are counted and audited."""
+        base_url = dest.base_url(self.settings)
+        try:
+            self.verifier.verify(base_url, api_key)
+        except (KeyRejected, ProviderUnavailable) as failure:
+            kind = "rejected" if isinstance(failure, KeyRejected) else "unavailable"
+            metrics.VERIFICATION_FAILURES.labels(metrics.label(failure.reason)).inc()
+            self.record(workspace, actor, "credential.verify", kind, credential_id, f"{dest.value}: {failure.reason}")
+            if raise_on_failure:
+                raise
+            return Verification(self.clock(), f"{kind}:{failure.reason}"[:60])
+        record_id = catalog.key_record_id(dest, api_key.reveal())
+        record = read_key_record(base_url, api_key, record_id, self.verifier.timeout) if record_id else None
+        return Verification(self.clock(), "ok", record)
+
+    def _store_verification(self, workspace: Workspace, credential_id: str, checked: Verification) -> None:
+        values = {"last_verified_at": checked.at, "last_verification": checked.result}
+        if checked.record is not None:
+            values |= {"key_expires_at": checked.record.expires_at, "key_status": checked.record.status}
+        with self.sessions.begin() as session:
+            session.execute(update(Credential).where(*self._scope(workspace), Credential.id == credential_id)
+                            .values(**values))
 
     def _name_taken(self, workspace: Workspace, name: str) -> bool:
         with self.sessions() as session:

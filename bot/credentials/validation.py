@@ -64,7 +64,8 @@ def validate_destination(value: str | None) -> catalog.Destination:
     return destination
 
 
-def check_api_key(raw: str | None, destination: catalog.Destination, *, live_verification: bool) -> Secret:
+def check_api_key(raw: str | None, destination: catalog.Destination, *, live_verification: bool,
+                  destination_fixed: bool = False) -> Secret:
     """Check a key's shape and environment without calling anyone.
 
     The returned :class:`Secret` is the trimmed key. Error messages never
@@ -79,7 +80,9 @@ def check_api_key(raw: str | None, destination: catalog.Destination, *, live_ver
         marker = match.group("env")
         if marker != rules.environment_marker:
             owner = catalog.destination_for_marker(marker)
-            suggestion = f" Go Back and choose “{owner.label}”, or paste a key" if owner else " Paste a key"
+            # In the wizard the destination can still change; when replacing a key it cannot.
+            suggestion = f" Go Back and choose “{owner.label}”, or paste a key" if owner and not destination_fixed \
+                else " Paste a key"
             raise InvalidInput(
                 "api_key",
                 f"This key belongs to {catalog.environment_name(marker)}, but the destination is "

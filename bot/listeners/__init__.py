@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, errors, views
+from bot.listeners import actions, commands, errors, home, views
 from bot.services import Services
 
 
@@ -12,4 +12,5 @@ def register_listeners(app: App, services: Services) -> None:
     commands.register(app, services)
     views.register(app, services)
     actions.register(app, services)
+    home.register(app, services)
     errors.register(app)

@@ -15,6 +15,7 @@ from bot.credentials.service import CredentialPage, CredentialSummary, Workspace
 from bot.credentials.wizard import WizardState
 from bot.listeners.errors import apology, new_reference
 from bot.access import MANAGE
+from bot.listeners.home import after_change
 from bot.listeners.payload import actor_of, permitted, read_input, workspace_of
 from bot.logs import REDACTOR
 from bot.notify import notify_channels
@@ -125,6 +126,7 @@ def finish_wizard(services: Services, client: WebClient, view_id: str, workspace
                 credentials_ui.created_text(created))
     if channels:
         announce(services, client, screen, created, page, channels)
+    after_change(services, client, workspace, actor)
 
 
 def announce(services: Services, client: WebClient, screen: "_Screen", created: CredentialSummary,

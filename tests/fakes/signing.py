@@ -120,6 +120,10 @@ class SlackSender:
         fields.update(extra)
         return self.post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
 
+    def event(self, payload: dict[str, Any]) -> Reply:
+        """Send an Events API callback (JSON, like Slack does)."""
+        return self.post(json.dumps(payload).encode(), "application/json")
+
     def interaction(self, payload: dict[str, Any]) -> Reply:
         """Send an interactivity payload (block_actions, view_submission, ...)."""
         body = urlencode({"payload": json.dumps(payload)}).encode()

@@ -1,0 +1,272 @@
+"""App Home's Credentials tab, and the small modals its menus open. Pure builders: data in, Block Kit out."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.credentials import catalog
+from bot.credentials.service import CredentialSummary, HomePage
+from bot.credentials.validation import NAME_MAX
+from bot.ui.text import escape, literal, mention, slack_date, truncate
+
+CREATE_ACTION = "home_create_credential"
+MENU_ACTION = "credential_menu"
+PAGE_ACTION = "home_page"
+REPLACE_FROM_REMINDER = "reminder_replace"
+
+COPY, TEST, REPLACE, RENAME, DELETE = "copy_id", "test", "replace", "rename", "delete"
+MENU_CHOICES = ((COPY, "Copy ID"), (TEST, "Test connection"), (REPLACE, "Replace API key"), (RENAME, "Rename"),
+                (DELETE, "Delete…"))
+MANAGING = {REPLACE, RENAME, DELETE}
+
+REPLACE_CALLBACK = "credential_replace"
+RENAME_CALLBACK = "credential_rename"
+DELETE_CALLBACK = "credential_delete"
+INFO_CALLBACK = "credential_info"
+VERIFYING_CALLBACK = "credential_replace_verifying"
+
+
+def menu_value(choice: str, credential_id: str) -> str:
+    return f"{choice}:{credential_id}"
+
+
+def parse_menu_value(raw: object) -> tuple[str, str]:
+    """An overflow option's value, back from the user's client: (choice, credential id). ValueError if not ours."""
+    if not isinstance(raw, str) or len(raw) > 80 or ":" not in raw:
+        raise ValueError("bad menu value")
+    choice, credential_id = raw.split(":", 1)
+    if choice not in {c for c, _ in MENU_CHOICES}:
+        raise ValueError("bad menu choice")
+    return choice, credential_id
+
+
+def metadata(credential_id: str) -> str:
+    return json.dumps({"credential_id": credential_id}, separators=(",", ":"))
+
+
+def parse_metadata(raw: object) -> str | None:
+    """The credential id a modal was opened for (private_metadata came back through the client)."""
+    if not isinstance(raw, str) or len(raw) > 200:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    credential_id = value.get("credential_id") if isinstance(value, dict) else None
+    return credential_id if isinstance(credential_id, str) else None
+
+
+# -- the Home tab ---------------------------------------------------------------------------
+
+def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) -> View:
+    blocks: list[Block] = [
+        HeaderBlock(block_id="title", text="Credentials"),
+        SectionBlock(block_id="intro", text=MarkdownTextObject(
+            text="Integration credentials connect this workspace's billing integrations to Paddle. An integration "
+                 "references a credential by its ID; the key itself is stored encrypted and never shown again.")),
+    ]
+    if may_manage:
+        blocks.append(ActionsBlock(block_id="create", elements=[ButtonElement(
+            text="Create Integration Credential", action_id=CREATE_ACTION, value="create", style="primary")]))
+    if notice:
+        blocks.append(ContextBlock(block_id="notice", elements=[MarkdownTextObject(text=notice)]))
+    if not page.items:
+        blocks += [DividerBlock(), SectionBlock(block_id="empty", text=MarkdownTextObject(
+            text="*No credentials yet.*\n" + ("Create the first with the button above, or `/create-credential`."
+                                              if may_manage else "Ask a credential admin to create one."))),]
+        return View(type="home", blocks=blocks)
+    current = None
+    for item in page.items:
+        if item.destination != current:
+            current = item.destination
+            blocks += [DividerBlock(), HeaderBlock(block_id=f"group_{current}", text=truncate(item.destination_label, 150))]
+        blocks += credential_blocks(item, may_manage=may_manage)
+    first, last = page.page * page.per_page + 1, page.page * page.per_page + len(page.items)
+    footer = f"{first}–{last} of {page.total:,}"
+    blocks += [DividerBlock(), ContextBlock(block_id="position", elements=[MarkdownTextObject(text=footer)])]
+    buttons = []
+    if page.page > 0:
+        buttons.append(ButtonElement(text="Previous", action_id=f"{PAGE_ACTION}_previous", value=str(page.page - 1)))
+    if page.has_next:
+        buttons.append(ButtonElement(text="Next", action_id=f"{PAGE_ACTION}_next", value=str(page.page + 1)))
+    if buttons:
+        blocks.append(ActionsBlock(block_id="pages", elements=buttons))
+    return View(type="home", blocks=blocks)
+
+
+def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[Block]:
+    """Two blocks a credential: what it is (with its menu), then its key's health."""
+    choices = [(c, label) for c, label in MENU_CHOICES if may_manage or c not in MANAGING]
+    menu = OverflowMenuElement(action_id=MENU_ACTION, options=[
+        Option(value=menu_value(choice, item.id), label=label) for choice, label in choices])
+    text = (f"{literal(item.name)}  ·  {escape(item.entity_type.label)}\n"
+            f"Created by {mention(item.created_by)} {slack_date(item.created_at)}  ·  key ending "
+            f"`…{escape(item.key_hint)}`")
+    return [SectionBlock(block_id=f"credential_{item.id}", text=MarkdownTextObject(text=text), accessory=menu),
+            ContextBlock(block_id=f"health_{item.id}", elements=[MarkdownTextObject(text=health_text(item))])]
+
+
+def health_text(item: CredentialSummary) -> str:
+    parts = [verification_text(item)]
+    if item.key_status and item.key_status != "active":
+        parts.append(f":no_entry: Paddle says the key is *{escape(item.key_status)}*")
+    if item.key_expires_at:
+        parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
+    elif item.last_verification == "ok":
+        parts.append("no expiry date")
+    return "  ·  ".join(parts)
+
+
+def verification_text(item: CredentialSummary) -> str:
+    if not item.last_verified_at:
+        return ":grey_question: not verified with Paddle yet"
+    when = slack_date(item.last_verified_at)
+    kind, _, reason = (item.last_verification or "").partition(":")
+    if kind == "ok":
+        return f":white_check_mark: verified {when}"
+    if kind == "rejected":
+        return f":x: Paddle refused the key ({escape(reason)}) {when}"
+    return f":warning: Paddle unreachable ({escape(reason)}) {when}"
+
+
+def no_access_view(text: str) -> View:
+    return View(type="home", blocks=[HeaderBlock(block_id="title", text="Credentials"),
+                                     SectionBlock(block_id="no_access", text=MarkdownTextObject(text=text))])
+
+
+# -- modals ---------------------------------------------------------------------------------
+
+def info_view(title: str, text: str) -> View:
+    return View(type="modal", callback_id=INFO_CALLBACK, title=truncate(title, 24), close="Close",
+                blocks=[SectionBlock(block_id="info", text=MarkdownTextObject(text=text))])
+
+
+def copy_id_view(item: CredentialSummary) -> View:
+    return View(type="modal", callback_id=INFO_CALLBACK, title="Credential ID", close="Close", blocks=[
+        SectionBlock(block_id="which", text=MarkdownTextObject(
+            text=f"{literal(item.name)}  ·  {escape(item.destination_label)}")),
+        SectionBlock(block_id="id", text=MarkdownTextObject(text=f"```{item.id}```")),
+        ContextBlock(block_id="how", elements=[MarkdownTextObject(
+            text="Use this ID in the Integration Configuration that should use this credential.")]),
+    ])
+
+
+def testing_view(item: CredentialSummary) -> View:
+    return info_view("Test connection", f":hourglass_flowing_sand: Testing {literal(item.name)} with "
+                                        f"{escape(item.destination_label)}…")
+
+
+def tested_view(item: CredentialSummary, message: str) -> View:
+    icon = ":white_check_mark:" if item.last_verification == "ok" else ":x:"
+    lines = [f"{icon} {literal(item.name)}: {escape(message)}", health_text(item)]
+    return info_view("Test connection", "\n".join(lines))
+
+
+def replace_view(item: CredentialSummary, problem: str | None = None) -> View:
+    rules = catalog.destination(item.destination)
+    where = rules.key_rules.where_to_get if rules else "the Paddle dashboard"
+    blocks: list[Block] = [SectionBlock(block_id="which", text=MarkdownTextObject(
+        text=f"Replace the API key of {literal(item.name)} ({escape(item.destination_label)}). The ID stays the "
+             f"same, so integrations keep working. The current key (ending `…{escape(item.key_hint)}`) is not "
+             "shown."))]
+    if problem:
+        blocks.append(SectionBlock(block_id="problem", text=PlainTextObject(text=f"⚠️ {problem}")))
+    blocks.append(InputBlock(block_id="api_key", label="New API key", hint=f"Paste a key generated in {where}.",
+                             element=PlainTextInputElement(action_id="api_key_input", placeholder="pdl_…")))
+    return View(type="modal", callback_id=REPLACE_CALLBACK, title="Replace API key", submit="Replace key",
+                close="Cancel", private_metadata=metadata(item.id), blocks=blocks)
+
+
+def replacing_view(item: CredentialSummary) -> View:
+    return View(type="modal", callback_id=VERIFYING_CALLBACK, title="Replace API key", close="Close",
+                private_metadata=metadata(item.id), blocks=[SectionBlock(text=MarkdownTextObject(
+                    text=f":hourglass_flowing_sand: *Verifying the new key for {literal(item.name)}…*"))])
+
+
+def rename_view(item: CredentialSummary) -> View:
+    return View(type="modal", callback_id=RENAME_CALLBACK, title="Rename credential", submit="Rename",
+                close="Cancel", private_metadata=metadata(item.id), blocks=[
+                    InputBlock(block_id="name", label="Credential name",
+                               hint="Unique in this workspace; the ID and the key do not change.",
+                               element=PlainTextInputElement(action_id="name_input", initial_value=item.name,
+                                                             max_length=NAME_MAX))])
+
+
+def delete_view(item: CredentialSummary) -> View:
+    """The confirmation: names the credential and what deleting it does."""
+    return View(type="modal", callback_id=DELETE_CALLBACK, title="Delete credential", submit="Delete",
+                close="Cancel", private_metadata=metadata(item.id), blocks=[SectionBlock(
+                    block_id="confirm", text=MarkdownTextObject(
+                        text=f":warning: Delete {literal(item.name)} ({escape(item.destination_label)})?\n"
+                             f"Integrations using ID `{item.id}` will stop working. The encrypted key is erased; "
+                             "this cannot be undone. Revoke the key in Paddle too if it is no longer needed."))])
+
+
+# -- channel messages -----------------------------------------------------------------------
+
+def change_announcement(verb: str, item: CredentialSummary, actor: str, extra: str = "") -> tuple[str, list[Block]]:
+    """A replaced or deleted credential, for the notification channels. Never the key."""
+    text = f"Integration credential {literal(item.name)} ({escape(item.destination_label)}) {verb} by {mention(actor)}"
+    detail = f"ID `{item.id}`" + (f"  ·  {extra}" if extra else "")
+    return text, [SectionBlock(block_id="change", text=MarkdownTextObject(text=f":key: {text}")),
+                  ContextBlock(block_id="change_id", elements=[MarkdownTextObject(text=detail)])]
+
+
+def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple[str, list[Block]]:
+    if kind == "expired":
+        headline = f":rotating_light: The API key of {literal(item.name)} ({escape(item.destination_label)}) has expired"
+    else:
+        days = max(0, (item.key_expires_at - now).days) if item.key_expires_at else 7
+        headline = (f":hourglass: The API key of {literal(item.name)} ({escape(item.destination_label)}) expires in "
+                    f"{days} day{'s' if days != 1 else ''}")
+    when = slack_date(item.key_expires_at) if item.key_expires_at else "soon"
+    text = f"{headline} ({when}). Replace it so integrations using ID `{item.id}` keep working."
+    return text, [
+        SectionBlock(block_id="reminder", text=MarkdownTextObject(text=text)),
+        ActionsBlock(block_id="reminder_actions", elements=[ButtonElement(
+            text="Replace API key", action_id=REPLACE_FROM_REMINDER, value=item.id, style="primary")]),
+    ]
+
+
+def board_message(items: list[CredentialSummary], limit: int = 40) -> tuple[str, list[Block]]:
+    """The board: every credential, grouped by destination; kept current by chat.update."""
+    text = f"Integration credentials: {len(items)}"
+    blocks: list[Block] = [HeaderBlock(block_id="board_title", text="Integration credentials")]
+    if not items:
+        blocks.append(SectionBlock(block_id="board_empty", text=MarkdownTextObject(text="No credentials yet.")))
+        return text, blocks
+    lines_by_destination: dict[str, list[str]] = {}
+    for item in items[:limit]:
+        lines_by_destination.setdefault(item.destination_label, []).append(
+            f"• {literal(truncate(item.name, 60))}  ·  {escape(item.entity_type.label)}  ·  `{item.id}`"
+            + (f"  ·  expires {slack_date(item.key_expires_at)}" if item.key_expires_at else ""))
+    for label, lines in lines_by_destination.items():
+        chunk = f"*{escape(label)}*"
+        for line in lines:  # a section holds 3,000 characters: continue in the next one
+            if len(chunk) + 1 + len(line) > 2900:
+                blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+                chunk = ""
+            chunk = f"{chunk}\n{line}" if chunk else line
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+    more = len(items) - limit
+    footer = f"{len(items)} in all" + (f"; {more} more in the app's Home tab" if more > 0 else "")
+    blocks.append(ContextBlock(block_id="board_footer", elements=[MarkdownTextObject(text=footer)]))
+    return text, blocks

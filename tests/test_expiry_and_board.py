@@ -1,0 +1,130 @@
+"""Key expiry reminders (claimed in the database, so sent once) and the board message kept current."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+from tests.harness import Workspace, view_text
+from tests.test_home import created_id
+from tests.test_lifecycle import run_cli
+
+EXPIRES = "2027-02-26T00:00:00Z"  # what the fake Paddle reports for every key
+
+
+def reminders(slack, credential_id: str) -> list:
+    return [c for c in slack.calls_to("chat.postMessage")
+            if credential_id in view_text(c.params) and "reminder_replace" in view_text(c.params)]
+
+
+def stamp(bot, moment: datetime):
+    """A timestamp as each database stores it (SQLAlchemy keeps SQLite's as naive UTC text)."""
+    if bot.database_kind == "sqlite":
+        return moment.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
+
+
+def cli_env(bot) -> dict[str, str]:
+    keep = ("DATABASE_URL", "CREDBOT_ENCRYPTION_KEYS", "CREDBOT_DATA_DIR", "SLACK_BOT_TOKEN", "SLACK_API_URL",
+            "CREDBOT_NOTIFY_CHANNELS")
+    return {k: v for k, v in bot.env.items() if k in keep}
+
+
+def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_expiry(bot, slack, workspace,
+                                                                                    paddle_live, tmp_path):
+    key = paddle_live.new_key("live")
+    credential_id = created_id(workspace, "Expiring", key)
+    assert any(r.path == f"/api-keys/apikey_{key.split('_')[3]}" for r in paddle_live.requests)
+    assert bot.sql("SELECT key_status FROM credentials WHERE id = :i", i=credential_id) == [("active",)]
+    slack.wait_quiet()
+    env = cli_env(bot)
+
+    def run(now: str) -> str:
+        result = run_cli(["reminders", "run", "--now", now], env, tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert credential_id not in run("2027-02-18T23:59:00+00:00")  # 7 days and a minute before: nothing yet
+    assert f"expires_soon\t{credential_id}" in run("2027-02-19T09:00:00+00:00")
+    assert credential_id not in run("2027-02-20T09:00:00+00:00")  # the next day: already sent
+    assert f"expired\t{credential_id}" in run("2027-02-26T00:00:01+00:00")
+    assert credential_id not in run("2027-03-01T00:00:00+00:00")
+    sent = reminders(slack, credential_id)
+    assert [c.params["channel"] for c in sent] == ["CNOTIFYA", "CNOTIFYB", "CNOTIFYA", "CNOTIFYB"]
+    assert "expires in 6 days" in view_text(sent[0].params) and "has expired" in view_text(sent[2].params)
+    assert all(key not in view_text(c.params) for c in sent)
+
+    # The reminder's button opens Replace for that credential.
+    workspace.click("reminder_replace", credential_id)
+    modal = workspace.opened(lambda v: v.get("callback_id") == "credential_replace")
+    assert credential_id in modal["private_metadata"]
+
+
+def test_two_instances_send_each_reminder_once(start_bot, database, slack, paddle_live, tmp_path):
+    shared = database.shared() | {"CREDBOT_REMINDER_INTERVAL_SECONDS": "1"}
+    a = start_bot(**shared)
+    workspace = Workspace(a, slack)
+    soon = created_id(workspace, "Soon", paddle_live.new_key("live"))
+    gone = created_id(workspace, "Gone", paddle_live.new_key("live"))
+    now = datetime.now(timezone.utc)
+    for credential_id, expires in ((soon, now + timedelta(days=3)), (gone, now - timedelta(days=1))):
+        a.sql("UPDATE credentials SET key_expires_at = :t WHERE id = :i", t=stamp(a, expires), i=credential_id)
+    b = start_bot(**shared)
+    # Both instances check every second; with several checks each, exactly one reminder per kind goes out.
+    slack.wait_for("chat.postMessage", lambda c: soon in view_text(c.params) and "reminder_replace" in view_text(c.params))
+    slack.wait_for("chat.postMessage", lambda c: gone in view_text(c.params) and "reminder_replace" in view_text(c.params))
+    time.sleep(3)
+    assert [c.params["channel"] for c in reminders(slack, soon)] == ["CNOTIFYA", "CNOTIFYB"]
+    assert [c.params["channel"] for c in reminders(slack, gone)] == ["CNOTIFYA", "CNOTIFYB"]
+    claims = a.sql("SELECT credential_id, kind FROM reminders ORDER BY kind")
+    assert sorted(claims) == sorted([(soon, "expires_soon"), (gone, "expired")])
+    assert "Traceback" not in a.log() + b.log()
+
+
+def test_the_board_message_is_posted_once_and_edited_after_every_change(start_bot, database, slack, paddle_live):
+    shared = database.shared() | {"CREDBOT_BOARD_CHANNEL": "CBOARD"}
+    a, b = start_bot(**shared), start_bot(**shared)
+    on_a, on_b = Workspace(a, slack), Workspace(b, slack)
+
+    def board() -> str:
+        slack.wait_quiet()
+        calls = [c for c in slack.calls if c.method in ("chat.postMessage", "chat.update")
+                 and c.params.get("channel") == "CBOARD"]
+        return view_text(calls[-1].params)
+
+    first = created_id(on_a, "Board first", paddle_live.new_key("live"))
+    assert "`Board first`" in board()
+    # Two creates at the same moment on two instances: one message, and its last edit shows both.
+    threads = [threading.Thread(target=created_id, args=(w, n, paddle_live.new_key("live")))
+               for w, n in ((on_a, "Board A"), (on_b, "Board B"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    text = board()
+    assert "`Board first`" in text and "`Board A`" in text and "`Board B`" in text
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "CBOARD"]
+    updates = [c for c in slack.calls_to("chat.update") if c.params.get("channel") == "CBOARD"]
+    assert len(posts) == 1 and updates and {c.params["ts"] for c in updates} == {posts[0].response["ts"]}
+
+    on_a.choose(f"rename:{first}")
+    rename = on_a.opened(lambda v: v.get("callback_id") == "credential_rename")
+    on_a.submit(rename, {"name": "Board renamed"})
+    text = board()
+    assert "`Board renamed`" in text and "`Board first`" not in text
+
+    new_key = paddle_live.new_key("live")
+    on_a.choose(f"replace:{first}")
+    replace = on_a.opened(lambda v: v.get("callback_id") == "credential_replace")
+    on_a.submit(replace, {"api_key": new_key})
+    on_a.view_containing(replace["id"], "was replaced")
+    assert "`Board renamed`" in board() and new_key not in board()
+
+    on_a.choose(f"delete:{first}")
+    confirm = on_a.opened(lambda v: v.get("callback_id") == "credential_delete")
+    on_a.submit(confirm, {})
+    on_a.view_containing(confirm["id"], "was deleted")
+    text = board()
+    assert "`Board renamed`" not in text and "`Board A`" in text and "3 in all" not in text and "2 in all" in text
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "CBOARD"]) == 1
