@@ -79,6 +79,8 @@ class BenchSlack(FakeSlack):
             view = call.json("view") or {}
             if view.get("callback_id") != VERIFYING_CALLBACK:
                 key = ("outcome", str(call.params.get("view_id")))
+        elif call.method == "views.publish":
+            key = ("views.publish", str(call.params.get("user_id")))
         elif call.method.startswith("response_url:"):
             key = ("response_url", call.method.split(":", 1)[1])
         with self._bench_cond:

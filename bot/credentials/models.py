@@ -48,7 +48,7 @@ class Credential(Base):
         Index("ix_credentials_workspace_created_id", "enterprise_id", "team_id", "created_at", "id"),
         Index("ix_credentials_encryption_key_id", "encryption_key_id"),
         # App Home: grouped by destination, newest first.
-        Index("ix_credentials_workspace_destination", "enterprise_id", "team_id", "destination", "created_at"),
+        Index("ix_credentials_workspace_destination", "enterprise_id", "team_id", "destination", "created_at", "id"),
         # The daily expiry check.
         Index("ix_credentials_key_expires_at", "key_expires_at"),
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import case, delete, func, or_, select, tuple_, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,11 +97,9 @@ class HomePage:
     items: list[CredentialSummary]
     page: int
     per_page: int
-    total: int
-
-    @property
-    def has_next(self) -> bool:
-        return (self.page + 1) * self.per_page < self.total
+    total: int  # exact up to COUNT_CAP
+    has_next: bool = False
+    total_capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -429,14 +427,34 @@ class CredentialService:
 
     def home_page(self, workspace: Workspace, page: int = 0, per_page: int = 40) -> HomePage:
         """App Home: by destination (Paddle, then Paddle (Sandbox Mode)), newest first within each."""
-        order = case({d.value: i for i, d in enumerate(catalog.DESTINATIONS)}, value=Credential.destination, else_=99)
+        scope = self._scope(workspace)
+
+        def bounded_count(session, *conditions, cap: int) -> int:  # reads at most ``cap`` index entries
+            return session.scalar(select(func.count()).select_from(
+                select(Credential.id).where(*scope, *conditions).limit(cap).subquery())) or 0
+
         with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(Credential).where(*self._scope(workspace))) or 0
-            page = max(0, min(page, max(total - 1, 0) // per_page))
-            rows = session.execute(select(*_SHOWN).where(*self._scope(workspace))
-                                   .order_by(order, Credential.created_at.desc(), Credential.id.desc())
-                                   .offset(page * per_page).limit(per_page)).all()
-        return HomePage([_summary(r) for r in rows], page, per_page, total)
+            total = bounded_count(session, cap=COUNT_CAP + 1)
+            page = max(0, min(page, max(min(total, COUNT_CAP) - 1, 0) // per_page)) if total <= COUNT_CAP else page
+            skip, wanted, rows = page * per_page, per_page + 1, []
+            # One destination after another, each newest first on the (workspace, destination, created_at)
+            # index: a page reads about as many rows as it shows, however large the workspace.
+            for destination in catalog.DESTINATIONS:
+                in_group = Credential.destination == destination.value
+                if skip:
+                    before_page = bounded_count(session, in_group, cap=skip)
+                    if before_page < skip:  # the whole group is on earlier pages
+                        skip -= before_page
+                        continue
+                found = session.execute(select(*_SHOWN).where(*scope, in_group)
+                                        .order_by(Credential.created_at.desc(), Credential.id.desc())
+                                        .offset(skip).limit(wanted)).all()
+                skip, wanted = 0, wanted - len(found)
+                rows += found
+                if wanted <= 0:
+                    break
+        return HomePage([_summary(r) for r in rows[:per_page]], page, per_page, min(total, COUNT_CAP),
+                        has_next=len(rows) > per_page, total_capped=total > COUNT_CAP)
 
     # -- for operators and integrations (any workspace, by id) -------------------------
 

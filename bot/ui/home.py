@@ -100,7 +100,7 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
             blocks += [DividerBlock(), HeaderBlock(block_id=f"group_{current}", text=truncate(item.destination_label, 150))]
         blocks += credential_blocks(item, may_manage=may_manage)
     first, last = page.page * page.per_page + 1, page.page * page.per_page + len(page.items)
-    footer = f"{first}–{last} of {page.total:,}"
+    footer = f"{first}–{last} of {page.total:,}{'+' if page.total_capped else ''}"
     blocks += [DividerBlock(), ContextBlock(block_id="position", elements=[MarkdownTextObject(text=footer)])]
     buttons = []
     if page.page > 0:

@@ -21,7 +21,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('key_status', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('key_replaced_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_credentials_workspace_destination',
-                              ['enterprise_id', 'team_id', 'destination', 'created_at'], unique=False)
+                              ['enterprise_id', 'team_id', 'destination', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_credentials_key_expires_at', ['key_expires_at'], unique=False)
     op.create_table('reminders',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
