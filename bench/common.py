@@ -11,21 +11,18 @@ import json
 import math
 import os
 import platform
-import signal
 import statistics
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
 from bot.config import default_workers
-from tests.fakes import FakePaddle, FakeSlack, SlackSender
+from tests.fakes import FakePaddle, FakeSlack
 from tests.fakes.slack import Call
-from tests.harness import BOT_TOKEN, REPO, SIGNING_SECRET, BotProcess, free_port
+from tests.harness import REPO, BotProcess
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 VERIFYING_CALLBACK = "credential_wizard_verifying"  # bot/ui/wizard.py; the view that is *not* the outcome
@@ -104,64 +101,16 @@ def bot_overrides(database_url: str = "", keys: str = "", threads: str | None = 
     return env
 
 
-class BareBoltProcess:
+class BareBoltProcess(BotProcess):
     """``python -m bench.bare_bolt`` in a subprocess: the same gunicorn stack, minimal handlers."""
 
+    command = ("-m", "bench.bare_bolt")
+
     def __init__(self, workdir: Path, slack: FakeSlack, threads: str | None = None) -> None:
-        self.workdir = workdir
-        self.port = free_port()
+        super().__init__(workdir, slack, None, None,
+                         CREDBOT_HTTP_THREADS=threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
+                         CREDBOT_HTTP_WORKERS=os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())))
         self.log_path = workdir / f"bare-{self.port}.log"
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "LOG_LEVEL": "INFO",
-            "CREDBOT_HTTP_THREADS": threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
-            "CREDBOT_HTTP_WORKERS": os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())),  # the product default
-            "CREDBOT_DATA_DIR": str(workdir / "data"),  # read by the settings, never written by the bare app
-            "PYTHONPATH": str(REPO),
-        }
-        self.process: subprocess.Popen | None = None
-        self.sender = SlackSender(self.url, SIGNING_SECRET)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> "BareBoltProcess":
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "bench.bare_bolt"], cwd=REPO, env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"bare bolt exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"bare bolt did not become healthy:\n{self.log()}")
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 def worker_pids(master_pid: int) -> list[int]:

@@ -32,8 +32,10 @@ def free_port() -> int:
 class BotProcess:
     """``python -m bot serve`` in a subprocess, its log captured to a file."""
 
-    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle, paddle_sandbox: FakePaddle,
-                 **overrides: str) -> None:
+    command: tuple[str, ...] = ("-m", "bot", "serve")
+
+    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
+                 paddle_sandbox: FakePaddle | None, **overrides: str) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.log_path = workdir / f"bot-{self.port}.log"
@@ -43,8 +45,8 @@ class BotProcess:
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
-            "PADDLE_API_URL": paddle_live.url,
-            "PADDLE_SANDBOX_API_URL": paddle_sandbox.url,
+            **({"PADDLE_API_URL": paddle_live.url} if paddle_live else {}),
+            **({"PADDLE_SANDBOX_API_URL": paddle_sandbox.url} if paddle_sandbox else {}),
             "PADDLE_TIMEOUT_SECONDS": "1.5",
             "CREDBOT_DATA_DIR": str(workdir / "data"),
             "CREDBOT_NOTIFY_CHANNELS": ",".join(NOTIFY_CHANNELS),
@@ -67,7 +69,7 @@ class BotProcess:
     def start(self, timeout: float = 30.0) -> "BotProcess":
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=self.workdir, env=self.env,
+        self.process = subprocess.Popen([sys.executable, *self.command], cwd=self.workdir, env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if self.env.get("SLACK_APP_TOKEN"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes import make_key
 from tests.harness import BotProcess, Workspace, view_text
 
 ADMINS = "U0ADMIN, S0FINANCE"
@@ -91,7 +90,7 @@ def test_unreadable_group_membership_denies_and_is_not_cached(guarded, slack, fa
     slack.usergroups["S0FINANCE"] = ["U0FINANCE2"]
     slack.usergroup_errors["S0FINANCE"] = failure
     member = person(guarded, slack, "U0FINANCE2")
-    answer = refused_command(member, slack, f"/create-credential", f"unreadable-{failure}")
+    answer = refused_command(member, slack, "/create-credential", f"unreadable-{failure}")
     assert "Only credential admins" in answer["text"]
     assert guarded.sql("SELECT detail FROM audit_events WHERE team_id = :t", t=member.team_id) == [
         ("membership of S0FINANCE could not be read",)]

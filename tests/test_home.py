@@ -102,11 +102,11 @@ def test_test_connection_records_ok_and_paddle_down(bot, workspace, paddle_live)
     assert ":white_check_mark:" in view_text(result)
 
     paddle_live.mode = "down"
-    before, opened_before = workspace.publish_count(), workspace.slack.count("views.open")
+    opened_before = workspace.slack.count("views.open")
     workspace.choose(f"test:{credential_id}")
     workspace.view_containing(workspace.opened(lambda v: "Testing" in view_text(v), after=opened_before)["id"],
                               "could not be reached")
-    home = workspace.published_with(":warning: Paddle unreachable (http_503)")
+    workspace.published_with(":warning: Paddle unreachable (http_503)")
     assert bot.sql("SELECT last_verification FROM credentials WHERE id = :i", i=credential_id) == [("unavailable:http_503",)]
     events = bot.sql("SELECT outcome FROM audit_events WHERE credential_id = :i AND action = 'credential.test' "
                      "ORDER BY id", i=credential_id)
@@ -130,7 +130,6 @@ def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack,
     assert again["callback_id"] == "credential_replace"
 
     new_key = paddle_live.new_key("live")
-    before = workspace.publish_count()
     workspace.submit(again, {"api_key": new_key})
     workspace.view_containing(modal["id"], "was replaced")
     home = workspace.published_with(f"…{new_key[-4:]}")
@@ -152,7 +151,6 @@ def test_rename_follows_stage_one_rules(bot, workspace, paddle_live):
     assert "Original" in view_text(modal)
     assert "already exists" in workspace.submit(modal, {"name": "TAKEN"}).json()["errors"]["name"]
     assert "invisible" in workspace.submit(modal, {"name": "Re\u200bnamed"}).json()["errors"]["name"]
-    before = workspace.publish_count()
     assert workspace.submit(modal, {"name": "Renamed"}).json() == {"response_action": "clear"}
     workspace.published_with("`Renamed`")
     assert bot.sql("SELECT name FROM credentials WHERE id = :i", i=first) == [("Renamed",)]

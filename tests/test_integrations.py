@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.harness import REPO, Workspace
+from tests.harness import REPO
 from tests.test_expiry_and_board import cli_env
 from tests.test_home import created_id
 from tests.test_lifecycle import run_cli
@@ -27,7 +27,7 @@ def test_cli_lists_shows_and_reveals_only_to_stdout(bot, slack, workspace, paddl
     assert table.splitlines()[0].startswith("id\tname\tdestination") and live_id in table and live_key not in table
 
     shown = run_cli(["credentials", "show", live_id], env, tmp_path)
-    assert f"name\tFor the billing job" in shown.stdout and "key_expires_at\t2027-02-26" in shown.stdout
+    assert "name\tFor the billing job" in shown.stdout and "key_expires_at\t2027-02-26" in shown.stdout
     assert live_key not in shown.stdout + shown.stderr
 
     revealed = run_cli(["credentials", "reveal", live_id], env, tmp_path)

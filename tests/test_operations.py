@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes import make_key
-from tests.harness import Workspace, free_port, view_text
+from tests.harness import Workspace, view_text
 from tests.test_http import command_body
 
 

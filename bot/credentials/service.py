@@ -376,20 +376,12 @@ class CredentialService:
             checked = self._verify(workspace, actor, dest, api_key, raise_on_failure=True, credential_id=row.id) \
                 if self.settings.verify_keys else Verification(None, None)
             sealed = self.key_ring.encrypt(api_key, binding(row.id, workspace, row.destination, row.entity_type))
-        try:
-            with self.sessions.begin() as session:
-                updated = session.execute(
-                    update(Credential).where(*self._scope(workspace), Credential.id == row.id).values(
-                        encrypted_key=sealed.blob, encryption_key_id=sealed.key_id, key_hint=api_key.hint(),
-                        key_replaced_at=self.clock(), last_verified_at=checked.at, last_verification=checked.result,
-                        key_expires_at=checked.record.expires_at if checked.record else None,
-                        key_status=checked.record.status if checked.record else None)).rowcount
-                if not updated:
-                    raise CredentialGone()
-                session.add(self._event(workspace, actor, "credential.replace", "replaced", row.id,
-                                        f"key ending {api_key.hint()}"))
-        except SQLAlchemyError as error:
-            raise self._storage_failed(workspace, actor, error) from None
+        self._change(workspace, actor, row.id, ("credential.replace", "replaced", f"key ending {api_key.hint()}"),
+                     update(Credential).values(
+                         encrypted_key=sealed.blob, encryption_key_id=sealed.key_id, key_hint=api_key.hint(),
+                         key_replaced_at=self.clock(), last_verified_at=checked.at, last_verification=checked.result,
+                         key_expires_at=checked.record.expires_at if checked.record else None,
+                         key_status=checked.record.status if checked.record else None))
         return self.get(workspace, row.id)
 
     def rename(self, workspace: Workspace, actor: str, credential_id: object, raw_name: str | None) -> CredentialSummary:
@@ -397,32 +389,17 @@ class CredentialService:
         row = self._row(workspace, credential_id)
         name = validate_name(raw_name)
         try:
-            with self.sessions.begin() as session:
-                updated = session.execute(update(Credential).where(*self._scope(workspace), Credential.id == row.id)
-                                          .values(name=name, name_key=normalise_name(name))).rowcount
-                if not updated:
-                    raise CredentialGone()
-                session.add(self._event(workspace, actor, "credential.rename", "renamed", row.id,
-                                        f"{row.name} -> {name}"))
+            self._change(workspace, actor, row.id, ("credential.rename", "renamed", f"{row.name} -> {name}"),
+                         update(Credential).values(name=name, name_key=normalise_name(name)))
         except IntegrityError:
             raise NameTaken(name) from None
-        except SQLAlchemyError as error:
-            raise self._storage_failed(workspace, actor, error) from None
         return self.get(workspace, row.id)
 
     def delete(self, workspace: Workspace, actor: str, credential_id: object) -> CredentialSummary:
         """Delete the row and its ciphertext (and its reminders); returns what was deleted."""
         gone = self.get(workspace, credential_id)
-        try:
-            with self.sessions.begin() as session:
-                deleted = session.execute(delete(Credential).where(*self._scope(workspace),
-                                                                   Credential.id == gone.id)).rowcount
-                if not deleted:
-                    raise CredentialGone()
-                session.add(self._event(workspace, actor, "credential.delete", "deleted", gone.id,
-                                        f"{gone.name} ({gone.destination})"))
-        except SQLAlchemyError as error:
-            raise self._storage_failed(workspace, actor, error) from None
+        self._change(workspace, actor, gone.id, ("credential.delete", "deleted", f"{gone.name} ({gone.destination})"),
+                     delete(Credential))
         return gone
 
     def home_page(self, workspace: Workspace, page: int = 0, per_page: int = 40) -> HomePage:
@@ -494,6 +471,23 @@ class CredentialService:
         )
 
     # -- internals --------------------------------------------------------------------
+
+    def _change(self, workspace: Workspace, actor: str, credential_id: str, event: tuple[str, str, str],
+                statement) -> None:
+        """Apply an UPDATE or DELETE to one credential of the workspace, with its audit event, in one transaction.
+
+        CredentialGone when the row vanished meanwhile; IntegrityError passes through (a name race)."""
+        action, outcome, detail = event
+        try:
+            with self.sessions.begin() as session:
+                changed = session.execute(statement.where(*self._scope(workspace), Credential.id == credential_id))
+                if not changed.rowcount:
+                    raise CredentialGone()
+                session.add(self._event(workspace, actor, action, outcome, credential_id, detail))
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as error:
+            raise self._storage_failed(workspace, actor, error) from None
 
     def _row(self, workspace: Workspace, credential_id: object) -> Credential:
         with self.sessions() as session:

@@ -68,6 +68,9 @@ def register(app: App, services: Services) -> None:
             log.warning("views.open failed: %s", error.response.get("error"))
             return None
 
+    def refused(title: str) -> View:
+        return home_ui.info_view(title, services.access.refusal(MANAGE))
+
     # -- the tab itself ---------------------------------------------------------------
 
     @app.event("app_home_opened")
@@ -83,7 +86,7 @@ def register(app: App, services: Services) -> None:
 
     def create_from_home(body: dict, context, client: WebClient) -> None:
         if not permitted(services, MANAGE, context, body, "credential.create"):
-            open_modal(client, body, home_ui.info_view("Create credential", services.access.refusal(MANAGE)))
+            open_modal(client, body, refused("Create credential"))
             return
         open_modal(client, body, wizard_ui.stage_view(WizardState()))
 
@@ -144,7 +147,7 @@ def register(app: App, services: Services) -> None:
     def replace_from_reminder(body: dict, action: dict, context, client: WebClient) -> None:
         workspace = workspace_of(context, body)
         if not permitted(services, MANAGE, context, body, "credential.replace"):
-            open_modal(client, body, home_ui.info_view("Replace API key", services.access.refusal(MANAGE)))
+            open_modal(client, body, refused("Replace API key"))
             return
         try:
             item = credentials.get(workspace, action.get("value"))
@@ -157,7 +160,7 @@ def register(app: App, services: Services) -> None:
 
     def check_replacement(ack: Ack, body: dict, view: dict, context) -> None:
         if not permitted(services, MANAGE, context, body, "credential.replace"):
-            ack(response_action="update", view=home_ui.info_view("Replace API key", services.access.refusal(MANAGE)))
+            ack(response_action="update", view=refused("Replace API key"))
             return
         try:
             item = credentials.get(workspace_of(context, body), home_ui.parse_metadata(view.get("private_metadata")))
@@ -204,7 +207,7 @@ def register(app: App, services: Services) -> None:
 
     def rename(ack: Ack, body: dict, view: dict, context) -> None:
         if not permitted(services, MANAGE, context, body, "credential.rename"):
-            ack(response_action="update", view=home_ui.info_view("Rename credential", services.access.refusal(MANAGE)))
+            ack(response_action="update", view=refused("Rename credential"))
             return
         try:
             credentials.rename(workspace_of(context, body), actor_of(context, body),
@@ -231,7 +234,7 @@ def register(app: App, services: Services) -> None:
 
     def confirm_delete(ack: Ack, body: dict, view: dict, context) -> None:
         if not permitted(services, MANAGE, context, body, "credential.delete"):
-            ack(response_action="update", view=home_ui.info_view("Delete credential", services.access.refusal(MANAGE)))
+            ack(response_action="update", view=refused("Delete credential"))
             return
         ack(response_action="update", view=home_ui.info_view("Delete credential", ":hourglass_flowing_sand: Deleting…"))
 
