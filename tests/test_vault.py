@@ -83,7 +83,7 @@ def test_first_key_encrypts_all_decrypt_and_rewrap_moves_to_primary():
     ("a:%%%", "not valid base64"),
     ("a:" + base64.b64encode(os.urandom(32)).decode() + ",a:" + base64.b64encode(os.urandom(32)).decode(),
      "appears twice"),
-])
+], ids=["no colon", "bad id", "short key", "not base64", "duplicate id"])
 def test_key_list_problems_are_named_without_key_material(spec, problem):
     keys, problems = parse_encryption_keys(spec)
     assert any(problem in p for p in problems)
