@@ -56,6 +56,7 @@ def test_empty_tab_offers_create_and_the_button_opens_the_wizard(workspace):
 
 def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_create(workspace, paddle_live,
                                                                                   paddle_sandbox):
+    workspace.open_home()
     sandbox_id = created_id(workspace, "Sandbox one", paddle_sandbox.new_key("sandbox"), "paddle_sandbox")
     live_key = paddle_live.new_key("live")
     live_id = created_id(workspace, "Live one", live_key)
@@ -69,6 +70,16 @@ def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_creat
     assert live_key not in text
     assert menu_choices(home, live_id) == ["copy_id", "test", "replace", "rename", "delete"]
     assert len(home["blocks"]) <= 100
+
+
+def test_only_those_who_opened_the_tab_get_it_redrawn_after_a_change(bot, slack, workspace, paddle_live):
+    created_id(workspace, "Never looked", paddle_live.new_key("live"))
+    slack.wait_quiet()
+    assert workspace.publish_count() == 0  # drawing a tab nobody opened would be wasted work
+    workspace.open_home()
+    created_id(workspace, "Now looking", paddle_live.new_key("live"))
+    workspace.published_with("Now looking")
+    assert bot.sql("SELECT user_id FROM home_viewers WHERE team_id = :t", t=workspace.team_id) == [("U0ALICE",)]
 
 
 def test_many_credentials_are_paged_within_slack_limits(bot, workspace):
@@ -95,6 +106,7 @@ def test_copy_id_shows_it_in_a_code_block(workspace, paddle_live):
 
 
 def test_test_connection_records_ok_and_paddle_down(bot, workspace, paddle_live):
+    workspace.open_home()
     credential_id = created_id(workspace, "Tested", paddle_live.new_key("live"))
     workspace.choose(f"test:{credential_id}")
     testing = workspace.opened(lambda v: "Testing" in view_text(v))
@@ -114,6 +126,7 @@ def test_test_connection_records_ok_and_paddle_down(bot, workspace, paddle_live)
 
 
 def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack, workspace, paddle_live):
+    workspace.open_home()
     old_key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Replaced", old_key)
     slack.wait_quiet()
@@ -144,6 +157,7 @@ def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack,
 
 
 def test_rename_follows_stage_one_rules(bot, workspace, paddle_live):
+    workspace.open_home()
     first = created_id(workspace, "Original", paddle_live.new_key("live"))
     created_id(workspace, "Taken", paddle_live.new_key("live"))
     workspace.choose(f"rename:{first}")
@@ -157,6 +171,7 @@ def test_rename_follows_stage_one_rules(bot, workspace, paddle_live):
 
 
 def test_delete_confirms_by_name_then_erases_announces_and_refreshes(bot, slack, workspace, paddle_live):
+    workspace.open_home()
     credential_id = created_id(workspace, "Doomed one", paddle_live.new_key("live"))
     slack.wait_quiet()
     workspace.choose(f"delete:{credential_id}")

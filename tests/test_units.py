@@ -207,3 +207,20 @@ def test_http_workers_default_to_the_cores_up_to_two(monkeypatch):
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         assert load_settings(base).http_workers == workers
     assert load_settings(base | {"CREDBOT_HTTP_WORKERS": "5"}).http_workers == 5
+
+
+def test_the_home_tab_is_valid_block_kit_within_slack_limits():
+    """home_view builds plain dicts for speed; parsing them into slack-sdk's models checks Slack's limits."""
+    from slack_sdk.models.views import View
+
+    from bot.credentials.service import HomePage
+    from bot.ui import home as home_ui
+
+    items = [summary(n, "<!here> *x* " + "w" * 88) for n in range(40)]
+    for may_manage in (True, False):
+        for page in (HomePage(items, 1, 40, 1000, has_next=True, total_capped=True), HomePage([], 0, 40, 0)):
+            view = home_ui.home_view(page, may_manage=may_manage, notice="note")
+            parsed = View(**view).to_dict()  # raises SlackObjectFormationError beyond Slack's limits
+            assert len(parsed["blocks"]) <= 100 and "<!here>" not in json.dumps(parsed)
+            menus = [b["accessory"]["options"] for b in view["blocks"] if "accessory" in b]
+            assert all(len(m) == (5 if may_manage else 2) for m in menus)

@@ -99,3 +99,15 @@ class AuditEvent(Base):
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_credential", "credential_id"),
     )
+
+
+class HomeViewer(Base):
+    """Who has opened the Credentials tab (per workspace): only their tab is redrawn after a change they make,
+    since drawing one is the costliest thing a change does and nobody else would see it."""
+
+    __tablename__ = "home_viewers"
+
+    enterprise_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -24,7 +24,7 @@ from bot.credentials.errors import (
     ProviderUnavailable,
     StorageFailed,
 )
-from bot.credentials.models import AuditEvent, Credential
+from bot.credentials.models import AuditEvent, Credential, HomeViewer
 from bot.credentials.validation import (
     check_api_key,
     normalise_name,
@@ -432,6 +432,20 @@ class CredentialService:
                     break
         return HomePage([_summary(r) for r in rows[:per_page]], page, per_page, min(total, COUNT_CAP),
                         has_next=len(rows) > per_page, total_capped=total > COUNT_CAP)
+
+    def note_home_viewer(self, workspace: Workspace, user_id: str) -> None:
+        """Remember that this user has opened the Credentials tab (idempotent)."""
+        try:
+            with self.sessions.begin() as session:
+                if session.get(HomeViewer, (workspace.enterprise_id, workspace.team_id, user_id)) is None:
+                    session.add(HomeViewer(enterprise_id=workspace.enterprise_id, team_id=workspace.team_id,
+                                           user_id=user_id[:32]))
+        except IntegrityError:
+            pass  # opened on two instances at once
+
+    def has_opened_home(self, workspace: Workspace, user_id: str) -> bool:
+        with self.sessions() as session:
+            return session.get(HomeViewer, (workspace.enterprise_id, workspace.team_id, user_id)) is not None
 
     # -- for operators and integrations (any workspace, by id) -------------------------
 

@@ -53,8 +53,9 @@ def publish_home(services: Services, client: WebClient, workspace: Workspace, us
 
 def after_change(services: Services, client: WebClient, workspace: Workspace, actor: str,
                  notice: str | None = None) -> None:
-    """What every change is followed by: the actor's Home tab, then the board, refreshed."""
-    publish_home(services, client, workspace, actor, notice=notice)
+    """What every change is followed by: the actor's Home tab (if they have ever opened it), then the board."""
+    if services.credentials.has_opened_home(workspace, actor):
+        publish_home(services, client, workspace, actor, notice=notice)
     refresh_board(services, client)
 
 
@@ -77,7 +78,10 @@ def register(app: App, services: Services) -> None:
     def home_opened(event: dict, context, body: dict, client: WebClient) -> None:
         if event.get("tab") != "home":
             return
-        publish_home(services, client, workspace_of(context, body), str(event.get("user") or context.user_id or ""))
+        workspace, user = workspace_of(context, body), str(event.get("user") or context.user_id or "")
+        if user:
+            credentials.note_home_viewer(workspace, user)
+        publish_home(services, client, workspace, user)
 
     def turn_home_page(body: dict, action: dict, context, client: WebClient) -> None:
         raw = action.get("value")
