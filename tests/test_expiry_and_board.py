@@ -10,7 +10,6 @@ from tests.harness import Workspace, view_text
 from tests.test_home import created_id
 from tests.test_lifecycle import run_cli
 
-EXPIRES = "2027-02-26T00:00:00Z"  # what the fake Paddle reports for every key
 
 
 def reminders(slack, credential_id: str) -> list:
@@ -33,6 +32,9 @@ def cli_env(bot) -> dict[str, str]:
 
 def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_expiry(bot, slack, workspace,
                                                                                     paddle_live, tmp_path):
+    # The key expires at midnight UTC some 100 days from now; the checks below run "at" times around it.
+    expires = (datetime.now(timezone.utc) + timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
+    paddle_live.key_expires_at = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Expiring", key)
     assert any(r.path == f"/api-keys/apikey_{key.split('_')[3]}" for r in paddle_live.requests)
@@ -40,16 +42,16 @@ def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_ex
     slack.wait_quiet()
     env = cli_env(bot)
 
-    def run(now: str) -> str:
-        result = run_cli(["reminders", "run", "--now", now], env, tmp_path)
+    def run(offset: timedelta) -> str:
+        result = run_cli(["reminders", "run", "--now", (expires + offset).isoformat()], env, tmp_path)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    assert credential_id not in run("2027-02-18T23:59:00+00:00")  # 7 days and a minute before: nothing yet
-    assert f"expires_soon\t{credential_id}" in run("2027-02-19T09:00:00+00:00")
-    assert credential_id not in run("2027-02-20T09:00:00+00:00")  # the next day: already sent
-    assert f"expired\t{credential_id}" in run("2027-02-26T00:00:01+00:00")
-    assert credential_id not in run("2027-03-01T00:00:00+00:00")
+    assert credential_id not in run(-timedelta(days=7, minutes=1))  # 7 days and a minute before: nothing yet
+    assert f"expires_soon\t{credential_id}" in run(-timedelta(days=6, hours=15))
+    assert credential_id not in run(-timedelta(days=5, hours=15))  # the next day: already sent
+    assert f"expired\t{credential_id}" in run(timedelta(seconds=1))
+    assert credential_id not in run(timedelta(days=3))
     sent = reminders(slack, credential_id)
     assert [c.params["channel"] for c in sent] == ["CNOTIFYA", "CNOTIFYB", "CNOTIFYA", "CNOTIFYB"]
     assert "expires in 6 days" in view_text(sent[0].params) and "has expired" in view_text(sent[2].params)

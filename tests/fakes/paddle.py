@@ -13,6 +13,7 @@ import secrets
 import string
 import threading
 import uuid
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 
 from .loopback import LoopbackHTTPServer
@@ -123,9 +124,11 @@ class FakePaddle(LoopbackHTTPServer):
         self.mode = "ok"
         #: delay applied in "slow" mode before answering normally
         self.slow_seconds: float = 10
-        #: status / expires_at reported by GET /api-keys/<id>
+        #: status / expires_at reported by GET /api-keys/<id> (Paddle's default lifetime: 90 days from now,
+        #: so no test's key is ever close enough to expiry to trigger a reminder by itself)
         self.key_status = "active"
-        self.key_expires_at: str | None = "2027-02-26T00:00:00Z"
+        self.key_expires_at: str | None = (datetime.now(timezone.utc) + timedelta(days=90)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
 
     # -- lifecycle -----------------------------------------------------------
 
