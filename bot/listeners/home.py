@@ -74,7 +74,6 @@ def register(app: App, services: Services) -> None:
 
     # -- the tab itself ---------------------------------------------------------------
 
-    @app.event("app_home_opened")
     def home_opened(event: dict, context, body: dict, client: WebClient) -> None:
         if event.get("tab") != "home":
             return
@@ -94,6 +93,8 @@ def register(app: App, services: Services) -> None:
             return
         open_modal(client, body, wizard_ui.stage_view(WizardState()))
 
+    # Answered at once; drawn after (Slack retries an event not answered within 3 s, and views.publish may be slow).
+    app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])
     app.action(re.compile(f"^{home_ui.PAGE_ACTION}_(previous|next)$"))(ack=acknowledge, lazy=[turn_home_page])
     app.action(home_ui.CREATE_ACTION)(ack=acknowledge, lazy=[create_from_home])
 
