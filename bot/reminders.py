@@ -9,52 +9,17 @@ expiry, so it gets reminders of its own. ``python -m bot reminders run [--now â€
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
-from bot.credentials.models import Credential, Reminder
-from bot.credentials.service import _SHOWN, _summary, CredentialSummary
+from bot.credentials.reminders import claim, due, record_outcome
 from bot.notify import notify_channels
+from bot.ui.home import reminder_message
 
 log = logging.getLogger(__name__)
-
-REMIND_BEFORE = timedelta(days=7)
-EXPIRES_SOON, EXPIRED = "expires_soon", "expired"
-CLAIMER = f"{socket.gethostname()}:{os.getpid()}"[:64]
-
-
-def due(sessions, now: datetime) -> list[tuple[CredentialSummary, str]]:
-    """Credentials whose key expires within 7 days (or has expired) and whose reminder nobody has claimed."""
-    rows = []
-    with sessions() as session:
-        for kind, condition in ((EXPIRED, Credential.key_expires_at <= now),
-                                (EXPIRES_SOON, and_(Credential.key_expires_at > now,
-                                                    Credential.key_expires_at <= now + REMIND_BEFORE))):
-            claimed = select(Reminder.id).where(Reminder.credential_id == Credential.id, Reminder.kind == kind,
-                                                Reminder.expires_at == Credential.key_expires_at)
-            live = or_(Credential.key_status.is_(None), Credential.key_status != "revoked")  # revoked: moot
-            query = (select(*_SHOWN).where(Credential.key_expires_at.is_not(None), condition, live, ~claimed.exists())
-                     .order_by(Credential.key_expires_at))
-            rows += [(_summary(row), kind) for row in session.execute(query).all()]
-    return rows
-
-
-def claim(sessions, item: CredentialSummary, kind: str, now: datetime) -> bool:
-    """True for exactly one caller per (credential, kind, expiry), whatever the number of instances."""
-    try:
-        with sessions.begin() as session:
-            session.add(Reminder(credential_id=item.id, kind=kind, expires_at=item.key_expires_at, claimed_at=now,
-                                 claimed_by=CLAIMER, outcome="claimed"))
-        return True
-    except IntegrityError:  # another instance claimed it, or the credential was deleted meanwhile
-        return False
 
 
 def run_expiry_check(services, client: WebClient, now: datetime | None = None) -> list[tuple[str, str]]:
@@ -65,8 +30,6 @@ def run_expiry_check(services, client: WebClient, now: datetime | None = None) -
     for item, kind in due(credentials.sessions, now):
         if not claim(credentials.sessions, item, kind, now):
             continue
-        from bot.ui.home import reminder_message
-
         text, blocks = reminder_message(item, kind, now)
         channels = list(services.settings.notify_channels)
         if channels:
@@ -78,10 +41,7 @@ def run_expiry_check(services, client: WebClient, now: datetime | None = None) -
                 outcome = f"dm {item.created_by}: ok"
             except SlackApiError as error:
                 outcome = f"dm {item.created_by}: {error.response.get('error')}"
-        with credentials.sessions.begin() as session:
-            session.execute(update(Reminder).where(Reminder.credential_id == item.id, Reminder.kind == kind,
-                                                   Reminder.expires_at == item.key_expires_at)
-                            .values(outcome=outcome[:200]))
+        record_outcome(credentials.sessions, item, kind, outcome)
         credentials.record(item.workspace, "credbot", "credential.reminder", kind, item.id, outcome)
         sent.append((item.id, kind))
     return sent

@@ -129,7 +129,7 @@ class CredentialPage:
         return Cursor(self.items[-1].created_at, self.items[-1].id) if self.items else None
 
 
-_SHOWN = (Credential.id, Credential.name, Credential.entity_type, Credential.destination, Credential.created_by,
+SHOWN_COLUMNS = (Credential.id, Credential.name, Credential.entity_type, Credential.destination, Credential.created_by,
           Credential.created_at, Credential.key_hint, Credential.last_verified_at, Credential.last_verification,
           Credential.key_expires_at, Credential.key_status, Credential.enterprise_id, Credential.team_id)
 
@@ -141,7 +141,7 @@ def utc(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _summary(row) -> CredentialSummary:
+def summary_of(row) -> CredentialSummary:
     entity = catalog.entity_type(row.entity_type) or catalog.EntityType(row.entity_type, row.entity_type, "")
     return CredentialSummary(row.id, row.name, entity, row.destination, catalog.destination_label(row.destination),
                              catalog.is_sandbox(row.destination), row.created_by, utc(row.created_at), row.key_hint,
@@ -286,7 +286,7 @@ class CredentialService:
         except SQLAlchemyError as error:
             raise self._storage_failed(workspace, actor, error) from None
         metrics.CREDENTIALS_CREATED.labels(dest.value).inc()
-        return _summary(row)
+        return summary_of(row)
 
     # -- read -------------------------------------------------------------------------
 
@@ -311,7 +311,7 @@ class CredentialService:
             conditions.append(or_(*matches))
         position = tuple_(Credential.created_at, Credential.id)
         newest_first = (Credential.created_at.desc(), Credential.id.desc())
-        shown = select(*_SHOWN).where(*conditions)  # only what is displayed: never the ciphertext
+        shown = select(*SHOWN_COLUMNS).where(*conditions)  # only what is displayed: never the ciphertext
         with self.sessions() as session:
             # A filter cannot use the index (it matches inside names), so a filtered list is not counted: the
             # page stops reading at limit + 1 matches instead of scanning the whole workspace.
@@ -337,9 +337,9 @@ class CredentialService:
             if not rows and (after is not None or before is not None):  # the rows around a stale button are gone
                 return self.list(workspace, text=text, limit=limit)
         if counted is None:
-            return CredentialPage([_summary(r) for r in rows], None, offset, limit,
+            return CredentialPage([summary_of(r) for r in rows], None, offset, limit,
                                   has_next=has_next, has_previous=has_previous)
-        return CredentialPage([_summary(r) for r in rows], min(counted, COUNT_CAP), offset, limit,
+        return CredentialPage([summary_of(r) for r in rows], min(counted, COUNT_CAP), offset, limit,
                               has_next=has_next, has_previous=has_previous, total_capped=counted > COUNT_CAP)
 
     # -- one credential: read, test, replace, rename, delete -------------------------
@@ -347,11 +347,11 @@ class CredentialService:
     def get(self, workspace: Workspace, credential_id: object) -> CredentialSummary:
         """One credential of the workspace; raises CredentialGone (also for an id that is not a credential id)."""
         with self.sessions() as session:
-            row = session.execute(select(*_SHOWN).where(*self._scope(workspace), Credential.id == _id(credential_id))
+            row = session.execute(select(*SHOWN_COLUMNS).where(*self._scope(workspace), Credential.id == _id(credential_id))
                                   ).first()
         if row is None:
             raise CredentialGone()
-        return _summary(row)
+        return summary_of(row)
 
     def test_connection(self, workspace: Workspace, actor: str, credential_id: object) -> tuple[CredentialSummary, str]:
         """Decrypt the key just in time, call Paddle, store the result and when; returns it with a message."""
@@ -423,14 +423,14 @@ class CredentialService:
                     if before_page < skip:  # the whole group is on earlier pages
                         skip -= before_page
                         continue
-                found = session.execute(select(*_SHOWN).where(*scope, in_group)
+                found = session.execute(select(*SHOWN_COLUMNS).where(*scope, in_group)
                                         .order_by(Credential.created_at.desc(), Credential.id.desc())
                                         .offset(skip).limit(wanted)).all()
                 skip, wanted = 0, wanted - len(found)
                 rows += found
                 if wanted <= 0:
                     break
-        return HomePage([_summary(r) for r in rows[:per_page]], page, per_page, min(total, COUNT_CAP),
+        return HomePage([summary_of(r) for r in rows[:per_page]], page, per_page, min(total, COUNT_CAP),
                         has_next=len(rows) > per_page, total_capped=total > COUNT_CAP)
 
     def note_home_viewer(self, workspace: Workspace, user_id: str) -> None:
@@ -451,17 +451,25 @@ class CredentialService:
 
     def find(self, credential_id: object) -> CredentialSummary:
         with self.sessions() as session:
-            row = session.execute(select(*_SHOWN).where(Credential.id == _id(credential_id))).first()
+            row = session.execute(select(*SHOWN_COLUMNS).where(Credential.id == _id(credential_id))).first()
         if row is None:
             raise CredentialGone()
-        return _summary(row)
+        return summary_of(row)
+
+    def board_listing(self, limit: int) -> tuple[list[CredentialSummary], int]:
+        """The first ``limit`` credentials of every workspace (by destination, newest first) and how many in all."""
+        with self.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Credential)) or 0
+            rows = session.execute(select(*SHOWN_COLUMNS).order_by(Credential.destination, Credential.created_at.desc(),
+                                                                   Credential.id.desc()).limit(limit)).all()
+        return [summary_of(r) for r in rows], total
 
     def all_credentials(self, destination: str | None = None) -> list[CredentialSummary]:
-        query = select(*_SHOWN).order_by(Credential.destination, Credential.created_at.desc(), Credential.id.desc())
+        query = select(*SHOWN_COLUMNS).order_by(Credential.destination, Credential.created_at.desc(), Credential.id.desc())
         if destination:
             query = query.where(Credential.destination == destination)
         with self.sessions() as session:
-            return [_summary(r) for r in session.execute(query).all()]
+            return [summary_of(r) for r in session.execute(query).all()]
 
     def reveal(self, credential_id: object, actor: str) -> Secret:
         """The decrypted key, for an integration or an operator; audited as revealed."""

@@ -268,15 +268,18 @@ def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple
     ]
 
 
-def board_message(items: list[CredentialSummary], limit: int = 40) -> tuple[str, list[Block]]:
-    """The board: every credential, grouped by destination; kept current by chat.update."""
-    text = f"Integration credentials: {len(items)}"
+BOARD_LIMIT = 40  # credentials listed on the board; a message holds 50 blocks of 3,000 characters
+
+
+def board_message(items: list[CredentialSummary], total: int) -> tuple[str, list[Block]]:
+    """The board: the first BOARD_LIMIT credentials grouped by destination, and how many there are in all."""
+    text = f"Integration credentials: {total}"
     blocks: list[Block] = [HeaderBlock(block_id="board_title", text="Integration credentials")]
     if not items:
         blocks.append(SectionBlock(block_id="board_empty", text=MarkdownTextObject(text="No credentials yet.")))
         return text, blocks
     lines_by_destination: dict[str, list[str]] = {}
-    for item in items[:limit]:
+    for item in items[:BOARD_LIMIT]:
         lines_by_destination.setdefault(item.destination_label, []).append(
             f"• {literal(truncate(item.name, 60))}  ·  {escape(item.entity_type.label)}  ·  `{item.id}`"
             + (f"  ·  expires {slack_date(item.key_expires_at)}" if item.key_expires_at else ""))
@@ -288,7 +291,7 @@ def board_message(items: list[CredentialSummary], limit: int = 40) -> tuple[str,
                 chunk = ""
             chunk = f"{chunk}\n{line}" if chunk else line
         blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
-    more = len(items) - limit
-    footer = f"{len(items)} in all" + (f"; {more} more in the app's Home tab" if more > 0 else "")
+    more = total - min(len(items), BOARD_LIMIT)
+    footer = f"{total} in all" + (f"; {more} more in the app's Home tab" if more > 0 else "")
     blocks.append(ContextBlock(block_id="board_footer", elements=[MarkdownTextObject(text=footer)]))
     return text, blocks
