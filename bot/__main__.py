@@ -128,12 +128,21 @@ def cmd_keys_generate(args: argparse.Namespace) -> None:
 def cmd_keys_status(_args: argparse.Namespace) -> None:
     from bot.credentials.service import key_usage
 
-    settings = load_settings(purpose="keys")
+    settings = keys_settings()
     key_ring, engine, sessions = open_keys_and_database(settings)
     try:
         print_key_status(key_ring, key_usage(sessions))
     finally:
         engine.dispose()
+
+
+def keys_settings() -> Settings:
+    """Settings for the commands that touch the database and keys, with the same redacting logs as `serve`."""
+    from bot.logs import configure_logging
+
+    settings = load_settings(purpose="keys")
+    configure_logging(settings.log_level, settings.known_secrets(), settings.log_format)
+    return settings
 
 
 def open_keys_and_database(settings: Settings):
@@ -154,7 +163,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> None:
     from bot.credentials.rotation import rotate_keys
     from bot.credentials.service import key_usage
 
-    settings = load_settings(purpose="keys")
+    settings = keys_settings()
     key_ring, engine, sessions = open_keys_and_database(settings)
     try:
         usage = key_usage(sessions)
@@ -196,7 +205,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
     from bot.credentials.audit import parse_since, read_events
 
-    settings = load_settings(purpose="keys")
+    settings = keys_settings()
     try:
         since = parse_since(args.since) if args.since else None
     except ValueError as error:
@@ -226,7 +235,7 @@ def cmd_credentials(args: argparse.Namespace) -> None:
     from bot.api import CredentialStore
     from bot.credentials.errors import CredentialGone
 
-    settings = load_settings(purpose="keys")
+    settings = keys_settings()
     try:
         store = CredentialStore(settings, actor=f"cli:{_user()}")
     except Exception as error:  # VaultError, database errors: say what, not a traceback
@@ -284,7 +293,7 @@ def cmd_reminders_run(args: argparse.Namespace) -> None:
     from bot.reminders import run_expiry_check
     from bot.services import build_services
 
-    settings = load_settings(purpose="keys")
+    settings = keys_settings()
     if settings.slack_bot_token is None:
         raise StartupError("SLACK_BOT_TOKEN is needed to send reminders", EXIT_CONFIG)
     try:
