@@ -12,6 +12,20 @@ from tests.harness import BotProcess, Workspace
 _postgres_checked: dict[str, str | None] = {}
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql_only: the test means nothing on SQLite; only its PostgreSQL run is kept")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drop the SQLite run of tests marked postgresql_only (rather than reporting a skip on every run)."""
+    kept = [item for item in items if not (item.get_closest_marker("postgresql_only")
+                                           and getattr(item, "callspec", None)
+                                           and item.callspec.params.get("database") == "sqlite")]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database(request, tmp_path_factory):
     """Each database-touching test runs once per kind of database."""

@@ -115,9 +115,8 @@ def test_sigkill_mid_creation_leaves_all_or_nothing(start_bot, slack, paddle_liv
     assert credentials == created and credentials in (0, 1)
 
 
+@pytest.mark.postgresql_only  # SQLite has no server connection to lose
 def test_a_lost_database_connection_is_replaced_not_a_500(database, bot, workspace):
-    if database.kind != "postgresql":
-        pytest.skip("SQLite has no server connection to lose")
     assert workspace.command("/list-credentials").status == 200
     schema = bot.database_url.split("application_name=")[-1].split("&")[0]
     killed = bot.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a "
