@@ -65,13 +65,12 @@ class ReminderLoop:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        # The first check soon after start (not a whole interval later), then every interval.
-        while not self._stop.wait(min(self.interval, 30)):
+        delay = min(self.interval, 30)  # the first check soon after start, not a whole interval later
+        while not self._stop.wait(delay):
             try:
                 sent = run_expiry_check(self.services, self.client)
                 if sent:
                     log.info("sent %d expiry reminder(s)", len(sent))
             except Exception:  # a failed check must not end the loop; the next one tries again
                 log.exception("the expiry check failed")
-            if self._stop.wait(max(0, self.interval - min(self.interval, 30))):
-                return
+            delay = self.interval
