@@ -27,7 +27,6 @@ from bot.notify import notify_channels
 from bot.services import Services
 from bot.ui import home as home_ui
 from bot.ui import wizard as wizard_ui
-from bot.ui.text import escape, literal
 
 log = logging.getLogger(__name__)
 
@@ -198,11 +197,9 @@ def register(app: App, services: Services) -> None:
         except CredentialError as problem:
             update(client, view["id"], home_ui.replace_view(item, problem=problem.message))
             return
-        update(client, view["id"], home_ui.info_view("Replace API key", (
-            f":white_check_mark: The key of {literal(replaced.name)} was replaced (now ending "
-            f"`…{escape(replaced.key_hint)}`). Integrations using its ID keep working.")))
+        update(client, view["id"], home_ui.replaced_view(replaced))
         text, blocks = home_ui.change_announcement("had its API key replaced", replaced, actor,
-                                                   f"key now ends `…{escape(replaced.key_hint)}`")
+                                                   f"key now ends {home_ui.key_ending(replaced)}")
         notify_channels(client, services.settings.notify_channels, text, blocks)
         after_change(services, client, workspace, actor)
 
@@ -217,13 +214,10 @@ def register(app: App, services: Services) -> None:
         try:
             credentials.rename(workspace_of(context, body), actor_of(context, body),
                                home_ui.parse_metadata(view.get("private_metadata")), read_input(view, "name"))
-        except CredentialGone as gone:
-            ack(response_action="update", view=home_ui.info_view("Rename credential", gone.message))
-            return
         except InvalidInput as problem:
             ack(response_action="errors", errors={"name": problem.message})
             return
-        except CredentialError as problem:
+        except CredentialError as problem:  # gone meanwhile, or the database refused
             ack(response_action="update", view=home_ui.info_view("Rename credential", problem.message))
             return
         ack(response_action="clear")
@@ -253,9 +247,7 @@ def register(app: App, services: Services) -> None:
             update(client, view["id"], home_ui.info_view("Delete credential", problem.message))
             publish_home(services, client, workspace, actor)
             return
-        update(client, view["id"], home_ui.info_view("Delete credential", (
-            f":wastebasket: {literal(gone.name)} was deleted, with its encrypted key. Revoke the key in "
-            "Paddle too if nothing else uses it.")))
+        update(client, view["id"], home_ui.deleted_view(gone))
         text, blocks = home_ui.change_announcement("was deleted", gone, actor)
         notify_channels(client, services.settings.notify_channels, text, blocks)
         after_change(services, client, workspace, actor)

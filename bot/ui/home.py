@@ -223,6 +223,20 @@ def replacing_view(item: CredentialSummary) -> View:
                     text=f":hourglass_flowing_sand: *Verifying the new key for {literal(item.name)}…*"))])
 
 
+def key_ending(item: CredentialSummary) -> str:
+    return f"`…{escape(item.key_hint)}`"
+
+
+def replaced_view(item: CredentialSummary) -> View:
+    return info_view("Replace API key", f":white_check_mark: The key of {literal(item.name)} was replaced (now "
+                                        f"ending {key_ending(item)}). Integrations using its ID keep working.")
+
+
+def deleted_view(item: CredentialSummary) -> View:
+    return info_view("Delete credential", f":wastebasket: {literal(item.name)} was deleted, with its encrypted "
+                                          "key. Revoke the key in Paddle too if nothing else uses it.")
+
+
 def rename_view(item: CredentialSummary) -> View:
     return View(type="modal", callback_id=RENAME_CALLBACK, title="Rename credential", submit="Rename",
                 close="Cancel", private_metadata=metadata(item.id), blocks=[
