@@ -19,13 +19,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from bot.config import default_workers
+from bot.infra.settings import default_workers
 from tests.fakes import FakePaddle, FakeSlack
 from tests.fakes.slack import Call
 from tests.harness import REPO, BotProcess
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-VERIFYING_CALLBACK = "credential_wizard_verifying"  # bot/ui/wizard.py; the view that is *not* the outcome
+VERIFYING_CALLBACK = "credential_wizard_verifying"  # bot/slack/ui/wizard_modal.py; the view that is *not* the outcome
 PG_BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

@@ -40,14 +40,14 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
     """Insert credentials number start..start+count-1 into the workspace; returns seconds taken."""
     from sqlalchemy import insert, text
 
-    from bot.config import parse_encryption_keys
+    from bot.infra.settings import parse_encryption_keys
     from bot.credentials.models import Credential
     from bot.credentials.service import Workspace as Scope
     from bot.credentials.service import binding
     from bot.credentials.validation import normalise_name
     from bot.credentials.vault import KeyRing
-    from bot.db import create_db_engine
-    from bot.secret import Secret
+    from bot.infra.db import create_db_engine
+    from bot.infra.secret import Secret
 
     parsed, problems = parse_encryption_keys(keys)
     assert not problems, problems
@@ -187,7 +187,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[str, Any] = {"args": vars(args), "machine": machine(), "sizes": {}}
-    from bot.db import upgrade
+    from bot.infra.db import upgrade
 
     with BenchSlack() as slack, BenchPaddle() as live, BenchPaddle() as sandbox, \
             tempfile.TemporaryDirectory(prefix="credbot-bench-") as tmp, \

@@ -41,7 +41,7 @@ from bench.common import (
     worker_pids,
     write_json,
 )
-from bot.config import default_workers
+from bot.infra.settings import default_workers
 from tests.harness import REPO, Workspace
 
 ACK_STEPS = ("/create-credential", "stage 1 name", "stage 2 entity type", "stage 3 destination",

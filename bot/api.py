@@ -18,7 +18,7 @@ from __future__ import annotations
 import getpass
 from typing import Mapping
 
-from bot.config import Settings, load_settings
+from bot.infra.settings import Settings, load_settings
 from bot.credentials.errors import CredentialGone
 from bot.credentials.service import CredentialService, CredentialSummary
 
@@ -30,9 +30,9 @@ class CredentialStore:
 
     def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None,
                  actor: str | None = None) -> None:
-        from bot import db
+        from bot.infra import db
         from bot.credentials.vault import load_key_ring
-        from bot.paddle import PaddleVerifier
+        from bot.providers.paddle import PaddleVerifier
 
         self.settings = settings or load_settings(env, purpose="keys")
         self.actor = actor or f"api:{_user()}"

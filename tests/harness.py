@@ -336,11 +336,11 @@ def view_text(view: dict) -> str:
 
 def core_service(bot: BotProcess, *, verify_keys: bool = False):
     """The bot's own core, on its database and keys, for seeding data and reading it back."""
-    from bot.config import load_settings
+    from bot.infra.settings import load_settings
     from bot.credentials.service import CredentialService
     from bot.credentials.vault import load_key_ring
-    from bot.db import create_db_engine, session_factory
-    from bot.paddle import PaddleVerifier
+    from bot.infra.db import create_db_engine, session_factory
+    from bot.providers.paddle import PaddleVerifier
 
     env = dict(bot.env, CREDBOT_VERIFY_KEYS="true" if verify_keys else "false")
     settings = load_settings(env, purpose="keys")
@@ -351,7 +351,7 @@ def core_service(bot: BotProcess, *, verify_keys: bool = False):
 def seed(service, workspace: Workspace, name: str, destination: str = "paddle", key: str | None = None):
     """Store a credential directly through the core (no Slack round trips)."""
     from bot.credentials.service import Workspace as Scope
-    from bot.secret import Secret
+    from bot.infra.secret import Secret
     from tests.fakes import make_key
 
     key = key or make_key("sdbx" if destination == "paddle_sandbox" else "live")

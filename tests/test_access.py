@@ -144,7 +144,7 @@ def test_malformed_admin_ids_stop_start_up(tmp_path):
 
 
 def test_group_cache_expires_after_five_minutes():
-    from bot.access import AccessPolicy
+    from bot.slack.access import AccessPolicy
     from bot.credentials.service import Workspace as Scope
 
     class Client:
@@ -168,7 +168,7 @@ def test_group_cache_expires_after_five_minutes():
 
 
 def test_org_wide_installs_name_the_workspace_when_reading_groups():
-    from bot.access import AccessPolicy
+    from bot.slack.access import AccessPolicy
     from bot.credentials.service import Workspace as Scope
 
     seen = []

@@ -115,7 +115,7 @@ def test_paging_is_keyset_so_new_credentials_do_not_shift_pages(bot, slack, work
 
 def test_the_total_is_counted_only_up_to_a_cap(bot, workspace, monkeypatch):
     from bot.credentials import service as service_module
-    from bot.ui import credentials as credentials_ui
+    from bot.slack.ui import credential_list as credentials_ui
 
     core = core_service(bot)
     for number in range(12):

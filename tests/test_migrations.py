@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from bot.credentials.models import Base
-from bot.db import upgrade
+from bot.infra.db import upgrade
 
 
 def test_migrations_match_the_models_and_run_twice(database):

@@ -8,17 +8,17 @@ from datetime import datetime, timezone
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
 
-from bot.config import ConfigError, load_settings
+from bot.infra.settings import ConfigError, load_settings
 from bot.credentials import catalog
 from bot.credentials.errors import InvalidInput, WizardStateInvalid
 from bot.credentials.service import CredentialPage, CredentialSummary
 from bot.credentials.validation import check_api_key, normalise_name, validate_name
-from bot.credentials.wizard import WizardState
-from bot.logs import MASK, Redactor
-from bot.secret import Secret
-from bot.ui import credentials as credentials_ui
-from bot.ui import wizard as wizard_ui
-from bot.ui.text import escape
+from bot.credentials.wizard_state import WizardState
+from bot.infra.logs import MASK, Redactor
+from bot.infra.secret import Secret
+from bot.slack.ui import credential_list as credentials_ui
+from bot.slack.ui import wizard_modal as wizard_ui
+from bot.slack.ui.text import escape
 from tests.fakes import make_key
 
 
@@ -124,7 +124,7 @@ def test_list_and_success_views_fit_slack_limits_at_full_pages():
 
 
 def test_slack_date_is_localised_with_a_utc_fallback():
-    from bot.ui.text import slack_date
+    from bot.slack.ui.text import slack_date
 
     assert slack_date(datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)) == \
         "<!date^1795858200^{date_short_pretty} at {time}|2026-11-28 09:30 UTC>"
@@ -157,8 +157,8 @@ def test_redactor_masks_known_values_patterns_and_in_flight_keys():
 def test_healthz_is_503_when_the_database_cannot_answer(tmp_path):
     from sqlalchemy import create_engine
 
-    from bot.server import CredbotWSGI
-    from bot.services import build_services
+    from bot.slack.server import CredbotWSGI
+    from bot.slack.services import build_services
 
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": str(tmp_path)})
     services = build_services(settings)
@@ -177,7 +177,7 @@ def test_an_exception_raised_while_a_key_is_in_scope_is_logged_without_it(capsys
     """Whatever a library puts in an exception (a header, a URL, the key itself) is masked when logged."""
     import logging
 
-    from bot.logs import REDACTOR, RedactingFormatter, RedactingJSONFormatter
+    from bot.infra.logs import REDACTOR, RedactingFormatter, RedactingJSONFormatter
 
     secret = Secret("unpatterned-secret-value-42")  # matches no key pattern: only the in-flight list catches it
     for formatter in (RedactingFormatter(), RedactingJSONFormatter()):
@@ -214,7 +214,7 @@ def test_the_home_tab_is_valid_block_kit_within_slack_limits():
     from slack_sdk.models.views import View
 
     from bot.credentials.service import HomePage
-    from bot.ui import home as home_ui
+    from bot.slack.ui import home_tab as home_ui
 
     items = [summary(n, "<!here> *x* " + "w" * 88) for n in range(40)]
     for may_manage in (True, False):

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from bot.config import parse_encryption_keys
+from bot.infra.settings import parse_encryption_keys
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data, generate_key
-from bot.secret import Secret
+from bot.infra.secret import Secret
 
 AAD = associated_data(credential_id="c1", enterprise_id="", team_id="T1", destination="paddle", entity_type="bill")
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.config import parse_encryption_keys
+from bot.infra.settings import parse_encryption_keys
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data, generate_key
-from bot.secret import Secret
+from bot.infra.secret import Secret
 
 KEYS, _ = parse_encryption_keys(",".join((generate_key("primary"), generate_key("older"))))
 RING = KeyRing(KEYS)

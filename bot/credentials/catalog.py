@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from bot.config import Settings
+from bot.infra.settings import Settings
 
 
 @dataclass(frozen=True)

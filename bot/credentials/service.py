@@ -13,9 +13,9 @@ from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Settings
+from bot.infra.settings import Settings
 from bot.credentials import catalog
-from bot import metrics
+from bot.infra import metrics
 from bot.credentials.errors import (
     CredentialGone,
     InvalidInput,
@@ -33,10 +33,10 @@ from bot.credentials.validation import (
     validate_name,
 )
 from bot.credentials.vault import KeyRing, Sealed, associated_data
-from bot.credentials.wizard import stage_named
-from bot.paddle import KeyRecord, PaddleVerifier, read_key_record
-from bot.logs import REDACTOR
-from bot.secret import Secret
+from bot.credentials.wizard_state import stage_named
+from bot.providers.paddle import KeyRecord, PaddleVerifier, read_key_record
+from bot.infra.logs import REDACTOR
+from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
 

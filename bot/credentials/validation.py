@@ -6,7 +6,7 @@ import unicodedata
 
 from bot.credentials import catalog
 from bot.credentials.errors import InvalidInput
-from bot.secret import Secret
+from bot.infra.secret import Secret
 
 NAME_MAX = 100
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.config import EncryptionKey, Settings, parse_encryption_keys
-from bot.secret import Secret
+from bot.infra.settings import EncryptionKey, Settings, parse_encryption_keys
+from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection bot.db hands it, or opens one from the URL."""
+"""Alembic environment: runs on the connection bot.infra.db hands it, or opens one from the URL."""
 
 from alembic import context
 
 from bot.credentials.models import Base
-from bot.db import create_db_engine
+from bot.infra.db import create_db_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from bot.credentials.errors import KeyRejected, ProviderUnavailable
-from bot.secret import Secret
+from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
 

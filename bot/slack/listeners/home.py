@@ -15,18 +15,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
-from bot.access import MANAGE, VIEW
-from bot.board import refresh_board
+from bot.slack.access import MANAGE, VIEW
+from bot.slack.board import refresh_board
 from bot.credentials.errors import CredentialError, CredentialGone, InvalidInput
 from bot.credentials.service import CredentialSummary, Workspace
-from bot.credentials.wizard import WizardState
-from bot.listeners.payload import acknowledge, actor_of, permitted, read_input, workspace_of
-from bot.logs import REDACTOR
-from bot.secret import Secret
-from bot.notify import notify_channels
-from bot.services import Services
-from bot.ui import home as home_ui
-from bot.ui import wizard as wizard_ui
+from bot.credentials.wizard_state import WizardState
+from bot.slack.listeners.payload import acknowledge, actor_of, permitted, read_input, workspace_of
+from bot.infra.logs import REDACTOR
+from bot.infra.secret import Secret
+from bot.slack.notify import notify_channels
+from bot.slack.services import Services
+from bot.slack.ui import home_tab as home_ui
+from bot.slack.ui import wizard_modal as wizard_ui
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from bot.access import AccessPolicy
-from bot.config import Settings
+from bot.slack.access import AccessPolicy
+from bot.infra.settings import Settings
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing, load_key_ring
-from bot.db import create_db_engine, session_factory
-from bot.paddle import PaddleVerifier
+from bot.infra.db import create_db_engine, session_factory
+from bot.providers.paddle import PaddleVerifier
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Services:
 
     def start_background(self) -> None:
         """The daily expiry check (in every instance; reminders are claimed in the database)."""
-        from bot.reminders import ReminderLoop
+        from bot.slack.reminders import ReminderLoop
 
         self.background.append(ReminderLoop(self, self.slack, self.settings.reminder_interval).start())
 

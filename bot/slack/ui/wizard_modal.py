@@ -20,8 +20,8 @@ from slack_sdk.models.views import View
 
 from bot.credentials import catalog
 from bot.credentials.validation import NAME_MAX
-from bot.credentials.wizard import STAGES, WizardState
-from bot.ui.text import escape, literal, truncate
+from bot.credentials.wizard_state import STAGES, WizardState
+from bot.slack.ui.text import escape, literal, truncate
 
 TITLE = "Create credential"
 CALLBACK_PREFIX = "credential_wizard:"

@@ -10,12 +10,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.errors import WizardStateInvalid
-from bot.credentials.wizard import WizardState, stage_named
-from bot.access import MANAGE, VIEW
-from bot.listeners.payload import acknowledge, actor_of, permitted, read_input, workspace_of
-from bot.services import Services
-from bot.ui import credentials as credentials_ui
-from bot.ui import wizard as wizard_ui
+from bot.credentials.wizard_state import WizardState, stage_named
+from bot.slack.access import MANAGE, VIEW
+from bot.slack.listeners.payload import acknowledge, actor_of, permitted, read_input, workspace_of
+from bot.slack.services import Services
+from bot.slack.ui import credential_list as credentials_ui
+from bot.slack.ui import wizard_modal as wizard_ui
 
 log = logging.getLogger(__name__)
 

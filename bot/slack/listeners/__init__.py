@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, errors, home, views
-from bot.services import Services
+from bot.slack.listeners import actions, commands, errors, home, views
+from bot.slack.services import Services
 
 
 def register_listeners(app: App, services: Services) -> None:

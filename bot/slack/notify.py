@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.models.blocks import Block
 
-from bot import metrics
+from bot.infra import metrics
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.access import Decision
+from bot.slack.access import Decision
 from bot.credentials.service import Workspace
 
 

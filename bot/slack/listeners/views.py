@@ -12,17 +12,17 @@ from slack_sdk.models.views import View
 
 from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInvalid
 from bot.credentials.service import CredentialPage, CredentialSummary, Workspace
-from bot.credentials.wizard import WizardState
-from bot.listeners.errors import apology, new_reference
-from bot.access import MANAGE
-from bot.listeners.home import after_change
-from bot.listeners.payload import actor_of, permitted, read_input, workspace_of
-from bot.logs import REDACTOR
-from bot.notify import notify_channels
-from bot.secret import Secret
-from bot.services import Services
-from bot.ui import credentials as credentials_ui
-from bot.ui import wizard as wizard_ui
+from bot.credentials.wizard_state import WizardState
+from bot.slack.listeners.errors import apology, new_reference
+from bot.slack.access import MANAGE
+from bot.slack.listeners.home import after_change
+from bot.slack.listeners.payload import actor_of, permitted, read_input, workspace_of
+from bot.infra.logs import REDACTOR
+from bot.slack.notify import notify_channels
+from bot.infra.secret import Secret
+from bot.slack.services import Services
+from bot.slack.ui import credential_list as credentials_ui
+from bot.slack.ui import wizard_modal as wizard_ui
 
 log = logging.getLogger(__name__)
 

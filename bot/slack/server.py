@@ -14,12 +14,13 @@ from typing import Callable, Iterable
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
 
-from bot import __version__, metrics
-from bot.app import build_app
-from bot.config import Settings
+from bot import __version__
+from bot.infra import metrics
+from bot.slack.app import build_app
+from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
-from bot.db import check_database
-from bot.services import Services, build_services
+from bot.infra.db import check_database
+from bot.slack.services import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def run_gunicorn(settings: Settings, make_app: Callable[[], Callable], *, proc_n
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger as GunicornLogger
 
-    from bot.logs import configure_logging
+    from bot.infra.logs import configure_logging
 
     class RedactedGunicornLogger(GunicornLogger):
         """gunicorn's loggers, sent through our redacting root handler instead of their own."""

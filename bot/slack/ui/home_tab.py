@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog
 from bot.credentials.service import CredentialSummary, HomePage
 from bot.credentials.validation import NAME_MAX
-from bot.ui.text import escape, literal, mention, slack_date, truncate
+from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
 CREATE_ACTION = "home_create_credential"
 MENU_ACTION = "credential_menu"

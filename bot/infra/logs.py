@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
-from bot.secret import Secret
+from bot.infra.secret import Secret
 
 MASK = "[REDACTED]"
 _PATTERNS = [

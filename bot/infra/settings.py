@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from bot.secret import Secret
+from bot.infra.secret import Secret
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PADDLE_API_URL = "https://api.paddle.com"

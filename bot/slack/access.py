@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.credentials.service import Workspace
-from bot.ui.text import mention
+from bot.slack.ui.text import mention
 
 log = logging.getLogger(__name__)
 

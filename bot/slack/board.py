@@ -13,8 +13,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.credentials.board import locked_board
-from bot.ui.home import BOARD_LIMIT, board_message
+from bot.credentials.board_lock import locked_board
+from bot.slack.ui.home_tab import BOARD_LIMIT, board_message
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.credentials.service import CredentialPage, CredentialSummary, Cursor
-from bot.ui.text import escape, literal, mention, slack_date, truncate
-from bot.ui.wizard import DONE_CALLBACK, TITLE
+from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
+from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
 
 PAGE_PREVIOUS = "list_page_previous"
 PAGE_NEXT = "list_page_next"

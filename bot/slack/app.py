@@ -6,9 +6,9 @@ import logging
 
 from slack_bolt import App
 
-from bot import metrics
-from bot.listeners import register_listeners
-from bot.services import Services
+from bot.infra import metrics
+from bot.slack.listeners import register_listeners
+from bot.slack.services import Services
 
 
 class _SameTokenNotice(logging.Filter):

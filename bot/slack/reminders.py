@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.credentials.reminders import claim, due, record_outcome
-from bot.notify import notify_channels
-from bot.ui.home import reminder_message
+from bot.credentials.expiry import claim, due, record_outcome
+from bot.slack.notify import notify_channels
+from bot.slack.ui.home_tab import reminder_message
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import uuid
 
 from slack_bolt import App, BoltResponse
 
-from bot.ui.wizard import message_view
+from bot.slack.ui.wizard_modal import message_view
 
 log = logging.getLogger(__name__)
 

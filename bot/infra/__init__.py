@@ -1,0 +1,1 @@
+"""Infrastructure: settings, database, logs, metrics, the secret wrapper."""

@@ -1,0 +1,1 @@
+"""Everything that speaks Slack: the Bolt app, servers, listeners, Block Kit builders."""
