@@ -42,7 +42,7 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
 
     from bot.infra.settings import parse_encryption_keys
     from bot.credentials.models import Credential
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
     from bot.credentials.service import binding
     from bot.credentials.validation import normalise_name
     from bot.credentials.vault import KeyRing

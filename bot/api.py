@@ -20,7 +20,7 @@ from typing import Mapping
 
 from bot.infra.settings import Settings, load_settings
 from bot.credentials.errors import CredentialGone
-from bot.credentials.service import CredentialService, CredentialSummary
+from bot.credentials.types import CredentialSummary
 
 __all__ = ["CredentialStore", "CredentialGone", "CredentialSummary", "get_api_key", "list_credentials"]
 
@@ -30,26 +30,26 @@ class CredentialStore:
 
     def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None,
                  actor: str | None = None) -> None:
-        from bot.infra import db
+        from bot import wiring
         from bot.credentials.vault import load_key_ring
-        from bot.providers.paddle import PaddleVerifier
+        from bot.infra import db
 
         self.settings = settings or load_settings(env, purpose="keys")
         self.actor = actor or f"api:{_user()}"
         self._engine = db.create_db_engine(self.settings.database_url)
-        self._service = CredentialService(self.settings, db.session_factory(self._engine),
-                                          load_key_ring(self.settings), PaddleVerifier(self.settings.paddle_timeout))
+        self._service = wiring.credential_service(self.settings, db.session_factory(self._engine),
+                                                  load_key_ring(self.settings))
 
     def get_api_key(self, credential_id: str) -> str:
         """The decrypted key of one credential; raises CredentialGone for an unknown id."""
         return self._service.reveal(credential_id, self.actor).reveal()
 
     def get(self, credential_id: str) -> CredentialSummary:
-        return self._service.find(credential_id)
+        return self._service.queries.find(credential_id)
 
     def list(self, destination: str | None = None) -> list[CredentialSummary]:
         """Every credential (all workspaces), optionally of one destination (``paddle``, ``paddle_sandbox``)."""
-        return self._service.all_credentials(destination)
+        return self._service.queries.all_credentials(destination)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -336,21 +336,20 @@ def view_text(view: dict) -> str:
 
 def core_service(bot: BotProcess, *, verify_keys: bool = False):
     """The bot's own core, on its database and keys, for seeding data and reading it back."""
-    from bot.infra.settings import load_settings
-    from bot.credentials.service import CredentialService
+    from bot import wiring
     from bot.credentials.vault import load_key_ring
     from bot.infra.db import create_db_engine, session_factory
-    from bot.providers.paddle import PaddleVerifier
+    from bot.infra.settings import load_settings
 
     env = dict(bot.env, CREDBOT_VERIFY_KEYS="true" if verify_keys else "false")
     settings = load_settings(env, purpose="keys")
     engine = create_db_engine(settings.database_url)
-    return CredentialService(settings, session_factory(engine), load_key_ring(settings), PaddleVerifier(2))
+    return wiring.credential_service(settings, session_factory(engine), load_key_ring(settings))
 
 
 def seed(service, workspace: Workspace, name: str, destination: str = "paddle", key: str | None = None):
     """Store a credential directly through the core (no Slack round trips)."""
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
     from bot.infra.secret import Secret
     from tests.fakes import make_key
 

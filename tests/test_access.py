@@ -145,7 +145,7 @@ def test_malformed_admin_ids_stop_start_up(tmp_path):
 
 def test_group_cache_expires_after_five_minutes():
     from bot.slack.access import AccessPolicy
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
 
     class Client:
         members = ["U1"]
@@ -169,7 +169,7 @@ def test_group_cache_expires_after_five_minutes():
 
 def test_org_wide_installs_name_the_workspace_when_reading_groups():
     from bot.slack.access import AccessPolicy
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
 
     seen = []
 

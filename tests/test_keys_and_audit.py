@@ -10,7 +10,7 @@ from tests.test_lifecycle import run_cli
 
 
 def scope(workspace):
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
 
     return Scope(workspace.enterprise_id or "", workspace.team_id)
 
@@ -61,9 +61,9 @@ def test_rotate_from_key_a_to_b_then_drop_a_and_every_credential_still_decrypts(
     core = core_service(bot)
     seen = 0
     for workspace in workspaces:
-        for item in core.list(scope(workspace), limit=50).items:
+        for item in core.queries.list(scope(workspace), limit=50).items:
             label = item.name if item.name.startswith("Wizard") else f"{item.name}@{workspace.team_id}"
-            assert core.reveal_api_key(scope(workspace), item.id).reveal() == originals[label]
+            assert core.reveal(item.id, "test", scope(workspace)).reveal() == originals[label]
             seen += 1
     assert seen == 14
     assert "Traceback" not in bot.log()

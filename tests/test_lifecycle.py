@@ -96,13 +96,13 @@ def test_restart_keeps_every_credential_readable_and_sigterm_is_clean(start_bot,
     body = workspace.command("/list-credentials").json()
     assert all(name in view_text(body) for name in keys)
     core = core_service(bot)
-    page = core.list(scope(workspace))
+    page = core.queries.list(scope(workspace))
     for item in page.items:
-        assert core.reveal_api_key(scope(workspace), item.id).reveal() == keys[item.name]
+        assert core.reveal(item.id, "test", scope(workspace)).reveal() == keys[item.name]
 
 
 def scope(workspace):
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
 
     return Scope(workspace.enterprise_id or "", workspace.team_id)
 
@@ -124,8 +124,8 @@ def test_start_up_refuses_when_a_stored_key_id_is_not_configured(start_bot, data
     bot.env["CREDBOT_ENCRYPTION_KEYS"] = f"{key_b},{key_a}"
     bot.start()
     core = core_service(bot)
-    item = core.list(scope(workspace)).items[0]
-    assert core.reveal_api_key(scope(workspace), item.id).reveal().startswith("pdl_live_apikey_")
+    item = core.queries.list(scope(workspace)).items[0]
+    assert core.reveal(item.id, "test", scope(workspace)).reveal().startswith("pdl_live_apikey_")
 
 
 def test_debug_log_and_database_never_contain_the_key(start_bot, slack, paddle_live):
@@ -186,7 +186,7 @@ def test_concurrent_wizards_on_sqlite_all_succeed(bot, slack, paddle_live):
     assert not errors
     for view_id in views:
         assert "Credential created" in view_text(workspace.outcome(view_id, timeout=30))
-    assert len(core_service(bot).list(scope(workspace), limit=50).items) == 12
+    assert len(core_service(bot).queries.list(scope(workspace), limit=50).items) == 12
     assert "database is locked" not in bot.log()
 
 
@@ -222,4 +222,4 @@ def test_two_users_racing_for_one_name_get_one_credential(bot, slack, paddle_liv
     outcomes = [outcome(person, view) for person, view, _ in ready]
     assert sum("Credential created" in o for o in outcomes) == 1
     assert sum("already exists" in o for o in outcomes) == 1
-    assert len(core_service(bot).list(scope(alice)).items) == 1
+    assert len(core_service(bot).queries.list(scope(alice)).items) == 1

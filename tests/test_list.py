@@ -11,7 +11,7 @@ from tests.harness import Workspace, core_service, seed, view_text
 
 
 def scope(workspace):
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
 
     return Scope(workspace.enterprise_id or "", workspace.team_id)
 
@@ -114,14 +114,14 @@ def test_paging_is_keyset_so_new_credentials_do_not_shift_pages(bot, slack, work
 
 
 def test_the_total_is_counted_only_up_to_a_cap(bot, workspace, monkeypatch):
-    from bot.credentials import service as service_module
+    from bot.credentials import queries as service_module
     from bot.slack.ui import credential_list as credentials_ui
 
     core = core_service(bot)
     for number in range(12):
         seed(core, workspace, f"Many {number:02d}")
     monkeypatch.setattr(service_module, "COUNT_CAP", 10)
-    page = core.list(scope(workspace), limit=5)
+    page = core.queries.list(scope(workspace), limit=5)
     assert (page.total, page.total_capped, page.has_next, len(page.items)) == (10, True, True, 5)
     assert "1–5 of 10+" in view_text([b.to_dict() for b in credentials_ui.list_blocks(page, "")])
 

@@ -12,7 +12,7 @@ from tests.harness import BotProcess, Workspace, core_service, view_text
 
 
 def scope(workspace):
-    from bot.credentials.service import Workspace as Scope
+    from bot.credentials.types import Workspace as Scope
 
     return Scope(workspace.enterprise_id or "", workspace.team_id)
 
@@ -46,8 +46,8 @@ def test_a_wizard_hops_between_two_instances(database, start_bot, slack, paddle_
     assert "Hopper" in view_text(on_a.command("/list-credentials").json())
     for bot in (a, b):
         core = core_service(bot)
-        [item] = core.list(scope(on_a)).items
-        assert core.reveal_api_key(scope(on_a), item.id).reveal() == key
+        [item] = core.queries.list(scope(on_a)).items
+        assert core.reveal(item.id, "test", scope(on_a)).reveal() == key
 
 
 def test_same_name_at_the_same_moment_on_two_instances_creates_one(database, start_bot, slack, paddle_live):

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from bot.infra.settings import ConfigError, load_settings
 from bot.credentials import catalog
 from bot.credentials.errors import InvalidInput, WizardStateInvalid
-from bot.credentials.service import CredentialPage, CredentialSummary
+from bot.credentials.types import CredentialPage, CredentialSummary
 from bot.credentials.validation import check_api_key, normalise_name, validate_name
 from bot.credentials.wizard_state import WizardState
 from bot.infra.logs import MASK, Redactor
@@ -213,7 +213,7 @@ def test_the_home_tab_is_valid_block_kit_within_slack_limits():
     """home_view builds plain dicts for speed; parsing them into slack-sdk's models checks Slack's limits."""
     from slack_sdk.models.views import View
 
-    from bot.credentials.service import HomePage
+    from bot.credentials.types import HomePage
     from bot.slack.ui import home_tab as home_ui
 
     items = [summary(n, "<!here> *x* " + "w" * 88) for n in range(40)]

@@ -32,7 +32,7 @@ def prepare(settings: Settings):
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.infra import db
-    from bot.credentials.service import key_usage
+    from bot.credentials.queries import key_usage
     from bot.credentials.vault import VaultError, load_key_ring
 
     try:
@@ -126,7 +126,7 @@ def cmd_keys_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_keys_status(_args: argparse.Namespace) -> None:
-    from bot.credentials.service import key_usage
+    from bot.credentials.queries import key_usage
 
     settings = keys_settings()
     key_ring, engine, sessions = open_keys_and_database(settings)
@@ -161,7 +161,7 @@ def open_keys_and_database(settings: Settings):
 
 def cmd_keys_rotate(args: argparse.Namespace) -> None:
     from bot.credentials.rotation import rotate_keys
-    from bot.credentials.service import key_usage
+    from bot.credentials.queries import key_usage
 
     settings = keys_settings()
     key_ring, engine, sessions = open_keys_and_database(settings)
@@ -261,18 +261,12 @@ def cmd_credentials(args: argparse.Namespace) -> None:
     for item in items:
         print("\t".join((item.id, _one_line(item.name), item.destination, item.entity_type.value,
                          "/".join(p for p in (item.enterprise_id, item.team_id) if p) or "-",
-                         _utc(item.created_at), f"…{item.key_hint}", item.last_verification or "-",
+                         _utc(item.created_at), f"…{item.key_hint}", item.verification.label,
                          _utc(item.key_expires_at))))
 
 
 def _as_dict(item) -> dict:
-    return {"id": item.id, "name": item.name, "destination": item.destination, "entity_type": item.entity_type.value,
-            "enterprise_id": item.enterprise_id, "team_id": item.team_id, "created_by": item.created_by,
-            "created_at": item.created_at.isoformat(), "key_hint": item.key_hint,
-            "last_verified_at": item.last_verified_at.isoformat() if item.last_verified_at else None,
-            "last_verification": item.last_verification,
-            "key_expires_at": item.key_expires_at.isoformat() if item.key_expires_at else None,
-            "key_status": item.key_status}
+    return item.as_dict()
 
 
 def _utc(moment) -> str:

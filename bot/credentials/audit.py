@@ -1,15 +1,51 @@
-"""Reading the audit trail (written by the service, append-only: nothing here updates or deletes)."""
+"""The audit trail: written by the core (append-only: nothing here updates or deletes), read by operators."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import AuditEvent
+from bot.credentials.ports import Clock, utc_now
+from bot.credentials.types import Workspace
+
+log = logging.getLogger(__name__)
+
+
+
+class AuditLog:
+    """Appends events. ``event()`` builds one to add inside a caller's transaction; ``record()`` writes one in
+    its own. ``defer`` (an executor's submit) lets a caller write after its answer has gone out."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = utc_now,
+                 defer: Callable[..., object] | None = None) -> None:
+        self.sessions, self.clock, self.defer = sessions, clock, defer
+
+    def event(self, workspace: Workspace, actor: str, action: str, outcome: str,
+              credential_id: str | None = None, detail: str = "") -> AuditEvent:
+        return AuditEvent(at=self.clock(), action=action[:40], outcome=outcome[:40], actor=actor[:32],
+                          enterprise_id=workspace.enterprise_id[:32], team_id=workspace.team_id[:32],
+                          credential_id=credential_id, detail=detail[:1000])
+
+    def record(self, workspace: Workspace, actor: str, action: str, outcome: str,
+               credential_id: str | None = None, detail: str = "", *, later: bool = False) -> None:
+        """Append one event in its own transaction (``later``: after the caller's answer). Never pass a secret."""
+        if later and self.defer is not None:
+            self.defer(self.record, workspace, actor, action, outcome, credential_id, detail)
+            return
+        try:
+            with self.sessions.begin() as session:
+                session.add(self.event(workspace, actor, action, outcome, credential_id, detail))
+        except SQLAlchemyError as error:  # an audit write must not hide the person's real answer
+            log.error("audit write failed for %s/%s: %s", action, outcome, type(error).__name__)
+
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
-
-from bot.infra.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -37,8 +34,7 @@ class Destination:
     label: str
     environment: str                   # short, human: "live" / "sandbox"
     environment_help: str              # the hint shown on stage 3
-    base_url: Callable[[Settings], str]  # resolves the base-URL setting
-    base_url_setting: str
+    base_url_setting: str              # the setting that holds the provider's base URL (resolved at wiring time)
     sandbox: bool
     key_rules: KeyRules
 
@@ -59,7 +55,6 @@ DESTINATIONS: tuple[Destination, ...] = (
         label="Paddle",
         environment="live",
         environment_help="Paddle: your live account (api.paddle.com), real customers and money.",
-        base_url=lambda s: s.paddle_api_url,
         base_url_setting="PADDLE_API_URL",
         sandbox=False,
         key_rules=KeyRules(_PADDLE_KEY, "live", _PADDLE_LEGACY_KEY, _PADDLE_WHERE),
@@ -69,7 +64,6 @@ DESTINATIONS: tuple[Destination, ...] = (
         label="Paddle (Sandbox Mode)",
         environment="sandbox",
         environment_help="Paddle (Sandbox Mode): your sandbox account (sandbox-api.paddle.com), test data only.",
-        base_url=lambda s: s.paddle_sandbox_api_url,
         base_url_setting="PADDLE_SANDBOX_API_URL",
         sandbox=True,
         key_rules=KeyRules(_PADDLE_KEY, "sdbx", _PADDLE_LEGACY_KEY, _PADDLE_WHERE),

@@ -55,3 +55,12 @@ class StorageFailed(CredentialError):
 
 class WizardStateInvalid(CredentialError):
     """The wizard's carried state (private_metadata) is missing or was tampered with."""
+
+
+class KeyUnreadable(CredentialError):
+    """A stored ciphertext did not decrypt (damaged, or under a key that is wrong); logged under ``reference``."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"The stored key could not be decrypted (reference {reference}); replace it with "
+                         "Replace API key, and give the bot's operators the reference.")
+        self.reference = reference

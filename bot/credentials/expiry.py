@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import Credential, Reminder
-from bot.credentials.service import SHOWN_COLUMNS, CredentialSummary, summary_of
+from bot.credentials.queries import SHOWN_COLUMNS, summary_of
+from bot.credentials.types import CredentialSummary
 
 REMIND_BEFORE = timedelta(days=7)
 EXPIRES_SOON, EXPIRED = "expires_soon", "expired"

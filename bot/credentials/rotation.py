@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import AuditEvent, Credential
-from bot.credentials.service import Workspace, binding
+from bot.credentials.service import row_binding
 from bot.credentials.vault import KeyRing, Sealed, VaultError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def rotate_keys(sessions: sessionmaker[Session], key_ring: KeyRing, *, batch_siz
             moved = 0
             for row in rows:
                 old = Sealed(row.encryption_key_id, row.encrypted_key)
-                aad = binding(row.id, Workspace(row.enterprise_id, row.team_id), row.destination, row.entity_type)
+                aad = row_binding(row)
                 try:
                     new = key_ring.rewrap(old, aad)
                 except VaultError as error:

@@ -1,7 +1,10 @@
-"""The key check against Paddle's API.
+"""Paddle as the core's KeyVerifier: one ``check()`` verifies a key and reads its own record.
 
-``GET /event-types`` is the cheapest authenticated call Paddle has: it
-proves the key is real, active and of this environment, and changes nothing.
+``GET /event-types`` is the cheapest authenticated call Paddle has: it proves the key is real, active and of
+this environment, and changes nothing. ``GET /api-keys/{id}`` then gives the key's status and expiry (a key
+may always read its own record); not knowing the expiry never fails a check.
+
+This module implements a port of the core (bot.credentials.ports) and imports nothing else from it.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ import logging
 import socket
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Mapping
 
-from bot.credentials.errors import KeyRejected, ProviderUnavailable
+from bot.credentials.types import KeyCheck, KeyRecord, Outcome
 from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "credbot/0.1 (+key verification)"
+MAX_BODY = 65536
 
 _REJECTIONS = {
     "invalid_token": "Paddle did not accept this key: it is wrong, revoked or expired, or it belongs to "
@@ -28,96 +32,96 @@ _REJECTIONS = {
     "forbidden": "Paddle accepted this key but it lacks permission to read event types. Give the key read "
     "access in the Paddle dashboard, or create a new key.",
 }
+_TRY_LATER = "Nothing was saved; try again in a few minutes."
 
 
-@dataclass(frozen=True)
-class VerificationResult:
-    ok: bool
-    status: int
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an unexpected answer, never followed: following would send the key to another address."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects())
 
 
 class PaddleVerifier:
-    """Checks a key against one Paddle environment's base URL."""
+    """Checks keys against the Paddle environment of each destination (base URLs resolved at wiring time)."""
 
-    def __init__(self, timeout: float = 8.0) -> None:
+    def __init__(self, base_urls: Mapping[str, str], timeout: float = 8.0) -> None:
+        self.base_urls = {value: url.rstrip("/") for value, url in base_urls.items()}
         self.timeout = timeout
 
-    def verify(self, base_url: str, api_key: Secret) -> VerificationResult:
-        """Returns on success; raises :class:`KeyRejected` or :class:`ProviderUnavailable`."""
-        request = urllib.request.Request(
-            f"{base_url}/event-types",
-            headers={
-                "Authorization": f"Bearer {api_key.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-            method="GET",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status = response.status
-                response.read(65536)
-        except urllib.error.HTTPError as error:
-            status = error.code
-            code = _error_code(error)
-            error.close()
-            if status in (401, 403) or (status == 400 and code == "authentication_malformed"):
-                reason = code or f"http_{status}"
-                message = _REJECTIONS.get(code or "", _REJECTIONS["invalid_token"])
-                raise KeyRejected(message, reason) from None
-            if status == 429:
-                raise ProviderUnavailable("Paddle is rate limiting requests right now. Nothing was saved; "
-                                          "try again in a minute.", "rate_limited") from None
-            raise ProviderUnavailable(f"Paddle could not be reached (it answered HTTP {status}). Nothing was saved; "
-                                      "try again in a few minutes.", f"http_{status}") from None
-        except (TimeoutError, socket.timeout):
-            raise ProviderUnavailable("Paddle did not answer in time. Nothing was saved; try again in a few minutes.",
-                                      "timeout") from None
-        except (urllib.error.URLError, OSError) as error:
-            log.warning("Paddle unreachable at %s: %s", base_url, getattr(error, "reason", error))
-            raise ProviderUnavailable("Paddle could not be reached. Nothing was saved; try again in a few minutes.",
-                                      "unreachable") from None
+    def check(self, destination: str, api_key: Secret, key_record_id: str | None) -> KeyCheck:
+        """Verify the key, then (if it is accepted and has an id) read its record. Never raises."""
+        base_url = self.base_urls[destination]
+        status, body = self._get(base_url + "/event-types", api_key)
         if status != 200:
-            raise ProviderUnavailable(f"Paddle answered HTTP {status} unexpectedly. Nothing was saved; try again.",
-                                      f"http_{status}")
-        return VerificationResult(ok=True, status=status)
+            return _failure(status, body, base_url)
+        record = self._record(base_url, api_key, key_record_id) if key_record_id else None
+        return KeyCheck(Outcome.ACCEPTED, "", "Paddle accepted the key.", record)
+
+    def _record(self, base_url: str, api_key: Secret, key_id: str) -> KeyRecord | None:
+        status, body = self._get(f"{base_url}/api-keys/{key_id}", api_key)
+        if status != 200:
+            log.info("Paddle did not return the key's record (HTTP %s, %s)", status, _error_code(body) or "-")
+            return None
+        return parse_key_record(body)
+
+    def _get(self, url: str, api_key: Secret) -> tuple[int, bytes]:
+        """(status, body); status 0 for "no answer", -1 for "no answer in time"."""
+        request = urllib.request.Request(url, method="GET", headers={
+            "Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json", "User-Agent": USER_AGENT})
+        try:
+            with _OPENER.open(request, timeout=self.timeout) as response:
+                return response.status, response.read(MAX_BODY)
+        except urllib.error.HTTPError as error:
+            try:
+                return error.code, error.read(MAX_BODY)
+            except OSError:
+                return error.code, b""
+            finally:
+                error.close()
+        except (TimeoutError, socket.timeout):
+            return -1, b""
+        except (urllib.error.URLError, OSError) as error:
+            log.warning("Paddle unreachable at %s: %s", url.rsplit("/", 1)[0], getattr(error, "reason", error))
+            return 0, b""
 
 
-@dataclass(frozen=True)
-class KeyRecord:
-    """What Paddle knows about a key: its status and when it expires (None: it does not)."""
+def _failure(status: int, body: bytes, base_url: str) -> KeyCheck:
+    """The KeyCheck for a verification that did not answer 200."""
+    code = _error_code(body)
+    if status in (401, 403) or (status == 400 and code == "authentication_malformed"):
+        return KeyCheck(Outcome.REJECTED, code or f"http_{status}",
+                        _REJECTIONS.get(code or "", _REJECTIONS["invalid_token"]))
+    if status == -1:
+        return KeyCheck(Outcome.UNAVAILABLE, "timeout", f"Paddle did not answer in time. {_TRY_LATER}")
+    if status == 0:
+        return KeyCheck(Outcome.UNAVAILABLE, "unreachable", f"Paddle could not be reached. {_TRY_LATER}")
+    if status == 429:
+        return KeyCheck(Outcome.UNAVAILABLE, "rate_limited",
+                        "Paddle is rate limiting requests right now. Nothing was saved; try again in a minute.")
+    if 300 <= status < 400:
+        log.warning("Paddle at %s answered a redirect (HTTP %s); not followed", base_url, status)
+        return KeyCheck(Outcome.UNAVAILABLE, f"http_{status}",
+                        f"Paddle answered unexpectedly (HTTP {status}). {_TRY_LATER}")
+    return KeyCheck(Outcome.UNAVAILABLE, f"http_{status}",
+                    f"Paddle could not be reached (it answered HTTP {status}). {_TRY_LATER}")
 
-    status: str
-    expires_at: datetime | None
 
-
-def read_key_record(base_url: str, api_key: Secret, key_id: str, timeout: float) -> KeyRecord | None:
-    """``GET /api-keys/{id}`` with the key itself (a key may always read its own record).
-
-    Best effort: any failure returns None and is logged without the key, because not knowing the expiry
-    must never stop a credential from being saved or tested.
-    """
-    request = urllib.request.Request(
-        f"{base_url}/api-keys/{key_id}",
-        headers={"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json", "User-Agent": USER_AGENT},
-        method="GET",
-    )
+def parse_key_record(body: bytes) -> KeyRecord | None:
+    """``{"data": {"status": …, "expires_at": …}}`` as a KeyRecord; None (logged) when it is not that."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = json.loads(response.read(65536) or b"{}")
-    except urllib.error.HTTPError as error:
-        log.info("Paddle did not return the key's record (HTTP %s, %s)", error.code, _error_code(error) or "-")
-        error.close()
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        log.info("Paddle's key record was not JSON")
         return None
-    except (OSError, ValueError) as error:
-        log.info("Paddle's key record could not be read (%s)", type(error).__name__)
-        return None
-    data = body.get("data") if isinstance(body, dict) else None
+    data = parsed.get("data") if isinstance(parsed, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("status"), str):
         log.info("Paddle's key record had no status")
         return None
-    expires = data.get("expires_at")
-    expires_at = None
+    expires, expires_at = data.get("expires_at"), None
     if isinstance(expires, str):
         try:
             expires_at = datetime.fromisoformat(expires.replace("Z", "+00:00"))
@@ -128,10 +132,9 @@ def read_key_record(base_url: str, api_key: Secret, key_id: str, timeout: float)
     return KeyRecord(data["status"][:20], expires_at)
 
 
-def _error_code(error: urllib.error.HTTPError) -> str | None:
+def _error_code(body: bytes) -> str | None:
     try:
-        body = json.loads(error.read(65536) or b"{}")
-        code = body.get("error", {}).get("code")
+        code = json.loads(body or b"{}").get("error", {}).get("code")
         return code if isinstance(code, str) else None
-    except (ValueError, AttributeError, OSError):
+    except (ValueError, AttributeError):
         return None

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.credentials.service import Workspace
+from bot.credentials.types import Workspace
 from bot.slack.ui.text import mention
 
 log = logging.getLogger(__name__)

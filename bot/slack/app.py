@@ -8,6 +8,7 @@ from slack_bolt import App
 
 from bot.infra import metrics
 from bot.slack.listeners import register_listeners
+from bot.slack.middleware import request_context
 from bot.slack.services import Services
 
 
@@ -37,5 +38,6 @@ def build_app(services: Services) -> App:
     )
     # Names each request's kind for the metrics; in Socket Mode (no WSGI layer) it also times the ack.
     app.use(metrics.bolt_middleware(record_here=settings.socket_mode))
-    register_listeners(app, services)
+    app.use(request_context(services))
+    register_listeners(app)
     return app

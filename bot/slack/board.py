@@ -2,7 +2,7 @@
 in place (chat.update) after every create, replace, rename and delete.
 
 Several instances may change credentials at the same moment; each refresh happens under the board's row lock
-(bot/credentials/board.py), reading the credentials inside it, so the last edit always shows the latest state.
+(bot/credentials/board_lock.py), reading the credentials inside it, so the last edit always shows the latest state.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def refresh_board(services, client: WebClient) -> None:
         return
     try:
         with locked_board(services.credentials.sessions, channel) as board:
-            text, blocks = board_message(*services.credentials.board_listing(BOARD_LIMIT))
+            text, blocks = board_message(*services.queries.board_listing(BOARD_LIMIT))
             if board.ts:
                 try:
                     client.chat_update(channel=channel, ts=board.ts, text=text, blocks=blocks)

@@ -42,7 +42,7 @@ def run_expiry_check(services, client: WebClient, now: datetime | None = None) -
             except SlackApiError as error:
                 outcome = f"dm {item.created_by}: {error.response.get('error')}"
         record_outcome(credentials.sessions, item, kind, outcome)
-        credentials.record(item.workspace, "credbot", "credential.reminder", kind, item.id, outcome)
+        credentials.audit.record(item.workspace, "credbot", "credential.reminder", kind, item.id, outcome)
         sent.append((item.id, kind))
     return sent
 

@@ -13,23 +13,36 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from sqlalchemy import Engine
 
-from bot.slack.access import AccessPolicy
-from bot.infra.settings import Settings
+from bot import wiring
+from bot.credentials.queries import CredentialQueries
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing, load_key_ring
+from bot.credentials.wizard_checks import WizardChecks
 from bot.infra.db import create_db_engine, session_factory
-from bot.providers.paddle import PaddleVerifier
+from bot.infra.settings import Settings
+from bot.slack.access import AccessPolicy
 
 
 @dataclass
 class Services:
+    """One per process; the middleware hands it to every listener through the request's context."""
+
     settings: Settings
     engine: Engine
-    credentials: CredentialService
+    credentials: CredentialService  # the core's writes (and audited reads)
+    wizard: WizardChecks  # the wizard's checks between stages
     slack: WebClient
     access: AccessPolicy
     executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
     background: list = field(default_factory=list)  # loops started by start_background()
+
+    @property
+    def queries(self) -> CredentialQueries:
+        return self.credentials.queries
+
+    def __deepcopy__(self, memo: dict) -> "Services":
+        # Bolt deep-copies a request's context for its lazy listeners; this is shared process state, not data.
+        return self
 
     def start_background(self) -> None:
         """The daily expiry check (in every instance; reminders are claimed in the database)."""
@@ -70,13 +83,9 @@ def access_client(settings: Settings) -> WebClient:
 
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
     engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
-    credentials = CredentialService(
-        settings,
-        session_factory(engine),
-        key_ring or load_key_ring(settings),
-        PaddleVerifier(timeout=settings.paddle_timeout),
-    )
     executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
-    slack = slack_client(settings)
+    credentials = wiring.credential_service(settings, session_factory(engine), key_ring or load_key_ring(settings),
+                                            defer=executor.submit)
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
-    return Services(settings, engine, credentials, slack, access, executor)
+    return Services(settings, engine, credentials, wiring.wizard_checks(settings, credentials),
+                    slack_client(settings), access, executor)

@@ -1,16 +1,16 @@
-"""Listeners, grouped by Slack feature. Each is thin: parse, call the core, render, answer."""
-
-from __future__ import annotations
+"""Listeners, one package per kind of Slack request (as slack-samples/bolt-python-starter-template lays them
+out): each package's ``register`` wires its module-level callbacks; each callback reads like a sentence —
+authorise, parse, call the core, render, answer. The services, workspace and actor are in the context
+(bot.slack.middleware)."""
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, errors, home, views
-from bot.slack.services import Services
+from bot.slack.listeners import actions, commands, errors, events, views
 
 
-def register_listeners(app: App, services: Services) -> None:
-    commands.register(app, services)
-    views.register(app, services)
-    actions.register(app, services)
-    home.register(app, services)
+def register_listeners(app: App) -> None:
+    commands.register(app)
+    views.register(app)
+    actions.register(app)
+    events.register(app)
     errors.register(app)

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.credentials.service import CredentialPage, CredentialSummary, Cursor
+from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
 

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.credentials import catalog
-from bot.credentials.service import CredentialSummary, HomePage
+from bot.credentials.types import CredentialSummary, HomePage, Outcome
 from bot.credentials.validation import NAME_MAX
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
@@ -153,21 +153,21 @@ def health_text(item: CredentialSummary) -> str:
         parts.append(f":no_entry: Paddle says the key is *{escape(item.key_status)}*")
     if item.key_expires_at:
         parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
-    elif item.last_verification == "ok":
+    elif item.verification.ok:
         parts.append("no expiry date")
     return "  ·  ".join(parts)
 
 
 def verification_text(item: CredentialSummary) -> str:
-    if not item.last_verified_at:
+    checked = item.verification
+    if not checked.at or checked.outcome is None:
         return ":grey_question: not verified with Paddle yet"
-    when = slack_date(item.last_verified_at)
-    kind, _, reason = (item.last_verification or "").partition(":")
-    if kind == "ok":
+    when = slack_date(checked.at)
+    if checked.ok:
         return f":white_check_mark: verified {when}"
-    if kind == "rejected":
-        return f":x: Paddle refused the key ({escape(reason)}) {when}"
-    return f":warning: Paddle unreachable ({escape(reason)}) {when}"
+    if checked.outcome is Outcome.REJECTED:
+        return f":x: Paddle refused the key ({escape(checked.reason)}) {when}"
+    return f":warning: Paddle unreachable ({escape(checked.reason)}) {when}"
 
 
 def no_access_view(text: str) -> dict:
@@ -197,7 +197,7 @@ def testing_view(item: CredentialSummary) -> View:
 
 
 def tested_view(item: CredentialSummary, message: str) -> View:
-    icon = ":white_check_mark:" if item.last_verification == "ok" else ":x:"
+    icon = ":white_check_mark:" if item.verification.ok else ":x:"
     lines = [f"{icon} {literal(item.name)}: {escape(message)}", health_text(item)]
     return info_view("Test connection", "\n".join(lines))
 

@@ -1,0 +1,52 @@
+"""What the core needs from outside, as protocols it owns; adapters implement them and are wired at start-up.
+
+Nothing here imports an adapter: the provider client (bot.providers.paddle), the metrics and the log redactor
+(bot.infra) implement these and are handed to the core by the wiring (bot.slack.services, bot.api).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime, timezone
+from typing import Callable, Protocol
+
+from bot.credentials.types import KeyCheck
+from bot.infra.secret import Secret
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class KeyVerifier(Protocol):
+    """Checks a key with the provider of one destination and reads the key's own record, in one call."""
+
+    def check(self, destination: str, api_key: Secret, key_record_id: str | None) -> KeyCheck:
+        """Never raises for a provider's answer or absence: every outcome is a :class:`KeyCheck`."""
+        ...
+
+
+class Observer(Protocol):
+    """What the edge wants to know while the core works: counts for metrics, and secrets in flight for the
+    log redactor. The core calls these; it never imports metrics or logging configuration."""
+
+    def credential_created(self, destination: str) -> None: ...
+
+    def key_check_failed(self, reason: str) -> None: ...
+
+    def holding(self, secret: Secret) -> AbstractContextManager[object]: ...
+
+
+class Unobserved:
+    """An observer that does nothing (scripts and tests that need no metrics)."""
+
+    def credential_created(self, destination: str) -> None:
+        pass
+
+    def key_check_failed(self, reason: str) -> None:
+        pass
+
+    def holding(self, secret: Secret) -> AbstractContextManager[object]:
+        return nullcontext()

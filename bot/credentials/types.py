@@ -1,0 +1,147 @@
+"""The core's values: what a credential looks like from outside, pages of them, and a key check's outcome."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.credentials import catalog
+
+PAGE_SIZE = 20
+COUNT_CAP = 1000  # beyond this a list says "1,000+" instead of counting every row on every page
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a request comes from. Org-wide installs may carry no team id."""
+
+    enterprise_id: str = ""
+    team_id: str = ""
+
+
+class Outcome(enum.Enum):
+    """What the provider said of a key."""
+
+    ACCEPTED = "ok"
+    REJECTED = "rejected"        # wrong, revoked, expired, other environment: the person must act
+    UNAVAILABLE = "unavailable"  # not checked: the provider could not be reached or failed
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """What the provider knows about a key: its status and when it expires (None: it does not)."""
+
+    status: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """One check of a key with its provider: the outcome, a short machine reason, a message for the person,
+    and the key's own record when the provider gave it."""
+
+    outcome: Outcome
+    reason: str = ""
+    message: str = ""
+    record: KeyRecord | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The last check of a stored credential's key: when, and what came of it."""
+
+    at: datetime | None = None
+    outcome: Outcome | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED
+
+    @property
+    def label(self) -> str:
+        """One word (and reason) for tables and JSON: ``ok``, ``rejected:invalid_token``, ``-``."""
+        if self.outcome is None:
+            return "-"
+        return self.outcome.value + (f":{self.reason}" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class CredentialSummary:
+    """Everything about a credential that may be shown: never the key."""
+
+    id: str
+    name: str
+    entity_type: catalog.EntityType
+    destination: str
+    destination_label: str
+    sandbox: bool
+    created_by: str
+    created_at: datetime
+    key_hint: str
+    verification: Verification = Verification()
+    key_expires_at: datetime | None = None
+    key_status: str | None = None
+    enterprise_id: str = ""
+    team_id: str = ""
+
+    @property
+    def workspace(self) -> Workspace:
+        return Workspace(self.enterprise_id, self.team_id)
+
+    def as_dict(self) -> dict:
+        """The JSON shape used by the CLI and integrations (never the key)."""
+        return {"id": self.id, "name": self.name, "destination": self.destination,
+                "entity_type": self.entity_type.value, "enterprise_id": self.enterprise_id,
+                "team_id": self.team_id, "created_by": self.created_by, "created_at": self.created_at.isoformat(),
+                "key_hint": self.key_hint,
+                "last_verified_at": self.verification.at.isoformat() if self.verification.at else None,
+                "last_verification": None if self.verification.outcome is None else self.verification.label,
+                "key_expires_at": self.key_expires_at.isoformat() if self.key_expires_at else None,
+                "key_status": self.key_status}
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in a workspace's newest-first list: the (created_at, id) of one row."""
+
+    created_at: datetime
+    id: str
+
+
+@dataclass(frozen=True)
+class CredentialPage:
+    """One page of ``/list-credentials``."""
+
+    items: list[CredentialSummary]
+    total: int | None  # exact up to COUNT_CAP (see total_capped); None for a filtered list, which is not counted
+    offset: int  # position of the first item, for "21–40 of N"
+    limit: int
+    has_next: bool = False
+    has_previous: bool = False
+    total_capped: bool = False  # more than COUNT_CAP credentials match: ``total`` is COUNT_CAP
+
+    @property
+    def first_cursor(self) -> Cursor | None:
+        return Cursor(self.items[0].created_at, self.items[0].id) if self.items else None
+
+    @property
+    def last_cursor(self) -> Cursor | None:
+        return Cursor(self.items[-1].created_at, self.items[-1].id) if self.items else None
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """One page of App Home: credentials grouped by destination (Paddle first), newest first in each."""
+
+    items: list[CredentialSummary]
+    page: int
+    per_page: int
+    total: int  # exact up to COUNT_CAP
+    has_next: bool = False
+    total_capped: bool = False

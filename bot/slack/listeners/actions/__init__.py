@@ -1,0 +1,21 @@
+"""Buttons and menus: the wizard's Back, the list's paging, and the Credentials tab's buttons and ⋯ menus."""
+
+import re
+
+from slack_bolt import App
+
+from bot.slack.listeners.actions import credential_menu, home_buttons, list_page, wizard_back
+from bot.slack.listeners.common import acknowledge
+from bot.slack.ui import credential_list, home_tab, wizard_modal
+
+
+def register(app: App) -> None:
+    # Every action is acknowledged at once and handled after: views.open/update may be slow.
+    app.action(wizard_modal.BACK_ACTION)(ack=acknowledge, lazy=[wizard_back.go_back])
+    app.action(re.compile(f"^({credential_list.PAGE_PREVIOUS}|{credential_list.PAGE_NEXT})$"))(
+        ack=acknowledge, lazy=[list_page.turn_page])
+    app.action(re.compile(f"^{home_tab.PAGE_ACTION}_(previous|next)$"))(ack=acknowledge,
+                                                                        lazy=[home_buttons.turn_home_page])
+    app.action(home_tab.CREATE_ACTION)(ack=acknowledge, lazy=[home_buttons.create_from_home])
+    app.action(home_tab.REPLACE_FROM_REMINDER)(ack=acknowledge, lazy=[home_buttons.replace_from_reminder])
+    app.action(home_tab.MENU_ACTION)(ack=acknowledge, lazy=[credential_menu.menu_chosen])

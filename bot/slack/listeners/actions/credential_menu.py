@@ -1,0 +1,69 @@
+"""A credential's ⋯ menu in the Credentials tab: Copy ID, Test connection, Replace, Rename, Delete.
+
+The option's value came back through the person's client: it is parsed as untrusted input and looked up in
+their own workspace only, so an id from elsewhere finds nothing. Each choice checks who may do it again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.credentials.errors import CredentialError, CredentialGone
+from bot.credentials.types import CredentialSummary
+from bot.slack.access import MANAGE, VIEW
+from bot.slack.home_refresh import publish_home
+from bot.slack.listeners.common import open_modal, permitted
+from bot.slack.ui import home_tab
+
+log = logging.getLogger(__name__)
+
+STALE_MENU = "That menu is out of date. The Credentials tab has been refreshed; try again there."
+MODALS = {home_tab.COPY: home_tab.copy_id_view, home_tab.REPLACE: home_tab.replace_view,
+          home_tab.RENAME: home_tab.rename_view, home_tab.DELETE: home_tab.delete_view}
+
+
+def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    chosen = _choice_and_credential(context, (action.get("selected_option") or {}).get("value"))
+    if isinstance(chosen, str):  # refused, stale or gone: say why and redraw the tab as it is now
+        open_modal(client, body, home_tab.info_view("Credentials", chosen))
+        publish_home(services, client, workspace, actor)
+    elif chosen[0] == home_tab.TEST:
+        test_connection(client, body, context, chosen[1])
+    else:
+        open_modal(client, body, MODALS[chosen[0]](chosen[1]))
+
+
+def _choice_and_credential(context: BoltContext, raw: object) -> tuple[str, CredentialSummary] | str:
+    """(choice, credential) for a menu value the actor may use, or the text to show them instead."""
+    try:
+        choice, credential_id = home_tab.parse_menu_value(raw)
+    except ValueError:
+        return STALE_MENU
+    kind = MANAGE if choice in home_tab.MANAGING else VIEW
+    if not permitted(context, kind, f"credential.{choice}"):
+        return context["services"].access.refusal(kind)
+    try:
+        return choice, context["services"].queries.get(context["workspace"], credential_id)
+    except CredentialGone as gone:
+        return gone.message
+
+
+def test_connection(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    view_id = open_modal(client, body, home_tab.testing_view(item))  # the trigger expires in 3 s; Paddle may not
+    try:
+        tested, message = services.credentials.test_connection(workspace, actor, item.id)
+        result = home_tab.tested_view(tested, message)
+    except CredentialError as problem:
+        result = home_tab.info_view("Test connection", problem.message)
+    if view_id:
+        try:
+            client.views_update(view_id=view_id, view=result)
+        except SlackApiError as error:
+            log.info("the test result could not be shown (%s)", error.response.get("error"))
+    publish_home(services, client, workspace, actor)

@@ -1,0 +1,39 @@
+"""The Credentials tab's buttons: paging, Create, and an expiry reminder's Replace API key."""
+
+from __future__ import annotations
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.credentials.errors import CredentialGone
+from bot.credentials.wizard_state import WizardState
+from bot.slack.access import MANAGE
+from bot.slack.home_refresh import publish_home
+from bot.slack.listeners.common import open_modal, permitted
+from bot.slack.ui import home_tab, wizard_modal
+
+
+def turn_home_page(action: dict, context: BoltContext, client: WebClient) -> None:
+    raw = action.get("value")
+    page = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 7 else 0
+    publish_home(context["services"], client, context["workspace"], context["actor"], page=page)
+
+
+def create_from_home(body: dict, context: BoltContext, client: WebClient) -> None:
+    if not permitted(context, MANAGE, "credential.create"):
+        open_modal(client, body, home_tab.info_view("Create credential", context["services"].access.refusal(MANAGE)))
+        return
+    open_modal(client, body, wizard_modal.stage_view(WizardState()))
+
+
+def replace_from_reminder(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
+    services = context["services"]
+    if not permitted(context, MANAGE, "credential.replace"):
+        open_modal(client, body, home_tab.info_view("Replace API key", services.access.refusal(MANAGE)))
+        return
+    try:
+        item = services.queries.get(context["workspace"], action.get("value"))
+    except CredentialGone as gone:
+        open_modal(client, body, home_tab.info_view("Replace API key", gone.message))
+        return
+    open_modal(client, body, home_tab.replace_view(item))

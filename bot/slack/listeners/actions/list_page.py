@@ -1,0 +1,25 @@
+"""Previous/Next under /list-credentials: the button's value is untrusted input naming a keyset position."""
+
+from __future__ import annotations
+
+from slack_bolt import BoltContext, Respond
+
+from bot.slack.access import VIEW
+from bot.slack.listeners.common import permitted
+from bot.slack.ui import credential_list
+
+
+def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
+    services = context["services"]
+    if not permitted(context, VIEW, "credential.list"):
+        respond(response_type="ephemeral", replace_original=False, text=services.access.refusal(VIEW))
+        return
+    try:
+        wanted = credential_list.parse_page_value(action.get("value"))
+    except ValueError:
+        respond(response_type="ephemeral", replace_original=False, text=credential_list.STALE_PAGE_BUTTON)
+        return
+    page = services.credentials.list(context["workspace"], context["actor"], text=wanted.text, after=wanted.after,
+                                     before=wanted.before, offset=wanted.offset)
+    respond(replace_original=True, text=credential_list.list_fallback(page),
+            blocks=credential_list.list_blocks(page, wanted.text))

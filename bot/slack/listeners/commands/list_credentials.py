@@ -1,0 +1,20 @@
+"""/list-credentials [filter]: the workspace's credentials, newest first, answered in the ack itself."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+
+from bot.slack.access import VIEW
+from bot.slack.listeners.common import permitted
+from bot.slack.ui import credential_list
+
+
+def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
+    services = context["services"]
+    if not permitted(context, VIEW, "credential.list"):
+        ack(response_type="ephemeral", text=services.access.refusal(VIEW))
+        return
+    text = (command.get("text") or "").strip()[: credential_list.FILTER_MAX]
+    page = services.credentials.list(context["workspace"], context["actor"], text=text)
+    ack(response_type="ephemeral", text=credential_list.list_fallback(page),
+        blocks=credential_list.list_blocks(page, text))

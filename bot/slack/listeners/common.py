@@ -1,0 +1,62 @@
+"""What listeners share: the bare ack, reading inputs defensively, the access check, opening modals."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+
+from bot.slack.access import Decision
+
+log = logging.getLogger(__name__)
+
+
+def acknowledge(ack: Any) -> None:
+    """The whole synchronous part of listeners whose work happens after Slack has its answer."""
+    ack()
+
+
+def permitted(context: Any, kind: str, attempt: str, *, audit: bool = True) -> Decision:
+    """May this request's actor do ``kind`` (manage/view) here? Refusals go to the audit trail (through the core)
+    with what was attempted."""
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    decision = services.access.may(kind, workspace, actor)
+    if not decision and audit:
+        services.credentials.denied(workspace, actor, attempt, decision.reason)
+    return decision
+
+
+def read_input(view: dict, field: str) -> str | None:
+    """The value of the input block ``field`` (text or selected option), or None. Everything here came from
+    outside: any other shape is None."""
+    block = ((view.get("state") or {}).get("values") or {}).get(field)
+    if not isinstance(block, dict):
+        return None
+    element = block.get(f"{field}_input")
+    if not isinstance(element, dict):
+        return None
+    if isinstance(element.get("selected_option"), dict):
+        value = element["selected_option"].get("value")
+    else:
+        value = element.get("value")
+    return value if isinstance(value, str) else None
+
+
+def open_modal(client: WebClient, body: dict, view: View | dict) -> str | None:
+    """views.open on the request's trigger; the new view's id, or None (logged) when Slack refused."""
+    try:
+        return client.views_open(trigger_id=body.get("trigger_id"), view=view)["view"]["id"]
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+        return None
+
+
+def update_modal(client: WebClient, view_id: str, view: View | dict) -> None:
+    """views.update that shrugs off a closed modal."""
+    try:
+        client.views_update(view_id=view_id, view=view)
+    except SlackApiError as error:
+        log.info("views.update failed (%s): the modal was probably closed", error.response.get("error"))

@@ -1,0 +1,37 @@
+"""Delete: the modal is the confirmation; the ack shows "Deleting…", the lazy part deletes and announces."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.credentials.errors import CredentialError
+from bot.slack.access import MANAGE
+from bot.slack.home_refresh import after_change, publish_home
+from bot.slack.listeners.common import permitted, update_modal
+from bot.slack.notify import notify_channels
+from bot.slack.ui import home_tab
+
+
+def confirm_delete(ack: Ack, context: BoltContext) -> None:
+    if not permitted(context, MANAGE, "credential.delete"):
+        ack(response_action="update",
+            view=home_tab.info_view("Delete credential", context["services"].access.refusal(MANAGE)))
+        return
+    ack(response_action="update", view=home_tab.info_view("Delete credential", ":hourglass_flowing_sand: Deleting…"))
+
+
+def delete(view: dict, context: BoltContext, client: WebClient) -> None:
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    if not permitted(context, MANAGE, "credential.delete", audit=False):
+        return
+    try:
+        gone = services.credentials.delete(workspace, actor, home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialError as problem:
+        update_modal(client, view["id"], home_tab.info_view("Delete credential", problem.message))
+        publish_home(services, client, workspace, actor)
+        return
+    update_modal(client, view["id"], home_tab.deleted_view(gone))
+    text, blocks = home_tab.change_announcement("was deleted", gone, actor)
+    notify_channels(client, services.settings.notify_channels, text, blocks)
+    after_change(services, client, workspace, actor)

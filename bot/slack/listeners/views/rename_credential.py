@@ -1,0 +1,34 @@
+"""Rename: stage 1's rules, answered in the ack (errors inline); the Home tab and board are redrawn after."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.credentials.errors import CredentialError, InvalidInput
+from bot.slack.access import MANAGE
+from bot.slack.home_refresh import after_change
+from bot.slack.listeners.common import permitted, read_input
+from bot.slack.ui import home_tab
+
+
+def rename(ack: Ack, view: dict, context: BoltContext) -> None:
+    services = context["services"]
+    if not permitted(context, MANAGE, "credential.rename"):
+        ack(response_action="update", view=home_tab.info_view("Rename credential", services.access.refusal(MANAGE)))
+        return
+    try:
+        services.credentials.rename(context["workspace"], context["actor"],
+                                    home_tab.parse_metadata(view.get("private_metadata")), read_input(view, "name"))
+    except InvalidInput as problem:
+        ack(response_action="errors", errors={"name": problem.message})
+        return
+    except CredentialError as problem:  # gone meanwhile, or the database refused
+        ack(response_action="update", view=home_tab.info_view("Rename credential", problem.message))
+        return
+    ack(response_action="clear")
+
+
+def after_rename(context: BoltContext, client: WebClient) -> None:
+    if permitted(context, MANAGE, "credential.rename", audit=False):
+        after_change(context["services"], client, context["workspace"], context["actor"])

@@ -1,0 +1,58 @@
+"""Replace API key: the modal's submission is checked offline in the ack, verified and stored after it."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.credentials.errors import CredentialError, CredentialGone, InvalidInput
+from bot.infra.logs import REDACTOR
+from bot.infra.secret import Secret
+from bot.slack.access import MANAGE
+from bot.slack.home_refresh import after_change, publish_home
+from bot.slack.listeners.common import permitted, read_input, update_modal
+from bot.slack.notify import notify_channels
+from bot.slack.ui import home_tab
+
+
+def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
+    services = context["services"]
+    if not permitted(context, MANAGE, "credential.replace"):
+        ack(response_action="update", view=home_tab.info_view("Replace API key", services.access.refusal(MANAGE)))
+        return
+    try:
+        item = services.queries.get(context["workspace"], home_tab.parse_metadata(view.get("private_metadata")))
+        services.wizard.key(item.destination, read_input(view, "api_key"), destination_fixed=True)
+    except CredentialGone as gone:
+        ack(response_action="update", view=home_tab.info_view("Replace API key", gone.message))
+        return
+    except InvalidInput as problem:
+        ack(response_action="errors", errors={"api_key": problem.message})
+        return
+    ack(response_action="update", view=home_tab.replacing_view(item))
+
+
+def replace_key(view: dict, context: BoltContext, client: WebClient) -> None:
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    if not permitted(context, MANAGE, "credential.replace", audit=False):
+        return  # answered at ack time
+    raw_key = read_input(view, "api_key")
+    try:
+        item = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialGone:
+        return  # answered at ack time
+    try:
+        with REDACTOR.holding(Secret(raw_key or "")):
+            replaced = services.credentials.replace_key(workspace, actor, item.id, raw_key)
+    except CredentialGone as gone:
+        update_modal(client, view["id"], home_tab.info_view("Replace API key", gone.message))
+        publish_home(services, client, workspace, actor)
+        return
+    except CredentialError as problem:
+        update_modal(client, view["id"], home_tab.replace_view(item, problem=problem.message))
+        return
+    update_modal(client, view["id"], home_tab.replaced_view(replaced))
+    text, blocks = home_tab.change_announcement("had its API key replaced", replaced, actor,
+                                                f"key now ends {home_tab.key_ending(replaced)}")
+    notify_channels(client, services.settings.notify_channels, text, blocks)
+    after_change(services, client, workspace, actor)

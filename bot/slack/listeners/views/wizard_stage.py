@@ -1,0 +1,38 @@
+"""Stages 1-3 of the wizard: check the answer, carry it forward, show the next stage."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt import Ack, BoltContext
+
+from bot.credentials.errors import InvalidInput, WizardStateInvalid
+from bot.credentials.wizard_state import WizardState
+from bot.slack.access import MANAGE
+from bot.slack.listeners.common import permitted, read_input
+from bot.slack.ui import wizard_modal
+
+STAGE_CALLBACK = re.compile(f"^{re.escape(wizard_modal.CALLBACK_PREFIX)}(name|entity_type|destination)$")
+
+
+def next_stage(ack: Ack, view: dict, context: BoltContext) -> None:
+    services = context["services"]
+    stage = view["callback_id"].removeprefix(wizard_modal.CALLBACK_PREFIX)
+    if not permitted(context, MANAGE, "credential.create"):
+        ack(response_action="update", view=refused_view(services))
+        return
+    try:
+        state = WizardState.from_metadata(view.get("private_metadata")).at(stage)
+        answer = services.wizard.answer(context["workspace"], stage, read_input(view, stage))
+    except WizardStateInvalid as problem:
+        ack(response_action="update", view=wizard_modal.message_view("Create credential", problem.message))
+        return
+    except InvalidInput as problem:
+        ack(response_action="errors", errors={stage: problem.message})
+        return
+    state = state.with_answer(stage, answer)
+    ack(response_action="update", view=wizard_modal.stage_view(state.at(state.next_stage())))
+
+
+def refused_view(services):
+    return wizard_modal.message_view("Create credential", services.access.refusal(MANAGE))

@@ -1,0 +1,132 @@
+"""Stage 4: check the submission offline and answer "Verifying…"; then verify with Paddle, save, show the
+outcome in the modal (or by DM when it was closed) and announce it."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+
+from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInvalid
+from bot.credentials.types import CredentialPage, CredentialSummary, Workspace
+from bot.credentials.wizard_state import WizardState
+from bot.infra.logs import REDACTOR
+from bot.infra.secret import Secret
+from bot.slack.access import MANAGE
+from bot.slack.home_refresh import after_change
+from bot.slack.listeners.common import permitted, read_input
+from bot.slack.listeners.errors import apology, new_reference
+from bot.slack.listeners.views.wizard_stage import refused_view
+from bot.slack.notify import notify_channels
+from bot.slack.ui import credential_list, wizard_modal
+
+log = logging.getLogger(__name__)
+
+
+def check_submission(ack: Ack, view: dict, context: BoltContext) -> None:
+    services = context["services"]
+    if not permitted(context, MANAGE, "credential.create"):
+        ack(response_action="update", view=refused_view(services))
+        return
+    try:
+        state, _ = read_final_submission(services, view)
+        # The carried answers came back through the client: check them again, offline. Whether the name is
+        # still free is checked after the ack (before Paddle is called) and, finally, by the unique index.
+        services.wizard.carried_answers(state)
+    except WizardStateInvalid as problem:
+        ack(response_action="update", view=wizard_modal.message_view("Create credential", problem.message))
+        return
+    except InvalidInput as problem:
+        if problem.field == "api_key":
+            ack(response_action="errors", errors={"api_key": problem.message})
+        else:
+            state = WizardState.from_metadata(view.get("private_metadata"))
+            ack(response_action="update", view=wizard_modal.stage_view(state.at(problem.field),
+                                                                       problem=problem.message))
+        return
+    ack(response_action="update", view=wizard_modal.verifying_view(state))
+
+
+def create_credential(view: dict, context: BoltContext, client: WebClient) -> None:
+    services = context["services"]
+    if not permitted(context, MANAGE, "credential.create", audit=False):
+        # refused at ack time (answered and audited there), or access changed since: stop
+        client.views_update(view_id=view["id"], view=refused_view(services))
+        return
+    try:
+        state, api_key = read_final_submission(services, view)
+    except CredentialError:
+        return  # check_submission has answered it; create() re-checks the rest
+    with REDACTOR.holding(api_key):
+        finish_wizard(services, client, view["id"], context["workspace"], context["actor"], state, api_key)
+
+
+def read_final_submission(services, view: dict) -> tuple[WizardState, Secret]:
+    """The carried answers and the key, checked offline; the API key is read from nowhere else."""
+    state = WizardState.from_metadata(view.get("private_metadata")).at("api_key")
+    return state, services.wizard.key(state.destination, read_input(view, "api_key"))
+
+
+def finish_wizard(services, client: WebClient, view_id: str, workspace: Workspace, actor: str,
+                  state: WizardState, api_key: Secret) -> None:
+    """Verify and save, then replace the "Verifying" view with the outcome and announce it."""
+    screen = _Screen(client, view_id, actor)
+    try:
+        created = services.credentials.create(workspace, actor, name=state.name, entity_type=state.entity_type,
+                                              destination=state.destination, api_key=api_key)
+    except CredentialError as problem:  # InvalidInput (e.g. the name taken while the key was typed) names a stage
+        stage = state.at(problem.field) if isinstance(problem, InvalidInput) else state
+        screen.show(wizard_modal.stage_view(stage, problem=problem.message),
+                    credential_list.not_created_text(state.name, problem.message))
+        return
+    except Exception:
+        reference = new_reference()
+        log.exception("creating a credential failed (reference %s)", reference)
+        screen.show(wizard_modal.message_view("Something went wrong", apology(reference)), apology(reference))
+        return
+    channels = list(services.settings.notify_channels)
+    try:
+        page = services.queries.list(workspace)
+    except Exception:  # the credential is saved; show it alone rather than leave "Verifying…" up
+        log.exception("listing after a create failed")
+        page = CredentialPage([created], 1, 0, 1)
+    screen.show(credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
+                credential_list.created_text(created))
+    if channels:
+        announce(client, screen, created, page, channels)
+    after_change(services, client, workspace, actor)
+
+
+def announce(client: WebClient, screen: "_Screen", created: CredentialSummary, page: CredentialPage,
+             channels: list[str]) -> None:
+    text, blocks = credential_list.announcement(created)
+    results = notify_channels(client, channels, text, blocks)
+    delivered = [r.channel for r in results if r.ok]
+    failures = [(r.channel, r.reason) for r in results if not r.ok]
+    notice = credential_list.announced_notice(delivered, failures)
+    screen.show(credential_list.created_view(created, page, notice), notice if failures else None)
+
+
+class _Screen:
+    """Where the outcome goes: the modal, or the creator's DM when the modal was closed."""
+
+    def __init__(self, client: WebClient, view_id: str, user_id: str) -> None:
+        self.client, self.view_id, self.user_id = client, view_id, user_id
+        self.modal_open = True
+
+    def show(self, view: View, dm_text: str | None) -> None:
+        if self.modal_open:
+            try:
+                self.client.views_update(view_id=self.view_id, view=view)
+                return
+            except SlackApiError as error:
+                log.info("views.update failed (%s); telling the user by DM instead", error.response.get("error"))
+                self.modal_open = False
+        if dm_text and self.user_id:
+            try:
+                self.client.chat_postMessage(channel=self.user_id, text=dm_text)
+            except SlackApiError as error:
+                log.warning("could not DM the outcome to the user: %s", error.response.get("error"))

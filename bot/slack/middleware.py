@@ -1,0 +1,36 @@
+"""Once per request, before any listener: the process's services, the request's workspace and its actor.
+
+Listeners read them from ``context["services"]``, ``context["workspace"]`` and ``context["actor"]``; nothing
+rebuilds them. The workspace comes from Bolt's context, which takes it from the signed payload (an org-wide
+install's interaction payload carries no team, so the user's team is used there).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from bot.credentials.types import Workspace
+
+
+def workspace_of(context: Any, body: dict) -> Workspace:
+    """The workspace a request belongs to, from Bolt's context with the payload as fallback."""
+    enterprise = context.enterprise_id or body.get("enterprise_id") or ""
+    team = context.team_id or (body.get("user") or {}).get("team_id") or body.get("team_id") or ""
+    return Workspace(enterprise_id=str(enterprise), team_id=str(team))
+
+
+def actor_of(context: Any, body: dict) -> str:
+    user = body.get("user")
+    return str(context.user_id or body.get("user_id") or (user.get("id") if isinstance(user, dict) else "") or "")
+
+
+def request_context(services: Any) -> Callable[..., None]:
+    """A Bolt middleware that puts the services, workspace and actor into the request's context."""
+
+    def attach(context: Any, body: dict, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's name)
+        context["services"] = services
+        context["workspace"] = workspace_of(context, body)
+        context["actor"] = actor_of(context, body)
+        next()
+
+    return attach

@@ -1,0 +1,52 @@
+"""Where settings meet the core: the provider client, the observer and the core's services, built once.
+
+The core (bot.credentials) never reads settings; this module reads them and hands plain values and adapters in.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.credentials import catalog
+from bot.credentials.audit import AuditLog
+from bot.credentials.service import CredentialService
+from bot.credentials.vault import KeyRing
+from bot.credentials.wizard_checks import WizardChecks
+from bot.infra import metrics
+from bot.infra.logs import REDACTOR
+from bot.infra.secret import Secret
+from bot.infra.settings import Settings
+from bot.providers.paddle import PaddleVerifier
+
+
+class EdgeObserver:
+    """The core's Observer port, implemented with Prometheus counters and the log redactor."""
+
+    def credential_created(self, destination: str) -> None:
+        metrics.CREDENTIALS_CREATED.labels(destination).inc()
+
+    def key_check_failed(self, reason: str) -> None:
+        metrics.VERIFICATION_FAILURES.labels(metrics.label(reason)).inc()
+
+    def holding(self, secret: Secret) -> AbstractContextManager[object]:
+        return REDACTOR.holding(secret)
+
+
+def key_verifier(settings: Settings) -> PaddleVerifier:
+    """Paddle, with each destination's base URL read from the setting the catalog names."""
+    base_urls = {d.value: getattr(settings, d.base_url_setting.lower()) for d in catalog.DESTINATIONS}
+    return PaddleVerifier(base_urls, timeout=settings.paddle_timeout)
+
+
+def credential_service(settings: Settings, sessions: sessionmaker[Session], key_ring: KeyRing, *,
+                       defer: Callable[..., object] | None = None) -> CredentialService:
+    """The core's service on these sessions and keys; ``defer`` lets audit writes follow an answer."""
+    return CredentialService(sessions, key_ring, key_verifier(settings), verify_keys=settings.verify_keys,
+                             observer=EdgeObserver(), audit=AuditLog(sessions, defer=defer))
+
+
+def wizard_checks(settings: Settings, service: CredentialService) -> WizardChecks:
+    return WizardChecks(service.queries, verify_keys=settings.verify_keys)
