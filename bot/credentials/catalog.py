@@ -49,25 +49,21 @@ _PADDLE_KEY = re.compile(r"^pdl_(?P<env>live|sdbx)_apikey_(?P<id>[a-z0-9]{26})_(
 _PADDLE_LEGACY_KEY = re.compile(r"^[A-Za-z0-9]{50}$")
 _PADDLE_WHERE = "Paddle dashboard > Developer tools > Authentication > API keys"
 
+
+
+def _paddle(value: str, label: str, environment: str, host: str, setting: str, marker: str) -> Destination:
+    sandbox = environment == "sandbox"
+    account = "your sandbox account" if sandbox else "your live account"
+    data = "test data only" if sandbox else "real customers and money"
+    return Destination(value=value, label=label, environment=environment,
+                       environment_help=f"{label}: {account} ({host}), {data}.", base_url_setting=setting,
+                       sandbox=sandbox, key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_WHERE))
+
+
 DESTINATIONS: tuple[Destination, ...] = (
-    Destination(
-        value="paddle",
-        label="Paddle",
-        environment="live",
-        environment_help="Paddle: your live account (api.paddle.com), real customers and money.",
-        base_url_setting="PADDLE_API_URL",
-        sandbox=False,
-        key_rules=KeyRules(_PADDLE_KEY, "live", _PADDLE_LEGACY_KEY, _PADDLE_WHERE),
-    ),
-    Destination(
-        value="paddle_sandbox",
-        label="Paddle (Sandbox Mode)",
-        environment="sandbox",
-        environment_help="Paddle (Sandbox Mode): your sandbox account (sandbox-api.paddle.com), test data only.",
-        base_url_setting="PADDLE_SANDBOX_API_URL",
-        sandbox=True,
-        key_rules=KeyRules(_PADDLE_KEY, "sdbx", _PADDLE_LEGACY_KEY, _PADDLE_WHERE),
-    ),
+    _paddle("paddle", "Paddle", "live", "api.paddle.com", "PADDLE_API_URL", "live"),
+    _paddle("paddle_sandbox", "Paddle (Sandbox Mode)", "sandbox", "sandbox-api.paddle.com", "PADDLE_SANDBOX_API_URL",
+            "sdbx"),
 )
 
 _ENVIRONMENT_NAMES = {"live": "a live Paddle account", "sdbx": "a Paddle sandbox account"}

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 
 class CredentialError(Exception):
-    """An error the user can act on. ``message`` is shown to them as is."""
+    """An error the user can act on. ``message`` is shown to them as is; ``reason`` is a short machine-readable
+    cause for metrics and the audit trail, where there is one."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
-        self.message = message
+        self.message, self.reason = message, reason
 
 
 class InvalidInput(CredentialError):
     """One field of the wizard is wrong; ``field`` names which."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, "invalid_" + field)
         self.field = field
 
 
@@ -25,20 +26,16 @@ class NameTaken(InvalidInput):
         self.name = name
 
 
-class KeyRejected(CredentialError):
+class ProviderRefusal(CredentialError):
+    """The provider's check did not accept the key; ``reason`` is its short machine-readable cause."""
+
+
+class KeyRejected(ProviderRefusal):
     """Paddle says the key does not work (wrong, revoked, other environment)."""
 
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
-
-class ProviderUnavailable(CredentialError):
+class ProviderUnavailable(ProviderRefusal):
     """The provider could not be reached or failed; nothing was saved."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 class CredentialGone(CredentialError):

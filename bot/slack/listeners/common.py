@@ -9,7 +9,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
-from bot.slack.access import Decision
+from bot.slack.access import MANAGE, Decision
+from bot.slack.ui import home_tab
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,15 @@ def permitted(context: Any, kind: str, attempt: str, *, audit: bool = True) -> D
     if not decision and audit:
         services.credentials.denied(workspace, actor, attempt, decision.reason)
     return decision
+
+
+def managing_or_refused(ack: Any, context: Any, attempt: str, title: str) -> bool:
+    """For a modal's ack: True when the actor may manage credentials; otherwise the modal now says who to ask
+    (and the refusal is audited)."""
+    if permitted(context, MANAGE, attempt):
+        return True
+    ack(response_action="update", view=home_tab.info_view(title, context["services"].access.refusal(MANAGE)))
+    return False
 
 
 def read_input(view: dict, field: str) -> str | None:

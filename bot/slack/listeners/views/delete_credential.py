@@ -8,15 +8,13 @@ from slack_sdk import WebClient
 from bot.credentials.errors import CredentialError
 from bot.slack.access import MANAGE
 from bot.slack.home_refresh import after_change, publish_home
-from bot.slack.listeners.common import permitted, update_modal
+from bot.slack.listeners.common import managing_or_refused, permitted, update_modal
 from bot.slack.notify import notify_channels
 from bot.slack.ui import home_tab
 
 
 def confirm_delete(ack: Ack, context: BoltContext) -> None:
-    if not permitted(context, MANAGE, "credential.delete"):
-        ack(response_action="update",
-            view=home_tab.info_view("Delete credential", context["services"].access.refusal(MANAGE)))
+    if not managing_or_refused(ack, context, "credential.delete", "Delete credential"):
         return
     ack(response_action="update", view=home_tab.info_view("Delete credential", ":hourglass_flowing_sand: Deleting…"))
 

@@ -8,17 +8,15 @@ from slack_sdk import WebClient
 from bot.credentials.errors import CredentialError, InvalidInput
 from bot.slack.access import MANAGE
 from bot.slack.home_refresh import after_change
-from bot.slack.listeners.common import permitted, read_input
+from bot.slack.listeners.common import managing_or_refused, permitted, read_input
 from bot.slack.ui import home_tab
 
 
 def rename(ack: Ack, view: dict, context: BoltContext) -> None:
-    services = context["services"]
-    if not permitted(context, MANAGE, "credential.rename"):
-        ack(response_action="update", view=home_tab.info_view("Rename credential", services.access.refusal(MANAGE)))
+    if not managing_or_refused(ack, context, "credential.rename", "Rename credential"):
         return
     try:
-        services.credentials.rename(context["workspace"], context["actor"],
+        context["services"].credentials.rename(context["workspace"], context["actor"],
                                     home_tab.parse_metadata(view.get("private_metadata")), read_input(view, "name"))
     except InvalidInput as problem:
         ack(response_action="errors", errors={"name": problem.message})

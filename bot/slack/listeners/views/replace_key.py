@@ -10,15 +10,14 @@ from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.home_refresh import after_change, publish_home
-from bot.slack.listeners.common import permitted, read_input, update_modal
+from bot.slack.listeners.common import managing_or_refused, permitted, read_input, update_modal
 from bot.slack.notify import notify_channels
 from bot.slack.ui import home_tab
 
 
 def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
     services = context["services"]
-    if not permitted(context, MANAGE, "credential.replace"):
-        ack(response_action="update", view=home_tab.info_view("Replace API key", services.access.refusal(MANAGE)))
+    if not managing_or_refused(ack, context, "credential.replace", "Replace API key"):
         return
     try:
         item = services.queries.get(context["workspace"], home_tab.parse_metadata(view.get("private_metadata")))
