@@ -5,7 +5,7 @@ authorise, parse, call the core, render, answer. The services, workspace and act
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, errors, events, views
+from bot.slack.listeners import actions, commands, events, unexpected_error, views
 
 
 def register_listeners(app: App) -> None:
@@ -13,4 +13,4 @@ def register_listeners(app: App) -> None:
     views.register(app)
     actions.register(app)
     events.register(app)
-    errors.register(app)
+    unexpected_error.register(app)

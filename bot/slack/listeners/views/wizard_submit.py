@@ -18,7 +18,7 @@ from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.home_refresh import after_change
 from bot.slack.listeners.common import permitted, read_input
-from bot.slack.listeners.errors import apology, new_reference
+from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.notify import notify_channels
 from bot.slack.ui import credential_list, wizard_modal
