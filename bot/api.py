@@ -31,7 +31,7 @@ class CredentialStore:
     def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None,
                  actor: str | None = None) -> None:
         from bot import wiring
-        from bot.credentials.vault import load_key_ring
+        from bot.keys.local_keys import load_key_ring
         from bot.infra import db
 
         self.settings = settings or load_settings(env, purpose="keys")

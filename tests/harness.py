@@ -337,7 +337,7 @@ def view_text(view: dict) -> str:
 def core_service(bot: BotProcess, *, verify_keys: bool = False):
     """The bot's own core, on its database and keys, for seeding data and reading it back."""
     from bot import wiring
-    from bot.credentials.vault import load_key_ring
+    from bot.keys.local_keys import load_key_ring
     from bot.infra.db import create_db_engine, session_factory
     from bot.infra.settings import load_settings
 

@@ -33,7 +33,8 @@ def prepare(settings: Settings):
 
     from bot.infra import db
     from bot.credentials.queries import key_usage
-    from bot.credentials.vault import VaultError, load_key_ring
+    from bot.credentials.vault import VaultError
+    from bot.keys.local_keys import load_key_ring
 
     try:
         db.upgrade(settings.database_url)
@@ -148,7 +149,8 @@ def keys_settings() -> Settings:
 def open_keys_and_database(settings: Settings):
     """The key ring and a session factory on an up-to-date schema, for the key and credential commands."""
     from bot.infra import db
-    from bot.credentials.vault import VaultError, load_key_ring
+    from bot.credentials.vault import VaultError
+    from bot.keys.local_keys import load_key_ring
 
     try:
         key_ring = load_key_ring(settings)

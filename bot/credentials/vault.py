@@ -14,19 +14,17 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.infra.settings import EncryptionKey, Settings, parse_encryption_keys
 from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
-KEY_FILE_NAME = "encryption.keys"
 
 
 class VaultError(Exception):
@@ -44,8 +42,15 @@ def associated_data(**fields: str) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
+class KeyMaterial(Protocol):
+    key_id: str
+    material: Secret  # the 32 raw bytes, base64 encoded
+
+
 class KeyRing:
-    def __init__(self, keys: tuple[EncryptionKey, ...]) -> None:
+    """AES-256-GCM under named keys: the first encrypts, every one decrypts."""
+
+    def __init__(self, keys: Sequence[KeyMaterial]) -> None:
         if not keys:
             raise VaultError("no encryption key is configured")
         self._ciphers = {k.key_id: AESGCM(base64.b64decode(k.material.reveal())) for k in keys}
@@ -96,31 +101,3 @@ def generate_key(key_id: str | None = None) -> str:
     """A new key in CREDBOT_ENCRYPTION_KEYS format: ``keyid:base64``."""
     key_id = key_id or "k" + os.urandom(4).hex()
     return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
-
-
-def load_key_ring(settings: Settings) -> KeyRing:
-    """The configured keys, or the embedded default's key file (created on first start)."""
-    if settings.encryption_keys:
-        return KeyRing(settings.encryption_keys)
-    if not settings.database_is_default:
-        raise VaultError("CREDBOT_ENCRYPTION_KEYS is required with a DATABASE_URL")
-    path = settings.data_dir / KEY_FILE_NAME
-    if not path.exists():
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of this install created it first
-            fd = None
-        if fd is not None:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(generate_key() + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            log.warning(
-                "Generated a new encryption key in %s. Back this file up with the database: "
-                "without it no stored API key can be decrypted.", path
-            )
-    keys, problems = parse_encryption_keys(Path(path).read_text().strip())
-    if problems:
-        raise VaultError(f"the key file {path} is not valid: {'; '.join(problems)}")
-    return KeyRing(keys)

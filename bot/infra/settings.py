@@ -184,33 +184,8 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve") -> Settings:
-    """Parse and check every setting.
-
-    ``purpose`` is what the command needs: ``serve`` requires the Slack
-    credentials; ``db`` and ``keys`` need only the database and keys.
-    Raises :class:`ConfigError` naming every problem.
-    """
-    env = read_environment() if env is None else env
-    problems: list[str] = []
-
-    bot_token = _secret(env, "SLACK_BOT_TOKEN", "xoxb-", problems,
-                        "use the Bot User OAuth Token from your app's OAuth & Permissions page")
-    signing_secret = _secret(env, "SLACK_SIGNING_SECRET", None, problems, "")
-    app_token = _secret(env, "SLACK_APP_TOKEN", "xapp-", problems,
-                        "use an app-level token with the connections:write scope (Basic Information page)")
-    if purpose == "serve":
-        if bot_token is None:
-            problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) "
-                            "from your app's OAuth & Permissions page")
-        if app_token is None and signing_secret is None:
-            problems.append("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App Credentials); "
-                            "or set SLACK_APP_TOKEN to run in Socket Mode")
-
-    slack_api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL, problems)
-    if not slack_api_url.endswith("/"):
-        slack_api_url += "/"
-
+def _storage(env: Mapping[str, str], problems: list[str]) -> tuple[Path, str, bool, tuple[EncryptionKey, ...]]:
+    """The data dir, the database URL (the embedded SQLite default when unset) and the encryption keys."""
     data_dir = Path(env.get("CREDBOT_DATA_DIR", "").strip() or "./.credbot").expanduser().resolve()
     database_url = env.get("DATABASE_URL", "").strip()
     database_is_default = not database_url
@@ -231,7 +206,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         problems.append("CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set "
                         "(only the embedded SQLite default may keep a generated key file); "
                         "create one with `python -m bot keys generate`")
+    return data_dir, database_url, database_is_default, keys
 
+
+def _channels(env: Mapping[str, str], problems: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """Where announcements go, and the board channel."""
     channels: list[str] = []
     for raw in env.get("CREDBOT_NOTIFY_CHANNELS", "").split(","):
         channel = raw.strip()
@@ -246,7 +225,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
     board_channel = env.get("CREDBOT_BOARD_CHANNEL", "").strip() or None
     if board_channel and not CHANNEL_ID_PATTERN.match(board_channel):
         problems.append(f"CREDBOT_BOARD_CHANNEL: {board_channel!r} is not a channel ID (like C0123ABCD)")
+    return tuple(channels), board_channel
 
+
+def _operation(env: Mapping[str, str], problems: list[str]) -> tuple[bool, str, str, int | None, float]:
+    """Key checks on or off, logging, the metrics port and the Paddle timeout."""
     verify_raw = env.get("CREDBOT_VERIFY_KEYS", "").strip().lower()
     verify_keys = True
     if verify_raw in _FALSE:
@@ -275,6 +258,47 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
                 raise ValueError
         except ValueError:
             problems.append(f"PADDLE_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60, got {timeout_raw!r}")
+    return verify_keys, log_level, log_format, metrics_port, paddle_timeout
+
+
+def _require_slack(bot_token: Secret | None, signing_secret: Secret | None, app_token: Secret | None,
+                   problems: list[str]) -> None:
+    """What ``serve`` needs from Slack: a bot token, and a signing secret unless it runs in Socket Mode."""
+    if bot_token is None:
+        problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) "
+                        "from your app's OAuth & Permissions page")
+    if app_token is None and signing_secret is None:
+        problems.append("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App Credentials); "
+                        "or set SLACK_APP_TOKEN to run in Socket Mode")
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve") -> Settings:
+    """Parse and check every setting.
+
+    ``purpose`` is what the command needs: ``serve`` requires the Slack
+    credentials; ``db`` and ``keys`` need only the database and keys.
+    Raises :class:`ConfigError` naming every problem.
+    """
+    env = read_environment() if env is None else env
+    problems: list[str] = []
+
+    bot_token = _secret(env, "SLACK_BOT_TOKEN", "xoxb-", problems,
+                        "use the Bot User OAuth Token from your app's OAuth & Permissions page")
+    signing_secret = _secret(env, "SLACK_SIGNING_SECRET", None, problems, "")
+    app_token = _secret(env, "SLACK_APP_TOKEN", "xapp-", problems,
+                        "use an app-level token with the connections:write scope (Basic Information page)")
+    if purpose == "serve":
+        _require_slack(bot_token, signing_secret, app_token, problems)
+
+    slack_api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL, problems)
+    if not slack_api_url.endswith("/"):
+        slack_api_url += "/"
+
+    data_dir, database_url, database_is_default, keys = _storage(env, problems)
+
+    channels, board_channel = _channels(env, problems)
+
+    verify_keys, log_level, log_format, metrics_port, paddle_timeout = _operation(env, problems)
 
     settings = Settings(
         slack_bot_token=bot_token,
@@ -285,7 +309,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
         database_is_default=database_is_default,
         data_dir=data_dir,
         encryption_keys=keys,
-        notify_channels=tuple(channels),
+        notify_channels=channels,
         board_channel=board_channel,
         reminder_interval=_int(env, "CREDBOT_REMINDER_INTERVAL_SECONDS", 86_400, 1, 7 * 86_400, problems),
         admins=_principals(env, "CREDBOT_ADMINS", problems) or (),

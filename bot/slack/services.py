@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from bot import wiring
 from bot.credentials.queries import CredentialQueries
 from bot.credentials.service import CredentialService
-from bot.credentials.vault import KeyRing, load_key_ring
+from bot.credentials.vault import KeyRing
+from bot.keys.local_keys import load_key_ring
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra.db import create_db_engine, session_factory
 from bot.infra.settings import Settings
