@@ -11,6 +11,7 @@ import sys
 from datetime import timezone
 from pathlib import Path
 
+from bot.infra.files import UnsafePath, private_dir
 from bot.infra.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("bot")
@@ -80,7 +81,7 @@ def metrics_across_workers(settings: Settings) -> None:
         return
     directory = Path(settings.data_dir) / "metrics" / str(os.getpid())
     shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(mode=0o700, parents=True)
+    private_dir(directory)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
@@ -372,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as error:
         print(f"Credbot cannot start: {error}", file=sys.stderr)
         return error.exit_code
+    except UnsafePath as error:
+        print(f"Credbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
     return 0

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.infra.files import private_dir, touch_private
 
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -21,7 +26,8 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dir(Path(parsed.database).parent)
+            touch_private(Path(parsed.database))  # SQLite gives -wal and -shm the database file's mode
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -56,13 +62,37 @@ def alembic_config(url: str):
     return config
 
 
+@contextmanager
+def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
+    """An exclusive file lock beside the database file: one migrating process at a time on this host."""
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    touch_private(lock_path)
+    with open(lock_path, "r+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(url: str) -> None:
-    """Apply every migration (idempotent)."""
+    """Apply every migration (idempotent), one process at a time.
+
+    Several instances starting at once on an empty database would otherwise race to create the same tables.
+    PostgreSQL: a transaction-scoped advisory lock keyed on the schema, taken in the transaction that migrates
+    (its DDL is transactional, so a waiting instance then finds the schema at head). SQLite: a file lock.
+    """
     from alembic import command
 
     engine = create_db_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.begin() as conn:
+        with _sqlite_migration_lock(make_url(url).database if sqlite else None), engine.begin() as conn:
+            if not sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('credbot-migrations:' || current_schema()))"))
             config = alembic_config(url)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from bot.credentials.vault import KeyRing, VaultError, generate_key
+from bot.infra.files import UnsafePath, create_private_file, private_dir, refuse_if_unsafe
 from bot.infra.settings import Settings, parse_encryption_keys
 
 log = logging.getLogger(__name__)
@@ -22,22 +23,35 @@ def load_key_ring(settings: Settings) -> KeyRing:
     if not settings.database_is_default:
         raise VaultError("CREDBOT_ENCRYPTION_KEYS is required with a DATABASE_URL")
     path = settings.data_dir / KEY_FILE_NAME
-    if not path.exists():
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process of this install created it first
-            fd = None
-        if fd is not None:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(generate_key() + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            log.warning(
-                "Generated a new encryption key in %s. Back this file up with the database: "
-                "without it no stored API key can be decrypted.", path
-            )
-    keys, problems = parse_encryption_keys(Path(path).read_text().strip())
+    try:
+        private_dir(settings.data_dir)
+        if not path.exists():
+            _generate_key_file(path)
+        refuse_if_unsafe(path, warn_readable=True)
+    except UnsafePath as unsafe:
+        raise VaultError(str(unsafe)) from None
+    keys, problems = parse_encryption_keys(path.read_text().strip())
     if problems:
         raise VaultError(f"the key file {path} is not valid: {'; '.join(problems)}")
     return KeyRing(keys)
+
+
+def _generate_key_file(path: Path) -> None:
+    """Write a new key to a private temporary file, then link it into place: the key file appears whole or not
+    at all, and when several first starts race, the first link wins and every process reads that one key."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = create_private_file(temporary)
+    if fd is None:  # a random name that exists: give up this try, the caller reads whatever is there
+        return
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generate_key() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(temporary, path)
+    except FileExistsError:  # another process of this install created it first: use theirs
+        return
+    finally:
+        temporary.unlink(missing_ok=True)
+    log.warning("Generated a new encryption key in %s. Back this file up with the database: "
+                "without it no stored API key can be decrypted.", path)
