@@ -35,6 +35,7 @@ def prepare(settings: Settings):
     from bot.infra import db
     from bot.credentials.queries import key_usage
     from bot.credentials.vault import VaultError
+    from bot.keys.key_checks import confirm_key_checks
     from bot.keys.local_keys import load_key_ring
 
     try:
@@ -49,6 +50,9 @@ def prepare(settings: Settings):
     engine = db.create_db_engine(settings.database_url)
     try:
         usage = key_usage(db.session_factory(engine))
+        confirm_key_checks(db.session_factory(engine), key_ring)
+    except VaultError as error:
+        raise StartupError(f"encryption keys: {error}", EXIT_CONFIG) from None
     finally:
         engine.dispose()
     missing = {key_id: count for key_id, count in usage.items() if key_id not in key_ring.key_ids}

@@ -53,18 +53,21 @@ class KeyRing:
     def __init__(self, keys: Sequence[KeyMaterial]) -> None:
         if not keys:
             raise VaultError("no encryption key is configured")
-        self._ciphers = {k.key_id: AESGCM(base64.b64decode(k.material.reveal())) for k in keys}
+        raw = {k.key_id: base64.b64decode(k.material.reveal()) for k in keys}
+        _refuse_weak_or_repeated(raw)
+        self._ciphers = {key_id: AESGCM(material) for key_id, material in raw.items()}
         self.primary_key_id = keys[0].key_id
 
     @property
     def key_ids(self) -> tuple[str, ...]:
         return tuple(self._ciphers)
 
-    def encrypt(self, secret: Secret, aad: bytes) -> Sealed:
-        """Encrypt under the primary key with a fresh 96-bit nonce."""
+    def encrypt(self, secret: Secret, aad: bytes, *, key_id: str | None = None) -> Sealed:
+        """Encrypt under the primary key (or the named one) with a fresh 96-bit nonce."""
+        key_id = key_id or self.primary_key_id
         nonce = os.urandom(NONCE_BYTES)
-        ciphertext = self._ciphers[self.primary_key_id].encrypt(nonce, secret.reveal().encode(), self._aad(self.primary_key_id, aad))
-        return Sealed(self.primary_key_id, bytes([FORMAT_VERSION]) + nonce + ciphertext)
+        ciphertext = self._ciphers[key_id].encrypt(nonce, secret.reveal().encode(), self._aad(key_id, aad))
+        return Sealed(key_id, bytes([FORMAT_VERSION]) + nonce + ciphertext)
 
     def decrypt(self, sealed: Sealed, aad: bytes) -> Secret:
         """Decrypt; raises :class:`VaultError` naming the key id on any failure."""
@@ -95,6 +98,22 @@ class KeyRing:
     @staticmethod
     def _aad(key_id: str, aad: bytes) -> bytes:
         return key_id.encode() + b"\x00" + aad
+
+
+MIN_DISTINCT_BYTES = 16  # 32 random bytes hold about 30 distinct values; fewer than 16 is not a random key
+
+
+def _refuse_weak_or_repeated(raw: dict[str, bytes]) -> None:
+    """Refuse material that is not a random key (all zero, a repeated pattern) and one material under two ids."""
+    seen: dict[bytes, str] = {}
+    for key_id, material in raw.items():
+        if len(set(material)) < MIN_DISTINCT_BYTES:
+            raise VaultError(f"encryption key '{key_id}' is not random (it has {len(set(material))} distinct byte "
+                             "values out of 32); generate a key with `python -m bot keys generate`")
+        if material in seen:
+            raise VaultError(f"encryption keys '{seen[material]}' and '{key_id}' hold the same material; "
+                             "every key id needs its own key")
+        seen[material] = key_id
 
 
 def generate_key(key_id: str | None = None) -> str:
