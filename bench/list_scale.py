@@ -44,7 +44,7 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
     from bot.credentials.models import Credential
     from bot.credentials.types import Workspace as Scope
     from bot.credentials.service import binding
-    from bot.credentials.validation import normalise_name
+    from bot.credentials.names import name_key
     from bot.credentials.vault import KeyRing
     from bot.infra.db import create_db_engine
     from bot.infra.secret import Secret
@@ -68,7 +68,7 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
                 name = f"Seed {WORDS[i % len(WORDS)]} {i:06d}"
                 rows.append({
                     "id": credential_id, "enterprise_id": scope.enterprise_id, "team_id": scope.team_id,
-                    "name": name, "name_key": normalise_name(name), "entity_type": "bill",
+                    "name": name, "name_key": name_key(name), "entity_type": "bill",
                     "destination": destination, "encrypted_key": sealed.blob,
                     "encryption_key_id": sealed.key_id, "key_hint": key[-4:], "created_by": "USEED",
                     "created_at": now - timedelta(seconds=i),

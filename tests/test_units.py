@@ -12,7 +12,8 @@ from bot.infra.settings import ConfigError, load_settings
 from bot.credentials import catalog
 from bot.credentials.errors import InvalidInput, WizardStateInvalid
 from bot.credentials.types import CredentialPage, CredentialSummary
-from bot.credentials.validation import check_api_key, normalise_name, validate_name
+from bot.credentials.names import name_key as normalise_name
+from bot.credentials.validation import check_api_key, validate_name
 from bot.credentials.wizard_state import WizardState
 from bot.infra.logs import MASK, Redactor
 from bot.infra.secret import Secret
@@ -224,3 +225,41 @@ def test_the_home_tab_is_valid_block_kit_within_slack_limits():
             assert len(parsed["blocks"]) <= 100 and "<!here>" not in json.dumps(parsed)
             menus = [b["accessory"]["options"] for b in view["blocks"] if "accessory" in b]
             assert all(len(m) == (5 if may_manage else 2) for m in menus)
+
+
+@pytest.mark.parametrize("one, other", [
+    ("Alpha", "\u0410lpha"),      # Cyrillic А
+    ("alpha", "A1pha"),           # digit one for l
+    ("Paddle live", "PADDLE LIVE"),
+    ("credo", "cred0"),
+])
+def test_names_that_look_the_same_share_a_key(one, other):
+    assert normalise_name(one) == normalise_name(other)
+
+
+@pytest.mark.parametrize("one, other", [("Paddle live", "Paddle sandbox"), ("Key 1", "Key 2"), ("ab", "a b")])
+def test_names_that_read_differently_keep_their_own_keys(one, other):
+    assert normalise_name(one) != normalise_name(other)
+
+
+@pytest.mark.parametrize("name, words", [
+    ("Alpha\u034f", "invisible"),           # combining grapheme joiner (default-ignorable)
+    ("Alpha\u3164", "invisible"),           # Hangul filler
+    ("\u115fAlpha", "invisible"),           # Hangul choseong filler
+    ("Alpha\uffa0", "invisible"),           # halfwidth Hangul filler
+    ("Alpha\u2800", "invisible"),           # braille blank
+    ("Al\ufe0fpha", "invisible"),           # a variation selector outside an emoji
+    ("\u0301" * 100, "letter or digit"),    # bare combining marks
+    ("-- !! --", "letter or digit"),
+    ("Alpha\ue000", "no agreed appearance"),  # private use
+    ("\ufdfa" * 100, "too long once"),      # folds to 1,800 characters, more than the column holds
+])
+def test_names_that_hide_what_they_are_are_refused(name, words):
+    with pytest.raises(InvalidInput) as refused:
+        validate_name(name)
+    assert words in refused.value.message
+
+
+@pytest.mark.parametrize("name", ["👩\u200d💻 dev", "❤\ufe0f ops", "Straße", "東京 billing", "Ünïcödé"])
+def test_names_with_emoji_sequences_and_other_scripts_are_kept(name):
+    assert validate_name(name) == name

@@ -57,6 +57,40 @@ def test_stage_one_refuses_a_name_taken_ignoring_case(bot, workspace, existing, 
     assert "already exists" in body["errors"]["name"]
 
 
+@pytest.mark.parametrize("attempt", ["\u0410lpha", "A1pha", "ALPHA"])
+def test_stage_one_refuses_a_name_that_looks_the_same_and_names_it(bot, workspace, attempt):
+    seed(core_service(bot), workspace, "Alpha")
+    view = workspace.open_wizard()
+    body = workspace.submit(view, {"name": attempt}).json()
+    assert body["response_action"] == "errors"
+    assert "looks the same as “Alpha”" in body["errors"]["name"]
+
+
+@pytest.mark.parametrize("attempt, words", [("Alpha\u034f", "invisible"), ("Alpha\u3164", "invisible"),
+                                            ("Alpha\u2800", "invisible"), ("\u0301" * 100, "letter or digit"),
+                                            ("\ufdfa" * 100, "too long once")])
+def test_stage_one_refuses_hidden_characters_before_paddle_is_called(bot, workspace, paddle_live, attempt, words):
+    calls_before = len(paddle_live.requests)
+    view = workspace.open_wizard()
+    body = workspace.submit(view, {"name": attempt}).json()
+    assert body["response_action"] == "errors"
+    assert words in body["errors"]["name"]
+    assert len(paddle_live.requests) == calls_before
+
+
+def test_a_lookalike_that_slips_past_stage_one_loses_on_the_unique_index(bot, workspace):
+    from bot.credentials.errors import NameTaken
+
+    service = core_service(bot)
+    seed(service, workspace, "Alpha")
+    answers = iter([None])  # the first look (stage 1's) ran before "Alpha" was stored; later ones see it
+    real_holder = service.queries.name_holder
+    service.queries.name_holder = lambda *args: next(answers, real_holder(*args))
+    with pytest.raises(NameTaken):
+        seed(service, workspace, "\u0410lpha")
+    assert [row[0] for row in bot.sql("SELECT name FROM credentials")] == ["Alpha"]
+
+
 def test_same_name_is_fine_in_another_workspace(bot, slack, workspace):
     from tests.harness import Workspace
 

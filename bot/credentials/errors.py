@@ -21,9 +21,16 @@ class InvalidInput(CredentialError):
 
 
 class NameTaken(InvalidInput):
-    def __init__(self, name: str) -> None:
-        super().__init__("name", "A credential with this name already exists in this workspace. Choose another name.")
-        self.name = name
+    """The name, or one that looks the same (``holder``, when it is spelled differently), exists already."""
+
+    def __init__(self, name: str, holder: str | None = None) -> None:
+        if holder and holder != name:
+            message = (f"This name looks the same as “{holder}”, which already exists in this workspace (lookalike "
+                       "letters, digits or case). Choose a name that reads differently.")
+        else:
+            message = "A credential with this name already exists in this workspace. Choose another name."
+        super().__init__("name", message)
+        self.name, self.holder = name, holder
 
 
 class ProviderRefusal(CredentialError):

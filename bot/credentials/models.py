@@ -113,7 +113,7 @@ class HomeViewer(Base):
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class KeyCheck(Base):
+class KeyCheckValue(Base):
     """A key-check value per encryption key id: a constant sealed under that key, so the wrong material
     under a known id is refused at start-up instead of failing at the first decrypt."""
 

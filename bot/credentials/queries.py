@@ -22,7 +22,7 @@ from bot.credentials.types import (
     Verification,
     Workspace,
 )
-from bot.credentials.validation import normalise_name
+from bot.credentials.names import name_key
 
 SHOWN_COLUMNS = (Credential.id, Credential.name, Credential.entity_type, Credential.destination, Credential.created_by,
                  Credential.created_at, Credential.key_hint, Credential.last_verified_at, Credential.last_verification,
@@ -81,10 +81,11 @@ class CredentialQueries:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
-    def name_taken(self, workspace: Workspace, name: str) -> bool:
+    def name_holder(self, workspace: Workspace, name: str) -> str | None:
+        """The name of the workspace's credential that ``name`` collides with (the same, or looking the same)."""
         with self.sessions() as session:
-            return session.scalar(select(Credential.id).where(
-                *in_workspace(workspace), Credential.name_key == normalise_name(name)).limit(1)) is not None
+            return session.scalar(select(Credential.name).where(
+                *in_workspace(workspace), Credential.name_key == name_key(name)).limit(1))
 
     def get(self, workspace: Workspace, raw_id: object) -> CredentialSummary:
         """One credential of the workspace; CredentialGone otherwise (also for an id that is not an id)."""
@@ -201,7 +202,7 @@ def _matching(text: str) -> list:
     """The filter of a list: the folded name contains ``text``, or the destination's label does."""
     if not text:
         return []
-    needle = "%" + normalise_name(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    needle = "%" + name_key(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     matches = [Credential.name_key.like(needle, escape="\\")]
     destinations = catalog.destinations_matching(text)
     if destinations:

@@ -34,9 +34,9 @@ from bot.credentials.types import (
     Verification,
     Workspace,
 )
+from bot.credentials.names import name_key
 from bot.credentials.validation import (
     check_api_key,
-    normalise_name,
     validate_destination,
     validate_entity_type,
     validate_name,
@@ -85,14 +85,15 @@ class CredentialService:
         """Check, verify with the provider, encrypt and store a credential; on any error nothing is stored."""
         name, entity, dest = validate_name(name), validate_entity_type(entity_type), validate_destination(destination)
         api_key = check_api_key(api_key.reveal(), dest, live_verification=self.verify_keys)
-        if self.queries.name_taken(workspace, name):  # taken since stage 1: say so before bothering Paddle
+        holder = self.queries.name_holder(workspace, name)
+        if holder is not None:  # taken since stage 1: say so before bothering Paddle
             self.audit.record(workspace, actor, "credential.create", "refused", detail="name taken")
-            raise NameTaken(name)
+            raise NameTaken(name, holder)
         verification, record = self._verified(workspace, actor, dest, api_key)
         credential_id = str(uuid.uuid4())
         sealed = self.key_ring.encrypt(api_key, binding(credential_id, workspace, dest.value, entity.value))
         row = Credential(id=credential_id, enterprise_id=workspace.enterprise_id, team_id=workspace.team_id,
-                         name=name, name_key=normalise_name(name), entity_type=entity.value, destination=dest.value,
+                         name=name, name_key=name_key(name), entity_type=entity.value, destination=dest.value,
                          encrypted_key=sealed.blob, encryption_key_id=sealed.key_id, key_hint=api_key.hint(),
                          created_by=actor, created_at=self.clock(), **_verification_values(verification, record))
         self._insert(workspace, actor, row, name, f"{entity.value} -> {dest.value}")
@@ -106,9 +107,10 @@ class CredentialService:
                 session.flush()  # the unique index decides a name race here
                 session.add(self.audit.event(workspace, actor, "credential.create", "created", row.id, detail))
         except IntegrityError as error:
-            if self.queries.name_taken(workspace, name):  # lost the race on the unique index
+            holder = self.queries.name_holder(workspace, name)
+            if holder is not None:  # lost the race on the unique index
                 self.audit.record(workspace, actor, "credential.create", "refused", detail="name taken")
-                raise NameTaken(name) from None
+                raise NameTaken(name, holder) from None
             raise self._storage_failed(workspace, actor, error) from None
         except SQLAlchemyError as error:
             raise self._storage_failed(workspace, actor, error) from None
@@ -150,9 +152,9 @@ class CredentialService:
         name = validate_name(raw_name)
         try:
             self._change(workspace, actor, row.id, ("credential.rename", "renamed", f"{row.name} -> {name}"),
-                         update(Credential).values(name=name, name_key=normalise_name(name)))
+                         update(Credential).values(name=name, name_key=name_key(name)))
         except IntegrityError:
-            raise NameTaken(name) from None
+            raise NameTaken(name, self.queries.name_holder(workspace, name)) from None
         return self.queries.get(workspace, row.id)
 
     def delete(self, workspace: Workspace, actor: str, raw_id: object) -> CredentialSummary:

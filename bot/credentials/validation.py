@@ -6,14 +6,14 @@ import unicodedata
 
 from bot.credentials import catalog
 from bot.credentials.errors import InvalidInput
+from bot.credentials.names import DEFAULT_IGNORABLE, name_key
 from bot.infra.secret import Secret
 
 NAME_MAX = 100
 
 
-def normalise_name(name: str) -> str:
-    """The key names are compared by: NFKC, then Unicode case folding."""
-    return unicodedata.normalize("NFKC", name).casefold()
+NAME_KEY_MAX = 400  # the name_key column: what a name becomes once folded and spelled out (ﷺ is 18 letters)
+BLANK_LOOKING = frozenset("\u2800")  # draws nothing but is neither a space nor default-ignorable (braille blank)
 
 
 def validate_name(raw: str | None) -> str:
@@ -26,28 +26,43 @@ def validate_name(raw: str | None) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
         raise InvalidInput("name", "The name contains control characters; type it again without them.")
     if any(_invisible(name, i) for i in range(len(name))):
-        raise InvalidInput("name", "The name contains invisible formatting characters (zero-width or text-direction "
+        raise InvalidInput("name", "The name contains invisible characters (zero-width, fillers or text-direction "
                                    "marks), which would let two different names look the same. Type it again "
                                    "without them.")
+    if any(unicodedata.category(ch) in ("Cn", "Co") for ch in name):
+        raise InvalidInput("name", "The name contains characters that have no agreed appearance (unassigned or "
+                                   "private-use); type it again without them.")
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in name):
+        raise InvalidInput("name", "Use at least one letter or digit in the name.")
+    if len(name_key(name)) > NAME_KEY_MAX:
+        raise InvalidInput("name", "This name is too long once its characters are spelled out for comparison; "
+                                   "use a shorter name.")
     return name
 
 
 ZERO_WIDTH_JOINER = "\u200d"
+EMOJI_PRESENTATION = "\ufe0f"
 
 
 def _invisible(name: str, index: int) -> bool:
-    """A format character (Unicode Cf: zero-width, bidi overrides, soft hyphen…), except the zero-width joiner
-    inside an emoji sequence such as 👩‍💻, where it is part of the picture."""
+    """A character that draws nothing: Unicode's Default_Ignorable_Code_Point (zero-width, fillers, variation
+    selectors, bidi marks…), a format character (Cf), or a blank-looking symbol; except the zero-width joiner
+    inside an emoji sequence such as 👩‍💻 and the emoji presentation selector after an emoji, which are part
+    of the picture."""
     ch = name[index]
-    if unicodedata.category(ch) != "Cf":
+    if ch in BLANK_LOOKING:
+        return True
+    if unicodedata.category(ch) != "Cf" and not DEFAULT_IGNORABLE.match(ch):
         return False
+    if ch == EMOJI_PRESENTATION:
+        return index == 0 or not _emoji_part(name[index - 1])
     if ch != ZERO_WIDTH_JOINER or index == 0 or index == len(name) - 1:
         return True
     return not (_emoji_part(name[index - 1]) and _emoji_part(name[index + 1]))
 
 
 def _emoji_part(ch: str) -> bool:
-    return unicodedata.category(ch) == "So" or ch == "\ufe0f" or 0x1F3FB <= ord(ch) <= 0x1F3FF
+    return unicodedata.category(ch) == "So" or ch == EMOJI_PRESENTATION or 0x1F3FB <= ord(ch) <= 0x1F3FF
 
 
 def validate_entity_type(value: str | None) -> catalog.EntityType:

@@ -17,8 +17,9 @@ class WizardChecks:
     def name_available(self, workspace: Workspace, raw_name: str | None) -> str:
         """Validate a name and check no credential in the workspace has it; returns the trimmed name."""
         name = validate_name(raw_name)
-        if self.queries.name_taken(workspace, name):
-            raise NameTaken(name)
+        holder = self.queries.name_holder(workspace, name)
+        if holder is not None:
+            raise NameTaken(name, holder)
         return name
 
     def answer(self, workspace: Workspace, field: str, value: str | None) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.credentials.models import KeyCheck
+from bot.credentials.models import KeyCheckValue as KeyCheck
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data
 from bot.infra.secret import Secret
 
