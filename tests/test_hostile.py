@@ -25,9 +25,9 @@ ACCEPTED_NAMES = [
 ]
 
 REFUSED_NAMES = [
-    ("\u202eevil\u202c", "invisible formatting characters"),   # right-to-left override
-    ("pay\u200bments", "invisible formatting characters"),     # zero-width space
-    ("\ufeffbom", "invisible formatting characters"),          # zero-width no-break space
+    ("\u202eevil\u202c", "invisible characters"),   # right-to-left override
+    ("pay\u200bments", "invisible characters"),     # zero-width space
+    ("\ufeffbom", "invisible characters"),          # zero-width no-break space
     ("bad\u0007bell", "control characters"),
     ("line\nbreak", "control characters"),
     ("nul\u0000byte", "control characters"),

@@ -103,6 +103,29 @@ class RedactingJSONFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk")
+LIBRARY_LINE_ABOVE_DEBUG = 240   # enough for any of their warnings' words, too short for a request body
+LIBRARY_LINE_AT_DEBUG = 2_000
+
+
+class LibraryLineLimit(logging.Filter):
+    """Bolt and slack-sdk put whole request bodies into some lines (an unhandled request's warning, a refused
+    signature at INFO). Above DEBUG their lines are cut before any ``{`` or ``body``; at DEBUG, to 2,000
+    characters. Redaction still runs on what remains."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(LIBRARY_LOGGERS):
+            return True
+        message = record.getMessage()
+        if record.levelno > logging.DEBUG:
+            cut = min((i for i in (message.find("{"), message.find("body"), LIBRARY_LINE_ABOVE_DEBUG) if i >= 0))
+            limited = message[:cut] + (" [body not logged]" if cut < len(message) else "")
+        else:
+            limited = message[:LIBRARY_LINE_AT_DEBUG] + (" [truncated]" if len(message) > LIBRARY_LINE_AT_DEBUG else "")
+        record.msg, record.args = limited, None
+        return True
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = (), log_format: str = "text") -> None:
     """One redacting handler on the root logger; every other logger propagates to it."""
     REDACTOR.add(secrets)
@@ -111,6 +134,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = (), log_form
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingJSONFormatter() if log_format == "json" else RedactingFormatter())
+    handler.addFilter(LibraryLineLimit())
     root.addHandler(handler)
     root.setLevel(level)
     # Alembic announces each of its plugins at INFO on every start; keep its migration lines only.
