@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -250,3 +251,22 @@ def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspa
     slack.wait_quiet()
     assert bot.sql("SELECT name FROM credentials WHERE id = :i", i=credential_id) == [("Not yours",)]
     assert core_service(bot).reveal(credential_id, "test").reveal().startswith("pdl_live_")
+
+
+def test_a_damaged_ciphertext_is_reported_and_audited_not_left_testing(bot, workspace, paddle_live):
+    """Security finding 7: Test connection on a key that no longer decrypts says so, with a reference."""
+    workspace.open_home()
+    credential_id = created_id(workspace, "Damaged", paddle_live.new_key("live"))
+    blob = bot.sql("SELECT encrypted_key FROM credentials WHERE id = :i", i=credential_id)[0][0]
+    damaged = bytes(blob[:-1]) + bytes([blob[-1] ^ 1])
+    bot.sql("UPDATE credentials SET encrypted_key = :b WHERE id = :i", b=damaged, i=credential_id)
+    calls_before = len(paddle_live.requests)
+    workspace.choose(f"test:{credential_id}")
+    shown = workspace.view_containing(workspace.opened(lambda v: "Testing" in view_text(v))["id"],
+                                      "could not be decrypted")
+    reference = re.search(r"reference ([0-9a-f]{10})", view_text(shown)).group(1)
+    assert "Replace API key" in view_text(shown)
+    assert len(paddle_live.requests) == calls_before
+    events = bot.sql("SELECT outcome, detail FROM audit_events WHERE credential_id = :i AND action = 'credential.test'",
+                     i=credential_id)
+    assert len(events) == 1 and events[0][0] == "undecryptable" and reference in events[0][1]
