@@ -21,6 +21,7 @@ from bot.keys.local_keys import load_key_ring
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra.db import create_db_engine, session_factory
 from bot.infra.settings import Settings
+from bot.slack.fair_use import FairUse
 from bot.slack.access import AccessPolicy
 
 
@@ -35,6 +36,7 @@ class Services:
     slack: WebClient
     access: AccessPolicy
     executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
+    fair_use: FairUse = field(default_factory=FairUse)  # Test connection and Replace: their own pool and limits
     background: list = field(default_factory=list)  # loops started by start_background()
 
     @property
@@ -54,6 +56,7 @@ class Services:
     def close(self) -> None:
         for loop in self.background:
             loop.stop()
+        self.fair_use.close()
         self.executor.shutdown(wait=True)
         self.engine.dispose()
 

@@ -16,7 +16,8 @@ from bot.credentials.errors import CredentialError, CredentialGone
 from bot.credentials.types import CredentialSummary
 from bot.slack.access import MANAGE, VIEW
 from bot.slack.home_refresh import publish_home
-from bot.slack.listeners.common import open_modal, permitted
+from bot.slack.fair_use import BUSY
+from bot.slack.listeners.common import open_modal, permitted, update_modal
 from bot.slack.ui import home_tab
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,26 @@ def _choice_and_credential(context: BoltContext, raw: object) -> tuple[str, Cred
 
 
 def test_connection(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
+    """Claim a check (one per credential, a few per person), show "Testing…", and let the Paddle pool finish it."""
     services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    refusal = services.fair_use.claim(workspace, actor, item.id)
+    if refusal:
+        open_modal(client, body, home_tab.info_view("Test connection", refusal))
+        return
     view_id = open_modal(client, body, home_tab.testing_view(item))  # the trigger expires in 3 s; Paddle may not
+    if not services.fair_use.run(item.id, lambda: _finish_test(client, context, item, view_id)) and view_id:
+        update_modal(client, view_id, home_tab.info_view("Test connection", BUSY))
+
+
+def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummary, view_id: str | None) -> None:
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
     try:
         tested, message = services.credentials.test_connection(workspace, actor, item.id)
         result = home_tab.tested_view(tested, message)
     except CredentialError as problem:
         result = home_tab.info_view("Test connection", problem.message)
+    finally:
+        services.fair_use.release(item.id)  # Paddle has answered: the next check may start
     if view_id:
         try:
             client.views_update(view_id=view_id, view=result)

@@ -6,9 +6,11 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.credentials.errors import CredentialError, CredentialGone, InvalidInput
+from bot.credentials.types import CredentialSummary
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
+from bot.slack.fair_use import BUSY
 from bot.slack.home_refresh import after_change, publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input, update_modal
 from bot.slack.notify import notify_channels
@@ -28,28 +30,43 @@ def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
     except InvalidInput as problem:
         ack(response_action="errors", errors={"api_key": problem.message})
         return
+    refusal = services.fair_use.claim(context["workspace"], context["actor"], item.id)  # released by replace_key
+    if refusal:
+        ack(response_action="errors", errors={"api_key": refusal})
+        return
     ack(response_action="update", view=home_tab.replacing_view(item))
 
 
 def replace_key(view: dict, context: BoltContext, client: WebClient) -> None:
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    """Hands the Paddle check and the write to the Paddle pool (fair_use), which releases the ack's claim."""
+    services, workspace = context["services"], context["workspace"]
     if not permitted(context, MANAGE, "credential.replace", audit=False):
-        return  # answered at ack time
-    raw_key = read_input(view, "api_key")
+        return  # answered at ack time, before any claim
     try:
         item = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
     except CredentialGone:
+        services.fair_use.release(str(home_tab.parse_metadata(view.get("private_metadata"))))
         return  # answered at ack time
+    if not services.fair_use.run(item.id, lambda: _finish_replacement(view, context, client, item)):
+        update_modal(client, view["id"], home_tab.replace_view(item, problem=BUSY))
+
+
+def _finish_replacement(view: dict, context: BoltContext, client: WebClient, item: CredentialSummary) -> None:
+    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    raw_key = read_input(view, "api_key")
     try:
         with REDACTOR.holding(Secret(raw_key or "")):
             replaced = services.credentials.replace_key(workspace, actor, item.id, raw_key)
     except CredentialGone as gone:
+        services.fair_use.release(item.id)
         update_modal(client, view["id"], home_tab.info_view("Replace API key", gone.message))
         publish_home(services, client, workspace, actor)
         return
     except CredentialError as problem:
+        services.fair_use.release(item.id)
         update_modal(client, view["id"], home_tab.replace_view(item, problem=problem.message))
         return
+    services.fair_use.release(item.id)  # Paddle has answered and the key is stored: the next check may start
     update_modal(client, view["id"], home_tab.replaced_view(replaced))
     text, blocks = home_tab.change_announcement("had its API key replaced", replaced, actor,
                                                 f"key now ends {home_tab.key_ending(replaced)}")
