@@ -198,8 +198,23 @@ def _http_url(default: str) -> BeforeValidator:
             raise _problem(f"{_name(info)} must be an http(s) URL such as {default}") from None
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise _problem(f"{_name(info)} must be an http(s) URL such as {default}, got {_shown(value)!r}")
+        if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+            raise _problem(f"{_name(info)} must use https:// (keys and tokens are sent there); plain http is "
+                           f"accepted only for a loopback host, got {_shown(value)!r}")
         return value
     return BeforeValidator(check)
+
+
+def _loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: where a test's fake server runs; nothing leaves the machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _whole(low: int, high: int) -> BeforeValidator:

@@ -116,6 +116,8 @@ def test_known_secrets_skip_what_is_unset():
     ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/, got 'slack.com/api'"),
     ({"SLACK_API_URL": "http://[::1"}, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/"),
     ({"PADDLE_API_URL": "ftp://paddle"}, "PADDLE_API_URL must be an http(s) URL such as https://api.paddle.com, got 'ftp://paddle'"),
+    ({"PADDLE_API_URL": "http://paddle.example"}, "PADDLE_API_URL must use https:// (keys and tokens are sent there)"),
+    ({"SLACK_API_URL": "http://10.0.0.5/api/"}, "SLACK_API_URL must use https://"),
     ({"PADDLE_SANDBOX_API_URL": "x"}, "PADDLE_SANDBOX_API_URL must be an http(s) URL such as https://sandbox-api.paddle.com"),
     ({"CREDBOT_DATA_DIR": "~nobody-at-all/x"}, "CREDBOT_DATA_DIR must be a directory path such as /var/lib/credbot"),
     ({"DATABASE_URL": "mysql://x", "CREDBOT_ENCRYPTION_KEYS": KEY}, "DATABASE_URL must be a SQLAlchemy URL for SQLite"),
@@ -374,3 +376,8 @@ def test_dot_env_example_defaults_are_the_real_defaults(tmp_path):
     env = SERVE | {"CREDBOT_DATA_DIR": str(tmp_path)}
     uncommented = load_settings(env | {k: v for k, v in optional.items() if k != "CREDBOT_DATA_DIR"})
     assert uncommented == load_settings(env)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://api.paddle.com"])
+def test_plain_http_is_accepted_only_for_loopback_hosts(url):
+    assert load_settings(SERVE | {"PADDLE_API_URL": url}).paddle_api_url == url
