@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import TestDatabase, clean, postgres_base_url, postgres_problem
-from tests.fakes import FakePaddle, FakeSlack
-from tests.harness import BotProcess, Workspace
+from tests.kit import BotProcess, FakePaddle, FakeSlack, TestDatabase, Workspace, clean, postgres_base_url, \
+    postgres_problem
 
 _postgres_checked: dict[str, str | None] = {}
 
@@ -74,6 +73,12 @@ def _clean_fakes(request, slack, paddle_live, paddle_sandbox):
 
 
 @pytest.fixture(scope="session")
+def bot_class():
+    """What runs the bots of a test: a server in a subprocess here; tests/listeners/conftest.py runs them in-process."""
+    return BotProcess
+
+
+@pytest.fixture(scope="session")
 def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
     workdir = tmp_path_factory.mktemp("bot")
     process = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
@@ -90,14 +95,14 @@ def bot(shared_bot):
 
 
 @pytest.fixture
-def start_bot(database, tmp_path: Path, slack, paddle_live, paddle_sandbox):
+def start_bot(bot_class, database, tmp_path: Path, slack, paddle_live, paddle_sandbox):
     """Start a dedicated bot, on a fresh database of the current kind, with settings of the test's own."""
-    started: list[BotProcess] = []
+    started: list = []
 
-    def start(workdir: Path | None = None, **overrides: str) -> BotProcess:
+    def start(workdir: Path | None = None, **overrides: str):
         workdir = workdir or tmp_path / f"bot{len(started)}"
         settings = database.provision(workdir) | overrides
-        process = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **settings)
+        process = bot_class(workdir, slack, paddle_live, paddle_sandbox, **settings)
         started.append(process.start())
         return process
 

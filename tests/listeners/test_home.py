@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.fakes import make_key
-from tests.harness import BotProcess, Workspace, core_service, seed, view_text
+from tests.kit import Workspace, core_service, created_id, make_key, seed, view_text
 
 ADMINS = "U0ADMIN"
 
@@ -23,13 +22,6 @@ def menu_choices(view: dict, credential_id: str) -> list[str]:
     return [o["value"].split(":")[0] for o in block["accessory"]["options"]]
 
 
-def created_id(workspace: Workspace, name: str, key: str, destination: str = "paddle") -> str:
-    view, _ = workspace.run_wizard(name, destination, key)
-    outcome = workspace.view_containing(view["id"], "Credential created")
-    text = next(b for b in outcome["blocks"] if b.get("block_id") == "created")["text"]["text"]
-    return text.split("ID `")[1].split("`")[0]
-
-
 def next_publish(workspace: Workspace, action) -> dict:
     before = workspace.publish_count()
     action()
@@ -37,9 +29,9 @@ def next_publish(workspace: Workspace, action) -> dict:
 
 
 @pytest.fixture(scope="module")
-def guarded(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
+def guarded(bot_class, database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
     workdir = tmp_path_factory.mktemp("home-guarded")
-    bot = BotProcess(workdir, slack, paddle_live, paddle_sandbox, CREDBOT_ADMINS=ADMINS,
+    bot = bot_class(workdir, slack, paddle_live, paddle_sandbox, CREDBOT_ADMINS=ADMINS,
                      **database.provision(workdir)).start()
     yield bot
     bot.stop()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from tests.fakes.socket_mode import FakeSocketMode
-from tests.harness import BotProcess, free_port
-from tests.test_operations import scrape, value
+from tests.kit import BotProcess, FakeSocketMode, free_port
+from tests.e2e.test_operations import scrape, value
 
 
 def test_slash_command_over_socket_mode_is_acked_and_opens_the_wizard(tmp_path, database, slack, paddle_live,
@@ -45,7 +44,7 @@ def test_slash_command_over_socket_mode_is_acked_and_opens_the_wizard(tmp_path, 
 
 def test_socket_mode_debug_logs_never_show_the_key_or_tokens(tmp_path, database, slack, paddle_live, paddle_sandbox):
     """slack-sdk's Socket Mode client logs every frame at DEBUG; the key typed in the modal is in one."""
-    from tests.harness import Workspace
+    from tests.kit import Workspace
 
     key = paddle_live.new_key("live")
     with FakeSocketMode() as socket_mode:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import REPO, BotProcess
+from tests.kit import REPO, BotProcess
 
 UMASK_ZERO = "import os, sys; os.umask(0); from bot.cli import main; sys.exit(main(sys.argv[1:]))"
 

@@ -7,8 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.fakes.socket_mode import FakeSocketMode
-from tests.harness import BotProcess, Workspace, core_service, view_text
+from tests.kit import BotProcess, FakeSocketMode, Workspace, core_service, view_text
 
 
 def scope(workspace):

@@ -1,17 +1,15 @@
-"""In-process fakes for Credbot's external services (Slack, Paddle) and signed Slack requests."""
+"""Fakes of Credbot's external services on loopback: Slack's Web API, Paddle, Slack's Socket Mode endpoint."""
 
 from .paddle import FakePaddle, PaddleRequest, make_key, make_legacy_key
-from .signing import Reply, SlackSender, sign
 from .slack import Call, FakeSlack
+from .socket_mode import FakeSocketMode
 
 __all__ = [
     "Call",
     "FakePaddle",
     "FakeSlack",
+    "FakeSocketMode",
     "PaddleRequest",
-    "Reply",
-    "SlackSender",
     "make_key",
     "make_legacy_key",
-    "sign",
 ]

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from jsonschema.validators import validator_for
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = REPO_ROOT / "manifest.yml"
 SCHEMA_PATH = (
     REPO_ROOT / ".." / "shared" / "slack" / "manifest.schema.1.0.0.json"

@@ -1,26 +1,15 @@
-"""The /create-credential wizard end to end, through signed requests to the running bot."""
+"""The /create-credential wizard, stage by stage, through signed requests dispatched to the Bolt app."""
 
 from __future__ import annotations
 
-
 from slack_sdk.models.views import View
 
-from tests.harness import NOTIFY_CHANNELS, view_text
+from tests.kit import NOTIFY_CHANNELS, view_text
 
 
 def assert_valid_view(view: dict) -> None:
     """Slack's own limits, as slack-sdk's models know them."""
     View(**view).validate_json()
-
-
-def test_healthz_reports_database(bot):
-    import json
-    import urllib.request
-
-    with urllib.request.urlopen(bot.url + "/healthz") as response:
-        assert response.status == 200
-        body = json.loads(response.read())
-    assert body["status"] == "ok" and body["database"] == "ok"
 
 
 def test_command_opens_stage_one_with_prefilled_name(workspace):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.harness import Workspace, core_service, seed, view_text
+from tests.kit import Workspace, core_service, seed, view_text
 
 
 def names_listed(workspace: Workspace) -> str:

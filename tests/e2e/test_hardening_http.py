@@ -3,14 +3,10 @@ answered 400 (security issue findings 1 and 3)."""
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 import urllib.parse
 
 import pytest
-
-from bot.infra.logs import LibraryLineLimit
 
 
 def form(payload: str) -> bytes:
@@ -42,23 +38,3 @@ def test_any_nesting_is_answered_4xx_never_500(bot, workspace, content_type, bod
     assert reply.status == (400 if signed else 401), (reply.status, reply.text[:200])
     assert "Traceback" not in bot.log()[before:]
     assert workspace.command("/list-credentials").status == 200
-
-
-def test_library_lines_above_debug_never_carry_a_body():
-    record = logging.LogRecord("slack_bolt.App", logging.WARNING, __file__, 1,
-                               "Unhandled request (%s)", (json.dumps({"view": {"state": "typed secret"}}),), None)
-    LibraryLineLimit().filter(record)
-    assert "typed secret" not in record.getMessage()
-    assert record.getMessage().startswith("Unhandled request (")
-
-
-def test_library_lines_at_debug_are_truncated():
-    record = logging.LogRecord("slack_sdk.web", logging.DEBUG, __file__, 1, "%s", ("x" * 10_000,), None)
-    LibraryLineLimit().filter(record)
-    assert len(record.getMessage()) < 2_100
-
-
-def test_our_own_lines_are_left_alone():
-    record = logging.LogRecord("bot.slack", logging.WARNING, __file__, 1, "kept {whole} body", None, None)
-    LibraryLineLimit().filter(record)
-    assert record.getMessage() == "kept {whole} body"

@@ -20,7 +20,7 @@ from bot.infra.secret import Secret
 from bot.slack.ui import credential_list as credentials_ui
 from bot.slack.ui import wizard_modal as wizard_ui
 from bot.slack.ui.text import escape
-from tests.fakes import make_key
+from tests.kit import make_key
 
 
 def test_defaults_and_parsing():

@@ -10,8 +10,7 @@ import os
 
 import pytest
 
-from tests.databases import test_key
-from tests.harness import BotProcess
+from tests.kit import BotProcess, test_key
 
 
 def material(raw: bytes) -> str:

@@ -6,9 +6,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-from tests.harness import Workspace, view_text
-from tests.test_home import created_id
-from tests.test_lifecycle import run_cli
+from tests.kit import Workspace, cli_env, created_id, run_cli, view_text
 
 
 
@@ -22,12 +20,6 @@ def stamp(bot, moment: datetime):
     if bot.database_kind == "sqlite":
         return moment.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return moment
-
-
-def cli_env(bot) -> dict[str, str]:
-    keep = ("DATABASE_URL", "CREDBOT_ENCRYPTION_KEYS", "CREDBOT_DATA_DIR", "SLACK_BOT_TOKEN", "SLACK_API_URL",
-            "CREDBOT_NOTIFY_CHANNELS")
-    return {k: v for k, v in bot.env.items() if k in keep}
 
 
 def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_expiry(bot, slack, workspace,

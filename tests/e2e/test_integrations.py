@@ -6,10 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.harness import REPO
-from tests.test_expiry_and_board import cli_env
-from tests.test_home import created_id
-from tests.test_lifecycle import run_cli
+from tests.kit import REPO, cli_env, created_id, run_cli
 
 
 def test_cli_lists_shows_and_reveals_only_to_stdout(bot, slack, workspace, paddle_live, paddle_sandbox, tmp_path):

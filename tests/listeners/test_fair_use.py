@@ -3,13 +3,11 @@ pool of their own so that a flood of Test clicks never delays another person's w
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 
-from bot.credentials.types import Workspace as Scope
-from bot.slack.fair_use import ALREADY_RUNNING, FairUse
-from tests.harness import Workspace, core_service, seed, view_text
+from bot.slack.fair_use import ALREADY_RUNNING
+from tests.kit import Workspace, core_service, seed, view_text
 
 
 def settle(slack, quiet: float = 1.0, timeout: float = 20.0) -> None:
@@ -55,50 +53,3 @@ def test_a_person_gets_a_few_checks_a_minute(bot, slack, workspace, paddle_live)
         workspace.choose(f"test:{credential_id}")
     workspace.opened(lambda v: "Paddle checks in the last minute" in view_text(v))
     settle(slack)
-
-
-def scope() -> Scope:
-    return Scope("", "T1")
-
-
-def test_claims_expire_with_the_window_and_release_frees_the_credential():
-    now = [0.0]
-    fair = FairUse(lambda: now[0], per_person=2, window=60)
-    try:
-        assert fair.claim(scope(), "U1", "c1") is None
-        assert fair.claim(scope(), "U2", "c1") == ALREADY_RUNNING
-        fair.release("c1")
-        assert fair.claim(scope(), "U1", "c1") is None
-        fair.release("c1")
-        assert "wait 60 s" in fair.claim(scope(), "U1", "c2")
-        now[0] = 60.5
-        assert fair.claim(scope(), "U1", "c2") is None
-        assert fair.claim(Scope("", "T2"), "U1", "c3") is None  # another workspace's U1 is another person
-    finally:
-        fair.close()
-
-
-def test_a_claim_never_released_frees_its_credential_after_its_expiry():
-    now = [0.0]
-    fair = FairUse(lambda: now[0])
-    try:
-        assert fair.claim(scope(), "U1", "c1") is None
-        now[0] = 121
-        assert fair.claim(scope(), "U2", "c1") is None
-    finally:
-        fair.close()
-
-
-def test_the_pool_refuses_when_full_and_releases_the_claim():
-    fair = FairUse(workers=1, queue=1)
-    gate = threading.Event()
-    try:
-        for credential_id in ("a", "b"):
-            assert fair.claim(scope(), "U1", credential_id) is None
-            assert fair.run(credential_id, gate.wait)
-        assert fair.claim(scope(), "U1", "c") is None
-        assert not fair.run("c", gate.wait)
-        assert fair.claim(scope(), "U2", "c") is None  # refused work does not hold its credential
-    finally:
-        gate.set()
-        fair.close()

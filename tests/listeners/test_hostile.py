@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-
 import pytest
 
-from tests.harness import view_text
-from tests.test_http import command_body
+from tests.kit import view_text
 
 ACCEPTED_NAMES = [
     "<!channel> alert",
@@ -89,19 +85,3 @@ def test_empty_or_malformed_fields_get_an_inline_error(workspace, values):
     reply = workspace.bot.sender.interaction(payload)
     assert reply.status == 200
     assert reply.json() == {"response_action": "errors", "errors": {"name": "Enter a name for the credential."}}
-
-
-@pytest.mark.parametrize("content_type, body", [
-    ("application/json", command_body()),                       # a form body labelled JSON
-    ("text/plain", command_body()),
-    ("application/x-www-form-urlencoded", b"payload=%7Bnot%20json"),  # a truncated interaction payload
-    ("application/x-www-form-urlencoded", b"payload=" + urllib.parse.quote(json.dumps([1, 2])).encode()),
-    ("application/x-www-form-urlencoded", b""),
-    ("application/x-www-form-urlencoded", b"\xff\xfe\x00garbage"),
-])
-def test_signed_but_malformed_requests_are_refused_and_the_bot_keeps_serving(bot, slack, workspace, content_type,
-                                                                             body):
-    reply = bot.sender.post(body, content_type)
-    assert 400 <= reply.status < 500, (reply.status, reply.text)
-    assert "Traceback" not in reply.text
-    assert workspace.command("/list-credentials").status == 200

@@ -7,7 +7,7 @@ import json
 import pytest
 from slack_sdk.models.blocks import Block
 
-from tests.harness import Workspace, core_service, seed, view_text
+from tests.kit import Workspace, core_service, seed, view_text
 
 
 def scope(workspace):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.databases import test_key
-from tests.harness import Workspace, core_service, seed, view_text
-from tests.test_lifecycle import run_cli
+from tests.kit import Workspace, core_service, run_cli, seed, test_key, view_text
 
 
 def scope(workspace):
@@ -89,7 +87,7 @@ def test_rotation_refuses_while_a_stored_key_id_is_missing(start_bot, database, 
 
 def test_audit_command_prints_who_did_what_filtered_by_time_and_credential(bot, slack, workspace, paddle_live,
                                                                             tmp_path):
-    from tests.fakes import make_key
+    from tests.kit import make_key
 
     view, _ = workspace.run_wizard("Audited", "paddle", paddle_live.new_key("live"))
     created = workspace.outcome(view["id"])

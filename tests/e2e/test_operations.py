@@ -7,9 +7,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fakes import make_key
-from tests.harness import Workspace, view_text
-from tests.test_http import command_body
+from tests.kit import Workspace, command_body, make_key, view_text
 
 
 def scrape(url: str) -> dict[tuple[str, tuple], float]:
@@ -80,7 +78,7 @@ def test_json_logs_are_one_redacted_object_per_line(start_bot, slack, paddle_liv
 
 
 def test_a_bad_log_format_is_a_settings_problem(tmp_path):
-    from tests.test_lifecycle import run_cli
+    from tests.kit import run_cli
 
     result = run_cli(["serve"], {"LOG_FORMAT": "xml"}, tmp_path)
     assert result.returncode == 2 and "LOG_FORMAT must be text or json" in result.stderr

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from tests.fakes import make_key, make_legacy_key
-from tests.harness import core_service, seed, view_text
+from tests.kit import core_service, make_key, make_legacy_key, seed, view_text
 
 
 def count_rows(bot, team_id: str) -> int:
@@ -92,7 +91,7 @@ def test_a_lookalike_that_slips_past_stage_one_loses_on_the_unique_index(bot, wo
 
 
 def test_same_name_is_fine_in_another_workspace(bot, slack, workspace):
-    from tests.harness import Workspace
+    from tests.kit import Workspace
 
     seed(core_service(bot), workspace, "Shared name")
     other = Workspace(bot, slack)

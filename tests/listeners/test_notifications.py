@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from tests.harness import view_text
+from tests.kit import view_text
 
 
 def announcement_result(workspace, view_id: str) -> dict:

@@ -1,0 +1,149 @@
+"""Credbot as the tests and the benchmarks run it: the settings every test bot shares, and a bot in a subprocess.
+
+``BotBase`` holds what a bot is whatever runs it (its settings, its workdir, its database); ``BotProcess`` runs
+``python -m bot serve`` (gunicorn, or Socket Mode) in a subprocess; ``tests.kit.in_process.InProcessBot`` builds
+the same Bolt app in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.kit.databases import database_url_of
+from tests.kit.fakes import FakePaddle, FakeSlack
+from tests.kit.signing import SlackRequests, SlackSender
+
+BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
+SIGNING_SECRET = "test-signing-secret-7f3a9c1e5b"
+NOTIFY_CHANNELS = ("CNOTIFYA", "CNOTIFYB")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BotBase:
+    """A bot's settings (as environment variables), its working directory and its database."""
+
+    sender: SlackRequests
+
+    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
+                 paddle_sandbox: FakePaddle | None, **overrides: str) -> None:
+        self.workdir = workdir
+        self.slack = slack
+        self.port = free_port()
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            **({"PADDLE_API_URL": paddle_live.url} if paddle_live else {}),
+            **({"PADDLE_SANDBOX_API_URL": paddle_sandbox.url} if paddle_sandbox else {}),
+            "PADDLE_TIMEOUT_SECONDS": "1.5",
+            "CREDBOT_DATA_DIR": str(workdir / "data"),
+            "CREDBOT_NOTIFY_CHANNELS": ",".join(NOTIFY_CHANNELS),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            "CREDBOT_HTTP_WORKERS": "1",  # one process per test bot keeps the suite light
+            "CREDBOT_HTTP_THREADS": "8",
+            "PYTHONPATH": str(REPO),
+        }
+        self.env.update(overrides)
+        self._engine = None
+        self._closers: list = []
+
+    @property
+    def database_url(self) -> str:
+        return database_url_of(self.env)
+
+    @property
+    def database_kind(self) -> str:
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"
+
+    def sql(self, statement: str, **params: Any) -> list[tuple]:
+        """Run one statement on the bot's database (SQLite or PostgreSQL); rows as tuples."""
+        from sqlalchemy import create_engine, text
+
+        if self._engine is None:
+            self._engine = create_engine(self.database_url)
+        with self._engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+
+    def on_close_database(self, closer) -> None:
+        """Call ``closer`` when the test is done with this bot's database (helpers that keep an engine)."""
+        self._closers.append(closer)
+
+    def close_database(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        while self._closers:
+            self._closers.pop()()
+        self.__dict__.pop("_core_cache", None)
+
+
+class BotProcess(BotBase):
+    """``python -m bot serve`` in a subprocess, its log captured to a file."""
+
+    command: tuple[str, ...] = ("-m", "bot", "serve")
+
+    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
+                 paddle_sandbox: FakePaddle | None, **overrides: str) -> None:
+        super().__init__(workdir, slack, paddle_live, paddle_sandbox, **overrides)
+        self.log_path = workdir / f"bot-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+        self.sender = SlackSender(self.url, SIGNING_SECRET)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "BotProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, *self.command], cwd=self.workdir, env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        if self.env.get("SLACK_APP_TOKEN"):
+            return self  # Socket Mode serves no HTTP; the caller waits for the websocket instead
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bot exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"bot did not become healthy:\n{self.log()}")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,22 @@
+"""Listener tests run Credbot's Bolt app in this process: each request is signed and handed to ``app.dispatch``
+(tests.kit.InProcessBot) against the fake Slack Web API and the fake Paddle. No server, no subprocess."""
+
+import pytest
+
+from tests.kit import InProcessBot
+
+
+@pytest.fixture(scope="session")
+def bot_class():
+    """Bots a test starts itself (``start_bot``, a module's own configuration) run in-process too."""
+    return InProcessBot
+
+
+@pytest.fixture(scope="session")
+def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
+    """One in-process bot per database for the session (per xdist worker); ``bot`` empties its tables per test."""
+    workdir = tmp_path_factory.mktemp("in-process-bot")
+    bot = InProcessBot(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
+    yield bot
+    bot.stop()
+    bot.close_database()
