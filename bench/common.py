@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bot.infra.settings import default_workers
-from tests.fakes import FakePaddle, FakeSlack
-from tests.fakes.slack import Call
-from tests.harness import REPO, BotProcess
+from tests.kit import REPO, BotProcess, Call, FakePaddle, FakeSlack
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 VERIFYING_CALLBACK = "credential_wizard_verifying"  # bot/slack/ui/wizard_modal.py; the view that is *not* the outcome

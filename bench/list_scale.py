@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BenchPaddle, BenchSlack, BotProcess, bot_overrides, database, machine, summarize, write_json
-from tests.harness import Workspace
+from tests.kit import Workspace
 
 SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "xe", "zu")
 WORDS = [a + b for a in SYLLABLES for b in SYLLABLES]  # 100 four-letter words: a word filter matches 1%

@@ -42,7 +42,7 @@ from bench.common import (
     write_json,
 )
 from bot.infra.settings import default_workers
-from tests.harness import REPO, Workspace
+from tests.kit import REPO, Workspace
 
 ACK_STEPS = ("/create-credential", "stage 1 name", "stage 2 entity type", "stage 3 destination",
              "stage 4 key (ack)", "/list-credentials")

@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fakes import FakePaddle, FakeSlack
-from tests.harness import BotProcess, Workspace
+from tests.kit import BotProcess, FakePaddle, FakeSlack, Workspace
 
 STEPS = ("/create-credential", "stage 1 name", "stage 2 entity type", "stage 3 destination", "stage 4 key (ack)",
          "verified + saved (views.update)", "/list-credentials")

@@ -62,3 +62,10 @@ def test_no_two_modules_share_a_name():
         if path.name != "__init__.py" and "migrations" not in path.parts:
             names.setdefault(path.stem, []).append(str(path.relative_to(BOT)))
     assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
+
+
+@pytest.mark.parametrize("path", sorted((BOT.parent / "bench").rglob("*.py")), ids=lambda p: p.name)
+def test_the_benchmarks_share_only_the_test_kit(path):
+    """bench/ reuses the fakes and bots through tests.kit, never a test module or conftest."""
+    assert [name for name in imported(path) if name.startswith("tests") and not
+            (name == "tests.kit" or name.startswith("tests.kit."))] == []
