@@ -90,7 +90,7 @@ def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
 @pytest.fixture
 def bot(shared_bot):
     """One bot per database for the session, its tables emptied before each test."""
-    clean(shared_bot.database_url)
+    clean(shared_bot)
     return shared_bot
 
 

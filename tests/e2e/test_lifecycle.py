@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.kit import BotProcess, Workspace, core_service, make_key, make_legacy_key, run_cli, view_text
+from tests.kit import BotProcess, Workspace, core_service, make_key, make_legacy_key, run_cli, test_key, view_text
 
 
 def stored_bytes(bot: BotProcess) -> bytes:
@@ -96,8 +96,7 @@ def scope(workspace):
 
 
 def test_start_up_refuses_when_a_stored_key_id_is_not_configured(start_bot, database, slack, tmp_path, paddle_live):
-    key_a = run_cli(["keys", "generate", "--key-id", "keyA"], {}, tmp_path).stdout.strip()
-    key_b = run_cli(["keys", "generate", "--key-id", "keyB"], {}, tmp_path).stdout.strip()
+    key_a, key_b = test_key("keyA"), test_key("keyB")  # `keys generate` itself: test_keys_generate_prints_a_usable_key
     db_url = database.new_url("shared")
     bot = start_bot(DATABASE_URL=db_url, CREDBOT_ENCRYPTION_KEYS=key_a)
     workspace = Workspace(bot, slack)

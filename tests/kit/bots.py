@@ -73,13 +73,20 @@ class BotBase:
     def database_kind(self) -> str:
         return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"
 
-    def sql(self, statement: str, **params: Any) -> list[tuple]:
-        """Run one statement on the bot's database (SQLite or PostgreSQL); rows as tuples."""
-        from sqlalchemy import create_engine, text
+    @property
+    def engine(self):
+        """The tests' own engine on the bot's database (not the bot's), made on first use."""
+        from sqlalchemy import create_engine
 
         if self._engine is None:
-            self._engine = create_engine(self.database_url)
-        with self._engine.begin() as conn:
+            self._engine = create_engine(self.database_url, pool_pre_ping=True)  # a test may cut connections
+        return self._engine
+
+    def sql(self, statement: str, **params: Any) -> list[tuple]:
+        """Run one statement on the bot's database (SQLite or PostgreSQL); rows as tuples."""
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
             result = conn.execute(text(statement), params)
             return [tuple(row) for row in result] if result.returns_rows else []
 
