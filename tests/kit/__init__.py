@@ -12,12 +12,13 @@ from tests.kit.fakes import Call, FakePaddle, FakeSlack, FakeSocketMode, make_ke
 from tests.kit.in_process import DispatchSender, InProcessBot
 from tests.kit.seeding import core_service, scope, seed
 from tests.kit.signing import Reply, SlackRequests, SlackSender, command_body, sign
+from tests.kit.waiting import settled
 from tests.kit.workspace import Workspace, created_id, view_text
 
 __all__ = [
     "BOT_TOKEN", "NOTIFY_CHANNELS", "REPO", "SIGNING_SECRET", "BotBase", "BotProcess", "Call", "DispatchSender",
     "FakePaddle", "FakeSlack", "FakeSocketMode", "InProcessBot", "Reply", "SlackRequests", "SlackSender",
     "TestDatabase", "Workspace", "clean", "cli_env", "command_body", "core_service", "created_id", "free_port",
-    "make_key", "make_legacy_key", "postgres_base_url", "postgres_problem", "run_cli", "scope", "seed", "sign",
-    "test_key", "view_text",
+    "make_key", "make_legacy_key", "postgres_base_url", "postgres_problem", "run_cli", "scope", "seed", "settled",
+    "sign", "test_key", "view_text",
 ]
