@@ -6,6 +6,7 @@ import json
 import time
 
 from tests.fakes.socket_mode import FakeSocketMode
+from tests.test_hardening_http import AWKWARD_KEYS
 from tests.harness import BotProcess, free_port
 from tests.test_operations import scrape, value
 
@@ -64,6 +65,11 @@ def test_socket_mode_debug_logs_never_show_the_key_or_tokens(tmp_path, database,
                               "payload": workspace.submission(view, {"api_key": key})})
             socket_mode.wait_ack("env-key")
             assert "Credential created" in json.dumps(workspace.outcome("V0SOCKDEBUG"))
+            for number, awkward in enumerate(AWKWARD_KEYS):  # masked whole, whatever they hold
+                socket_mode.send({"envelope_id": f"env-awkward-{number}", "type": "interactive",
+                                  "accepts_response_payload": True,
+                                  "payload": workspace.submission(view, {"api_key": awkward})})
+                socket_mode.wait_ack(f"env-awkward-{number}")
         finally:
             assert bot.stop() == 0, bot.log()
     log = bot.log()
@@ -71,3 +77,5 @@ def test_socket_mode_debug_logs_never_show_the_key_or_tokens(tmp_path, database,
     assert "api_key_input" in log  # …including the one carrying the key,
     assert key not in log and key[-30:] not in log  # …with the key masked
     assert "xapp-1-A0001-debug-token" not in log and bot.env["SLACK_BOT_TOKEN"] not in log
+    for fragment in ("horse battery", "battery staple", "defghijklmnop", "secretpart", "quoted", "newline and"):
+        assert fragment not in log, fragment
