@@ -50,6 +50,7 @@ class AccessPolicy:
         self.clock = clock
         self.ttl = ttl
         self._groups: dict[tuple[str, str, str], tuple[float, frozenset[str]]] = {}
+        self._homes: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -68,7 +69,14 @@ class AccessPolicy:
             return Decision(True, "everyone may view")
         return self._member(workspace, user_id, self.viewers + self.admins)
 
-    def may(self, kind: str, workspace: Workspace, user_id: str) -> Decision:
+    def may(self, kind: str, workspace: Workspace, user_id: str, *, outsider: bool = False) -> Decision:
+        """``outsider``: the person's own workspace is not this one (a Slack Connect channel shared with another
+        organisation). They are refused unless a setting names them by user id: a group of ours or "everyone"
+        never reaches into another organisation."""
+        if outsider:
+            named = self.admins if kind == MANAGE else (self.viewers or ()) + self.admins
+            if user_id not in named:
+                return Decision(False, "from another organisation's workspace (Slack Connect), not named")
         return self.may_manage(workspace, user_id) if kind == MANAGE else self.may_view(workspace, user_id)
 
     def who_to_ask(self, kind: str) -> str:
@@ -77,9 +85,31 @@ class AccessPolicy:
         return ", ".join(f"<!subteam^{p}>" if p.startswith("S") else mention(p) for p in principals[:10])
 
     def refusal(self, kind: str) -> str:
+        if not self.who_to_ask(kind):  # open to everyone here, so the refused person is from elsewhere
+            return (":no_entry: Credentials are shown only to people of the workspace that owns them. If you "
+                    "need access from another organisation, ask the bot's operators to name you in CREDBOT_VIEWERS.")
         action = "create or change credentials" if kind == MANAGE else "see credentials"
         holders = "credential admins" if kind == MANAGE else "credential viewers"
         return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind)} if you need access."
+
+    def home_team(self, user_id: str) -> str | None:
+        """The workspace a person belongs to (users.info), cached like group members; None when unreadable."""
+        now = self.clock()
+        with self._lock:
+            cached = self._homes.get(user_id)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            team = (self.client.users_info(user=user_id).get("user") or {}).get("team_id")
+        except (SlackApiError, SlackRequestError, OSError) as error:
+            detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("could not read the workspace of user %s (%s): treating them as an outsider", user_id, detail)
+            return None
+        if isinstance(team, str) and team:
+            with self._lock:
+                self._homes[user_id] = (now + self.ttl, team)
+            return team
+        return None
 
     # -- internals ----------------------------------------------------------------------
 

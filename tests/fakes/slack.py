@@ -158,6 +158,8 @@ class FakeSlack(LoopbackHTTPServer):
         self.usergroup_errors: dict[str, str] = {}
         #: URL returned by apps.connections.open (None -> not_configured)
         self.socket_url: str | None = None
+        #: user id -> the workspace users.info reports for them (unknown users: user_not_found)
+        self.user_teams: dict[str, str] = {}
         self._failures_served: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
@@ -260,6 +262,11 @@ class FakeSlack(LoopbackHTTPServer):
                 return 200, {}, {"ok": False, "error": error}
             users = list(self.usergroups.get(params.get("usergroup", ""), []))
             return 200, {}, {"ok": True, "users": users}
+        if method == "users.info":
+            team = self.user_teams.get(params.get("user", ""))
+            if team is None:
+                return 200, {}, {"ok": False, "error": "user_not_found"}
+            return 200, {}, {"ok": True, "user": {"id": params.get("user"), "team_id": team}}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {}, {"ok": False, "error": "not_configured"}
