@@ -138,7 +138,8 @@ def test_bot_scopes_are_least_privilege(manifest):
     bot = scopes["bot"]
     assert len(bot) == len(set(bot)), f"duplicate scopes: {bot}"
     # usergroups:read: CREDBOT_ADMINS groups; users:read: who is from another organisation in Slack Connect
-    assert set(bot) == {"commands", "chat:write", "usergroups:read", "users:read"}
+    # channels:read, groups:read: which workspace owns an announcement or board channel (conversations.info)
+    assert set(bot) == {"commands", "chat:write", "usergroups:read", "users:read", "channels:read", "groups:read"}
     assert "chat:write.public" not in bot
     assert set(scopes) == {"bot"}, "no user or optional scopes expected"
 
