@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.credentials.board_lock import locked_board
-from bot.slack.channel_owners import UNREADABLE
+from bot.slack.slack_lookup import UNREADABLE
 from bot.slack.ui.home_tab import BOARD_LIMIT, board_message
 
 log = logging.getLogger(__name__)

@@ -11,28 +11,25 @@ treated as the bot's own (a plain single-workspace install).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Callable, Sequence
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.credentials.types import Workspace
 from bot.slack.notify import ChannelResult
+from bot.slack.slack_lookup import UNREADABLE, SlackLookup
 
 log = logging.getLogger(__name__)
 
 OWNER_CACHE_SECONDS = 600
-UNREADABLE = object()
 
 
 class ChannelOwners:
     def __init__(self, client: WebClient, *, org_wide: bool, clock: Callable[[], float] = time.monotonic,
                  ttl: float = OWNER_CACHE_SECONDS) -> None:
-        self.client, self.org_wide, self.clock, self.ttl = client, org_wide, clock, ttl
-        self._owners: dict[str, tuple[float, str | None]] = {}
-        self._lock = threading.Lock()
+        self.client, self.org_wide = client, org_wide
+        self._lookups = SlackLookup(ttl, clock)
 
     def split(self, channels: Sequence[str], workspace: Workspace) -> tuple[list[str], list[ChannelResult]]:
         """The channels ``workspace``'s credentials may be shown in, and a refusal for each of the others."""
@@ -51,19 +48,9 @@ class ChannelOwners:
 
     def owner(self, channel: str) -> object:
         """The owning workspace's team id, None when Slack names none, or UNREADABLE."""
-        now = self.clock()
-        with self._lock:
-            cached = self._owners.get(channel)
-        if cached and cached[0] > now:
-            return cached[1]
-        try:
+        def read() -> str | None:
             info = self.client.conversations_info(channel=channel).get("channel") or {}
-        except (SlackApiError, SlackRequestError, OSError) as error:
-            detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-            log.warning("could not tell which workspace owns channel %s (%s): not showing credentials there",
-                        channel, detail)
-            return UNREADABLE
-        owner = info.get("context_team_id") or next(iter(info.get("shared_team_ids") or []), None)
-        with self._lock:
-            self._owners[channel] = (now + self.ttl, owner)
-        return owner
+            return info.get("context_team_id") or next(iter(info.get("shared_team_ids") or []), None)
+
+        return self._lookups.get(channel, read, f"could not tell which workspace owns channel {channel} (%s): "
+                                 "not showing credentials there")

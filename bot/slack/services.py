@@ -23,6 +23,7 @@ from bot.infra.db import create_db_engine, session_factory
 from bot.infra.settings import Settings
 from bot.slack.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
+from bot.slack.web_client import PooledWebClient
 from bot.slack.access import AccessPolicy
 
 
@@ -65,7 +66,7 @@ class Services:
 
 def slack_client(settings: Settings) -> WebClient:
     """A Web API client that retries what is worth retrying: rate limits, 5xx, dropped connections."""
-    return WebClient(
+    return PooledWebClient(
         token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
@@ -79,7 +80,7 @@ def slack_client(settings: Settings) -> WebClient:
 
 def access_client(settings: Settings) -> WebClient:
     """For membership checks made while Slack waits for an ack: short timeout, one retry on a dropped connection."""
-    return WebClient(
+    return PooledWebClient(
         token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=2,
