@@ -7,10 +7,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-# Reinstall only when the dependency list changed since the last install.
-stamp=.venv/.credbot-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# Install exactly what the lock file pins, every package checked against its hashes, then the project itself
+# (scripts/test sets CREDBOT_LOCK=requirements-test.lock). Reinstall only when the lock changed since.
+lock=${CREDBOT_LOCK:-requirements.lock}
+stamp=.venv/.credbot-installed-$lock
+if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23.1"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  rm -f .venv/.credbot-installed-*
   touch "$stamp"
 fi

@@ -16,13 +16,42 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Drop the SQLite run of tests marked postgresql_only (rather than reporting a skip on every run)."""
-    kept = [item for item in items if not (item.get_closest_marker("postgresql_only")
-                                           and getattr(item, "callspec", None)
-                                           and item.callspec.params.get("database") == "sqlite")]
+    """Drop the SQLite run of tests marked postgresql_only (rather than reporting a skip on every run), and every
+    PostgreSQL run when PostgreSQL cannot be reached outside CI (the terminal summary says so once)."""
+    uses_postgres = any(_database_param(item) == "postgresql" for item in items)
+    no_postgres = uses_postgres and _postgres_skip_reason() is not None
+    kept = [item for item in items
+            if not (item.get_closest_marker("postgresql_only") and _database_param(item) == "sqlite")
+            and not (no_postgres and _database_param(item) == "postgresql")]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The PostgreSQL note, once per run (not once per test); only when some test would have used it."""
+    reports = (report for kind in ("passed", "failed", "skipped", "error") for report in terminalreporter.stats.get(kind, []))
+    ran_on_sqlite = any("sqlite" in getattr(report, "nodeid", "") for report in reports)  # workers collected, not us
+    if ran_on_sqlite and _postgres_skip_reason():
+        terminalreporter.write_line(f"PostgreSQL runs not collected: {_postgres_skip_reason()}", yellow=True)
+
+
+def _database_param(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("database") if callspec else None
+
+
+def _postgres_skip_reason() -> str | None:
+    """Why the PostgreSQL runs are left out here (checked once per process), or None. In CI they are never left
+    out: the database fixture fails them instead."""
+    url = postgres_base_url()
+    if url not in _postgres_checked:
+        _postgres_checked[url] = postgres_problem(url)
+    problem = _postgres_checked[url]
+    if not problem or os.environ.get("CI") == "true":
+        return None
+    return (f"PostgreSQL at {url.split('@')[-1]} is not reachable ({problem}). Start it, or point "
+            "TEST_DATABASE_URL at one (trust auth, an empty database) to run the PostgreSQL tests.")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

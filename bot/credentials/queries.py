@@ -169,11 +169,13 @@ class CredentialQueries:
         with self.sessions() as session:
             return session.get(HomeViewer, (workspace.enterprise_id, workspace.team_id, user_id)) is not None
 
-    def board_listing(self, limit: int) -> tuple[list[CredentialSummary], int]:
-        """The first ``limit`` credentials of every workspace (by destination, newest first) and how many in all."""
+    def board_listing(self, limit: int, team_id: str | None = None) -> tuple[list[CredentialSummary], int]:
+        """The first ``limit`` credentials (by destination, newest first) of every workspace, or of the workspace
+        ``team_id`` names, and how many in all."""
+        scope = [Credential.team_id == team_id] if team_id else []
         with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(Credential)) or 0
-            rows = session.execute(select(*SHOWN_COLUMNS).order_by(Credential.destination, *NEWEST_FIRST)
+            total = session.scalar(select(func.count()).select_from(Credential).where(*scope)) or 0
+            rows = session.execute(select(*SHOWN_COLUMNS).where(*scope).order_by(Credential.destination, *NEWEST_FIRST)
                                    .limit(limit)).all()
         return [summary_of(r) for r in rows], total
 

@@ -98,3 +98,28 @@ def upgrade(url: str) -> None:
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for PostgreSQL or an in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).resolve()
+
+
+def describe(url: str) -> str:
+    """The database for a message: the SQLite file, or the PostgreSQL URL without its password."""
+    path = sqlite_file(url)
+    return str(path) if path else make_url(url).render_as_string(hide_password=True)
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the migration the database is at, None if it has none; the newest migration of this version)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head

@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import threading
+import urllib.parse
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
@@ -28,6 +29,70 @@ _PATTERNS = [
     re.compile(r"(?<=api_key_input)((?:(?!value).){0,120}?value(?:%22|\\?[\"'])[\s+]*(?::|%3A)[\s+]*(?:%22|\\?[\"']))"
                r"[^\"'%&\\\s]+"),
 ]
+
+
+KEY_INPUT = "api_key_input"  # the action id of every input a person pastes an API key into
+_DECODER = json.JSONDecoder()
+# The second net, for payloads that are not JSON (a Python repr): the key input's quoted value, whole, however
+# it is escaped; a quoted string ends only at an unescaped quote.
+_QUOTED_KEY_VALUE = re.compile(KEY_INPUT + r"""['"]?\s*:\s*\{[^{}]*?['"]value['"]\s*:\s*"""
+                               r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", re.DOTALL)
+_FORM_PAYLOAD = re.compile(r"payload=([^&\s'\"]+)")
+
+
+def _mask_key_inputs(value: object) -> object:
+    """A copy of a parsed payload with every key input's value replaced whole."""
+    if isinstance(value, dict):
+        masked = {}
+        for key, item in value.items():
+            if key == KEY_INPUT and isinstance(item, dict) and "value" in item:
+                item = {**item, "value": MASK}
+            masked[key] = _mask_key_inputs(item)
+        return masked
+    if isinstance(value, list):
+        return [_mask_key_inputs(item) for item in value]
+    if isinstance(value, str) and KEY_INPUT in value and value.lstrip().startswith("{"):
+        return redact_payloads(value)  # a payload carried as a JSON string (a form's payload field, an envelope)
+    return value
+
+
+def _redact_json(text: str) -> str:
+    out, position = [], 0
+    while (start := text.find("{", position)) >= 0:
+        try:
+            parsed, end = _DECODER.raw_decode(text, start)
+        except ValueError:
+            out.append(text[position:start + 1])
+            position = start + 1
+            continue
+        segment = text[start:end]
+        out.append(text[position:start])
+        out.append(json.dumps(_mask_key_inputs(parsed), ensure_ascii=False) if KEY_INPUT in segment else segment)
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _redact_form(match: re.Match) -> str:
+    decoded = urllib.parse.unquote_plus(match.group(1))
+    return "payload=" + urllib.parse.quote_plus(_redact_json(decoded)) if KEY_INPUT in decoded else match.group(0)
+
+
+def redact_payloads(text: str) -> str:
+    """Replace the value of every API key input in the payloads a line carries (JSON, form-encoded, or a repr),
+    whole, whatever characters it holds: parse first, then a quoted-string net."""
+    if KEY_INPUT not in text:
+        return text
+    text = _FORM_PAYLOAD.sub(_redact_form, text)
+    text = _redact_json(text)
+    return _QUOTED_KEY_VALUE.sub(_mask_quoted, text)
+
+
+def _mask_quoted(match: re.Match) -> str:
+    quoted = match.group(1)
+    if quoted[1:-1] == MASK:
+        return match.group(0)
+    return match.group(0)[: match.start(1) - match.start(0)] + quoted[0] + MASK + quoted[0]
 
 
 class Redactor:
@@ -55,6 +120,7 @@ class Redactor:
                 self._in_flight.pop(token, None)
 
     def redact(self, text: str) -> str:
+        text = redact_payloads(text)
         with self._lock:  # a value too short to be a secret would mask half the line (and "" every gap)
             values = sorted({v for v in self._in_flight.values() if len(v) >= 6} | self._fixed, key=len, reverse=True)
         for value in values:

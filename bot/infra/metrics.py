@@ -93,6 +93,26 @@ def exposition() -> tuple[bytes, str]:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        collector = multiprocess.MultiProcessCollector(registry)
+        registry.register(_Unrecorded(collector))
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class _Unrecorded:
+    """Our metric families that no worker has recorded yet, without samples: the multiprocess collector only
+    knows what is in the workers' files, and a scrape before the first request should still list every family."""
+
+    OURS = (REQUESTS, LATENCY, CREDENTIALS_CREATED, VERIFICATION_FAILURES, NOTIFICATION_FAILURES)
+
+    def __init__(self, recorded) -> None:
+        self.recorded = recorded
+
+    def collect(self):
+        from prometheus_client.metrics_core import Metric
+
+        seen = {family.name for family in self.recorded.collect()}
+        for metric in self.OURS:
+            for family in metric.describe():
+                if family.name not in seen:
+                    yield Metric(family.name, family.documentation, family.type)

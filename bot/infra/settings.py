@@ -51,6 +51,7 @@ ENV_NAMES: dict[str, str] = {
     "encryption_keys": "CREDBOT_ENCRYPTION_KEYS",
     "notify_channels": "CREDBOT_NOTIFY_CHANNELS",
     "board_channel": "CREDBOT_BOARD_CHANNEL",
+    "org_wide_channels": "CREDBOT_ORG_WIDE_CHANNELS",
     "reminder_interval": "CREDBOT_REMINDER_INTERVAL_SECONDS",
     "admins": "CREDBOT_ADMINS",
     "viewers": "CREDBOT_VIEWERS",
@@ -358,6 +359,8 @@ class Settings(BaseSettings):
     admins: Annotated[tuple[str, ...], BeforeValidator(_principals)] = ()  # who may create and change; empty: everyone
     viewers: Annotated[tuple[str, ...] | None, BeforeValidator(_principals), AfterValidator(lambda v: v or None)] = None
     verify_keys: Annotated[bool, BeforeValidator(_switch)] = True
+    # Announcements and the board show every workspace's credentials, not only those of the channel's workspace.
+    org_wide_channels: Annotated[bool, BeforeValidator(_switch)] = False
     paddle_api_url: Annotated[str, _http_url(DEFAULT_PADDLE_API_URL),
                               AfterValidator(_no_trailing_slash)] = DEFAULT_PADDLE_API_URL
     paddle_sandbox_api_url: Annotated[str, _http_url(DEFAULT_PADDLE_SANDBOX_API_URL),

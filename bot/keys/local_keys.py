@@ -16,13 +16,21 @@ log = logging.getLogger(__name__)
 KEY_FILE_NAME = "encryption.keys"
 
 
-def load_key_ring(settings: Settings) -> KeyRing:
-    """The configured keys, or the embedded default's key file (created on first start)."""
+class KeyFileMissing(VaultError):
+    """The embedded default's key file is not there, and this caller may not create one."""
+
+
+def load_key_ring(settings: Settings, *, create: bool = True) -> KeyRing:
+    """The configured keys, or the embedded default's key file (created on first start unless ``create`` is
+    False: commands that only read must not make a key that would never open what is already stored)."""
     if settings.encryption_keys:
         return KeyRing(settings.encryption_keys)
     if not settings.database_is_default:
         raise VaultError("CREDBOT_ENCRYPTION_KEYS is required with a DATABASE_URL")
     path = settings.data_dir / KEY_FILE_NAME
+    if not path.exists() and not create:
+        raise KeyFileMissing(f"there is no key file at {path}: `credbot serve` creates one on a first start; "
+                             "if credentials are stored, restore it from your backup (or set CREDBOT_ENCRYPTION_KEYS)")
     try:
         private_dir(settings.data_dir)
         if not path.exists():

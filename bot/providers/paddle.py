@@ -9,6 +9,7 @@ This module implements a port of the core (bot.credentials.ports) and imports no
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -18,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Mapping
 
 from bot.credentials.types import KeyCheck, KeyRecord, Outcome
+from bot.infra.http_pool import SHARED, ConnectionPool, proxied
 from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -48,9 +50,10 @@ _OPENER = urllib.request.build_opener(_NoRedirects())
 class PaddleVerifier:
     """Checks keys against the Paddle environment of each destination (base URLs resolved at wiring time)."""
 
-    def __init__(self, base_urls: Mapping[str, str], timeout: float = 8.0) -> None:
+    def __init__(self, base_urls: Mapping[str, str], timeout: float = 8.0, pool: ConnectionPool = SHARED) -> None:
         self.base_urls = {value: url.rstrip("/") for value, url in base_urls.items()}
         self.timeout = timeout
+        self.pool = pool
 
     def check(self, destination: str, api_key: Secret, key_record_id: str | None) -> KeyCheck:
         """Verify the key, then (if it is accepted and has an id) read its record. Never raises."""
@@ -69,9 +72,24 @@ class PaddleVerifier:
         return parse_key_record(body)
 
     def _get(self, url: str, api_key: Secret) -> tuple[int, bytes]:
-        """(status, body); status 0 for "no answer", -1 for "no answer in time"."""
-        request = urllib.request.Request(url, method="GET", headers={
-            "Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json", "User-Agent": USER_AGENT})
+        """(status, body); status 0 for "no answer", -1 for "no answer in time". A redirect is returned as is,
+        never followed: following would send the key to another address."""
+        headers = {"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        if proxied(url):
+            return self._get_through_proxy(url, headers)
+        try:
+            status, _headers, body = self.pool.request("GET", url, headers=headers, timeout=self.timeout,
+                                                       max_body=MAX_BODY)
+            return status, body
+        except (TimeoutError, socket.timeout):
+            return -1, b""
+        except (OSError, http.client.HTTPException) as error:
+            log.warning("Paddle unreachable at %s: %s", url.rsplit("/", 1)[0], type(error).__name__)
+            return 0, b""
+
+    def _get_through_proxy(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        """urllib's path, for an environment that names a proxy (HTTPS_PROXY): the pool does not speak to one."""
+        request = urllib.request.Request(url, method="GET", headers=headers)
         try:
             with _OPENER.open(request, timeout=self.timeout) as response:
                 return response.status, response.read(MAX_BODY)

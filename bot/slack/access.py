@@ -13,19 +13,16 @@ Slack, so nothing a later request needs lives in one process.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.credentials.types import Workspace
+from bot.slack.slack_lookup import UNREADABLE, SlackLookup
 from bot.slack.ui.text import mention
 
-log = logging.getLogger(__name__)
 
 GROUP_CACHE_SECONDS = 300
 MANAGE = "manage"
@@ -49,8 +46,7 @@ class AccessPolicy:
         self.client = client
         self.clock = clock
         self.ttl = ttl
-        self._groups: dict[tuple[str, str, str], tuple[float, frozenset[str]]] = {}
-        self._lock = threading.Lock()
+        self._lookups = SlackLookup(ttl, clock)
 
     @property
     def open_to_everyone(self) -> bool:
@@ -68,7 +64,14 @@ class AccessPolicy:
             return Decision(True, "everyone may view")
         return self._member(workspace, user_id, self.viewers + self.admins)
 
-    def may(self, kind: str, workspace: Workspace, user_id: str) -> Decision:
+    def may(self, kind: str, workspace: Workspace, user_id: str, *, outsider: bool = False) -> Decision:
+        """``outsider``: the person's own workspace is not this one (a Slack Connect channel shared with another
+        organisation). They are refused unless a setting names them by user id: a group of ours or "everyone"
+        never reaches into another organisation."""
+        if outsider:
+            named = self.admins if kind == MANAGE else (self.viewers or ()) + self.admins
+            if user_id not in named:
+                return Decision(False, "from another organisation's workspace (Slack Connect), not named")
         return self.may_manage(workspace, user_id) if kind == MANAGE else self.may_view(workspace, user_id)
 
     def who_to_ask(self, kind: str) -> str:
@@ -77,9 +80,24 @@ class AccessPolicy:
         return ", ".join(f"<!subteam^{p}>" if p.startswith("S") else mention(p) for p in principals[:10])
 
     def refusal(self, kind: str) -> str:
+        if not self.who_to_ask(kind):  # open to everyone here, so the refused person is from elsewhere
+            return (":no_entry: Credentials are shown only to people of the workspace that owns them. If you "
+                    "need access from another organisation, ask the bot's operators to name you in CREDBOT_VIEWERS.")
         action = "create or change credentials" if kind == MANAGE else "see credentials"
         holders = "credential admins" if kind == MANAGE else "credential viewers"
         return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind)} if you need access."
+
+    def home_team(self, user_id: str) -> str | None:
+        """The workspace a person belongs to (users.info), kept like group members; None when unreadable."""
+        def read() -> str:
+            team = (self.client.users_info(user=user_id).get("user") or {}).get("team_id")
+            if not isinstance(team, str) or not team:
+                raise ValueError("no team_id in the answer")
+            return team
+
+        team = self._lookups.get(("home", user_id), read, f"could not read the workspace of user {user_id} "
+                                 "(%s): treating them as an outsider")
+        return None if team is UNREADABLE else team
 
     # -- internals ----------------------------------------------------------------------
 
@@ -100,25 +118,15 @@ class AccessPolicy:
         return Decision(False, "not listed")
 
     def _members(self, workspace: Workspace, group: str) -> frozenset[str] | None:
-        key = (workspace.enterprise_id, workspace.team_id, group)
-        now = self.clock()
-        with self._lock:
-            cached = self._groups.get(key)
-        if cached and cached[0] > now:
-            return cached[1]
-        try:
+        def read() -> frozenset[str]:
             arguments = {"usergroup": group}
             if workspace.enterprise_id and workspace.team_id:
                 arguments["team_id"] = workspace.team_id  # org-wide installs must name the workspace
-            response = self.client.usergroups_users_list(**arguments)
-            users = response.get("users")
+            users = self.client.usergroups_users_list(**arguments).get("users")
             if not isinstance(users, list):
                 raise ValueError("no users list in the response")
-            members = frozenset(u for u in users if isinstance(u, str))
-        except (SlackApiError, SlackRequestError, OSError, ValueError) as error:
-            detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
-            log.warning("could not read members of user group %s (%s): denying", group, detail)
-            return None
-        with self._lock:
-            self._groups[key] = (now + self.ttl, members)
-        return members
+            return frozenset(u for u in users if isinstance(u, str))
+
+        members = self._lookups.get(("group", workspace.enterprise_id, workspace.team_id, group), read,
+                                    f"could not read members of user group {group} (%s): denying")
+        return None if members is UNREADABLE else members

@@ -14,9 +14,19 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.credentials.board_lock import locked_board
+from bot.slack.slack_lookup import UNREADABLE
 from bot.slack.ui.home_tab import BOARD_LIMIT, board_message
 
 log = logging.getLogger(__name__)
+
+
+def board_scope(services, channel: str) -> object:
+    """The team whose credentials the board shows: its channel's owner, or None for every workspace's (org-wide
+    option on, or a channel Slack names no owner for); UNREADABLE when Slack could not say."""
+    owners = services.owners
+    if owners is None or owners.org_wide:
+        return None
+    return owners.owner(channel)
 
 
 def refresh_board(services, client: WebClient) -> None:
@@ -25,8 +35,11 @@ def refresh_board(services, client: WebClient) -> None:
     if not channel:
         return
     try:
+        team_id = board_scope(services, channel)
+        if team_id is UNREADABLE:
+            return  # logged by ChannelOwners; the board keeps what it showed rather than show too much
         with locked_board(services.credentials.sessions, channel) as board:
-            text, blocks = board_message(*services.queries.board_listing(BOARD_LIMIT))
+            text, blocks = board_message(*services.queries.board_listing(BOARD_LIMIT, team_id))
             if board.ts:
                 try:
                     client.chat_update(channel=channel, ts=board.ts, text=text, blocks=blocks)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.models.blocks import Block
 
 from bot.infra import metrics
+
+if TYPE_CHECKING:
+    from bot.credentials.types import Workspace
+    from bot.slack.channel_owners import ChannelOwners
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,10 @@ _REASONS = {
     "account_inactive": "the bot's token is no longer active",
     "slack_unavailable": "Slack had a server error; gave up after retries",
     "unreachable": "Slack could not be reached",
+    "other_workspace": "the channel belongs to another workspace of the organisation (CREDBOT_ORG_WIDE_CHANNELS "
+                       "shows every workspace's credentials there)",
+    "owner_unreadable": "Slack could not say which workspace owns the channel (the app needs channels:read and "
+                        "groups:read), so nothing was shown there",
 }
 
 
@@ -45,9 +53,13 @@ class ChannelResult:
         return _REASONS.get(self.error, f"Slack said {self.error}")
 
 
-def notify_channels(client: WebClient, channels: Sequence[str], text: str, blocks: list[Block]) -> list[ChannelResult]:
-    """Post one message to each channel; never raises for a channel's failure."""
-    results = []
+def notify_channels(client: WebClient, channels: Sequence[str], text: str, blocks: list[Block],
+                    owners: "ChannelOwners | None" = None, workspace: "Workspace | None" = None) -> list[ChannelResult]:
+    """Post one message to each channel (with ``owners``: each channel ``workspace`` owns); never raises for a
+    channel's failure."""
+    results: list[ChannelResult] = []
+    if owners is not None and workspace is not None:
+        channels, results = owners.split(channels, workspace)
     for channel in channels:
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)

@@ -33,7 +33,7 @@ def run_expiry_check(services, client: WebClient, now: datetime | None = None) -
         text, blocks = reminder_message(item, kind, now)
         channels = list(services.settings.notify_channels)
         if channels:
-            results = notify_channels(client, channels, text, blocks)
+            results = notify_channels(client, channels, text, blocks, services.owners, item.workspace)
             outcome = ", ".join(f"{r.channel}:{'ok' if r.ok else r.error}" for r in results)
         else:  # nowhere to announce: tell the person who created it
             try:

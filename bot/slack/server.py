@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import signal
 import threading
 import time
 import urllib.parse
@@ -13,7 +12,6 @@ from http import HTTPStatus
 from typing import Callable, Iterable
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot import __version__
@@ -261,25 +259,25 @@ def _close(worker_services: dict[str, Services]) -> None:
         services.close()  # waits for verifications and announcements already under way
 
 
-class SocketModeRefused(Exception):
-    """Slack would not open a Socket Mode connection (the reason is Slack's error code)."""
-
-
-def serve_socket_mode(settings: Settings, key_ring: KeyRing) -> None:
-    """Run over Socket Mode until SIGTERM or SIGINT."""
+def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Event) -> None:
+    """Run over Socket Mode until ``stop`` is set (by SIGTERM or SIGINT). Slack being away at start is waited
+    out (see bot.slack.startup); a refusal raises SlackRefused."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.startup import connect_socket_mode
 
     services = build_services(settings, key_ring)
     handler = SocketModeHandler(build_app(services), settings.slack_app_token.reveal(),
                                 logger=logging.getLogger("slack_bolt.socket_mode"))
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     try:
-        handler.connect()
-    except SlackApiError as error:
+        connected = connect_socket_mode(handler, stop)
+    except BaseException:
         services.close()
-        raise SocketModeRefused(str(error.response.get("error"))) from None
+        raise
+    if not connected:  # stopped before Slack could be reached
+        handler.close()
+        services.close()
+        return
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
     services.start_background()
     if settings.metrics_port:

@@ -21,7 +21,9 @@ from bot.keys.local_keys import load_key_ring
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra.db import create_db_engine, session_factory
 from bot.infra.settings import Settings
+from bot.slack.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
+from bot.slack.web_client import PooledWebClient
 from bot.slack.access import AccessPolicy
 
 
@@ -37,6 +39,7 @@ class Services:
     access: AccessPolicy
     executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
     fair_use: FairUse = field(default_factory=FairUse)  # Test connection and Replace: their own pool and limits
+    owners: ChannelOwners | None = None  # which workspace owns each announcement/board channel
     background: list = field(default_factory=list)  # loops started by start_background()
 
     @property
@@ -63,7 +66,7 @@ class Services:
 
 def slack_client(settings: Settings) -> WebClient:
     """A Web API client that retries what is worth retrying: rate limits, 5xx, dropped connections."""
-    return WebClient(
+    return PooledWebClient(
         token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=10,
@@ -77,7 +80,7 @@ def slack_client(settings: Settings) -> WebClient:
 
 def access_client(settings: Settings) -> WebClient:
     """For membership checks made while Slack waits for an ack: short timeout, one retry on a dropped connection."""
-    return WebClient(
+    return PooledWebClient(
         token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
         base_url=settings.slack_api_url,
         timeout=2,
@@ -91,5 +94,6 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
     credentials = wiring.credential_service(settings, session_factory(engine), key_ring or load_key_ring(settings),
                                             defer=executor.submit)
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
-    return Services(settings, engine, credentials, wiring.wizard_checks(settings, credentials),
-                    slack_client(settings), access, executor)
+    client = slack_client(settings)
+    return Services(settings, engine, credentials, wiring.wizard_checks(settings, credentials), client, access,
+                    executor, owners=ChannelOwners(client, org_wide=settings.org_wide_channels))

@@ -103,3 +103,20 @@ def test_the_board_message_is_posted_once_and_edited_after_every_change(start_bo
     text = board()
     assert "`Board renamed`" not in text and "`Board A`" in text and "3 in all" not in text and "2 in all" in text
     assert len([c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "CBOARD"]) == 1
+
+
+def test_the_board_shows_only_the_credentials_of_its_channels_workspace(start_bot, database, slack, paddle_live):
+    bot = start_bot(CREDBOT_BOARD_CHANNEL="CBOARDX")
+    home, other = Workspace(bot, slack), Workspace(bot, slack)
+    slack.channel_teams["CBOARDX"] = home.team_id
+
+    def board() -> str:
+        slack.wait_quiet()
+        calls = [c for c in slack.calls if c.method in ("chat.postMessage", "chat.update")
+                 and c.params.get("channel") == "CBOARDX"]
+        return view_text(calls[-1].params)
+
+    created_id(other, "Elsewhere", paddle_live.new_key("live"))
+    created_id(home, "At home", paddle_live.new_key("live"))
+    text = board()
+    assert "`At home`" in text and "Elsewhere" not in text

@@ -62,7 +62,7 @@ def test_a_key_file_or_data_dir_others_may_write_is_refused(tmp_path, slack, pad
     key_file.chmod(0o600)
     (data / target if target else data).chmod(0o666 if target else 0o777)
     bot = BotProcess(tmp_path, slack, paddle_live, paddle_sandbox)
-    with pytest.raises(RuntimeError) as refused:
+    with pytest.raises(RuntimeError):
         bot.start(timeout=20)
     assert bot.process.returncode == 2
     log = bot.log()

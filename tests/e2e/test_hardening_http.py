@@ -3,6 +3,7 @@ answered 400 (security issue findings 1 and 3)."""
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 
@@ -38,3 +39,61 @@ def test_any_nesting_is_answered_4xx_never_500(bot, workspace, content_type, bod
     assert reply.status == (400 if signed else 401), (reply.status, reply.text[:200])
     assert "Traceback" not in bot.log()[before:]
     assert workspace.command("/list-credentials").status == 200
+
+
+# --- redaction by structure (security finding 2): the key input's value is replaced whole, whatever it holds
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+from bot.infra.logs import MASK, Redactor  # noqa: E402
+
+AWKWARD = st.text(alphabet=st.sampled_from(list("abcXYZ019 _-&%'\"\\+=/{}[]:,") + ["\u200b", "\u200f", "\u202e",
+                                                                                   "\u00e9", "\n", "\t", "\U0001F511"]),
+                  min_size=1, max_size=30)
+
+
+def submission(value: str) -> dict:
+    return {"type": "view_submission", "view": {"callback_id": "replace_key", "state": {"values": {
+        "api_key": {"api_key_input": {"type": "plain_text_input", "value": value}}}}}}
+
+
+def renderings(payload: dict) -> list[str]:
+    body = json.dumps(payload)
+    return [f"request body: {body}", "raw_body: payload=" + urllib.parse.quote_plus(body) + "&x=1",
+            f"parsed: {payload!r}", "frame: " + json.dumps({"envelope_id": "e1", "type": "interactive",
+                                                           "payload": payload}),
+            "string field: " + json.dumps({"payload": body})]
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(secret=AWKWARD)
+def test_a_typed_key_is_masked_whole_in_every_rendering_of_a_payload(secret):
+    value = "pdl_live_apikey_01" + secret + "zz"
+    for line in renderings(submission(value)):
+        out = Redactor().redact(line)
+        assert MASK in out or urllib.parse.quote_plus(MASK) in out
+        for rendering in (value, json.dumps(value)[1:-1], urllib.parse.quote_plus(value), repr(value)[1:-1]):
+            assert rendering not in out, (line, out)
+
+
+AWKWARD_KEYS = [
+    "horse battery staple",
+    "pdl_live_apikey_01abc\u200bdefghijklmnopqrstuvwxyz_secretpart",   # a zero-width space pasted inside
+    "pdl_live_apikey_01it's&50%\\\"quoted\u202e",
+    "key with\nnewline and\ttab",
+]
+
+
+def test_at_debug_over_http_awkward_keys_never_reach_the_log(start_bot, slack, paddle_live):
+    from tests.kit import Workspace
+
+    bot = start_bot(LOG_LEVEL="DEBUG")
+    workspace = Workspace(bot, slack)
+    for number, key in enumerate(AWKWARD_KEYS):
+        workspace.run_wizard(f"Awkward {number}", "paddle", key)
+    time.sleep(1.0)
+    bot.stop()
+    log = bot.log()
+    assert "DEBUG slack_bolt" in log and "api_key_input" in log  # the payloads were logged, masked
+    for fragment in ("horse battery", "battery staple", "defghijklmnop", "secretpart", "quoted", "newline and"):
+        assert fragment not in log, fragment

@@ -17,7 +17,7 @@ def test_cli_lists_shows_and_reveals_only_to_stdout(bot, slack, workspace, paddl
 
     listed = run_cli(["credentials", "list", "--destination", "paddle_sandbox", "--json"], env, tmp_path)
     assert listed.returncode == 0, listed.stderr
-    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    rows = json.loads(listed.stdout)  # one JSON array
     assert sandbox_id in [r["id"] for r in rows] and live_id not in [r["id"] for r in rows]
     assert all(r["destination"] == "paddle_sandbox" for r in rows)
     table = run_cli(["credentials", "list"], env, tmp_path).stdout

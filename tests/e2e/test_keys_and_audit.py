@@ -15,7 +15,7 @@ def scope(workspace):
 
 def status(env: dict, tmp_path) -> dict[str, tuple[str, int]]:
     result = run_cli(["keys", "status"], env, tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == (1 if "MISSING" in result.stdout else 0), result.stderr  # 1: a stored key is missing
     rows = [line.split("\t") for line in result.stdout.splitlines()]
     return {key_id: (role, int(count.split()[0])) for key_id, role, count in rows}
 
@@ -66,7 +66,7 @@ def test_rotate_from_key_a_to_b_then_drop_a_and_every_credential_still_decrypts(
     assert seen == 14
     assert "Traceback" not in bot.log()
     audit = run_cli(["audit", "--json"], {**env, "CREDBOT_ENCRYPTION_KEYS": key_b}, tmp_path)
-    rotations = [json.loads(line) for line in audit.stdout.splitlines() if '"keys.rotate"' in line]
+    rotations = [event for event in json.loads(audit.stdout) if event["action"] == "keys.rotate"]
     assert [r["detail"] for r in rotations] == ["5 credential(s) re-encrypted under 'keyB'",
                                                 "4 credential(s) re-encrypted under 'keyB'",
                                                 "4 credential(s) re-encrypted under 'keyB'",
@@ -110,7 +110,7 @@ def test_audit_command_prints_who_did_what_filtered_by_time_and_credential(bot, 
     assert "invalid_token" in mine[1][6]
 
     one = run_cli(["audit", "--credential", credential_id, "--json"], env, tmp_path)
-    events = [json.loads(line) for line in one.stdout.splitlines()]
+    events = json.loads(one.stdout)
     assert [(e["action"], e["credential_id"]) for e in events] == [("credential.create", credential_id)]
     assert run_cli(["audit", "--since", "2999-01-01"], env, tmp_path).stdout == ""
     bad = run_cli(["audit", "--since", "last tuesday"], env, tmp_path)

@@ -48,8 +48,9 @@ def test_keys_generate_prints_a_usable_key(tmp_path):
     assert result.returncode == 0
     key = result.stdout.strip()
     assert key.startswith("2026a:")
-    check = run_cli(["keys", "status"], {"CREDBOT_ENCRYPTION_KEYS": key, "DATABASE_URL": f"sqlite:///{tmp_path}/k.db"},
-                    tmp_path)
+    env = {"CREDBOT_ENCRYPTION_KEYS": key, "DATABASE_URL": f"sqlite:///{tmp_path}/k.db"}
+    assert run_cli(["db", "upgrade"], env, tmp_path).returncode == 0  # keys status only reads: it creates no database
+    check = run_cli(["keys", "status"], env, tmp_path)
     assert check.returncode == 0, check.stderr
     assert "2026a\tprimary\t0 credential(s)" in check.stdout
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-from tests.kit import BotProcess, FakeSocketMode, free_port
+from tests.e2e.test_hardening_http import AWKWARD_KEYS
 from tests.e2e.test_operations import scrape, value
+from tests.kit import BotProcess, FakeSocketMode, free_port
 
 
 def test_slash_command_over_socket_mode_is_acked_and_opens_the_wizard(tmp_path, database, slack, paddle_live,
@@ -63,6 +64,11 @@ def test_socket_mode_debug_logs_never_show_the_key_or_tokens(tmp_path, database,
                               "payload": workspace.submission(view, {"api_key": key})})
             socket_mode.wait_ack("env-key")
             assert "Credential created" in json.dumps(workspace.outcome("V0SOCKDEBUG"))
+            for number, awkward in enumerate(AWKWARD_KEYS):  # masked whole, whatever they hold
+                socket_mode.send({"envelope_id": f"env-awkward-{number}", "type": "interactive",
+                                  "accepts_response_payload": True,
+                                  "payload": workspace.submission(view, {"api_key": awkward})})
+                socket_mode.wait_ack(f"env-awkward-{number}")
         finally:
             assert bot.stop() == 0, bot.log()
     log = bot.log()
@@ -70,3 +76,5 @@ def test_socket_mode_debug_logs_never_show_the_key_or_tokens(tmp_path, database,
     assert "api_key_input" in log  # …including the one carrying the key,
     assert key not in log and key[-30:] not in log  # …with the key masked
     assert "xapp-1-A0001-debug-token" not in log and bot.env["SLACK_BOT_TOKEN"] not in log
+    for fragment in ("horse battery", "battery staple", "defghijklmnop", "secretpart", "quoted", "newline and"):
+        assert fragment not in log, fragment

@@ -127,3 +127,52 @@ def test_viewers_may_list_and_others_may_not(guarded, slack):
     # A listing is audited after its answer has gone (the refusals at once), so the last one may still be on its way.
     outcomes = settled(lambda: [row[1] for row in audit(guarded, viewer)], lambda seen: seen.count("listed") >= 3)
     assert outcomes.count("listed") == 3 and outcomes.count("denied") == 2
+
+
+# --- Slack Connect: people of another organisation (security finding 12) --------------------------------------
+
+
+def connect_click(workspace: Workspace, user_id: str, home_team: str, response_name: str):
+    """A list-paging click by someone whose own workspace is ``home_team``, in a channel of ``workspace``."""
+    payload = workspace._base() | {
+        "type": "block_actions", "is_ext_shared_channel": True,
+        "user": {"id": user_id, "username": "guest", "name": "guest", "team_id": home_team},
+        "actions": [{"type": "button", "action_id": "list_page_next", "block_id": "b", "value": '{"q":"","p":20}',
+                     "action_ts": "1.0"}],
+        "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0SHARED", "is_ephemeral": True},
+        "channel": {"id": "C0SHARED", "name": "shared-with-partner"},
+        "response_url": workspace.slack.response_url(response_name),
+    }
+    return workspace.bot.sender.interaction(payload)
+
+
+def test_a_slack_connect_guest_may_not_list_even_when_everyone_may_view(bot, slack, workspace):
+    slack.user_teams["U0GUEST"] = "T0PARTNER"
+    guest = person(bot, slack, "U0GUEST", team_id=workspace.team_id)
+    body = guest.command("/list-credentials", is_ext_shared_channel="true").json()
+    assert "only to people of the workspace that owns them" in body["text"] and "blocks" not in body
+    assert connect_click(workspace, "U0GUEST", "T0PARTNER", "guest-page").status == 200
+    assert "only to people of the workspace" in slack.wait_for("response_url:guest-page").params["text"]
+    denied = bot.sql("SELECT outcome, detail FROM audit_events WHERE team_id = :t AND outcome = 'denied'",
+                     t=workspace.team_id)
+    assert len(denied) == 2 and all("another organisation" in detail for _, detail in denied)
+
+
+def test_a_member_in_a_shared_channel_still_may_list(bot, slack, workspace):
+    slack.user_teams["U0MEMBER"] = workspace.team_id
+    member = person(bot, slack, "U0MEMBER", team_id=workspace.team_id)
+    body = member.command("/list-credentials", is_ext_shared_channel="true").json()
+    assert "No credentials in this workspace yet" in view_text(body)
+
+
+def test_an_unreadable_workspace_for_a_command_in_a_shared_channel_refuses(bot, slack, workspace):
+    nobody = person(bot, slack, "U0NOBODY", team_id=workspace.team_id)
+    body = nobody.command("/list-credentials", is_ext_shared_channel="true").json()
+    assert "only to people of the workspace that owns them" in body["text"] and "blocks" not in body
+
+
+def test_a_guest_named_in_viewers_may_list(guarded, slack):
+    host = person(guarded, slack, "U0VIEWER")
+    slack.user_teams["U0VIEWER"] = "T0PARTNER"  # the listed viewer, from the partner organisation
+    body = host.command("/list-credentials", is_ext_shared_channel="true").json()
+    assert "No credentials in this workspace yet" in view_text(body)

@@ -69,3 +69,42 @@ def test_announcement_has_every_field_and_fallback_text(slack, workspace, sandbo
     for expected in ("Entity type", "Destination", "Created by", "Key hint", sandbox_key[-4:], "sandbox", "ID `"):
         assert expected in blocks
     assert sandbox_key not in view_text(post.params)
+
+
+# --- channels of another workspace (security finding 12) ------------------------------------------------------
+
+
+def test_a_channel_owned_by_another_workspace_gets_no_announcement(start_bot, slack, live_key):
+    from tests.kit import Workspace
+
+    workspace = Workspace(start_bot(), slack)  # a bot of its own: owners are cached for ten minutes
+    slack.channel_teams.update({"CNOTIFYA": workspace.team_id, "CNOTIFYB": "T0ELSEWHERE"})
+    view, _ = workspace.run_wizard("Own channel only", "paddle", live_key)
+    text = view_text(announcement_result(workspace, view["id"]))
+    assert "Announced in <#CNOTIFYA>" in text
+    assert "<#CNOTIFYB>: the channel belongs to another workspace" in text
+    posted = {c.params.get("channel") for c in slack.calls_to("chat.postMessage") if "Own channel only" in
+              c.params.get("text", "")}
+    assert posted == {"CNOTIFYA"}
+
+
+def test_a_channel_whose_owner_slack_cannot_tell_is_skipped_and_said(start_bot, slack, live_key):
+    from tests.kit import Workspace
+
+    workspace = Workspace(start_bot(), slack)
+    slack.channel_info_errors["CNOTIFYB"] = "missing_scope"
+    view, _ = workspace.run_wizard("Owner unknown", "paddle", live_key)
+    text = view_text(announcement_result(workspace, view["id"]))
+    assert "<#CNOTIFYB>: Slack could not say which workspace owns the channel" in text
+    assert not [c for c in slack.calls_to("chat.postMessage")
+                if c.params.get("channel") == "CNOTIFYB" and "Owner unknown" in c.params.get("text", "")]
+
+
+def test_the_org_wide_option_announces_in_every_listed_channel(start_bot, slack, live_key):
+    from tests.kit import Workspace
+
+    bot = start_bot(CREDBOT_ORG_WIDE_CHANNELS="true")
+    workspace = Workspace(bot, slack)
+    slack.channel_teams.update({"CNOTIFYA": "T0ELSEWHERE", "CNOTIFYB": "T0ELSEWHERE"})
+    view, _ = workspace.run_wizard("Org wide", "paddle", live_key)
+    assert "Announced in <#CNOTIFYA>, <#CNOTIFYB>" in view_text(announcement_result(workspace, view["id"]))

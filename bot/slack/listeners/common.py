@@ -24,7 +24,7 @@ def permitted(context: Any, kind: str, attempt: str, *, audit: bool = True) -> D
     """May this request's actor do ``kind`` (manage/view) here? Refusals go to the audit trail (through the core)
     with what was attempted."""
     services, workspace, actor = context["services"], context["workspace"], context["actor"]
-    decision = services.access.may(kind, workspace, actor)
+    decision = services.access.may(kind, workspace, actor, outsider=context.get("outsider", False))
     if not decision and audit:
         services.credentials.denied(workspace, actor, attempt, decision.reason)
     return decision

@@ -158,6 +158,12 @@ class FakeSlack(LoopbackHTTPServer):
         self.usergroup_errors: dict[str, str] = {}
         #: URL returned by apps.connections.open (None -> not_configured)
         self.socket_url: str | None = None
+        #: user id -> the workspace users.info reports for them (unknown users: user_not_found)
+        self.user_teams: dict[str, str] = {}
+        #: channel id -> the workspace conversations.info names as its owner (context_team_id); unlisted: none
+        self.channel_teams: dict[str, str] = {}
+        #: channel id -> the Slack error conversations.info answers for it
+        self.channel_info_errors: dict[str, str] = {}
         self._failures_served: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
@@ -260,6 +266,17 @@ class FakeSlack(LoopbackHTTPServer):
                 return 200, {}, {"ok": False, "error": error}
             users = list(self.usergroups.get(params.get("usergroup", ""), []))
             return 200, {}, {"ok": True, "users": users}
+        if method == "conversations.info":
+            channel = params.get("channel", "")
+            if channel in self.channel_info_errors:
+                return 200, {}, {"ok": False, "error": self.channel_info_errors[channel]}
+            owner = {"context_team_id": self.channel_teams[channel]} if channel in self.channel_teams else {}
+            return 200, {}, {"ok": True, "channel": {"id": channel, **owner}}
+        if method == "users.info":
+            team = self.user_teams.get(params.get("user", ""))
+            if team is None:
+                return 200, {}, {"ok": False, "error": "user_not_found"}
+            return 200, {}, {"ok": True, "user": {"id": params.get("user"), "team_id": team}}
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {}, {"ok": False, "error": "not_configured"}

@@ -31,5 +31,5 @@ def delete(view: dict, context: BoltContext, client: WebClient) -> None:
         return
     update_modal(client, view["id"], home_tab.deleted_view(gone))
     text, blocks = home_tab.change_announcement("was deleted", gone, actor)
-    notify_channels(client, services.settings.notify_channels, text, blocks)
+    notify_channels(client, services.settings.notify_channels, text, blocks, services.owners, workspace)
     after_change(services, client, workspace, actor)

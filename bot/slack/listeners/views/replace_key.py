@@ -70,5 +70,5 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
     update_modal(client, view["id"], home_tab.replaced_view(replaced))
     text, blocks = home_tab.change_announcement("had its API key replaced", replaced, actor,
                                                 f"key now ends {home_tab.key_ending(replaced)}")
-    notify_channels(client, services.settings.notify_channels, text, blocks)
+    notify_channels(client, services.settings.notify_channels, text, blocks, services.owners, workspace)
     after_change(services, client, workspace, actor)

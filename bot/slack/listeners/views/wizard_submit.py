@@ -20,6 +20,7 @@ from bot.slack.home_refresh import after_change
 from bot.slack.listeners.common import permitted, read_input
 from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
+from bot.slack.channel_owners import ChannelOwners
 from bot.slack.notify import notify_channels
 from bot.slack.ui import credential_list, wizard_modal
 
@@ -96,14 +97,14 @@ def finish_wizard(services, client: WebClient, view_id: str, workspace: Workspac
     screen.show(credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
                 credential_list.created_text(created))
     if channels:
-        announce(client, screen, created, page, channels)
+        announce(client, screen, created, page, channels, services.owners)
     after_change(services, client, workspace, actor)
 
 
 def announce(client: WebClient, screen: "_Screen", created: CredentialSummary, page: CredentialPage,
-             channels: list[str]) -> None:
+             channels: list[str], owners: ChannelOwners | None) -> None:
     text, blocks = credential_list.announcement(created)
-    results = notify_channels(client, channels, text, blocks)
+    results = notify_channels(client, channels, text, blocks, owners, created.workspace)
     delivered = [r.channel for r in results if r.ok]
     failures = [(r.channel, r.reason) for r in results if not r.ok]
     notice = credential_list.announced_notice(delivered, failures)

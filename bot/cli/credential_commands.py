@@ -1,0 +1,66 @@
+"""`credentials list|show|reveal`: for operators and integration jobs. All three only read (reveal is audited)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from bot.cli import keys_and_database
+from bot.cli.printing import one_line, print_json, print_table, utc
+
+HEADER = ("id", "name", "destination", "entity type", "workspace", "created (UTC)", "key", "last check",
+          "expires (UTC)")
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    creds = commands.add_parser("credentials", help="credentials for operators and integration jobs (read only)")
+    creds_cmd = creds.add_subparsers(dest="credentials_command", required=True)
+    listing = creds_cmd.add_parser("list", help="every credential (no keys)")
+    listing.add_argument("--destination", choices=("paddle", "paddle_sandbox"), help="only this destination")
+    listing.add_argument("--json", action="store_true", help="one JSON array of credential objects")
+    listing.set_defaults(func=list_credentials)
+    show = creds_cmd.add_parser("show", help="one credential's details (no key)")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="one JSON object")
+    show.set_defaults(func=show_credential)
+    reveal = creds_cmd.add_parser("reveal", help="write the decrypted key to standard output (audited)")
+    reveal.add_argument("id")
+    reveal.set_defaults(func=reveal_key)
+
+
+def list_credentials(args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings) as opened:
+        items = opened.credentials(args.destination)
+    if args.json:
+        print_json([item.as_dict() for item in items])
+        return
+    print_table(HEADER, ((item.id, one_line(item.name), item.destination, item.entity_type.value,
+                          "/".join(p for p in (item.enterprise_id, item.team_id) if p) or "-", utc(item.created_at),
+                          f"…{item.key_hint}", item.verification.label, utc(item.key_expires_at)) for item in items))
+
+
+def show_credential(args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings) as opened:
+        fields = opened.credential(args.id).as_dict()
+    if args.json:
+        print_json(fields)
+        return
+    for field, value in fields.items():
+        print(f"{field}\t{value if value is not None else '-'}")
+
+
+def reveal_key(args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings, keys=True) as opened:
+        key = opened.reveal(args.id, actor=f"cli:{_user()}")
+    sys.stdout.write(key + ("\n" if sys.stdout.isatty() else ""))  # stdout only: never a log line
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()[:24]
+    except Exception:  # no user name in some containers
+        return "unknown"

@@ -1,0 +1,85 @@
+"""`keys generate|status|rotate`: make a key to configure, see which keys the stored credentials need, and
+re-encrypt everything under the primary key."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli import keys_and_database
+from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
+from bot.cli.printing import print_json
+
+
+def add_commands(commands: argparse._SubParsersAction, positive) -> None:
+    keys = commands.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
+    generate = keys.add_parser("generate", help="print a new key for CREDBOT_ENCRYPTION_KEYS (stores nothing)")
+    generate.add_argument("--key-id", default=None, help="id for the key (default: random)")
+    generate.set_defaults(func=generate_key)
+    status = keys.add_parser("status", help="count credentials per encryption key id; exit 1 if one is missing")
+    status.add_argument("--json", action="store_true", help="one JSON array of {key_id, role, credentials}")
+    status.set_defaults(func=key_status)
+    rotate = keys.add_parser("rotate", help="re-encrypt every credential under the primary (first) key")
+    rotate.add_argument("--batch-size", type=positive, default=200, help="credentials per transaction (default 200)")
+    rotate.add_argument("--max-batches", type=positive, default=None,
+                        help="stop after this many batches (run again to continue)")
+    rotate.set_defaults(func=rotate_keys)
+
+
+def generate_key(args: argparse.Namespace) -> None:
+    print(keys_and_database.new_key(args.key_id))
+
+
+def key_rows(key_ring, usage: dict[str, int]) -> list[dict]:
+    """Every configured key and every key a stored credential uses: primary, configured or MISSING."""
+    rows = []
+    for key_id in dict.fromkeys(key_ring.key_ids + tuple(usage)):
+        role = "primary" if key_id == key_ring.primary_key_id else (
+            "configured" if key_id in key_ring.key_ids else "MISSING")
+        rows.append({"key_id": key_id, "role": role, "credentials": usage.get(key_id, 0)})
+    return rows
+
+
+def print_key_rows(rows: list[dict]) -> None:
+    for row in rows:
+        print(f"{row['key_id']}\t{row['role']}\t{row['credentials']} credential(s)")
+
+
+def key_status(args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings, keys=True) as opened:
+        usage = opened.key_usage()
+        rows = key_rows(opened.key_ring, usage)
+        missing = keys_and_database.missing_keys(opened.key_ring, usage)
+    print_json(rows) if args.json else print_key_rows(rows)
+    if missing:
+        raise CommandFailed(f"stored credentials use encryption keys that are not configured: {missing}; add "
+                            "them back to CREDBOT_ENCRYPTION_KEYS (after the primary key)", EXIT_RUNTIME)
+
+
+def rotate_keys(args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings, keys=True) as opened:
+        key_ring, usage = opened.key_ring, opened.key_usage()
+        missing = keys_and_database.missing_keys(key_ring, usage)
+        if missing:
+            raise CommandFailed(f"cannot rotate: stored credentials use keys that are not configured: {missing}. "
+                                "Keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until "
+                                "rotation has finished.", EXIT_CONFIG)
+        todo = sum(n for k, n in usage.items() if k != key_ring.primary_key_id)
+        if not todo:
+            print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")
+            return
+        print(f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', {args.batch_size} per "
+              "transaction")
+        report = opened.rotate(args.batch_size, args.max_batches,
+                               lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True))
+        print(f"done: {report.rotated} re-encrypted in {report.batches} batch(es)")
+        for credential_id, key_id, reason in report.failed:
+            print(f"  FAILED {credential_id} (key '{key_id}'): {reason}", file=sys.stderr)
+        if report.stopped_early:
+            print("stopped after --max-batches; run the command again to continue")
+        print_key_rows(key_rows(key_ring, opened.key_usage()))
+    if report.failed:
+        raise CommandFailed(f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); "
+                            "the others are done")

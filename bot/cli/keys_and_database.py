@@ -1,0 +1,244 @@
+"""The one place the command line opens settings, keys and the database, and the only CLI module that imports
+the core (bot.credentials) and bot.infra.db: every command module works through what is here.
+
+Two ways in. ``open_existing`` is for commands that use what is there: it creates nothing (no data dir, no
+database file, no table, no key) and says which command prepares a database that is missing or behind.
+``upgrade_database`` and ``prepare_for_serving`` are the only ones that create, for `db upgrade` and `serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
+from bot.credentials.errors import CredentialGone, KeyUnreadable
+from bot.credentials.vault import KeyRing, VaultError
+from bot.infra import db
+from bot.infra.files import UnsafePath, private_dir
+from bot.infra.settings import Settings, load_settings
+
+log = logging.getLogger("bot.cli")
+
+PREPARE_HINT = "run `credbot db upgrade` (or start the bot with `credbot serve`) to prepare it"
+
+
+def command_settings(purpose: str) -> Settings:
+    """The settings for a command (``serve``, ``db`` or ``keys``), with the same redacting logs as the bot."""
+    from bot.infra.logs import configure_logging
+
+    settings = load_settings(purpose=purpose)
+    configure_logging(settings.log_level, settings.known_secrets(), settings.log_format)
+    if purpose == "keys" and settings.log_level != "DEBUG":
+        # Reading the schema's revision is not news: keep Alembic's "Context impl" lines for `db upgrade`/`serve`.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+@contextmanager
+def database_errors(settings: Settings) -> Iterator[None]:
+    """A database that cannot be reached or refuses a statement, as one line naming it (never its password)."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise CommandFailed(f"the database at {db.describe(settings.database_url)} cannot be used: "
+                            f"{cause[0] if cause else type(error).__name__}") from None
+
+
+def key_ring_of(settings: Settings, *, create: bool) -> KeyRing:
+    from bot.keys.local_keys import load_key_ring
+
+    try:
+        return load_key_ring(settings, create=create)
+    except (VaultError, UnsafePath) as error:
+        raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
+    except OSError as error:
+        raise CommandFailed(f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: "
+                            f"{error.strerror or error}", EXIT_CONFIG) from None
+
+
+def new_key(key_id: str | None) -> str:
+    """A fresh ``keyid:base64`` entry for CREDBOT_ENCRYPTION_KEYS; stored nowhere."""
+    from bot.credentials.vault import generate_key
+
+    return generate_key(key_id)
+
+
+def missing_keys(key_ring: KeyRing, usage: dict[str, int]) -> str:
+    """The stored key ids the key ring lacks, for a message ("'k1' (2 credentials)"); empty if none."""
+    missing = {key_id: count for key_id, count in usage.items() if key_id not in key_ring.key_ids}
+    return ", ".join(f"'{k}' ({n} credential{'s' if n != 1 else ''})" for k, n in sorted(missing.items()))
+
+
+def parse_moment(text: str | None, option: str) -> datetime | None:
+    """``--since``/``--now``: an ISO date/time or a span (7d, 24h); a usage error otherwise."""
+    from bot.credentials.audit import parse_since
+
+    if not text:
+        return None
+    try:
+        return parse_since(text)
+    except ValueError as error:
+        raise CommandFailed(str(error).replace("--since", option), EXIT_CONFIG) from None
+
+
+def upgrade_database(settings: Settings) -> Path | None:
+    """Apply the migrations (creating the data dir and database file if needed); returns the SQLite file when
+    this call created it, so the command can say where."""
+    file = db.sqlite_file(settings.database_url)
+    created = file if file is not None and not file.exists() else None
+    if file is not None:
+        setting = "CREDBOT_DATA_DIR" if settings.database_is_default else "DATABASE_URL"
+        try:
+            private_dir(file.parent)
+        except UnsafePath as unsafe:
+            raise CommandFailed(f"{unsafe} ({setting})", EXIT_CONFIG) from None
+        except OSError as error:
+            raise CommandFailed(f"the directory {file.parent} ({setting}) cannot be used: "
+                                f"{error.strerror or error}", EXIT_CONFIG) from None
+    with database_errors(settings):
+        db.upgrade(settings.database_url)
+    return created
+
+
+def prepare_for_serving(settings: Settings) -> KeyRing:
+    """What `serve` checks before taking traffic: the schema (migrated), the keys (the key file made on a first
+    start), and that every stored credential's key is configured."""
+    created = upgrade_database(settings)
+    if created is not None:
+        log.info("created the database at %s", created)
+    key_ring = key_ring_of(settings, create=True)
+    with database_errors(settings):
+        opened = open_existing(settings, key_ring=key_ring)
+    try:
+        missing = missing_keys(key_ring, opened.key_usage())
+        opened.confirm_key_checks()
+    finally:
+        opened.close()
+    if missing:
+        raise CommandFailed(f"stored credentials use encryption keys that are not configured: {missing}. "
+                            "Add those keys back to CREDBOT_ENCRYPTION_KEYS (after the primary key).", EXIT_CONFIG)
+    return key_ring
+
+
+def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None) -> "Opened":
+    """The database as it is (and, with ``keys``, the key ring), creating nothing; a missing or unmigrated
+    database is a one-line failure naming `db upgrade`."""
+    where = db.describe(settings.database_url)
+    file = db.sqlite_file(settings.database_url)
+    if file is not None and not file.is_file():
+        raise CommandFailed(f"there is no database at {where}: {PREPARE_HINT}")
+    engine = db.create_db_engine(settings.database_url)
+    try:
+        with database_errors(settings):
+            current, head = db.schema_revisions(engine)
+    except CommandFailed:
+        engine.dispose()
+        raise
+    if current != head:
+        engine.dispose()
+        state = "has no Credbot tables" if current is None else f"is at migration {current}, this version needs {head}"
+        raise CommandFailed(f"the database at {where} {state}: {PREPARE_HINT}")
+    if keys and key_ring is None:
+        try:
+            key_ring = key_ring_of(settings, create=False)
+        except CommandFailed:
+            engine.dispose()
+            raise
+    return Opened(settings, engine, db.session_factory(engine), key_ring)
+
+
+@dataclass
+class Opened:
+    """An open database (and maybe the key ring): the reads and writes the commands need, with the core's
+    domain errors turned into CommandFailed."""
+
+    settings: Settings
+    engine: object
+    sessions: object
+    key_ring: KeyRing | None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Opened":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def service(self):
+        from bot import wiring
+
+        return wiring.credential_service(self.settings, self.sessions, self.key_ring)
+
+    def key_usage(self) -> dict[str, int]:
+        from bot.credentials.queries import key_usage
+
+        with database_errors(self.settings):
+            return key_usage(self.sessions)
+
+    def confirm_key_checks(self) -> None:
+        """Each configured key id's material is the one it was first used with (recorded on first use)."""
+        from bot.keys.key_checks import confirm_key_checks
+
+        with database_errors(self.settings):
+            try:
+                confirm_key_checks(self.sessions, self.key_ring)
+            except VaultError as error:
+                raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
+
+    def credentials(self, destination: str | None = None) -> list:
+        from bot.credentials.queries import CredentialQueries
+
+        with database_errors(self.settings):
+            return CredentialQueries(self.sessions).all_credentials(destination)
+
+    def credential(self, credential_id: str):
+        from bot.credentials.queries import CredentialQueries
+
+        with database_errors(self.settings), _known(credential_id):
+            return CredentialQueries(self.sessions).find(credential_id)
+
+    def reveal(self, credential_id: str, actor: str) -> str:
+        """The decrypted key (audited); a key id that is not configured is named rather than tried."""
+        service = self.service()
+        with database_errors(self.settings), _known(credential_id):
+            key_id = service.queries.row(credential_id).encryption_key_id
+            if key_id not in self.key_ring.key_ids:
+                raise CommandFailed(f"credential {credential_id} is encrypted with key '{key_id}', which is not "
+                                    "configured: add it to CREDBOT_ENCRYPTION_KEYS (or restore the key file)",
+                                    EXIT_CONFIG)
+            try:
+                return service.reveal(credential_id, actor).reveal()
+            except KeyUnreadable as error:
+                raise CommandFailed(str(error)) from None
+
+    def rotate(self, batch_size: int, max_batches: int | None, on_batch: Callable[[int, int], None]):
+        from bot.credentials.rotation import rotate_keys
+
+        with database_errors(self.settings):
+            return rotate_keys(self.sessions, self.key_ring, batch_size=batch_size, max_batches=max_batches,
+                               on_batch=on_batch)
+
+    def audit_events(self, since: datetime | None, credential_id: str | None, limit: int | None) -> list:
+        from bot.credentials.audit import read_events
+
+        with database_errors(self.settings):
+            return read_events(self.sessions, since=since, credential_id=credential_id, limit=limit)
+
+
+@contextmanager
+def _known(credential_id: str) -> Iterator[None]:
+    try:
+        yield
+    except CredentialGone:
+        raise CommandFailed(f"no credential with id {credential_id!r}; `credbot credentials list` shows them",
+                            EXIT_RUNTIME) from None

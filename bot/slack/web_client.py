@@ -1,0 +1,47 @@
+"""A slack-sdk WebClient whose calls reuse kept-alive connections (bot/infra/http_pool.py).
+
+slack-sdk sends every call through ``BaseClient._perform_urllib_http_request_internal(url, req)``, which opens a
+new connection with urllib each time. This subclass overrides that one method and keeps its contract: a 2xx
+answer comes back as ``{"status", "headers", "body"}`` and any other status is raised as urllib's HTTPError, so
+slack-sdk's retry handlers (rate limits, server errors, dropped connections) work as before. It is an internal
+method: pyproject pins slack-sdk below 4, and tests/unit/test_http_pool.py fails if its name or signature
+changes. Calls through a proxy (``proxy=`` or HTTPS_PROXY) keep slack-sdk's own path.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any, Dict
+from urllib.error import HTTPError
+from urllib.request import Request
+
+from slack_sdk import WebClient
+
+from bot.infra.http_pool import SHARED, ConnectionPool, proxied
+
+
+class PooledWebClient(WebClient):
+    def __init__(self, *args: Any, pool: ConnectionPool = SHARED, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+
+    def __deepcopy__(self, memo: dict) -> "PooledWebClient":
+        # Bolt deep-copies a request's context (its client included) for lazy listeners: a new client with the
+        # same settings, sharing the process's pool (which holds sockets and a lock, and is meant to be shared).
+        return PooledWebClient(token=self.token, base_url=self.base_url, timeout=self.timeout, headers=self.headers,
+                               logger=self._logger, retry_handlers=list(self.retry_handlers), pool=self.pool)
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> Dict[str, Any]:
+        if self.proxy is not None or proxied(url) or self.ssl is not None:
+            return super()._perform_urllib_http_request_internal(url, req)
+        status, headers, body = self.pool.request(req.get_method(), url, body=req.data,
+                                                  headers=dict(req.header_items()), timeout=self.timeout)
+        if not 200 <= status < 300:  # urllib raises these; slack-sdk's retry handlers expect that
+            raise HTTPError(url, status, headers.get("Status", "") or str(status), headers, io.BytesIO(body))
+        if headers.get_content_type() == "application/gzip":
+            return {"status": status, "headers": headers, "body": body}
+        text = body.decode(headers.get_content_charset() or "utf-8")
+        if self._logger.level <= logging.DEBUG:
+            self._logger.debug(f"Received the following response - status: {status}, body: {text}")
+        return {"status": status, "headers": headers, "body": text}

@@ -1,0 +1,119 @@
+"""Kept-alive connections (performance issue): one connection per host reused, slack-sdk's retries intact,
+a connection the server closed while idle replaced, and the slack-sdk internal we override still there."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.infra.http_pool import ConnectionPool
+from bot.slack.web_client import PooledWebClient
+
+
+class CountingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, answers: list[tuple[int, dict, dict]] | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.accepted = 0
+        self.requests: list[tuple[str, str]] = []
+        self.answers = list(answers or [])
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def get_request(self):
+        self.accepted += 1
+        return super().get_request()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Slack and Paddle speak it
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.server.requests.append((self.command, self.path))
+        status, headers, body = self.server.answers.pop(0) if self.server.answers else (200, {}, {"ok": True})
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json; charset=utf-8", **headers}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    instance = CountingServer()
+    yield instance
+    instance.shutdown()
+
+
+def test_ten_calls_from_several_threads_share_a_few_connections(server):
+    pool = ConnectionPool(max_idle_per_host=2)
+    for _ in range(10):
+        assert pool.request("GET", server.url + "/event-types")[0] == 200
+    assert server.accepted == 1
+    threads = [threading.Thread(target=pool.request, args=("GET", server.url + "/x")) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert server.accepted <= 9 and len(server.requests) == 18
+    pool.close()
+
+
+def test_a_connection_closed_while_idle_is_replaced_without_an_error(server):
+    pool = ConnectionPool()
+    pool.request("GET", server.url + "/a")
+    for idle in pool._idle.values():
+        for connection in idle:
+            connection.sock.close()  # as if the server had dropped it
+            connection.sock = None
+    assert pool.request("GET", server.url + "/b")[0] == 200
+    pool.close()
+
+
+def test_the_pooled_web_client_reuses_one_connection_and_keeps_slack_sdks_retries():
+    server = CountingServer([(429, {"Retry-After": "0"}, {"ok": False, "error": "ratelimited"})])
+    try:
+        client = PooledWebClient(token="xoxb-test", base_url=server.url + "/api/", pool=ConnectionPool(),
+                                 retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+        assert client.auth_test()["ok"] is True  # the 429 was retried by slack-sdk's handler
+        for _ in range(5):
+            client.chat_postMessage(channel="C1", text="hi")
+        assert len(server.requests) == 7 and server.accepted == 1
+    finally:
+        server.shutdown()
+
+
+def test_the_overridden_slack_sdk_internal_still_has_its_name_and_signature():
+    """PooledWebClient overrides BaseClient._perform_urllib_http_request_internal(url, req): an upgrade that
+    renames it or changes its parameters must fail here, not silently fall back to a connection per call."""
+    original = inspect.signature(WebClient._perform_urllib_http_request_internal)
+    assert list(original.parameters) == ["self", "url", "req"]
+    assert "_perform_urllib_http_request_internal" in vars(PooledWebClient)
+
+
+def test_bolt_can_copy_the_client_for_lazy_listeners_and_the_copy_shares_the_pool():
+    import copy
+
+    pool = ConnectionPool()
+    client = PooledWebClient(token="xoxb-copy", base_url="http://127.0.0.1:9/api/", pool=pool)
+    copied = copy.deepcopy({"client": client})["client"]
+    assert copied is not client and copied.pool is pool and copied.token == "xoxb-copy"
