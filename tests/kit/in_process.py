@@ -60,6 +60,33 @@ class _Lines(logging.Handler):
             self.lines.append(line)
 
 
+class _Pending:
+    """Counts the work a bot has handed to its executor and not finished (lazy listeners, deferred writes)."""
+
+    def __init__(self, executor) -> None:
+        self._count = 0
+        self._cond = threading.Condition()
+        submit = executor.submit
+
+        def counted(fn, /, *args, **kwargs):
+            with self._cond:
+                self._count += 1
+            future = submit(fn, *args, **kwargs)
+            future.add_done_callback(self._done)
+            return future
+
+        executor.submit = counted  # Bolt's lazy-listener runner looks the method up on each call
+
+    def _done(self, _future) -> None:
+        with self._cond:
+            self._count -= 1
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count == 0, timeout)
+
+
 class InProcessBot(BotBase):
     """Credbot's Bolt app as ``serve`` builds it (bot.slack.services.build_services, bot.slack.app.build_app) on
     a database of its own, in this process. Same constructor and helpers as ``BotProcess``; ``sender`` dispatches.
@@ -68,6 +95,8 @@ class InProcessBot(BotBase):
     time: a superset, so an assertion that something is absent is stricter, not looser). Nothing runs in the
     background unless ``background=True`` (the daily expiry check of ``serve``).
     """
+
+    running: list["InProcessBot"] = []  # so that each test can wait out the work the previous one left behind
 
     def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
                  paddle_sandbox: FakePaddle | None, *, background: bool = False, **overrides: str) -> None:
@@ -95,12 +124,21 @@ class InProcessBot(BotBase):
         self.services = build_services(settings, load_key_ring(settings))
         if self.background:
             self.services.start_background()
+        self._pending = _Pending(self.services.executor)
         self.app = build_app(self.services)
         self.sender = DispatchSender(self.app, SIGNING_SECRET)
+        InProcessBot.running.append(self)
         return self
+
+    def settle(self, timeout: float = 20.0) -> bool:
+        """Wait until the work this bot runs after its answers (views.update and views.publish, announcements,
+        deferred audit writes) is done: what one test set in motion then never lands in the next one's calls."""
+        return self._pending.wait_idle(timeout) if self.services is not None else True
 
     def stop(self) -> int:
         """Let the work under way finish (as SIGTERM does for the server), then release the database."""
+        if self in InProcessBot.running:
+            InProcessBot.running.remove(self)
         if self.services is not None:
             self.services.close()
             self.services = None
