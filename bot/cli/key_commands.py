@@ -24,6 +24,9 @@ def add_commands(commands: argparse._SubParsersAction, positive) -> None:
     rotate.add_argument("--batch-size", type=positive, default=200, help="credentials per transaction (default 200)")
     rotate.add_argument("--max-batches", type=positive, default=None,
                         help="stop after this many batches (run again to continue)")
+    rotate.add_argument("--to-local", action="store_true",
+                        help="with CREDBOT_KMS_KEY_ID: move every credential to the first CREDBOT_ENCRYPTION_KEYS "
+                             "key (moving off KMS) instead of to a new data key")
     rotate.set_defaults(func=rotate_keys)
     rewrap = keys.add_parser("rewrap", help="re-wrap every data key under CREDBOT_KMS_KEY_ID (KMS ReEncrypt); "
                                             "credentials are not touched")
@@ -64,7 +67,9 @@ def key_status(args: argparse.Namespace) -> None:
 def rotate_keys(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings, keys=True) as opened:
-        if settings.kms_key_id:
+        if settings.kms_key_id and args.to_local:
+            opened.encrypt_with_local_keys()
+        elif settings.kms_key_id:
             fresh_data_key_when_done(opened)
         key_ring, usage = opened.key_ring, opened.key_usage()
         missing = keys_and_database.missing_keys(key_ring, usage)

@@ -52,14 +52,14 @@ def database_errors(settings: Settings) -> Iterator[None]:
                             f"{cause[0] if cause else type(error).__name__}") from None
 
 
-def key_ring_of(settings: Settings, *, create: bool, sessions=None) -> KeyRing:
+def key_ring_of(settings: Settings, *, create: bool, sessions=None, local_first: bool = False) -> KeyRing:
     """The local key ring, or with CREDBOT_KMS_KEY_ID the envelope key ring (its data keys live in the database
     that ``sessions`` opens; the first one is made on first use: a data key, unlike a key file, needs no backup)."""
     from bot.keys.kms import key_ring_for
 
     try:
         with database_errors(settings):
-            return key_ring_for(settings, sessions, create=create)
+            return key_ring_for(settings, sessions, create=create, local_first=local_first)
     except (VaultError, UnsafePath) as error:
         raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
     except OSError as error:
@@ -251,6 +251,13 @@ class Opened:
             key_id = self.envelope().generate().key_id
         self.key_ring = key_ring_of(self.settings, create=False, sessions=self.sessions)
         return key_id
+
+    def encrypt_with_local_keys(self) -> None:
+        """Moving back off KMS: the first local key encrypts, data keys only decrypt."""
+        if not self.settings.encryption_keys:
+            raise CommandFailed("--to-local needs CREDBOT_ENCRYPTION_KEYS: the local key to move the credentials "
+                                "to (`credbot keys generate` makes one)", EXIT_CONFIG)
+        self.key_ring = key_ring_of(self.settings, create=False, sessions=self.sessions, local_first=True)
 
     def rewrap_data_keys(self) -> list[tuple[str, str, str]]:
         with database_errors(self.settings), kms_errors():

@@ -144,14 +144,16 @@ class EnvelopeKeys:
         return changed
 
 
-def envelope_key_ring(settings: Settings, sessions: sessionmaker[Session], *, create: bool) -> KeyRing:
+def envelope_key_ring(settings: Settings, sessions: sessionmaker[Session], *, create: bool,
+                      local_first: bool = False) -> KeyRing:
     """The newest data key first (it encrypts), then older data keys, then any local keys still configured
-    (to read rows not yet moved by `keys rotate`). With ``create``, the first data key is made on first use."""
+    (to read rows not yet moved by `keys rotate`). With ``create``, the first data key is made on first use.
+    ``local_first`` puts the local keys first instead: moving back off KMS (`keys rotate --to-local`)."""
     envelope = EnvelopeKeys(settings.kms_key_id, sessions)
     envelope.check_key()
-    keys: list[KeyMaterial] = list(envelope.unwrap_all(create=create))
-    keys += local_keys_if_any(settings)
-    return KeyRing(keys)
+    data_keys: list[KeyMaterial] = list(envelope.unwrap_all(create=create))
+    local = local_keys_if_any(settings)
+    return KeyRing(local + data_keys if local_first else data_keys + local)
 
 
 def local_keys_if_any(settings: Settings) -> list[KeyMaterial]:
@@ -164,10 +166,11 @@ def local_keys_if_any(settings: Settings) -> list[KeyMaterial]:
     return list(local_keys(settings, create=False))
 
 
-def key_ring_for(settings: Settings, sessions: sessionmaker[Session], *, create: bool) -> KeyRing:
+def key_ring_for(settings: Settings, sessions: sessionmaker[Session], *, create: bool,
+                 local_first: bool = False) -> KeyRing:
     """The key ring the settings choose: envelope (CREDBOT_KMS_KEY_ID) or local."""
     from bot.keys.local_keys import load_key_ring
 
     if settings.kms_key_id:
-        return envelope_key_ring(settings, sessions, create=True)
+        return envelope_key_ring(settings, sessions, create=True, local_first=local_first)
     return load_key_ring(settings, create=create)
