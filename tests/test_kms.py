@@ -200,3 +200,24 @@ def test_rotate_makes_a_new_data_key(database, tmp_path, slack, paddle_live, pad
     finally:
         bot.stop()
         bot.close_database()
+
+
+def test_a_kms_outage_after_start_does_not_stop_the_bot(database, tmp_path, slack, paddle_live, paddle_sandbox):
+    own = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    own.start()
+    host, port = own.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    client = boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    key_id = client.create_key()["KeyMetadata"]["KeyId"]
+    env = {**AWS, "AWS_ENDPOINT_URL": endpoint, "CREDBOT_KMS_KEY_ID": key_id, "CREDBOT_ENCRYPTION_KEYS": ""}
+    workdir = tmp_path / "bot"
+    bot = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **(database.provision(workdir) | env)).start()
+    try:
+        own.stop()  # KMS gone: the data key is already in memory
+        create_through_slack(bot, slack, paddle_live, "During the outage")
+        assert bot.process.poll() is None
+        assert bot.sql("SELECT encryption_key_id FROM credentials")[0][0].startswith("dk-")
+    finally:
+        bot.stop()
+        bot.close_database()
