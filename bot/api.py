@@ -31,14 +31,15 @@ class CredentialStore:
     def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None,
                  actor: str | None = None) -> None:
         from bot import wiring
-        from bot.keys.local_keys import load_key_ring
+        from bot.keys.kms import key_ring_for
         from bot.infra import db
 
         self.settings = settings or load_settings(env, purpose="keys")
         self.actor = actor or f"api:{_user()}"
         self._engine = db.create_db_engine(self.settings.database_url)
-        self._service = wiring.credential_service(self.settings, db.session_factory(self._engine),
-                                                  load_key_ring(self.settings))
+        sessions = db.session_factory(self._engine)
+        self._service = wiring.credential_service(self.settings, sessions,
+                                                  key_ring_for(self.settings, sessions, create=True))
 
     def get_api_key(self, credential_id: str) -> str:
         """The decrypted key of one credential; raises CredentialGone for an unknown id."""

@@ -1,5 +1,6 @@
-"""`keys generate|status|rotate`: make a key to configure, see which keys the stored credentials need, and
-re-encrypt everything under the primary key."""
+"""`keys generate|status|rotate|rewrap`: make a key to configure, see which keys the stored credentials need,
+re-encrypt everything under the primary key (with KMS: a new data key), and re-wrap data keys under a new KMS
+key."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ def add_commands(commands: argparse._SubParsersAction, positive) -> None:
     rotate.add_argument("--batch-size", type=positive, default=200, help="credentials per transaction (default 200)")
     rotate.add_argument("--max-batches", type=positive, default=None,
                         help="stop after this many batches (run again to continue)")
+    rotate.add_argument("--to-local", action="store_true",
+                        help="with CREDBOT_KMS_KEY_ID: move every credential to the first CREDBOT_ENCRYPTION_KEYS "
+                             "key (moving off KMS) instead of to a new data key")
     rotate.set_defaults(func=rotate_keys)
+    rewrap = keys.add_parser("rewrap", help="re-wrap every data key under CREDBOT_KMS_KEY_ID (KMS ReEncrypt); "
+                                            "credentials are not touched")
+    rewrap.set_defaults(func=rewrap_data_keys)
 
 
 def generate_key(args: argparse.Namespace) -> None:
@@ -60,6 +67,10 @@ def key_status(args: argparse.Namespace) -> None:
 def rotate_keys(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings, keys=True) as opened:
+        if settings.kms_key_id and args.to_local:
+            opened.encrypt_with_local_keys()
+        elif settings.kms_key_id:
+            fresh_data_key_when_done(opened)
         key_ring, usage = opened.key_ring, opened.key_usage()
         missing = keys_and_database.missing_keys(key_ring, usage)
         if missing:
@@ -83,3 +94,24 @@ def rotate_keys(args: argparse.Namespace) -> None:
     if report.failed:
         raise CommandFailed(f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); "
                             "the others are done")
+
+
+def fresh_data_key_when_done(opened) -> None:
+    """With KMS, rotation moves rows to a new data key; but while rows are still under other keys (an interrupted
+    run, or moving in from local keys) it goes on with the current one, so running it again resumes."""
+    primary, usage = opened.key_ring.primary_key_id, opened.key_usage()
+    if opened.is_data_key(primary) and any(k != primary and n for k, n in usage.items()):
+        return
+    print(f"new data key '{opened.new_data_key()}' wrapped by AWS KMS key '{opened.settings.kms_key_id}'")
+
+
+def rewrap_data_keys(_args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    if not settings.kms_key_id:
+        raise CommandFailed("keys rewrap needs CREDBOT_KMS_KEY_ID: set it to the KMS key the data keys should be "
+                            "wrapped by", EXIT_CONFIG)
+    with keys_and_database.open_existing(settings) as opened:
+        changed = opened.rewrap_data_keys()
+    for key_id, old, new in changed:
+        print(f"{key_id}\t{old} -> {new}")
+    print(f"done: {len(changed)} data key(s) wrapped by '{settings.kms_key_id}'; no credential was touched")

@@ -52,11 +52,14 @@ def database_errors(settings: Settings) -> Iterator[None]:
                             f"{cause[0] if cause else type(error).__name__}") from None
 
 
-def key_ring_of(settings: Settings, *, create: bool) -> KeyRing:
-    from bot.keys.local_keys import load_key_ring
+def key_ring_of(settings: Settings, *, create: bool, sessions=None, local_first: bool = False) -> KeyRing:
+    """The local key ring, or with CREDBOT_KMS_KEY_ID the envelope key ring (its data keys live in the database
+    that ``sessions`` opens; the first one is made on first use: a data key, unlike a key file, needs no backup)."""
+    from bot.keys.kms import key_ring_for
 
     try:
-        return load_key_ring(settings, create=create)
+        with database_errors(settings):
+            return key_ring_for(settings, sessions, create=create, local_first=local_first)
     except (VaultError, UnsafePath) as error:
         raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
     except OSError as error:
@@ -114,10 +117,10 @@ def prepare_for_serving(settings: Settings) -> KeyRing:
     created = upgrade_database(settings)
     if created is not None:
         log.info("created the database at %s", created)
-    key_ring = key_ring_of(settings, create=True)
     with database_errors(settings):
-        opened = open_existing(settings, key_ring=key_ring)
+        opened = open_existing(settings)
     try:
+        key_ring = opened.key_ring = key_ring_of(settings, create=True, sessions=opened.sessions)
         missing = missing_keys(key_ring, opened.key_usage())
         opened.confirm_key_checks()
     finally:
@@ -146,13 +149,14 @@ def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing |
         engine.dispose()
         state = "has no Credbot tables" if current is None else f"is at migration {current}, this version needs {head}"
         raise CommandFailed(f"the database at {where} {state}: {PREPARE_HINT}")
+    sessions = db.session_factory(engine)
     if keys and key_ring is None:
         try:
-            key_ring = key_ring_of(settings, create=False)
+            key_ring = key_ring_of(settings, create=False, sessions=sessions)
         except CommandFailed:
             engine.dispose()
             raise
-    return Opened(settings, engine, db.session_factory(engine), key_ring)
+    return Opened(settings, engine, sessions, key_ring)
 
 
 @dataclass
@@ -228,11 +232,52 @@ class Opened:
             return rotate_keys(self.sessions, self.key_ring, batch_size=batch_size, max_batches=max_batches,
                                on_batch=on_batch)
 
+    def envelope(self):
+        """The data keys under CREDBOT_KMS_KEY_ID (KMS failures as one line naming KMS and the key)."""
+        from bot.keys.kms import EnvelopeKeys
+
+        with kms_errors():
+            return EnvelopeKeys(self.settings.kms_key_id, self.sessions)
+
+    @staticmethod
+    def is_data_key(key_id: str) -> bool:
+        from bot.keys.kms import DATA_KEY_PREFIX
+
+        return key_id.startswith(DATA_KEY_PREFIX)
+
+    def new_data_key(self) -> str:
+        """A new data key from KMS, made the primary of this key ring; returns its id."""
+        with database_errors(self.settings), kms_errors():
+            key_id = self.envelope().generate().key_id
+        self.key_ring = key_ring_of(self.settings, create=False, sessions=self.sessions)
+        return key_id
+
+    def encrypt_with_local_keys(self) -> None:
+        """Moving back off KMS: the first local key encrypts, data keys only decrypt."""
+        if not self.settings.encryption_keys:
+            raise CommandFailed("--to-local needs CREDBOT_ENCRYPTION_KEYS: the local key to move the credentials "
+                                "to (`credbot keys generate` makes one)", EXIT_CONFIG)
+        self.key_ring = key_ring_of(self.settings, create=False, sessions=self.sessions, local_first=True)
+
+    def rewrap_data_keys(self) -> list[tuple[str, str, str]]:
+        with database_errors(self.settings), kms_errors():
+            envelope = self.envelope()
+            envelope.check_key()
+            return envelope.rewrap()
+
     def audit_events(self, since: datetime | None, credential_id: str | None, limit: int | None) -> list:
         from bot.credentials.audit import read_events
 
         with database_errors(self.settings):
             return read_events(self.sessions, since=since, credential_id=credential_id, limit=limit)
+
+
+@contextmanager
+def kms_errors() -> Iterator[None]:
+    try:
+        yield
+    except VaultError as error:
+        raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
 
 
 @contextmanager

@@ -122,3 +122,15 @@ class KeyCheckValue(Base):
     key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     check_value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DataKey(Base):
+    """A data key of the envelope key ring: the AES key wrapped by a KMS key (never stored in the clear), under an
+    id (``dk-…``) that credentials record in ``encryption_key_id`` as they record a local key's id."""
+
+    __tablename__ = "data_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    kms_key_id: Mapped[str] = mapped_column(String(2048))  # the KMS key that wrapped it (an ARN as KMS returns it)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -49,6 +49,7 @@ ENV_NAMES: dict[str, str] = {
     "data_dir": "CREDBOT_DATA_DIR",
     "database_url": "DATABASE_URL",
     "encryption_keys": "CREDBOT_ENCRYPTION_KEYS",
+    "kms_key_id": "CREDBOT_KMS_KEY_ID",
     "notify_channels": "CREDBOT_NOTIFY_CHANNELS",
     "board_channel": "CREDBOT_BOARD_CHANNEL",
     "org_wide_channels": "CREDBOT_ORG_WIDE_CHANNELS",
@@ -291,6 +292,18 @@ def _encryption_keys(value: Any) -> tuple[EncryptionKey, ...]:
     return keys
 
 
+KMS_KEY_ID = re.compile(r"(alias/[A-Za-z0-9/_-]{1,250}|[0-9a-fA-F-]{36}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[^\s]+)")
+
+
+def _kms_key_id(value: str | None, info: ValidationInfo) -> str | None:
+    """An AWS KMS key id, key ARN, alias/NAME or alias ARN; unset: the local key ring."""
+    if value is None or not value.strip():
+        return None
+    if not KMS_KEY_ID.fullmatch(value.strip()):
+        raise _problem(f"{_name(info)} must be an AWS KMS key id, key ARN or alias/NAME, got {value.strip()!r}")
+    return value.strip()
+
+
 def _channels(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if not isinstance(value, str):  # the default
         return value
@@ -353,6 +366,7 @@ class Settings(BaseSettings):
     database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]
     database_is_default: bool = False  # set from the raw values: DATABASE_URL unset
     encryption_keys: Annotated[tuple[EncryptionKey, ...], BeforeValidator(_encryption_keys)] = ()  # empty: key file
+    kms_key_id: Annotated[str | None, BeforeValidator(_kms_key_id)] = None  # set: data keys wrapped by AWS KMS
     notify_channels: Annotated[tuple[str, ...], BeforeValidator(_channels)] = ()
     board_channel: Annotated[str | None, BeforeValidator(_channel)] = None  # one message lists every credential
     reminder_interval: Annotated[int, _whole(1, 7 * 86_400)] = 86_400  # seconds between expiry checks (daily)
@@ -461,9 +475,9 @@ def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
     if purpose == "serve" and not given("SLACK_APP_TOKEN") and not given("SLACK_SIGNING_SECRET"):
         problems.append("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App Credentials); "
                         "or set SLACK_APP_TOKEN to run in Socket Mode")
-    if given("DATABASE_URL") and not given("CREDBOT_ENCRYPTION_KEYS"):
+    if given("DATABASE_URL") and not given("CREDBOT_ENCRYPTION_KEYS") and not raw.get("CREDBOT_KMS_KEY_ID"):
         problems.append("CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set "
-                        "(only the embedded SQLite default may keep a generated key file); "
+                        "(only the embedded SQLite default may keep a generated key file); set CREDBOT_KMS_KEY_ID or "
                         "create one with `python -m bot keys generate`")
     return problems
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.credentials.vault import KeyRing, VaultError, generate_key
 from bot.infra.files import UnsafePath, create_private_file, private_dir, refuse_if_unsafe
-from bot.infra.settings import Settings, parse_encryption_keys
+from bot.infra.settings import EncryptionKey, Settings, parse_encryption_keys
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,13 @@ class KeyFileMissing(VaultError):
 def load_key_ring(settings: Settings, *, create: bool = True) -> KeyRing:
     """The configured keys, or the embedded default's key file (created on first start unless ``create`` is
     False: commands that only read must not make a key that would never open what is already stored)."""
+    return KeyRing(local_keys(settings, create=create))
+
+
+def local_keys(settings: Settings, *, create: bool) -> tuple[EncryptionKey, ...]:
+    """The local keys (CREDBOT_ENCRYPTION_KEYS or the key file), first the one that encrypts."""
     if settings.encryption_keys:
-        return KeyRing(settings.encryption_keys)
+        return settings.encryption_keys
     if not settings.database_is_default:
         raise VaultError("CREDBOT_ENCRYPTION_KEYS is required with a DATABASE_URL")
     path = settings.data_dir / KEY_FILE_NAME
@@ -41,7 +46,7 @@ def load_key_ring(settings: Settings, *, create: bool = True) -> KeyRing:
     keys, problems = parse_encryption_keys(path.read_text().strip())
     if problems:
         raise VaultError(f"the key file {path} is not valid: {'; '.join(problems)}")
-    return KeyRing(keys)
+    return keys
 
 
 def _generate_key_file(path: Path) -> None:

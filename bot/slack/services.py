@@ -17,7 +17,7 @@ from bot import wiring
 from bot.credentials.queries import CredentialQueries
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing
-from bot.keys.local_keys import load_key_ring
+from bot.keys.kms import key_ring_for
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra.db import create_db_engine, session_factory
 from bot.infra.settings import Settings
@@ -91,7 +91,8 @@ def access_client(settings: Settings) -> WebClient:
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
     engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
     executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
-    credentials = wiring.credential_service(settings, session_factory(engine), key_ring or load_key_ring(settings),
+    sessions = session_factory(engine)
+    credentials = wiring.credential_service(settings, sessions, key_ring or key_ring_for(settings, sessions, create=True),
                                             defer=executor.submit)
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
     client = slack_client(settings)

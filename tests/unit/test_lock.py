@@ -13,7 +13,7 @@ _spec = importlib.util.spec_from_file_location("lockfile", ROOT / "scripts" / "l
 lockfile = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lockfile)
 
-LOCKS = {"requirements.lock": [], "requirements-test.lock": ["test"]}
+LOCKS = {"requirements.lock": ["aws"], "requirements-test.lock": ["aws", "test"]}
 
 
 @pytest.mark.parametrize("name", LOCKS)
