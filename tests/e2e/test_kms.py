@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import test_key
-from tests.harness import BotProcess, Workspace, free_port, view_text
+from tests.kit import test_key
+from tests.kit import BotProcess, Workspace, free_port, view_text
 
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")

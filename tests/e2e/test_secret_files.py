@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.databases import test_key
-from tests.harness import BotProcess, Workspace, view_text
+from tests.kit import test_key
+from tests.kit import BotProcess, Workspace, view_text
 
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "CREDBOT_ENCRYPTION_KEYS", "DATABASE_URL")
 
