@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KB; anything this large is not from Slack
 
 StartResponse = Callable[..., object]
+OAUTH_PATHS = ("/slack/install", "/slack/oauth_redirect")
 
 
 class CredbotWSGI:
@@ -47,6 +48,10 @@ class CredbotWSGI:
             payload, content_type = metrics.exposition()
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
             return [payload]
+        if path in OAUTH_PATHS and self.services.installations is not None:
+            if method != "GET":
+                return _json(start_response, 405, {"error": "use GET"}, [("Allow", "GET")])
+            return self.slack(environ, start_response)  # Bolt's install flow (no body, no signature)
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])

@@ -1,0 +1,211 @@
+"""OAuth mode end to end through the real server: install, per-workspace tokens, states, sealed storage,
+uninstall, refresh. Both databases (the ``database`` fixture)."""
+
+from __future__ import annotations
+
+import http.client
+import time
+import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from tests.harness import Workspace
+
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "oauth-client-secret-" + "5" * 12
+OAUTH = {"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET}
+
+
+def get(bot, path: str, cookie: str = "") -> tuple[int, dict, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", bot.port, timeout=10)
+    connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    response = connection.getresponse()
+    headers = {k.lower(): v for k, v in response.getheaders()}
+    body = response.read().decode()
+    connection.close()
+    return response.status, headers, body
+
+
+def start_install(bot) -> tuple[str, str]:
+    """GET /slack/install: the state in Slack's authorize URL, and the browser's cookie."""
+    status, headers, _ = get(bot, "/slack/install")
+    assert status == 302, status
+    location = urlsplit(headers["location"])
+    query = parse_qs(location.query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert "commands" in query["scope"][0].split(",")
+    return query["state"][0], headers["set-cookie"].split(";", 1)[0]
+
+
+def grant(team_id: str, token: str, *, enterprise_id: str | None = None, org_wide: bool = False,
+          refresh: str | None = None, expires_in: int | None = None) -> dict:
+    """What oauth.v2.access answers for a workspace (token rotation on when ``refresh`` is given)."""
+    answer = {"ok": True, "app_id": "A0001", "token_type": "bot", "access_token": token,
+              "scope": "commands,chat:write", "bot_user_id": "U0BOT" + team_id[-4:],
+              "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
+              "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+              "is_enterprise_install": org_wide, "authed_user": {"id": "U0INSTALLER"}}
+    if refresh:
+        answer.update(refresh_token=refresh, expires_in=expires_in)
+    return answer
+
+
+def install(bot, slack, team_id: str, token: str, **options) -> str:
+    state, cookie = start_install(bot)
+    code = "code-" + uuid.uuid4().hex
+    slack.oauth_codes[code] = grant(team_id, token, **options)
+    status, _, body = get(bot, "/slack/oauth_redirect?" + urlencode({"code": code, "state": state}), cookie)
+    assert status == 200, body
+    assert "/create-credential" in body and "Home tab" in body
+    return body
+
+
+def web_api_calls(slack) -> list:
+    return [call.method for call in slack.calls if not call.method.startswith("response_url:")]
+
+
+def tokens_used(slack, method: str) -> list[str]:
+    return [call.header("Authorization", "") for call in slack.calls_to(method)]
+
+
+@pytest.fixture
+def oauth_bot(start_bot):
+    return start_bot(**OAUTH)
+
+
+def test_two_workspaces_each_use_their_own_token_and_a_third_makes_no_call(oauth_bot, slack):
+    first, second = Workspace(oauth_bot, slack), Workspace(oauth_bot, slack)
+    install(oauth_bot, slack, first.team_id, "xoxb-first-" + "1" * 20)
+    install(oauth_bot, slack, second.team_id, "xoxb-second-" + "2" * 20)
+    assert len(slack.calls_to("oauth.v2.access")) == 2
+
+    first.open_wizard()
+    second.open_wizard()
+    assert tokens_used(slack, "views.open") == ["Bearer xoxb-first-" + "1" * 20, "Bearer xoxb-second-" + "2" * 20]
+
+    stranger = Workspace(oauth_bot, slack)
+    slack.reset()
+    reply = stranger.command("/create-credential", trigger_id="trg-stranger",
+                             response_url=slack.response_url("stranger"))
+    assert reply.status == 200
+    told = slack.wait_for("response_url:stranger")  # the person is told; not a Web API call, no token
+    assert "not installed in this workspace" in told.params["text"]
+    time.sleep(1.0)
+    assert web_api_calls(slack) == []
+
+
+def test_states_that_are_missing_unknown_reused_or_expired_store_nothing(oauth_bot, slack):
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    state, cookie = start_install(oauth_bot)
+    slack.oauth_codes["good"] = grant(team, "xoxb-state-" + "3" * 20)
+    cases = [
+        ("/slack/oauth_redirect?code=good", cookie),  # no state
+        ("/slack/oauth_redirect?code=good&state=forged", "slack-app-oauth-state=forged"),  # unknown
+    ]
+    for path, jar in cases:
+        status, _, body = get(oauth_bot, path, jar)
+        assert status >= 400 and "was not installed" in body, (path, status, body)
+    ok, _, _ = get(oauth_bot, f"/slack/oauth_redirect?code=good&state={state}", cookie)
+    assert ok == 200
+    slack.oauth_codes["again"] = grant(team, "xoxb-state-" + "4" * 20)
+    status, _, body = get(oauth_bot, f"/slack/oauth_redirect?code=again&state={state}", cookie)
+    assert status == 401 and "expired or was already used" in body  # reused
+    expired, jar = start_install(oauth_bot)
+    oauth_bot.sql("UPDATE slack_oauth_states SET expires_at = :past", past="2000-01-01 00:00:00+00:00")
+    status, _, body = get(oauth_bot, f"/slack/oauth_redirect?code=again&state={expired}", jar)
+    assert status == 401 and "expired or was already used" in body
+    assert slack.count("oauth.v2.access") == 1
+    assert oauth_bot.sql("SELECT count(*) FROM slack_installations") == [(1,)]
+
+
+def test_a_refused_code_stores_nothing(oauth_bot, slack):
+    state, cookie = start_install(oauth_bot)
+    status, _, body = get(oauth_bot, f"/slack/oauth_redirect?code=unknown&state={state}", cookie)
+    assert status == 401 and "did not accept the authorization code" in body
+    assert oauth_bot.sql("SELECT count(*) FROM slack_installations") == [(0,)]
+
+
+def test_the_database_holds_no_token(oauth_bot, slack):
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    token, refresh = "xoxe.xoxb-1-" + "6" * 24, "xoxe-1-" + "7" * 30
+    install(oauth_bot, slack, team, token, refresh=refresh, expires_in=43200)
+    rows = oauth_bot.sql("SELECT * FROM slack_installations")
+    assert len(rows) == 1
+    dump = repr(rows).encode()
+    if oauth_bot.database_kind == "sqlite":
+        oauth_bot.close_database()
+        from tests.databases import database_url_of  # noqa: F401 (the SQLite file itself, below)
+        path = oauth_bot.database_url.split("///", 1)[1]
+        dump += open(path, "rb").read()
+    for secret in (token, refresh, CLIENT_SECRET):
+        assert secret.encode() not in dump
+        assert secret not in oauth_bot.log()
+
+
+def test_uninstall_and_revocation_forget_the_tokens(oauth_bot, slack):
+    gone, revoked = Workspace(oauth_bot, slack), Workspace(oauth_bot, slack)
+    install(oauth_bot, slack, gone.team_id, "xoxb-gone-" + "8" * 20)
+    install(oauth_bot, slack, revoked.team_id, "xoxb-revoked-" + "9" * 20)
+    event(oauth_bot, gone.team_id, {"type": "app_uninstalled"})
+    event(oauth_bot, revoked.team_id, {"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}})
+    rows = oauth_bot.sql("SELECT team_id, encrypted_bot_token FROM slack_installations ORDER BY team_id")
+    assert [token for _, token in rows] == [None, None]
+    slack.reset()
+    gone.command("/create-credential", trigger_id="trg-gone", response_url=slack.response_url("gone"))
+    revoked.command("/create-credential", trigger_id="trg-revoked", response_url=slack.response_url("revoked"))
+    slack.wait_for("response_url:revoked")
+    time.sleep(1.0)
+    assert web_api_calls(slack) == []
+    install(oauth_bot, slack, gone.team_id, "xoxb-again-" + "8" * 20)  # reinstalling restores access
+    gone.open_wizard()
+    assert tokens_used(slack, "views.open") == ["Bearer xoxb-again-" + "8" * 20]
+
+
+def event(bot, team_id: str, inner: dict) -> None:
+    body = {"type": "event_callback", "team_id": team_id, "api_app_id": "A0001", "event": inner,
+            "event_id": "Ev" + uuid.uuid4().hex[:8], "event_time": int(time.time())}
+    reply = bot.sender.event(body)
+    assert reply.status == 200, reply.text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if bot.sql("SELECT encrypted_bot_token FROM slack_installations WHERE team_id = :t", t=team_id) == [(None,)]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the tokens were not forgotten")
+
+
+def test_a_token_in_its_refresh_window_is_refreshed_once_by_two_instances(start_bot, oauth_bot, slack, tmp_path):
+    team = Workspace(oauth_bot, slack)
+    install(oauth_bot, slack, team.team_id, "xoxb-old-" + "a" * 20, refresh="xoxe-1-old", expires_in=600)
+    other = start_bot(tmp_path / "other", **(OAUTH | {"DATABASE_URL": oauth_bot.env["DATABASE_URL"]}))
+    slack.oauth_refreshes["xoxe-1-old"] = {"ok": True, "access_token": "xoxb-new-" + "b" * 20,
+                                           "refresh_token": "xoxe-1-new", "expires_in": 43200,
+                                           "token_type": "bot", "team": {"id": team.team_id}}
+    there = Workspace(other, slack, team_id=team.team_id)
+    import threading
+    threads = [threading.Thread(target=w.open_wizard) for w in (team, there)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert slack.count("oauth.v2.access") == 3  # two installs' worth: one exchange, one refresh
+    assert set(tokens_used(slack, "views.open")) == {"Bearer xoxb-new-" + "b" * 20}
+
+
+def test_the_wizard_in_each_workspace_sees_only_its_own_credentials(oauth_bot, slack, live_key):
+    first, second = Workspace(oauth_bot, slack), Workspace(oauth_bot, slack)
+    install(oauth_bot, slack, first.team_id, "xoxb-wiz-one-" + "c" * 20)
+    install(oauth_bot, slack, second.team_id, "xoxb-wiz-two-" + "d" * 20)
+    first.run_wizard("First Co billing", "paddle", live_key)
+    second.run_wizard("Second Co billing", "paddle", live_key)
+    for workspace, mine, theirs in ((first, "First Co", "Second Co"), (second, "Second Co", "First Co")):
+        reply = workspace.command("/list-credentials")
+        assert reply.status == 200
+        text = reply.text + "".join(call.body.decode(errors="replace") for call in slack.calls
+                                    if call.header("Authorization", "").endswith(workspace_token(workspace)))
+        assert mine in text and theirs not in text
+
+
+def workspace_token(workspace: Workspace) -> str:
+    return {"c": "c" * 20, "d": "d" * 20}["c" if workspace is not None and "wiz-one" else "d"]
