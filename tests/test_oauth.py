@@ -4,13 +4,17 @@ uninstall, refresh. Both databases (the ``database`` fixture)."""
 from __future__ import annotations
 
 import http.client
+import json
+from pathlib import Path
 import time
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from tests.databases import test_key
 from tests.harness import Workspace
+from tests.test_lifecycle import run_cli, stored_bytes
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "oauth-client-secret-" + "5" * 12
@@ -130,17 +134,12 @@ def test_the_database_holds_no_token(oauth_bot, slack):
     team = "T" + uuid.uuid4().hex[:10].upper()
     token, refresh = "xoxe.xoxb-1-" + "6" * 24, "xoxe-1-" + "7" * 30
     install(oauth_bot, slack, team, token, refresh=refresh, expires_in=43200)
-    rows = oauth_bot.sql("SELECT * FROM slack_installations")
-    assert len(rows) == 1
-    dump = repr(rows).encode()
-    if oauth_bot.database_kind == "sqlite":
-        oauth_bot.close_database()
-        from tests.databases import database_url_of  # noqa: F401 (the SQLite file itself, below)
-        path = oauth_bot.database_url.split("///", 1)[1]
-        dump += open(path, "rb").read()
+    assert oauth_bot.sql("SELECT count(*) FROM slack_installations") == [(1,)]
+    stored = stored_bytes(oauth_bot)
     for secret in (token, refresh, CLIENT_SECRET):
-        assert secret.encode() not in dump
+        assert secret.encode() not in stored
         assert secret not in oauth_bot.log()
+    assert not (Path(oauth_bot.env["HOME"]) / ".bolt-app-installation").exists()  # Bolt's file store: unused
 
 
 def test_uninstall_and_revocation_forget_the_tokens(oauth_bot, slack):
@@ -196,6 +195,49 @@ def test_a_token_in_its_refresh_window_is_refreshed_once_by_two_instances(start_
     sealed = other.sql("SELECT bot_token_expires_at, version FROM slack_installations")
     assert len(sealed) == 1 and sealed[0][1] >= 3
     assert set(tokens_used(slack, "views.open")) == {"Bearer xoxb-new-" + "b" * 20}
+
+
+def test_installations_list_remove_purge_and_key_rotation(start_bot, database, slack, live_key, tmp_path):
+    key_a, key_b = test_key("keyA"), test_key("keyB")
+    db = {"DATABASE_URL": database.new_url("oauthcli"), "CREDBOT_ENCRYPTION_KEYS": key_a}
+    bot = start_bot(**(OAUTH | db))
+    kept, gone = Workspace(bot, slack), Workspace(bot, slack)
+    install(bot, slack, kept.team_id, "xoxb-kept-" + "e" * 20, refresh="xoxe-1-kept", expires_in=43200)
+    install(bot, slack, gone.team_id, "xoxb-gone-" + "f" * 20)
+    install(bot, slack, "T0ORGWIDE", "xoxb-org-" + "0" * 20, enterprise_id="E0ORG", org_wide=True)
+    gone.run_wizard("Gone Co billing", "paddle", live_key)
+    assert bot.stop() == 0
+
+    listed = run_cli(["installations", "list", "--json"], db, tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["team_id"] or row["enterprise_id"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {kept.team_id, gone.team_id, "E0ORG"} and rows["E0ORG"]["org_wide"] is True
+    assert rows[kept.team_id]["installed_by"] == "U0INSTALLER" and rows[kept.team_id]["token_expires_at"]
+    assert "xoxb-" not in listed.stdout and "xoxe-" not in listed.stdout
+
+    rotated = run_cli(["keys", "rotate"], db | {"CREDBOT_ENCRYPTION_KEYS": f"{key_b},{key_a}"}, tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "Slack tokens of 3 installation(s)" in rotated.stdout
+    keys = bot.sql("SELECT DISTINCT bot_token_key_id FROM slack_installations")
+    assert keys == [("keyB",)]
+
+    removed = run_cli(["installations", "remove", gone.team_id], db, tmp_path)
+    assert removed.returncode == 0 and "its credentials stay" in removed.stdout
+    again = run_cli(["installations", "remove", gone.team_id], db, tmp_path)
+    assert again.returncode == 1 and again.stderr.count("\n") == 1 and "no installation" in again.stderr
+    unsure = run_cli(["credentials", "purge", "--workspace", gone.team_id], db, tmp_path)
+    assert unsure.returncode == 2 and "--yes" in unsure.stderr
+    still = run_cli(["credentials", "list", "--json"], db, tmp_path)
+    assert [item["team_id"] for item in json.loads(still.stdout)] == [gone.team_id]
+    purged = run_cli(["credentials", "purge", "--workspace", gone.team_id, "--yes"], db, tmp_path)
+    assert purged.returncode == 0 and "deleted 1 credential(s)" in purged.stdout
+    assert json.loads(run_cli(["credentials", "list", "--json"], db, tmp_path).stdout) == []
+    trail = run_cli(["audit", "--json"], db, tmp_path)
+    assert any(event["action"] == "credentials_purged" for event in json.loads(trail.stdout)), trail.stdout
+
+    after = start_bot(**(OAUTH | db | {"CREDBOT_ENCRYPTION_KEYS": key_b}))  # the old key gone: tokens still open
+    Workspace(after, slack, team_id=kept.team_id).open_wizard()
+    assert tokens_used(slack, "views.open")[-1] == "Bearer xoxb-kept-" + "e" * 20
 
 
 def test_the_wizard_in_each_workspace_sees_only_its_own_credentials(oauth_bot, slack, live_key):

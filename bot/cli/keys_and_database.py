@@ -228,6 +228,16 @@ class Opened:
             return rotate_keys(self.sessions, self.key_ring, batch_size=batch_size, max_batches=max_batches,
                                on_batch=on_batch)
 
+    def rewrap_installations(self) -> int:
+        """OAuth installations' tokens re-sealed under the primary key (before the credentials)."""
+        from bot.slack.installation_store import rewrap_installations
+
+        with database_errors(self.settings):
+            try:
+                return rewrap_installations(self.sessions, self.key_ring)
+            except VaultError as error:
+                raise CommandFailed(f"cannot rotate the Slack installations' tokens: {error}", EXIT_CONFIG) from None
+
     def audit_events(self, since: datetime | None, credential_id: str | None, limit: int | None) -> list:
         from bot.credentials.audit import read_events
 

@@ -182,9 +182,11 @@ class SealedInstallationStore(InstallationStore):
         self.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     def remove(self, *, enterprise_id: str, team_id: str) -> int:
-        """Delete the installation rows themselves (`installations remove`); how many there were."""
+        """Delete installation rows themselves (`installations remove`): an org's, or one team's whatever its
+        org; how many there were."""
+        conditions = _matching(enterprise_id, team_id) if enterprise_id else [SlackInstallation.team_id == team_id]
         with self.sessions.begin() as session:
-            return session.execute(delete(SlackInstallation).where(*_matching(enterprise_id, team_id))).rowcount
+            return session.execute(delete(SlackInstallation).where(*conditions)).rowcount
 
 
 def _scope(enterprise_id: Optional[str], team_id: Optional[str],
@@ -216,3 +218,45 @@ def _moment(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return _aware(value)
     return datetime.fromtimestamp(float(value), timezone.utc)  # type: ignore[arg-type]
+
+
+def installation_facts(sessions: sessionmaker[Session]) -> list[dict]:
+    """Every installation for `installations list`: who, when, scopes, token expiry; never a token."""
+    with sessions() as session:
+        rows = session.scalars(select(SlackInstallation).order_by(SlackInstallation.enterprise_id,
+                                                                  SlackInstallation.team_id)).all()
+    return [{"enterprise_id": row.enterprise_id, "team_id": row.team_id, "team_name": row.team_name,
+             "org_wide": row.is_enterprise_install, "installed_by": row.installer_user_id,
+             "installed_at": _aware(row.installed_at), "scopes": row.bot_scopes.split(",") if row.bot_scopes else [],
+             "token": "stored" if row.encrypted_bot_token is not None else "removed (uninstalled or revoked)",
+             "token_expires_at": _aware(row.bot_token_expires_at)} for row in rows]
+
+
+def rewrap_installations(sessions: sessionmaker[Session], key_ring: KeyRing) -> int:
+    """Re-seal every installation token under the primary key (`keys rotate`); how many rows changed."""
+    changed = 0
+    with sessions.begin() as session:
+        for row in session.scalars(select(SlackInstallation).with_for_update()).all():
+            moved = False
+            for purpose, blob, key in (("bot", "encrypted_bot_token", "bot_token_key_id"),
+                                       ("refresh", "encrypted_refresh_token", "refresh_token_key_id")):
+                if getattr(row, blob) is None or getattr(row, key) == key_ring.primary_key_id:
+                    continue
+                sealed = key_ring.rewrap(Sealed(getattr(row, key), getattr(row, blob)), token_aad(row.id, purpose))
+                setattr(row, blob, sealed.blob)
+                setattr(row, key, sealed.key_id)
+                moved = True
+            changed += moved
+    return changed
+
+
+def installation_key_usage(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """How many installation tokens each encryption key id protects."""
+    usage: dict[str, int] = {}
+    with sessions() as session:
+        for bot_key, refresh_key in session.execute(select(SlackInstallation.bot_token_key_id,
+                                                           SlackInstallation.refresh_token_key_id)).all():
+            for key_id in (bot_key, refresh_key):
+                if key_id:
+                    usage[key_id] = usage.get(key_id, 0) + 1
+    return usage
