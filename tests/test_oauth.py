@@ -249,3 +249,43 @@ def test_the_wizard_in_each_workspace_sees_only_its_own_credentials(oauth_bot, s
     for workspace, mine, theirs in ((first, "First Co", "Second Co"), (second, "Second Co", "First Co")):
         listed = workspace.command("/list-credentials").text
         assert mine in listed and theirs not in listed
+
+
+def test_socket_mode_with_oauth_installs_over_http_and_answers_over_the_socket(tmp_path, database, slack,
+                                                                               paddle_live, paddle_sandbox):
+    from tests.fakes.socket_mode import FakeSocketMode
+    from tests.harness import BotProcess
+
+    with FakeSocketMode() as socket_mode:
+        slack.socket_url = socket_mode.url
+        bot = BotProcess(tmp_path, slack, paddle_live, paddle_sandbox, SLACK_APP_TOKEN="xapp-1-A0001-test-token",
+                         **(OAUTH | database.provision(tmp_path)))
+        bot.env.pop("SLACK_SIGNING_SECRET")
+        bot.start()
+        try:
+            socket_mode.wait_connected(timeout=20)
+            wait_for_port(bot)
+            install(bot, slack, "T0SOCKOAUTH", "xoxb-socket-" + "5" * 20)
+            assert get(bot, "/slack/events")[0] == 404  # events come over the socket only
+            socket_mode.send({
+                "envelope_id": "env-oauth", "type": "slash_commands", "accepts_response_payload": True,
+                "payload": {"command": "/create-credential", "text": "", "team_id": "T0SOCKOAUTH",
+                            "user_id": "U0SOCK", "channel_id": "C0001", "trigger_id": "trg-socket-oauth",
+                            "response_url": slack.response_url("socket"), "api_app_id": "A0001"},
+            })
+            socket_mode.wait_ack("env-oauth")
+            opened = slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == "trg-socket-oauth")
+            assert opened.header("Authorization") == "Bearer xoxb-socket-" + "5" * 20
+        finally:
+            assert bot.stop() == 0, bot.log()
+
+
+def wait_for_port(bot, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            get(bot, "/slack/nothing")
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the install routes were never served:\n" + bot.log())
