@@ -289,3 +289,22 @@ def wait_for_port(bot, timeout: float = 20.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise AssertionError("the install routes were never served:\n" + bot.log())
+
+
+def test_an_org_wide_install_serves_every_workspace_of_the_org_with_credentials_kept_apart(oauth_bot, slack,
+                                                                                           live_key):
+    install(oauth_bot, slack, "TUNUSED", "xoxb-org-" + "4" * 20, enterprise_id="E0GRID", org_wide=True)
+    east = Workspace(oauth_bot, slack, team_id="T0EAST", enterprise_id="E0GRID", org_wide=True)
+    west = Workspace(oauth_bot, slack, team_id="T0WEST", enterprise_id="E0GRID", org_wide=True)
+    east.run_wizard("East billing", "paddle", live_key)
+    west.run_wizard("West billing", "paddle", live_key)
+    assert set(tokens_used(slack, "views.open")) == {"Bearer xoxb-org-" + "4" * 20}
+    assert "East billing" in east.command("/list-credentials").text
+    assert "East billing" not in west.command("/list-credentials").text
+    slack.wait_quiet()
+    assert set(tokens_used(slack, "conversations.info")) <= {"Bearer xoxb-org-" + "4" * 20}
+    outside = Workspace(oauth_bot, slack, team_id="T0OTHER", enterprise_id="E0OTHER")
+    slack.reset()
+    outside.command("/create-credential", trigger_id="trg-other", response_url=slack.response_url("other"))
+    slack.wait_for("response_url:other")
+    assert web_api_calls(slack) == []
