@@ -192,6 +192,7 @@ def test_a_token_in_its_refresh_window_is_refreshed_once_by_two_instances(start_
         thread.join()
     grants = [call.params.get("grant_type") for call in slack.calls_to("oauth.v2.access")]
     assert grants == [None, "refresh_token"]  # the install's exchange, then exactly one refresh
+    assert "Failed to call find_bot" not in oauth_bot.log() + other.log()
     sealed = other.sql("SELECT bot_token_expires_at, version FROM slack_installations")
     assert len(sealed) == 1 and sealed[0][1] >= 3
     assert set(tokens_used(slack, "views.open")) == {"Bearer xoxb-new-" + "b" * 20}

@@ -38,11 +38,9 @@ def workspace_id(text: str) -> str:
 
 
 def list_installations(args: argparse.Namespace) -> None:
-    from bot.slack.installation_store import installation_facts
-
     settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened, keys_and_database.database_errors(settings):
-        facts = installation_facts(opened.sessions)
+    with keys_and_database.open_existing(settings) as opened:
+        facts = opened.installations()
     if args.json:
         print_json([{**row, "installed_at": utc(row["installed_at"], True),
                      "token_expires_at": utc(row["token_expires_at"], True)} for row in facts])
@@ -57,13 +55,9 @@ def _where(row: dict) -> str:
     return where + " (org-wide)" if row["org_wide"] else where
 
 def remove_installation(args: argparse.Namespace) -> None:
-    from bot.slack.installation_store import SealedInstallationStore
-
     settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened, keys_and_database.database_errors(settings):
-        store = SealedInstallationStore(opened.sessions, None, client_id="")  # type: ignore[arg-type]
-        enterprise, team = (args.workspace, "") if args.workspace.startswith("E") else ("", args.workspace)
-        removed = store.remove(enterprise_id=enterprise, team_id=team)
+    with keys_and_database.open_existing(settings) as opened:
+        removed = opened.remove_installation(args.workspace)
     if not removed:
         raise CommandFailed(f"no installation for {args.workspace}; `installations list` shows them", EXIT_RUNTIME)
     print(f"removed the installation of {args.workspace} and its tokens; its credentials stay "
@@ -71,8 +65,6 @@ def remove_installation(args: argparse.Namespace) -> None:
 
 
 def purge_credentials(args: argparse.Namespace) -> None:
-    from bot.credentials.audit import AuditLog
-    from bot.credentials.purge import purge_workspace
     from bot.cli.credential_commands import cli_actor
 
     if not args.yes:
@@ -83,6 +75,6 @@ def purge_credentials(args: argparse.Namespace) -> None:
         if answer.strip() != args.workspace:
             raise CommandFailed("not confirmed: nothing was deleted", EXIT_RUNTIME)
     settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened, keys_and_database.database_errors(settings):
-        count = purge_workspace(opened.sessions, AuditLog(opened.sessions), args.workspace, cli_actor())
+    with keys_and_database.open_existing(settings) as opened:
+        count = opened.purge_workspace(args.workspace, cli_actor())
     print(f"deleted {count} credential(s) of {args.workspace} (audited)")

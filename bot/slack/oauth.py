@@ -82,10 +82,13 @@ def oauth_settings(settings: Settings, store: SealedInstallationStore, sessions:
         state_store=DatabaseStateStore(sessions), state_expiration_seconds=STATE_SECONDS,
         token_rotation_expiration_minutes=REFRESH_MINUTES,
         callback_options=CallbackOptions(success=success_page, failure=failure_page), logger=log)
-    # Bolt's own authorize would build a token rotator on a default client (slack.com, whatever SLACK_API_URL
-    # says); ours refreshes in the store, so this one only finds bots.
-    oauth.authorize = InstallationStoreAuthorize(logger=log, installation_store=store, bot_only=True,
-                                                 client=client)  # type: ignore[arg-type]
+    # Bolt's own authorize would build its token rotator on a default client (slack.com, whatever SLACK_API_URL
+    # says). The store refreshes first, under its claim, so this rotator finds nothing left to do; it is there
+    # because Bolt refuses a bot with a refresh token when it has none.
+    oauth.authorize = InstallationStoreAuthorize(
+        logger=log, installation_store=store, bot_only=True, client=client,  # type: ignore[arg-type]
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.reveal(),
+        token_rotation_expiration_minutes=REFRESH_MINUTES)
     return oauth
 
 
