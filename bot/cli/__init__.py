@@ -13,7 +13,8 @@ import logging
 import sys
 import traceback
 
-from bot.cli import audit_trail, credential_commands, key_commands, reminder_commands, schema, serve
+from bot.cli import (audit_trail, credential_commands, installation_commands, key_commands, reminder_commands,
+                     schema, serve)
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.infra.files import UnsafePath
 from bot.infra.settings import ConfigError
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     schema.add_commands(commands)
     key_commands.add_commands(commands, positive)
     credential_commands.add_commands(commands)
+    installation_commands.add_commands(commands)
     reminder_commands.add_commands(commands)
     audit_trail.add_commands(commands, positive)
     return root

@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from bot.cli import keys_and_database
+from bot.cli.installation_commands import add_purge
 from bot.cli.printing import one_line, print_json, print_table, utc
 
 HEADER = ("id", "name", "destination", "entity type", "workspace", "created (UTC)", "key", "last check",
@@ -14,7 +15,7 @@ HEADER = ("id", "name", "destination", "entity type", "workspace", "created (UTC
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    creds = commands.add_parser("credentials", help="credentials for operators and integration jobs (read only)")
+    creds = commands.add_parser("credentials", help="credentials for operators and integration jobs (read; purge)")
     creds_cmd = creds.add_subparsers(dest="credentials_command", required=True)
     listing = creds_cmd.add_parser("list", help="every credential (no keys)")
     listing.add_argument("--destination", choices=("paddle", "paddle_sandbox"), help="only this destination")
@@ -27,6 +28,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     reveal = creds_cmd.add_parser("reveal", help="write the decrypted key to standard output (audited)")
     reveal.add_argument("id")
     reveal.set_defaults(func=reveal_key)
+    add_purge(creds_cmd)
 
 
 def list_credentials(args: argparse.Namespace) -> None:
@@ -55,8 +57,13 @@ def show_credential(args: argparse.Namespace) -> None:
 def reveal_key(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings, keys=True) as opened:
-        key = opened.reveal(args.id, actor=f"cli:{_user()}")
+        key = opened.reveal(args.id, actor=cli_actor())
     sys.stdout.write(key + ("\n" if sys.stdout.isatty() else ""))  # stdout only: never a log line
+
+
+def cli_actor() -> str:
+    """Who the audit trail names for a command run at a terminal."""
+    return f"cli:{_user()}"
 
 
 def _user() -> str:

@@ -77,6 +77,9 @@ def rotate_keys(args: argparse.Namespace) -> None:
             raise CommandFailed(f"cannot rotate: stored credentials use keys that are not configured: {missing}. "
                                 "Keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until "
                                 "rotation has finished.", EXIT_CONFIG)
+        tokens = opened.rewrap_installations()
+        if tokens:
+            print(f"re-encrypted the Slack tokens of {tokens} installation(s) under '{key_ring.primary_key_id}'")
         todo = sum(n for k, n in usage.items() if k != key_ring.primary_key_id)
         if not todo:
             print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")

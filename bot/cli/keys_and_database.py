@@ -265,6 +265,38 @@ class Opened:
             envelope.check_key()
             return envelope.rewrap()
 
+    def rewrap_installations(self) -> int:
+        """OAuth installations' tokens re-sealed under the primary key (before the credentials)."""
+        from bot.slack.installation_store import rewrap_installations
+
+        with database_errors(self.settings):
+            try:
+                return rewrap_installations(self.sessions, self.key_ring)
+            except VaultError as error:
+                raise CommandFailed(f"cannot rotate the Slack installations' tokens: {error}", EXIT_CONFIG) from None
+
+    def purge_workspace(self, workspace_id: str, actor: str) -> int:
+        from bot.credentials.audit import AuditLog
+        from bot.credentials.purge import purge_workspace
+
+        with database_errors(self.settings):
+            return purge_workspace(self.sessions, AuditLog(self.sessions), workspace_id, actor)
+
+    def installations(self) -> list[dict]:
+        from bot.slack.installation_store import installation_facts
+
+        with database_errors(self.settings):
+            return installation_facts(self.sessions)
+
+    def remove_installation(self, workspace_id: str) -> int:
+        """An org's installation (E…) or one team's (T…), tokens and all; how many rows went."""
+        from bot.slack.installation_store import SealedInstallationStore
+
+        store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]
+        enterprise, team = (workspace_id, "") if workspace_id.startswith("E") else ("", workspace_id)
+        with database_errors(self.settings):
+            return store.remove(enterprise_id=enterprise, team_id=team)
+
     def audit_events(self, since: datetime | None, credential_id: str | None, limit: int | None) -> list:
         from bot.credentials.audit import read_events
 

@@ -35,7 +35,8 @@ def serve(_args: argparse.Namespace) -> None:
     key_ring = keys_and_database.prepare_for_serving(settings)
     stop = stop_on_signals()
     try:
-        if not check_bot_token(settings, stop):
+        # OAuth mode: no process token to check; each installation's token is checked by Slack at install.
+        if not settings.oauth_mode and not check_bot_token(settings, stop):
             return  # SIGTERM while Slack was away: a clean stop
         if not settings.admins:
             log.warning("CREDBOT_ADMINS is not set: everyone in the workspace may create credentials. Set it to "

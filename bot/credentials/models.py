@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -134,3 +134,40 @@ class DataKey(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     kms_key_id: Mapped[str] = mapped_column(String(2048))  # the KMS key that wrapped it (an ARN as KMS returns it)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+class SlackInstallation(Base):
+    """One workspace's (or one Enterprise org's) installation through OAuth. Its tokens are sealed by the key
+    ring, each bound to this row's id and its key id; a deleted token (uninstall, revocation) leaves the row's
+    facts for `installations list` until reinstall."""
+
+    __tablename__ = "slack_installations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="")
+    team_id: Mapped[str] = mapped_column(String(32), default="")  # "" for an org-wide install
+    is_enterprise_install: Mapped[bool] = mapped_column(Boolean, default=False)
+    team_name: Mapped[str] = mapped_column(String(200), default="")
+    app_id: Mapped[str] = mapped_column(String(32), default="")
+    bot_id: Mapped[str] = mapped_column(String(32), default="")
+    bot_user_id: Mapped[str] = mapped_column(String(32), default="")
+    bot_scopes: Mapped[str] = mapped_column(Text, default="")
+    installer_user_id: Mapped[str] = mapped_column(String(32), default="")
+    installed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    encrypted_bot_token: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    bot_token_key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    encrypted_refresh_token: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    refresh_token_key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Bumped by every save: a refresh stores its tokens only over the version it read (no lost newest token).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("uq_slack_installations_workspace", "enterprise_id", "team_id", unique=True),)
+
+
+class OAuthState(Base):
+    """A state handed out by /slack/install: consumed once by /slack/oauth_redirect on any instance."""
+
+    __tablename__ = "slack_oauth_states"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -24,6 +24,8 @@ from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSou
 from bot.infra.secret import Secret
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# The manifest's bot scopes (a test keeps them equal): what an OAuth install asks for unless SLACK_SCOPES says.
+DEFAULT_SLACK_SCOPES = ("commands", "chat:write", "usergroups:read", "channels:read", "groups:read", "users:read")
 DEFAULT_PADDLE_API_URL = "https://api.paddle.com"
 DEFAULT_PADDLE_SANDBOX_API_URL = "https://sandbox-api.paddle.com"
 
@@ -45,6 +47,8 @@ ENV_NAMES: dict[str, str] = {
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_client_id": "SLACK_CLIENT_ID",
     "slack_client_secret": "SLACK_CLIENT_SECRET",
+    "slack_scopes": "SLACK_SCOPES",
+    "slack_redirect_uri": "SLACK_REDIRECT_URI",
     "slack_api_url": "SLACK_API_URL",
     "data_dir": "CREDBOT_DATA_DIR",
     "database_url": "DATABASE_URL",
@@ -189,6 +193,14 @@ def _client_id(value: str | None, info: ValidationInfo) -> str | None:
         if not CLIENT_ID_PATTERN.match(value):
             raise _problem(f"{_name(info)} must look like 1234567890.1234567890; {hint}")
     return value
+
+
+def _scopes(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+    scopes = tuple(part.strip() for part in str(value).split(",") if part.strip()) if isinstance(value, str) \
+        else tuple(value)
+    if not scopes or any(not re.fullmatch(r"[a-z][a-z0-9_.:-]*", scope) for scope in scopes):
+        raise _problem(f"{_name(info)}: give comma-separated bot scopes such as commands,chat:write")
+    return scopes
 
 
 def _http_url(default: str) -> BeforeValidator:
@@ -361,6 +373,9 @@ class Settings(BaseSettings):
                                                                "connections:write scope (Basic Information page)")] = None
     slack_client_id: Annotated[str | None, BeforeValidator(_client_id)] = None  # for the OAuth flow
     slack_client_secret: Annotated[Secret | None, _secret(None)] = None
+    # OAuth mode: the bot scopes asked for at install (the manifest's), and the redirect URL when not the app's only one.
+    slack_scopes: Annotated[tuple[str, ...], BeforeValidator(_scopes)] = DEFAULT_SLACK_SCOPES
+    slack_redirect_uri: str | None = None
     slack_api_url: Annotated[str, _http_url(DEFAULT_SLACK_API_URL), AfterValidator(_trailing_slash)] = DEFAULT_SLACK_API_URL
     data_dir: Annotated[Path, BeforeValidator(_data_dir)] = Path("./.credbot")  # before database_url, which uses it
     database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]
@@ -399,6 +414,11 @@ class Settings(BaseSettings):
     @classmethod
     def _derived(cls, data: Any) -> Any:
         return {**data, "database_is_default": "DATABASE_URL" not in data}
+
+    @property
+    def oauth_mode(self) -> bool:
+        """Installed into many workspaces through Slack's OAuth flow, one bot token per installation."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def socket_mode(self) -> bool:
@@ -469,7 +489,8 @@ def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
         return name in raw or f"{name}_FILE" in raw
 
     problems: list[str] = []
-    if purpose == "serve" and not given("SLACK_BOT_TOKEN"):
+    oauth = given("SLACK_CLIENT_ID") and given("SLACK_CLIENT_SECRET")
+    if purpose == "serve" and not given("SLACK_BOT_TOKEN") and not oauth:
         problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) "
                         "from your app's OAuth & Permissions page")
     if purpose == "serve" and not given("SLACK_APP_TOKEN") and not given("SLACK_SIGNING_SECRET"):

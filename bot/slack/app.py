@@ -33,6 +33,26 @@ def pooled_client(context: BoltContext, next: Callable[[], None]) -> None:  # no
     next()
 
 
+NOT_INSTALLED = ("Credbot is not installed in this workspace (or was uninstalled). Ask a workspace admin to "
+                 "install it with the app's Add to Slack link (/slack/install), then try again.")
+
+
+def oauth_arguments(services: Services) -> dict:
+    """OAuth mode: Bolt's install flow and per-workspace authorize over our sealed store (never Bolt's file
+    stores); single-workspace mode: nothing, the client's token serves every request."""
+    if services.installations is None:
+        return {}
+    from bot.infra.db import session_factory
+    from bot.slack.oauth import oauth_settings
+
+    settings = oauth_settings(services.settings, services.installations, session_factory(services.engine),
+                              services.slack)
+    # authorize given outright: otherwise App builds one whose token rotator calls slack.com, not SLACK_API_URL.
+    return {"oauth_settings": settings, "installation_store": services.installations,
+            "installation_store_bot_only": True, "authorize": settings.authorize,
+            "user_facing_authorize_error_message": NOT_INSTALLED}
+
+
 def build_app(services: Services) -> App:
     settings = services.settings
     bolt_logger = logging.getLogger("slack_bolt.App")
@@ -49,7 +69,12 @@ def build_app(services: Services) -> App:
         # (Otherwise Bolt polls for the ack every 10 ms, which was most of our ack time.)
         process_before_response=True,
         logger=bolt_logger,
+        **oauth_arguments(services),
     )
+    if services.installations is not None:
+        # app_uninstalled and tokens_revoked forget the workspace's tokens at once (in the database: every
+        # instance sees it); its credentials stay.
+        app.enable_token_revocation_listeners()
     # Names each request's kind for the metrics; in Socket Mode (no WSGI layer) it also times the ack.
     app.use(metrics.bolt_middleware(record_here=settings.socket_mode))
     app.use(request_context(services))

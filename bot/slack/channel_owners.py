@@ -31,13 +31,15 @@ class ChannelOwners:
         self.client, self.org_wide = client, org_wide
         self._lookups = SlackLookup(ttl, clock)
 
-    def split(self, channels: Sequence[str], workspace: Workspace) -> tuple[list[str], list[ChannelResult]]:
-        """The channels ``workspace``'s credentials may be shown in, and a refusal for each of the others."""
+    def split(self, channels: Sequence[str], workspace: Workspace,
+              client: WebClient | None = None) -> tuple[list[str], list[ChannelResult]]:
+        """The channels ``workspace``'s credentials may be shown in, and a refusal for each of the others.
+        ``client``: the request's (in OAuth mode the process has no token of its own)."""
         if self.org_wide:
             return list(channels), []
         allowed, refused = [], []
         for channel in channels:
-            owner = self.owner(channel)
+            owner = self.owner(channel, client)
             if owner is UNREADABLE:
                 refused.append(ChannelResult(channel, False, "owner_unreadable"))
             elif owner and owner != workspace.team_id:
@@ -46,10 +48,10 @@ class ChannelOwners:
                 allowed.append(channel)
         return allowed, refused
 
-    def owner(self, channel: str) -> object:
+    def owner(self, channel: str, client: WebClient | None = None) -> object:
         """The owning workspace's team id, None when Slack names none, or UNREADABLE."""
         def read() -> str | None:
-            info = self.client.conversations_info(channel=channel).get("channel") or {}
+            info = (client or self.client).conversations_info(channel=channel).get("channel") or {}
             return info.get("context_team_id") or next(iter(info.get("shared_team_ids") or []), None)
 
         return self._lookups.get(channel, read, f"could not tell which workspace owns channel {channel} (%s): "

@@ -59,7 +59,7 @@ def notify_channels(client: WebClient, channels: Sequence[str], text: str, block
     channel's failure."""
     results: list[ChannelResult] = []
     if owners is not None and workspace is not None:
-        channels, results = owners.split(channels, workspace)
+        channels, results = owners.split(channels, workspace, client)
     for channel in channels:
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KB; anything this large is not from Slack
 
 StartResponse = Callable[..., object]
+OAUTH_PATHS = ("/slack/install", "/slack/oauth_redirect")
 
 
 class CredbotWSGI:
@@ -47,6 +48,10 @@ class CredbotWSGI:
             payload, content_type = metrics.exposition()
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
             return [payload]
+        if path in OAUTH_PATHS and self.services.installations is not None:
+            if method != "GET":
+                return _json(start_response, 405, {"error": "use GET"}, [("Allow", "GET")])
+            return self.slack(environ, start_response)  # Bolt's install flow (no body, no signature)
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])
@@ -267,8 +272,8 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
     from bot.slack.startup import connect_socket_mode
 
     services = build_services(settings, key_ring)
-    handler = SocketModeHandler(build_app(services), settings.slack_app_token.reveal(),
-                                logger=logging.getLogger("slack_bolt.socket_mode"))
+    app = build_app(services)
+    handler = SocketModeHandler(app, settings.slack_app_token.reveal(), logger=logging.getLogger("slack_bolt.socket_mode"))
     try:
         connected = connect_socket_mode(handler, stop)
     except BaseException:
@@ -279,6 +284,7 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
         services.close()
         return
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
+    stop_install_routes = serve_install_routes(settings, app) if settings.oauth_mode else (lambda: None)
     services.start_background()
     if settings.metrics_port:
         from prometheus_client import start_http_server
@@ -287,5 +293,38 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
         log.info("serving GET /metrics on %s:%s", settings.host, settings.metrics_port)
     stop.wait()
     log.info("stopping: finishing requests under way")
+    stop_install_routes()
     handler.close()
     services.close()
+
+
+class InstallRoutes:
+    """Socket Mode with OAuth: only the install flow's two GET routes over HTTP (events come over the socket,
+    so nothing here takes a signed request), as in bolt-python's socket_mode_oauth example."""
+
+    def __init__(self, app: object) -> None:
+        self.slack = SlackRequestHandler(app)  # type: ignore[arg-type]
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
+            return self.slack(environ, start_response)
+        return _json(start_response, 404, {"error": "not found"})
+
+
+def serve_install_routes(settings: Settings, app: object) -> Callable[[], None]:
+    """Serve :class:`InstallRoutes` on HOST:PORT in a thread; returns the function that stops it."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class ThreadedServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (no query strings: states, codes)
+            pass
+
+    server = make_server(settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer,
+                         handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="install-routes", daemon=True).start()
+    log.info("serving GET /slack/install and /slack/oauth_redirect on %s:%s", settings.host, settings.port)
+    return server.shutdown

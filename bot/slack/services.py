@@ -25,6 +25,7 @@ from bot.slack.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
 from bot.slack.web_client import PooledWebClient
 from bot.slack.access import AccessPolicy
+from bot.slack.installation_store import SealedInstallationStore
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Services:
     fair_use: FairUse = field(default_factory=FairUse)  # Test connection and Replace: their own pool and limits
     owners: ChannelOwners | None = None  # which workspace owns each announcement/board channel
     background: list = field(default_factory=list)  # loops started by start_background()
+    installations: SealedInstallationStore | None = None  # OAuth mode: one sealed bot token per workspace
 
     @property
     def queries(self) -> CredentialQueries:
@@ -64,10 +66,17 @@ class Services:
         self.engine.dispose()
 
 
+def process_token(settings: Settings) -> str | None:
+    """The one workspace's bot token; none in OAuth mode, where each request brings its installation's."""
+    if settings.oauth_mode or settings.slack_bot_token is None:
+        return None
+    return settings.slack_bot_token.reveal()
+
+
 def slack_client(settings: Settings) -> WebClient:
     """A Web API client that retries what is worth retrying: rate limits, 5xx, dropped connections."""
     return PooledWebClient(
-        token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
+        token=process_token(settings),
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[
@@ -81,7 +90,7 @@ def slack_client(settings: Settings) -> WebClient:
 def access_client(settings: Settings) -> WebClient:
     """For membership checks made while Slack waits for an ack: short timeout, one retry on a dropped connection."""
     return PooledWebClient(
-        token=settings.slack_bot_token.reveal() if settings.slack_bot_token else None,
+        token=process_token(settings),
         base_url=settings.slack_api_url,
         timeout=2,
         retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
@@ -90,11 +99,18 @@ def access_client(settings: Settings) -> WebClient:
 
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
     engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
-    executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
     sessions = session_factory(engine)
-    credentials = wiring.credential_service(settings, sessions, key_ring or key_ring_for(settings, sessions, create=True),
+    key_ring = key_ring or key_ring_for(settings, sessions, create=True)
+    executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
+    credentials = wiring.credential_service(settings, sessions, key_ring,
                                             defer=executor.submit)
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
     client = slack_client(settings)
+    installations = None
+    if settings.oauth_mode:
+        from bot.slack.oauth import installation_store
+
+        installations = installation_store(settings, sessions, key_ring, client)
     return Services(settings, engine, credentials, wiring.wizard_checks(settings, credentials), client, access,
-                    executor, owners=ChannelOwners(client, org_wide=settings.org_wide_channels))
+                    executor, owners=ChannelOwners(client, org_wide=settings.org_wide_channels),
+                    installations=installations)

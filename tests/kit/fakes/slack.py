@@ -164,6 +164,10 @@ class FakeSlack(LoopbackHTTPServer):
         self.channel_teams: dict[str, str] = {}
         #: channel id -> the Slack error conversations.info answers for it
         self.channel_info_errors: dict[str, str] = {}
+        #: oauth.v2.access: code -> the answer to its exchange, refresh token -> the answer to its refresh
+        #: (each answered once; anything else is invalid_code / invalid_refresh_token)
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.oauth_refreshes: dict[str, dict[str, Any]] = {}
         self._failures_served: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
@@ -254,6 +258,8 @@ class FakeSlack(LoopbackHTTPServer):
 
         if method == "auth.test":
             return 200, {}, dict(AUTH_TEST)
+        if method == "oauth.v2.access":
+            return 200, {}, self._oauth(params)
         if method in VIEW_METHODS:
             return 200, {}, self._view(method, params)
         if method in CHAT_METHODS:
@@ -282,6 +288,13 @@ class FakeSlack(LoopbackHTTPServer):
                 return 200, {}, {"ok": False, "error": "not_configured"}
             return 200, {}, {"ok": True, "url": self.socket_url}
         return 200, {}, {"ok": True}
+
+    def _oauth(self, params: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            if params.get("grant_type") == "refresh_token":
+                answer = self.oauth_refreshes.pop(params.get("refresh_token", ""), None)
+                return answer or {"ok": False, "error": "invalid_refresh_token"}
+            return self.oauth_codes.pop(params.get("code", ""), None) or {"ok": False, "error": "invalid_code"}
 
     def _view(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         with self._cond:
