@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit import BotProcess, FakePaddle, FakeSlack, TestDatabase, Workspace, clean, postgres_base_url, \
+from tests.kit import BotProcess, InProcessBot, FakePaddle, FakeSlack, TestDatabase, Workspace, clean, postgres_base_url, \
     postgres_problem
 
 _postgres_checked: dict[str, str | None] = {}
@@ -93,7 +93,10 @@ def paddle_sandbox():
 
 @pytest.fixture(autouse=True)
 def _clean_fakes(request, slack, paddle_live, paddle_sandbox):
-    """Each test starts with fakes that behave normally (recorded calls are kept per test)."""
+    """Each test starts with fakes that behave normally (recorded calls are kept per test), after in-process bots
+    have finished what earlier tests started (a tab redrawn after a test had moved on was counted by the next)."""
+    for running in list(InProcessBot.running):
+        running.settle()
     slack.reset()
     for fake in (paddle_live, paddle_sandbox):
         fake.mode = "ok"
@@ -108,9 +111,10 @@ def bot_class():
 
 
 @pytest.fixture(scope="session")
-def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
+def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox, bot_class):
+    """One bot per database for the session (per xdist worker); ``bot`` empties its tables per test."""
     workdir = tmp_path_factory.mktemp("bot")
-    process = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
+    process = bot_class(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
     yield process
     process.stop()
     process.close_database()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.credentials.models import DataKey
 from bot.credentials.vault import KeyMaterial, KeyRing, VaultError
 from bot.infra.secret import Secret
-from bot.infra.settings import Settings
+from bot.infra.settings import EncryptionKey, Settings
 
 APP_NAME = "credbot"
 DATA_KEY_PREFIX = "dk-"  # local key ids are chosen by operators; data key ids are always dk-<hex>
@@ -33,12 +32,6 @@ MAX_ATTEMPTS = 2
 
 class KmsFailed(VaultError):
     """KMS could not be used: the message names KMS and the key id, never key material."""
-
-
-@dataclass(frozen=True)
-class DataKeyMaterial:
-    key_id: str
-    material: Secret  # base64 of the 32 plaintext bytes, as KeyRing takes it
 
 
 def encryption_context(data_key_id: str) -> dict[str, str]:
@@ -92,7 +85,7 @@ class EnvelopeKeys:
         with self.sessions() as session:
             return list(session.scalars(select(DataKey).order_by(DataKey.created_at.desc(), DataKey.key_id.desc())))
 
-    def generate(self) -> DataKeyMaterial:
+    def generate(self) -> EncryptionKey:
         """A new data key from KMS, stored wrapped; its plaintext only returned."""
         key_id = DATA_KEY_PREFIX + os.urandom(6).hex()
         answer = _call(self.kms_key_id, "GenerateDataKey", self.client.generate_data_key, KeyId=self.kms_key_id,
@@ -100,15 +93,15 @@ class EnvelopeKeys:
         with self.sessions() as session:
             session.add(DataKey(key_id=key_id, wrapped_key=answer["CiphertextBlob"], kms_key_id=answer["KeyId"]))
             session.commit()
-        return DataKeyMaterial(key_id, Secret(base64.b64encode(answer["Plaintext"]).decode()))
+        return EncryptionKey(key_id, Secret(base64.b64encode(answer["Plaintext"]).decode()))
 
-    def unwrap(self, row: DataKey) -> DataKeyMaterial:
+    def unwrap(self, row: DataKey) -> EncryptionKey:
         answer = _call(self.kms_key_id, f"Decrypt of data key '{row.key_id}'", self.client.decrypt,
                        CiphertextBlob=row.wrapped_key, KeyId=row.kms_key_id,
                        EncryptionContext=encryption_context(row.key_id))
-        return DataKeyMaterial(row.key_id, Secret(base64.b64encode(answer["Plaintext"]).decode()))
+        return EncryptionKey(row.key_id, Secret(base64.b64encode(answer["Plaintext"]).decode()))
 
-    def unwrap_all(self, *, create: bool) -> list[DataKeyMaterial]:
+    def unwrap_all(self, *, create: bool) -> list[EncryptionKey]:
         """Every data key in the clear (newest first); the first one generated when there is none and ``create``."""
         rows = self.stored()
         if not rows and not create:
