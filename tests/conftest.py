@@ -111,10 +111,10 @@ def bot_class():
 
 
 @pytest.fixture(scope="session")
-def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox, bot_class):
+def shared_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
     """One bot per database for the session (per xdist worker); ``bot`` empties its tables per test."""
     workdir = tmp_path_factory.mktemp("bot")
-    process = bot_class(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
+    process = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **database.provision(workdir)).start()
     yield process
     process.stop()
     process.close_database()
