@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.kit import test_key
-from tests.kit import Workspace, run_cli
+from tests.kit import Workspace, created_id, run_cli
 from tests.e2e.test_lifecycle import stored_bytes
 
 CLIENT_ID = "1111111111.2222222222"
@@ -245,8 +245,8 @@ def test_the_wizard_in_each_workspace_sees_only_its_own_credentials(oauth_bot, s
     first, second = Workspace(oauth_bot, slack), Workspace(oauth_bot, slack)
     install(oauth_bot, slack, first.team_id, "xoxb-wiz-one-" + "c" * 20)
     install(oauth_bot, slack, second.team_id, "xoxb-wiz-two-" + "d" * 20)
-    first.run_wizard("First Co billing", "paddle", live_key)
-    second.run_wizard("Second Co billing", "paddle", live_key)
+    created_id(first, "First Co billing", live_key)
+    created_id(second, "Second Co billing", live_key)
     for workspace, mine, theirs in ((first, "First Co", "Second Co"), (second, "Second Co", "First Co")):
         listed = workspace.command("/list-credentials").text
         assert mine in listed and theirs not in listed
