@@ -160,6 +160,9 @@ class SlackInstallation(Base):
     bot_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Bumped by every save: a refresh stores its tokens only over the version it read (no lost newest token).
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set by the instance that claimed the token's refresh, cleared by the save that follows (or its failure):
+    # while it is recent, no other instance spends the single-use refresh token too.
+    refresh_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (Index("uq_slack_installations_workspace", "enterprise_id", "team_id", unique=True),)
 

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import SlackInstallation
@@ -28,6 +28,7 @@ from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
 
+REFRESH_CLAIM_LEASE = timedelta(seconds=30)  # a claim older than this was left by an instance that died
 REFRESH_WAIT_SECONDS = 10.0  # how long an instance waits for another's refresh before answering without a bot
 
 
@@ -89,6 +90,7 @@ class SealedInstallationStore(InstallationStore):
             row.encrypted_refresh_token = row.refresh_token_key_id = None
         row.bot_token_expires_at = _moment(bot.bot_token_expires_at)
         row.version = (row.version or 0) + 1
+        row.refresh_claimed_at = None
 
     # -- finding --------------------------------------------------------------------------------------
 
@@ -141,20 +143,34 @@ class SealedInstallationStore(InstallationStore):
         return expires is not None and expires - self.clock() <= self.refresh_window
 
     def _refreshed(self, row: SlackInstallation) -> SlackInstallation | None:
-        """Refresh under a claim: the instance whose version bump lands calls Slack; the others wait for it."""
+        """Refresh under a claim: the instance that sets the row's claim calls Slack; the others wait for its save.
+
+        The claim is a timestamp, not a version bump: an instance that reads the row after another's claim but
+        before its save sees the claim and waits, instead of claiming again and spending the same refresh
+        token a second time (Slack's refresh tokens are single-use). A claim older than the lease is free again
+        (its holder died)."""
+        now = self.clock()
         with self.sessions.begin() as session:
             claimed = session.execute(update(SlackInstallation).where(
-                SlackInstallation.id == row.id, SlackInstallation.version == row.version)
-                .values(version=row.version + 1)).rowcount == 1
+                SlackInstallation.id == row.id, SlackInstallation.version == row.version,
+                or_(SlackInstallation.refresh_claimed_at.is_(None),
+                    SlackInstallation.refresh_claimed_at < now - REFRESH_CLAIM_LEASE))
+                .values(refresh_claimed_at=now)).rowcount == 1
         if not claimed:
             return self._newer_than(row)
-        bot = self._bot(row)
-        assert self.rotator is not None
-        refreshed = self.rotator.perform_bot_token_rotation(
-            bot=bot, minutes_before_expiration=int(self.refresh_window.total_seconds() // 60))
-        if refreshed is not None:
-            self.save_bot(refreshed)
-            log.info("refreshed the bot token of %s", row.team_id or row.enterprise_id)
+        try:
+            bot = self._bot(row)
+            assert self.rotator is not None
+            refreshed = self.rotator.perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=int(self.refresh_window.total_seconds() // 60))
+            if refreshed is not None:
+                self.save_bot(refreshed)  # clears the claim
+                log.info("refreshed the bot token of %s", row.team_id or row.enterprise_id)
+        finally:
+            with self.sessions.begin() as session:  # after a failure, the next request may try again
+                session.execute(update(SlackInstallation).where(
+                    SlackInstallation.id == row.id, SlackInstallation.refresh_claimed_at == now)
+                    .values(refresh_claimed_at=None))
         return self._row(row.enterprise_id, row.team_id, row.is_enterprise_install)
 
     def _newer_than(self, row: SlackInstallation) -> SlackInstallation | None:
@@ -164,7 +180,7 @@ class SealedInstallationStore(InstallationStore):
             latest = self._row(row.enterprise_id, row.team_id, row.is_enterprise_install)
             if latest is None or latest.encrypted_bot_token is None:
                 return None
-            if not self._expiring(latest) or latest.version > row.version + 1:
+            if not self._expiring(latest) or latest.version > row.version:
                 return latest
         return None
 

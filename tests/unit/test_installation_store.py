@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -47,3 +48,58 @@ def test_a_delete_that_names_no_workspace_deletes_nothing(store):
     store.delete_bot(enterprise_id=None, team_id="T0KEEP")
     assert store.find_bot(enterprise_id=None, team_id="T0KEEP") is None
     assert store.find_bot(enterprise_id=None, team_id="T0NEVER") is None
+
+
+class OneRotation:
+    """A token rotator that counts its calls; while it works, ``during`` runs (another instance's request)."""
+
+    def __init__(self, during=None) -> None:
+        self.calls, self.during = 0, during
+
+    def perform_bot_token_rotation(self, *, bot: Bot, minutes_before_expiration: int) -> Bot:
+        self.calls += 1
+        if self.during is not None:
+            self.during()
+        return Bot(team_id=bot.team_id, bot_token="xoxb-new-" + "5" * 20, bot_id="B1", bot_user_id="U1",
+                   bot_refresh_token="xoxe-1-new", bot_token_expires_at=int(time.time()) + 43200,
+                   installed_at=time.time())
+
+
+def expiring(team: str) -> Bot:
+    return Bot(team_id=team, bot_token="xoxb-old-" + "4" * 20, bot_id="B1", bot_user_id="U1",
+               bot_refresh_token="xoxe-1-old", bot_token_expires_at=int(time.time()) + 600, installed_at=time.time())
+
+
+def test_an_instance_that_reads_the_row_while_another_refreshes_waits_instead_of_refreshing_again(store):
+    """The race two instances ran into: B reads the row after A's claim but before A's save. B must not spend
+    the single-use refresh token a second time; it waits for A's save and answers with A's new token."""
+    store.save_bot(expiring("T0RACE"))
+    other = SealedInstallationStore(store.sessions, store.key_ring, client_id="1.2", rotator=OneRotation())
+    found = []
+    b = threading.Thread(target=lambda: found.append(other.find_bot(enterprise_id=None, team_id="T0RACE")))
+
+    def b_asks_while_a_refreshes():
+        b.start()
+        time.sleep(0.3)  # B reads the claimed row now (were it slower, it would find A's save: no refresh either)
+
+    store.rotator = OneRotation(during=b_asks_while_a_refreshes)
+    assert store.find_bot(enterprise_id=None, team_id="T0RACE").bot_token == "xoxb-new-" + "5" * 20
+    b.join(15)
+    assert (store.rotator.calls, other.rotator.calls) == (1, 0)
+    assert found[0].bot_token == "xoxb-new-" + "5" * 20
+
+
+def test_a_failed_refresh_leaves_no_claim_behind(store):
+    store.save_bot(expiring("T0FAIL"))
+
+    class Broken:
+        def perform_bot_token_rotation(self, **_):
+            raise RuntimeError("Slack said no")
+
+    store.rotator = Broken()
+    with pytest.raises(RuntimeError):
+        store.find_bot(enterprise_id=None, team_id="T0FAIL")
+    with store.sessions() as session:
+        assert session.scalars(select(SlackInstallation.refresh_claimed_at)).one() is None
+    store.rotator = OneRotation()
+    assert store.find_bot(enterprise_id=None, team_id="T0FAIL").bot_token == "xoxb-new-" + "5" * 20
