@@ -9,12 +9,11 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.kit import REPO, make_key, test_key
+from tests.kit import REPO, make_key, run_python, test_key
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
 READ_ONLY = (["credentials", "list"], ["credentials", "list", "--json"], ["credentials", "show", UNKNOWN_ID],
@@ -25,8 +24,7 @@ UNREACHABLE_POSTGRES = "postgresql://credbot:hunter2-secret@127.0.0.1:1/credbot"
 def credbot(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     """``python -m bot ARGS`` in ``cwd`` with only these settings (the default data dir is ``cwd/.credbot``)."""
     base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": str(cwd)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=base | env, cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return run_python(["-m", "bot", *args], base | env, cwd)
 
 
 def one_line_failure(result: subprocess.CompletedProcess, status: int, *words: str) -> str:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.kit import REPO, BotProcess
+from tests.kit import REPO, BotProcess, run_python
 
 UMASK_ZERO = "import os, sys; os.umask(0); from bot.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -25,8 +24,8 @@ def mode(path: Path) -> int:
 
 def cli(args: list[str], env: dict[str, str], cwd: Path, *, umask_zero: bool = False) -> subprocess.CompletedProcess:
     base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": str(cwd)}
-    command = [sys.executable, "-c", UMASK_ZERO, *args] if umask_zero else [sys.executable, "-m", "bot", *args]
-    return subprocess.run(command, env=base | env, cwd=cwd, capture_output=True, text=True, timeout=90)
+    command = ["-c", UMASK_ZERO, *args] if umask_zero else ["-m", "bot", *args]
+    return run_python(command, base | env, cwd, timeout=90)
 
 
 def test_under_umask_000_the_data_dir_is_0700_and_its_files_0600(tmp_path):

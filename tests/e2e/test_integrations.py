@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.kit import REPO, cli_env, created_id, run_cli
+from tests.kit import REPO, cli_env, created_id, run_cli, run_python
 
 
 def test_cli_lists_shows_and_reveals_only_to_stdout(bot, slack, workspace, paddle_live, paddle_sandbox, tmp_path):
@@ -56,8 +54,7 @@ def test_python_api_works_from_another_process(bot, workspace, paddle_live):
         "print(json.dumps({'key': key, 'names': names, 'missing': missing}))\n"
     )
     env = cli_env(bot) | {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(bot.workdir)}
-    result = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=60,
-                            cwd=bot.workdir)
+    result = run_python(["-c", program], env, bot.workdir)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["key"] == key and "Via the API" in answer["names"] and answer["missing"] == "gone"

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.kit import test_key
-from tests.kit import BotProcess, Workspace, free_port, view_text
+from tests.kit import BotProcess, Workspace, free_port, run_python, view_text
 
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
@@ -46,8 +45,7 @@ def kms_env(kms, kms_endpoint) -> dict[str, str]:
 def cli(bot: BotProcess, args: list[str], **overrides: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in (bot.env | overrides).items() if v != ""}
     bot.workdir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=bot.workdir, capture_output=True,
-                          text=True, timeout=60)
+    return run_python(["-m", "bot", *args], env, bot.workdir)
 
 
 def one_line(result: subprocess.CompletedProcess, status: int, *words: str) -> str:

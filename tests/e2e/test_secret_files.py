@@ -4,10 +4,9 @@ secrets in files only, and both-set or a missing file stop `serve` with exit 2 a
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from tests.kit import test_key
-from tests.kit import BotProcess, Workspace, view_text
+from tests.kit import BotProcess, Workspace, run_python, view_text
 
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "CREDBOT_ENCRYPTION_KEYS", "DATABASE_URL")
 
@@ -27,8 +26,7 @@ def as_files(bot_env: dict[str, str], folder) -> dict[str, str]:
 
 def serve(bot: BotProcess, env: dict[str, str]) -> subprocess.CompletedProcess:
     bot.workdir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=bot.workdir, capture_output=True,
-                          text=True, timeout=60)
+    return run_python(["-m", "bot", "serve"], env, bot.workdir)
 
 
 def refusal(result: subprocess.CompletedProcess) -> str:

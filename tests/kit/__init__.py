@@ -10,6 +10,7 @@ from tests.kit.cli import cli_env, run_cli
 from tests.kit.databases import TestDatabase, clean, postgres_base_url, postgres_problem, test_key
 from tests.kit.fakes import Call, FakePaddle, FakeSlack, FakeSocketMode, make_key, make_legacy_key
 from tests.kit.in_process import DispatchSender, InProcessBot
+from tests.kit.processes import run_python, start_python
 from tests.kit.seeding import core_service, scope, seed
 from tests.kit.signing import Reply, SlackRequests, SlackSender, command_body, sign
 from tests.kit.waiting import settled
@@ -19,6 +20,6 @@ __all__ = [
     "BOT_TOKEN", "NOTIFY_CHANNELS", "REPO", "SIGNING_SECRET", "BotBase", "BotProcess", "Call", "DispatchSender",
     "FakePaddle", "FakeSlack", "FakeSocketMode", "InProcessBot", "Reply", "SlackRequests", "SlackSender",
     "TestDatabase", "Workspace", "clean", "cli_env", "command_body", "core_service", "created_id", "free_port",
-    "make_key", "make_legacy_key", "postgres_base_url", "postgres_problem", "run_cli", "scope", "seed", "settled",
-    "sign", "test_key", "view_text",
+    "make_key", "make_legacy_key", "postgres_base_url", "postgres_problem", "run_cli", "run_python", "scope", "seed",
+    "settled", "sign", "start_python", "test_key", "view_text",
 ]

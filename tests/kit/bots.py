@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from tests.kit.databases import database_url_of
 from tests.kit.fakes import FakePaddle, FakeSlack
+from tests.kit.processes import start_python
 from tests.kit.signing import SlackRequests, SlackSender
 
 BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
@@ -122,8 +122,7 @@ class BotProcess(BotBase):
     def start(self, timeout: float = 30.0) -> "BotProcess":
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, *self.command], cwd=self.workdir, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = start_python(list(self.command), self.env, self.workdir, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         if self.env.get("SLACK_APP_TOKEN"):
             return self  # Socket Mode serves no HTTP; the caller waits for the websocket instead

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.kit.bots import REPO, BotBase
+from tests.kit.processes import run_python
 
 # What the CLI needs of a bot's settings to reach the same database, keys and Slack.
 CLI_SETTINGS = ("DATABASE_URL", "CREDBOT_ENCRYPTION_KEYS", "CREDBOT_DATA_DIR", "SLACK_BOT_TOKEN", "SLACK_API_URL",
@@ -17,8 +17,7 @@ CLI_SETTINGS = ("DATABASE_URL", "CREDBOT_ENCRYPTION_KEYS", "CREDBOT_DATA_DIR", "
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, *, timeout: float = 60) -> subprocess.CompletedProcess:
     """``python -m bot <args>`` with only ``env`` (plus PATH, PYTHONPATH and HOME); never raises on exit status."""
     base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "HOME": str(cwd)}
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=base | env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return run_python(["-m", "bot", *args], base | env, cwd, timeout=timeout)
 
 
 def cli_env(bot: BotBase) -> dict[str, str]:
