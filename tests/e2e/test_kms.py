@@ -13,8 +13,20 @@ import pytest
 from tests.kit import test_key
 from tests.kit import BotProcess, Workspace, free_port, run_python, view_text
 
-moto_server = pytest.importorskip("moto.server")
-boto3 = pytest.importorskip("boto3")
+
+
+def threaded_moto():
+    """moto's KMS on loopback (imported here, not at the top: every xdist worker collects this file)."""
+    from moto.server import ThreadedMotoServer
+
+    return ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+
+
+def kms_client(endpoint: str):
+    import boto3
+
+    return boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
 
 AWS = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
        "AWS_EC2_METADATA_DISABLED": "true"}
@@ -22,7 +34,7 @@ AWS = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_AC
 
 @pytest.fixture(scope="module")
 def kms_endpoint():
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server = threaded_moto()
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
@@ -31,8 +43,7 @@ def kms_endpoint():
 
 @pytest.fixture
 def kms(kms_endpoint):
-    return boto3.client("kms", endpoint_url=kms_endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return kms_client(kms_endpoint)
 
 
 @pytest.fixture
@@ -201,12 +212,11 @@ def test_rotate_makes_a_new_data_key(database, tmp_path, slack, paddle_live, pad
 
 
 def test_a_kms_outage_after_start_does_not_stop_the_bot(database, tmp_path, slack, paddle_live, paddle_sandbox):
-    own = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    own = threaded_moto()
     own.start()
     host, port = own.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    client = boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = kms_client(endpoint)
     key_id = client.create_key()["KeyMetadata"]["KeyId"]
     env = {**AWS, "AWS_ENDPOINT_URL": endpoint, "CREDBOT_KMS_KEY_ID": key_id, "CREDBOT_ENCRYPTION_KEYS": ""}
     workdir = tmp_path / "bot"
