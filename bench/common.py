@@ -130,6 +130,41 @@ def worker_pids(master_pid: int) -> list[int]:
     return found
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 3, the state, is index 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(root_pid: int) -> list[int]:
+    """``root_pid`` and every live descendant (gunicorn master, workers, anything they started)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(_stat_fields(int(stat.parent.name))[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack.extend(children.get(pid, ()))
+    return tree
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of every process of the tree under ``root_pid``, plus what its members' reaped children
+    used (cutime + cstime), so that a worker that exits between two readings is still counted."""
+    ticks = 0
+    for pid in process_tree(root_pid):
+        try:
+            fields = _stat_fields(pid)
+        except OSError:
+            continue  # exited between the scan and now: its CPU moves to its parent's cutime/cstime
+        ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
     values = {}
@@ -212,4 +247,4 @@ def write_json(name: str, data: dict) -> Path:
 
 
 __all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "database", "machine", "memory_kib",
-           "percentile", "summarize", "worker_pids", "write_json"]
+           "percentile", "process_tree", "summarize", "tree_cpu_seconds", "worker_pids", "write_json"]

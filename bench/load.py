@@ -38,6 +38,7 @@ from bench.common import (
     machine,
     memory_kib,
     summarize,
+    tree_cpu_seconds,
     worker_pids,
     write_json,
 )
@@ -62,6 +63,10 @@ class Target:
 
     def worker_pids(self) -> list[int]:
         return worker_pids(self.process.process.pid)
+
+    def server_cpu_seconds(self) -> float:
+        """CPU of the whole server: the ``serve`` process (gunicorn's master) and every process under it."""
+        return tree_cpu_seconds(self.process.process.pid)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -175,12 +180,14 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     barrier.wait()  # every user has finished warming up
     sample_memory(0)
     cpu_before = {pid: cpu_seconds(pid) for pid in pids}
+    tree_cpu_before = target.server_cpu_seconds()
     client_cpu_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    server_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in pids)
+    server_cpu = target.server_cpu_seconds() - tree_cpu_before
+    workers_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in pids)
     client_cpu = time.process_time() - client_cpu_before
     if memory_every and (not memory or memory[-1]["wizards"] != done[0]):
         sample_memory(done[0])
@@ -194,6 +201,7 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
         "wizards_per_s": done[0] / elapsed if elapsed else 0.0,
         "server_cpu_s": server_cpu,
         "server_cpu_ms_per_wizard": 1000 * server_cpu / max(1, done[0]),
+        "workers_cpu_ms_per_wizard": 1000 * workers_cpu / max(1, done[0]),
         "load_generator_cpu_s": client_cpu,
         "steps": {step: summarize(values) for step, values in samples.items() if values},
         "memory": memory,
@@ -221,7 +229,8 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
         print(line)
     for result in filter(None, (ours, bare)):
         print(f"{result['target']:8}: {result['wizards']} wizards in {result['elapsed_s']:.1f} s = "
-              f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard; "
+              f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
+              f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
               f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}")
         for sample in result["error_samples"][:2]:
             print("   error:", sample.strip().splitlines()[-1][:300])
