@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -41,6 +41,21 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+
+
+def count_round_trips(engine: Engine, count: Callable[[str], None]) -> None:
+    """Call ``count(kind)`` for each exchange with the database server: "statement" (every execute, the ones
+    the ORM makes included), "begin", "commit", "rollback" (SQLAlchemy's; on PostgreSQL psycopg sends BEGIN
+    with the transaction's first statement as its own exchange), "ping" (a liveness check before a pooled
+    connection is used) and "connect" (a new connection: several exchanges, counted once). On SQLite nothing
+    leaves the process, but the counts still say how much work a request asks of the database."""
+    event.listen(engine, "before_cursor_execute", lambda *_args: count("statement"))
+    event.listen(engine, "begin", lambda _conn: count("begin"))
+    event.listen(engine, "commit", lambda _conn: count("commit"))
+    event.listen(engine, "rollback", lambda _conn: count("rollback"))
+    event.listen(engine, "connect", lambda *_args: count("connect"))
+    if engine.pool._pre_ping:  # SQLAlchemy's own pre-ping sends no event: one ping per checkout
+        event.listen(engine, "checkout", lambda *_args: count("ping"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
