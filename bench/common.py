@@ -11,10 +11,12 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -165,6 +167,27 @@ def tree_cpu_seconds(root_pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+_SAMPLE = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)$')
+
+
+def scrape(url: str, family: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The samples of one counter family at ``url``/metrics (summed over workers by the server), keyed by labels."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found: dict[tuple[tuple[str, str], ...], float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and match.group(1) == family + "_total":
+            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', match.group(2))))
+            found[labels] = found.get(labels, 0.0) + float(match.group(3))
+    return found
+
+
+def counter_delta(before: dict, after: dict) -> dict[tuple[tuple[str, str], ...], float]:
+    return {labels: value - before.get(labels, 0.0) for labels, value in after.items()
+            if value - before.get(labels, 0.0)}
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
     values = {}
@@ -246,5 +269,5 @@ def write_json(name: str, data: dict) -> Path:
     return path
 
 
-__all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "database", "machine", "memory_kib",
-           "percentile", "process_tree", "summarize", "tree_cpu_seconds", "worker_pids", "write_json"]
+__all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "counter_delta", "database", "machine", "memory_kib",
+           "percentile", "process_tree", "scrape", "summarize", "tree_cpu_seconds", "worker_pids", "write_json"]

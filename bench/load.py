@@ -37,6 +37,8 @@ from bench.common import (
     database,
     machine,
     memory_kib,
+    counter_delta,
+    scrape,
     summarize,
     tree_cpu_seconds,
     worker_pids,
@@ -64,6 +66,13 @@ class Target:
     def worker_pids(self) -> list[int]:
         return worker_pids(self.process.process.pid)
 
+    def counters(self) -> dict[str, dict]:
+        """Credbot's request and database round-trip counters ({} for the bare app, which has none)."""
+        if not self.full_wizard:
+            return {}
+        url = self.process.url
+        return {"requests": scrape(url, "credbot_slack_requests"), "db": scrape(url, "credbot_db_round_trips")}
+
     def server_cpu_seconds(self) -> float:
         """CPU of the whole server: the ``serve`` process (gunicorn's master) and every process under it."""
         return tree_cpu_seconds(self.process.process.pid)
@@ -72,6 +81,28 @@ class Target:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def round_trips(before: dict[str, dict], after: dict[str, dict], wizards: int) -> dict[str, Any]:
+    """Database round trips over the measured phase: per wizard by kind of exchange, and per request of each
+    Slack request kind (counted where the ack ran; "background" is lazy listeners and other threads)."""
+    if not after:
+        return {}
+    db = counter_delta(before["db"], after["db"])
+    requests: dict[str, float] = {}
+    for labels, value in counter_delta(before["requests"], after["requests"]).items():
+        kind = dict(labels)["kind"]
+        requests[kind] = requests.get(kind, 0.0) + value
+    per_exchange: dict[str, float] = {}
+    per_request: dict[str, float] = {}
+    for labels, value in db.items():
+        named = dict(labels)
+        per_exchange[named["kind"]] = per_exchange.get(named["kind"], 0.0) + value
+        per_request[named["request"]] = per_request.get(named["request"], 0.0) + value
+    return {"per_wizard": sum(db.values()) / max(1, wizards),
+            "per_wizard_by_exchange": {k: v / max(1, wizards) for k, v in sorted(per_exchange.items())},
+            "per_request_by_kind": {k: v / (requests.get(k) or max(1, wizards)) for k, v in sorted(per_request.items())},
+            "requests": requests, "raw": {" ".join(f"{k}={v}" for k, v in labels): n for labels, n in db.items()}}
 
 
 THINK_SECONDS = 0.0
@@ -181,6 +212,9 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     sample_memory(0)
     cpu_before = {pid: cpu_seconds(pid) for pid in pids}
     tree_cpu_before = target.server_cpu_seconds()
+    hosts = {"Slack": slack, "Paddle": paddle}
+    accepts_before = {host: fake.accepts for host, fake in hosts.items()}
+    counters_before = target.counters()
     client_cpu_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
@@ -188,7 +222,10 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     elapsed = time.perf_counter() - started
     server_cpu = target.server_cpu_seconds() - tree_cpu_before
     workers_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in pids)
+    connects = {host: fake.accepts - accepts_before[host] for host, fake in hosts.items()}
     client_cpu = time.process_time() - client_cpu_before
+    time.sleep(0.5)  # the last wizards' announcements
+    database = round_trips(counters_before, target.counters(), done[0])
     if memory_every and (not memory or memory[-1]["wizards"] != done[0]):
         sample_memory(done[0])
     return {
@@ -203,6 +240,9 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
         "server_cpu_ms_per_wizard": 1000 * server_cpu / max(1, done[0]),
         "workers_cpu_ms_per_wizard": 1000 * workers_cpu / max(1, done[0]),
         "load_generator_cpu_s": client_cpu,
+        "tcp_connects": connects,
+        "tcp_connects_per_wizard": {host: n / max(1, done[0]) for host, n in connects.items()},
+        "db_round_trips": database,
         "steps": {step: summarize(values) for step, values in samples.items() if values},
         "memory": memory,
     }
@@ -232,6 +272,15 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
               f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
               f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
               f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}")
+        print(f"{'':10}TCP connects per wizard: " + ", ".join(
+            f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
+            for host, per in result["tcp_connects_per_wizard"].items()))
+        database = result.get("db_round_trips")
+        if database:
+            print(f"{'':10}DB round trips per wizard: {database['per_wizard']:.1f} ("
+                  + ", ".join(f"{k} {v:.1f}" for k, v in database["per_wizard_by_exchange"].items()) + ")")
+            print(f"{'':10}per request (background: per wizard): " + ", ".join(
+                f"{k} {v:.1f}" for k, v in database["per_request_by_kind"].items()))
         for sample in result["error_samples"][:2]:
             print("   error:", sample.strip().splitlines()[-1][:300])
     ack_p99 = max(ours["steps"][step]["p99"] for step in ACK_STEPS if step in ours["steps"])
