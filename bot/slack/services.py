@@ -20,7 +20,7 @@ from bot.credentials.vault import KeyRing
 from bot.keys.kms import key_ring_for
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra import metrics
-from bot.infra.db import count_round_trips, create_db_engine, session_factory
+from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
 from bot.slack.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
@@ -104,8 +104,8 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
     sessions = session_factory(engine)
     key_ring = key_ring or key_ring_for(settings, sessions, create=True)
     executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
-    credentials = wiring.credential_service(settings, sessions, key_ring,
-                                            defer=executor.submit)
+    credentials = wiring.credential_service(settings, sessions, key_ring, defer=executor.submit,
+                                            reads=read_session_factory(engine))
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
     client = slack_client(settings)
     installations = None
