@@ -154,17 +154,24 @@ def process_tree(root_pid: int) -> list[int]:
     return tree
 
 
-def tree_cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of every process of the tree under ``root_pid``, plus what its members' reaped children
-    used (cutime + cstime), so that a worker that exits between two readings is still counted."""
-    ticks = 0
+def tree_cpu(root_pid: int) -> dict[int, tuple[str, float]]:
+    """Per process of the tree under ``root_pid``: its name and user + system CPU seconds, plus what its reaped
+    children used (cutime + cstime), so that a worker that exits between two readings is still counted."""
+    found = {}
     for pid in process_tree(root_pid):
         try:
-            fields = _stat_fields(pid)
+            head, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
         except OSError:
             continue  # exited between the scan and now: its CPU moves to its parent's cutime/cstime
-        ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        fields = rest.split()
+        ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+        found[pid] = (head.partition("(")[2], ticks / os.sysconf("SC_CLK_TCK"))
+    return found
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU of every process of the tree under ``root_pid`` (see tree_cpu)."""
+    return sum(seconds for _, seconds in tree_cpu(root_pid).values())
 
 
 _SAMPLE = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)$')
@@ -270,4 +277,4 @@ def write_json(name: str, data: dict) -> Path:
 
 
 __all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "counter_delta", "database", "machine", "memory_kib",
-           "percentile", "process_tree", "scrape", "summarize", "tree_cpu_seconds", "worker_pids", "write_json"]
+           "percentile", "process_tree", "scrape", "summarize", "tree_cpu", "tree_cpu_seconds", "worker_pids", "write_json"]

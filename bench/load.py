@@ -40,7 +40,7 @@ from bench.common import (
     counter_delta,
     scrape,
     summarize,
-    tree_cpu_seconds,
+    tree_cpu,
     worker_pids,
     write_json,
 )
@@ -73,9 +73,9 @@ class Target:
         url = self.process.url
         return {"requests": scrape(url, "credbot_slack_requests"), "db": scrape(url, "credbot_db_round_trips")}
 
-    def server_cpu_seconds(self) -> float:
-        """CPU of the whole server: the ``serve`` process (gunicorn's master) and every process under it."""
-        return tree_cpu_seconds(self.process.process.pid)
+    def server_cpu(self) -> dict[int, tuple[str, float]]:
+        """CPU of the whole server, per process: the ``serve`` process (gunicorn's master) and all under it."""
+        return tree_cpu(self.process.process.pid)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -167,7 +167,7 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     done = [0]
     errors: list[str] = []
     memory: list[dict[str, Any]] = []
-    pids = target.worker_pids()
+    pids: list[int] = []  # read after warm-up: right after start-up gunicorn may not have forked every worker yet
     barrier = threading.Barrier(users + 1)
     run_tag = run_tag or uuid.uuid4().hex[:6]
 
@@ -209,9 +209,10 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     for thread in threads:
         thread.start()
     barrier.wait()  # every user has finished warming up
+    pids.extend(target.worker_pids())
     sample_memory(0)
     cpu_before = {pid: cpu_seconds(pid) for pid in pids}
-    tree_cpu_before = target.server_cpu_seconds()
+    tree_cpu_before = target.server_cpu()
     hosts = {"Slack": slack, "Paddle": paddle}
     accepts_before = {host: fake.accepts for host, fake in hosts.items()}
     counters_before = target.counters()
@@ -220,7 +221,12 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    server_cpu = target.server_cpu_seconds() - tree_cpu_before
+    tree_cpu_after = target.server_cpu()
+    per_process = {f"{pid} {name}": seconds - tree_cpu_before.get(pid, (name, 0.0))[1]
+                   for pid, (name, seconds) in tree_cpu_after.items()}
+    # totals, not the sum of per-process deltas: a process that exited has moved all its CPU to its parent's
+    # cutime/cstime, and what it had used before the phase must still be taken away
+    server_cpu = sum(s for _, s in tree_cpu_after.values()) - sum(s for _, s in tree_cpu_before.values())
     workers_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in pids)
     connects = {host: fake.accepts - accepts_before[host] for host, fake in hosts.items()}
     client_cpu = time.process_time() - client_cpu_before
@@ -239,6 +245,7 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
         "server_cpu_s": server_cpu,
         "server_cpu_ms_per_wizard": 1000 * server_cpu / max(1, done[0]),
         "workers_cpu_ms_per_wizard": 1000 * workers_cpu / max(1, done[0]),
+        "server_cpu_s_per_process": per_process,
         "load_generator_cpu_s": client_cpu,
         "tcp_connects": connects,
         "tcp_connects_per_wizard": {host: n / max(1, done[0]) for host, n in connects.items()},
@@ -272,6 +279,8 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
               f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
               f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
               f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}")
+        print(f"{'':10}server CPU by process (s): " + ", ".join(
+            f"{name} {seconds:.2f}" for name, seconds in result["server_cpu_s_per_process"].items()))
         print(f"{'':10}TCP connects per wizard: " + ", ".join(
             f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
             for host, per in result["tcp_connects_per_wizard"].items()))
