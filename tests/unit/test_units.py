@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.views import View
 
 from bot.infra.settings import ConfigError, load_settings
 from bot.credentials import catalog
@@ -97,11 +98,22 @@ def test_wizard_state_refuses_bad_metadata(raw):
 @pytest.mark.parametrize("stage", ["name", "entity_type", "destination", "api_key"])
 def test_every_stage_view_is_valid_block_kit(stage):
     state = WizardState(stage=stage, name="n" * 100, entity_type="bill", destination="paddle_sandbox")
-    view = wizard_ui.stage_view(state, problem="<b>bad</b> & worse").to_dict()
+    view = wizard_ui.stage_view(state, problem="<b>bad</b> & worse")
+    View(**view).validate_json()  # built as plain dicts for speed: held to Slack's limits by the models here
     assert view["title"]["text"] == "Create credential"
     assert view["submit"]["text"] == ("Create Credential" if stage == "api_key" else "Next")
     problem = next(b for b in view["blocks"] if b.get("block_id") == "problem")
     assert problem["text"] == {"type": "plain_text", "text": "⚠️ <b>bad</b> & worse"}  # shown as is, never formatted
+
+
+@pytest.mark.parametrize("stage", ["name", "entity_type", "destination", "api_key"])
+def test_stage_views_stay_within_slacks_limits_at_their_longest(stage):
+    state = WizardState(stage=stage, name="`<&>*" * 20, entity_type="bill", destination="paddle_sandbox")
+    for problem in (None, "p" * 5000, "<@U1> " * 800):
+        view = wizard_ui.stage_view(state, problem=problem)
+        View(**view).validate_json()
+        assert json.loads(json.dumps(view)) == view  # nothing but JSON in it
+    View(**wizard_ui.verifying_view(state)).validate_json()
 
 
 def test_slack_limits_are_enforced_by_the_models():

@@ -118,7 +118,7 @@ class _Screen:
         self.client, self.view_id, self.user_id = client, view_id, user_id
         self.modal_open = True
 
-    def show(self, view: View, dm_text: str | None) -> None:
+    def show(self, view: View | dict, dm_text: str | None) -> None:
         if self.modal_open:
             try:
                 self.client.views_update(view_id=self.view_id, view=view)
