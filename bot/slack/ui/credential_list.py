@@ -61,29 +61,40 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def list_blocks(page: CredentialPage, text: str) -> list[Block]:
-    """The /list-credentials answer, paged with Previous/Next buttons."""
+def _section(block_id: str, text: str) -> dict:
+    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(text: str, action_id: str, value: str) -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True}, "action_id": action_id,
+            "value": value}
+
+
+def list_blocks(page: CredentialPage, text: str) -> list[dict]:
+    """The /list-credentials answer, paged with Previous/Next buttons.
+
+    Plain Block Kit dicts (what slack_sdk.models would produce, without their validation on every listing, the
+    answer of an ack): every text is bounded by construction (names, filter and hint are limited, at most a page
+    of rows), and tests/unit parses a full page with the longest values back into the models."""
     shown_filter = f" matching {literal(truncate(text, FILTER_MAX))}" if text else ""
     if not page.items:
         if text:
             message = f"No credentials{shown_filter}. Try `/list-credentials` without a filter."
         else:
             message = "No credentials in this workspace yet. Create the first with `/create-credential`."
-        return [SectionBlock(block_id="empty", text=MarkdownTextObject(text=message))]
+        return [_section("empty", message)]
     first, last = page.offset + 1, page.offset + len(page.items)
-    blocks: list[Block] = [SectionBlock(block_id="summary", text=MarkdownTextObject(
-        text=f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, newest first"))]
-    for item in page.items:
-        blocks.append(SectionBlock(block_id=f"credential_{item.id}", text=MarkdownTextObject(text=credential_text(item))))
+    blocks = [_section("summary", f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, "
+                                  "newest first")]
+    blocks += [_section(f"credential_{item.id}", credential_text(item)) for item in page.items]
     buttons = []
     if page.has_previous:
-        buttons.append(ButtonElement(text="Previous", action_id=PAGE_PREVIOUS,
-                                     value=page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit))))
+        buttons.append(_button("Previous", PAGE_PREVIOUS,
+                               page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit))))
     if page.has_next:
-        buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT,
-                                     value=page_value(text, page.last_cursor, "a", page.offset + page.limit)))
+        buttons.append(_button("Next", PAGE_NEXT, page_value(text, page.last_cursor, "a", page.offset + page.limit)))
     if buttons:
-        blocks.append(ActionsBlock(block_id="pages", elements=buttons))
+        blocks.append({"type": "actions", "block_id": "pages", "elements": buttons})
     return blocks
 
 
