@@ -169,6 +169,7 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     memory: list[dict[str, Any]] = []
     pids: list[int] = []  # read after warm-up: right after start-up gunicorn may not have forked every worker yet
     barrier = threading.Barrier(users + 1)
+    go = threading.Event()  # set once the "before" readings are taken, so that no measured call precedes them
     run_tag = run_tag or uuid.uuid4().hex[:6]
 
     def sample_memory(completed: int) -> None:
@@ -186,6 +187,7 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
         except Exception:
             errors.append("warm-up: " + traceback.format_exc(limit=3))
         barrier.wait()
+        go.wait()
         while True:
             ticket = next(tickets)
             if ticket >= wizards:
@@ -216,8 +218,10 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     hosts = {"Slack": slack, "Paddle": paddle}
     accepts_before = {host: fake.accepts for host, fake in hosts.items()}
     counters_before = target.counters()
+    calls_before = dict(slack.counts)
     client_cpu_before = time.process_time()
     started = time.perf_counter()
+    go.set()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
@@ -232,6 +236,8 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     client_cpu = time.process_time() - client_cpu_before
     time.sleep(0.5)  # the last wizards' announcements
     database = round_trips(counters_before, target.counters(), done[0])
+    calls = {method: (n - calls_before.get(method, 0)) / max(1, done[0]) for method, n in sorted(slack.counts.items())
+             if n - calls_before.get(method, 0)}
     if memory_every and (not memory or memory[-1]["wizards"] != done[0]):
         sample_memory(done[0])
     return {
@@ -250,6 +256,7 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
         "tcp_connects": connects,
         "tcp_connects_per_wizard": {host: n / max(1, done[0]) for host, n in connects.items()},
         "db_round_trips": database,
+        "slack_calls_per_wizard": calls,
         "steps": {step: summarize(values) for step, values in samples.items() if values},
         "memory": memory,
     }
@@ -281,6 +288,8 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
               f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}")
         print(f"{'':10}server CPU by process (s): " + ", ".join(
             f"{name} {seconds:.2f}" for name, seconds in result["server_cpu_s_per_process"].items()))
+        print(f"{'':10}Slack calls per wizard: " + ", ".join(
+            f"{method.split(':')[0]} {n:.2f}" for method, n in result.get("slack_calls_per_wizard", {}).items()))
         print(f"{'':10}TCP connects per wizard: " + ", ".join(
             f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
             for host, per in result["tcp_connects_per_wizard"].items()))
