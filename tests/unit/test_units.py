@@ -134,7 +134,9 @@ def test_list_and_success_views_fit_slack_limits_at_full_pages():
     assert [b.to_dict() for b in Block.parse_all(blocks)] == blocks
     assert len(blocks) <= 50
     assert "<!here>" not in json.dumps(blocks)
-    view = credentials_ui.created_view(items[0], page, credentials_ui.announced_notice(["C1"], [("C2", "x")])).to_dict()
+    failures = [(f"C{n:010d}", "x" * 60) for n in range(60)]  # a long notice is cut to fit
+    view = credentials_ui.created_view(items[0], page, credentials_ui.announced_notice(["C1"], failures))
+    assert View(**view).to_dict() == view  # plain dicts: held to Slack's limits here
     assert len(view["blocks"]) <= 100
 
 
