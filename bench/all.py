@@ -21,10 +21,13 @@ def main() -> None:
     db = ["--database", args.database] + (["--database-url", args.database_url] if args.database_url else [])
     if args.quick:
         runs = [["bench.load", "--users", "4", "--wizards", "40"],
+                ["bench.load", "--users", "4", "--wizards", "40", "--think-ms", "200", "--label", "load-unsaturated"],
                 ["bench.list_scale", "--sizes", "1000,2000", "--requests", "20"],
                 ["bench.memory", "--users", "4", "--wizards", "200", "--memory-every", "50"]]
     else:
         runs = [["bench.load", "--users", "16", "--wizards", "400"],
+                # unsaturated: 16 users pausing 200 ms before each step, so acks are not queueing behind each other
+                ["bench.load", "--users", "16", "--wizards", "400", "--think-ms", "200", "--label", "load-unsaturated"],
                 ["bench.list_scale", "--sizes", "1000,10000,100000", "--requests", "200"],
                 ["bench.memory", "--users", "16", "--wizards", "1000"]]
     status = 0

@@ -11,10 +11,12 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -130,6 +132,69 @@ def worker_pids(master_pid: int) -> list[int]:
     return found
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (field 3, the state, is index 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(root_pid: int) -> list[int]:
+    """``root_pid`` and every live descendant (gunicorn master, workers, anything they started)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(_stat_fields(int(stat.parent.name))[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, stack = [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        tree.append(pid)
+        stack.extend(children.get(pid, ()))
+    return tree
+
+
+def tree_cpu(root_pid: int) -> dict[int, tuple[str, float]]:
+    """Per process of the tree under ``root_pid``: its name and user + system CPU seconds, plus what its reaped
+    children used (cutime + cstime), so that a worker that exits between two readings is still counted."""
+    found = {}
+    for pid in process_tree(root_pid):
+        try:
+            head, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+        except OSError:
+            continue  # exited between the scan and now: its CPU moves to its parent's cutime/cstime
+        fields = rest.split()
+        ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime, stime, cutime, cstime
+        found[pid] = (head.partition("(")[2], ticks / os.sysconf("SC_CLK_TCK"))
+    return found
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU of every process of the tree under ``root_pid`` (see tree_cpu)."""
+    return sum(seconds for _, seconds in tree_cpu(root_pid).values())
+
+
+_SAMPLE = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)$')
+
+
+def scrape(url: str, family: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The samples of one counter family at ``url``/metrics (summed over workers by the server), keyed by labels."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found: dict[tuple[tuple[str, str], ...], float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and match.group(1) == family + "_total":
+            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', match.group(2))))
+            found[labels] = found.get(labels, 0.0) + float(match.group(3))
+    return found
+
+
+def counter_delta(before: dict, after: dict) -> dict[tuple[tuple[str, str], ...], float]:
+    return {labels: value - before.get(labels, 0.0) for labels, value in after.items()
+            if value - before.get(labels, 0.0)}
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
     values = {}
@@ -211,5 +276,5 @@ def write_json(name: str, data: dict) -> Path:
     return path
 
 
-__all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "database", "machine", "memory_kib",
-           "percentile", "summarize", "worker_pids", "write_json"]
+__all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "counter_delta", "database", "machine", "memory_kib",
+           "percentile", "process_tree", "scrape", "summarize", "tree_cpu", "tree_cpu_seconds", "worker_pids", "write_json"]

@@ -123,17 +123,20 @@ class CredentialQueries:
         at all for a filter (which cannot use the index): a filtered page stops reading at limit + 1 matches.
         """
         conditions = [*in_workspace(workspace), *_matching(text.strip())]
+        # The capped count rides along with the page as an uncorrelated scalar subquery: one statement, one
+        # round trip (the database evaluates it once); an empty first page counts 0.
+        total = [] if text.strip() else [_bounded_count_column(conditions, COUNT_CAP + 1)]
         with self.sessions() as session:
-            counted = None if text.strip() else _bounded_count(session, conditions, COUNT_CAP + 1)
             if before is not None:
-                rows, has_previous, has_next = _page_before(session, conditions, before, limit)
+                rows, has_previous, has_next = _page_before(session, conditions, before, limit, total)
                 offset = max(offset, limit) if has_previous else 0
             else:
-                rows, has_next = _page_after(session, conditions, after, limit)
+                rows, has_next = _page_after(session, conditions, after, limit, total)
                 has_previous = after is not None
                 offset = max(offset, limit) if has_previous else 0
         if not rows and (after is not None or before is not None):  # the rows around a stale button are gone
             return self.list(workspace, text=text, limit=limit)
+        counted = None if not total else (rows[0].total if rows else 0)
         items = [summary_of(r) for r in rows]
         if counted is None:
             return CredentialPage(items, None, offset, limit, has_next=has_next, has_previous=has_previous)
@@ -218,17 +221,25 @@ def _bounded_count(session: Session, conditions, cap: int) -> int:
         select(Credential.id).where(*conditions).limit(cap).subquery())) or 0
 
 
-def _page_after(session: Session, conditions: list, after: Cursor | None, limit: int) -> tuple[list, bool]:
-    query = select(*SHOWN_COLUMNS).where(*conditions)
+def _bounded_count_column(conditions, cap: int):
+    """_bounded_count as a column (``total``) to add to another query of the same table, evaluated once."""
+    capped = select(Credential.id).where(*conditions).limit(cap).correlate(None).subquery()
+    return select(func.count()).select_from(capped).correlate(None).scalar_subquery().label("total")
+
+
+def _page_after(session: Session, conditions: list, after: Cursor | None, limit: int,
+                extra: list = ()) -> tuple[list, bool]:
+    query = select(*SHOWN_COLUMNS, *extra).where(*conditions)
     if after is not None:
         query = query.where(tuple_(Credential.created_at, Credential.id) < tuple_(after.created_at, after.id))
     rows = session.execute(query.order_by(*NEWEST_FIRST).limit(limit + 1)).all()
     return rows[:limit], len(rows) > limit
 
 
-def _page_before(session: Session, conditions: list, before: Cursor, limit: int) -> tuple[list, bool, bool]:
+def _page_before(session: Session, conditions: list, before: Cursor, limit: int,
+                 extra: list = ()) -> tuple[list, bool, bool]:
     rows = list(reversed(session.execute(
-        select(*SHOWN_COLUMNS).where(*conditions)
+        select(*SHOWN_COLUMNS, *extra).where(*conditions)
         .where(tuple_(Credential.created_at, Credential.id) > tuple_(before.created_at, before.id))
         .order_by(Credential.created_at.asc(), Credential.id.asc()).limit(limit + 1)).all()))
     return rows[-limit:], len(rows) > limit, True

@@ -71,11 +71,11 @@ class CredentialService:
 
     def __init__(self, sessions: sessionmaker[Session], key_ring: KeyRing, verifier: KeyVerifier, *,
                  verify_keys: bool = True, clock: Clock = utc_now, observer: Observer | None = None,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, reads: sessionmaker[Session] | None = None) -> None:
         self.sessions, self.key_ring, self.verifier = sessions, key_ring, verifier
         self.verify_keys, self.clock = verify_keys, clock
         self.observer = observer or Unobserved()
-        self.queries = CredentialQueries(sessions)
+        self.queries = CredentialQueries(reads or sessions)  # reads: sessions without a transaction, if given
         self.audit = audit or AuditLog(sessions, clock)
 
     # -- create -------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import select
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +17,7 @@ from bot.infra.files import private_dir, touch_private
 
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+IDLE_PING_SECONDS = 30  # a pooled PostgreSQL connection idle this long is pinged before use
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -40,10 +43,91 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    replace_dead_connections(engine)
+    return engine
+
+
+def replace_dead_connections(engine: Engine) -> None:
+    """Hand out no pooled connection the server has dropped, without a round trip on every checkout.
+
+    ``pool_pre_ping`` sent a ``SELECT 1`` before every use: one exchange with the server per request. Instead, at
+    checkout: a server that ended the connection (restart, ``pg_terminate_backend``, idle timeout) has sent its
+    farewell or closed the socket, so the socket is readable while the connection is idle, which one
+    non-blocking poll sees with no exchange; and a connection idle for IDLE_PING_SECONDS or more (where a silent
+    drop by something in between becomes likely) is pinged as before. Either way a dead connection raises
+    DisconnectionError, on which SQLAlchemy's pool discards it and checks out another (or connects anew).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:  # noqa: ANN001
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None:
+            return  # a fresh connection
+        if server_hung_up(dbapi_connection):
+            raise exc.DisconnectionError("the server closed this connection while it was idle")
+        if time.monotonic() - idle_since >= IDLE_PING_SECONDS:
+            record.info["pinged"] = True
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as error:  # whatever the driver raised, the connection is not usable
+                raise exc.DisconnectionError("the idle connection did not answer a ping") from error
+
+
+def server_hung_up(dbapi_connection) -> bool:  # noqa: ANN001
+    """Whether an idle connection's socket has something to read (a server's goodbye or EOF) or is gone."""
+    try:
+        if getattr(dbapi_connection, "closed", False):
+            return True
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except Exception:  # noqa: BLE001 - a closed socket or the driver's own "connection is closed"
+        return True
+    return bool(readable)
+
+
+def count_round_trips(engine: Engine, count: Callable[[str], None]) -> None:
+    """Call ``count(kind)`` for each exchange with the database server: "statement" (every execute, the ones
+    the ORM makes included), "begin", "commit", "rollback" (SQLAlchemy's; on PostgreSQL psycopg sends BEGIN
+    with the transaction's first statement as its own exchange), "ping" (a liveness check before a pooled
+    connection is used) and "connect" (a new connection: several exchanges, counted once). On SQLite nothing
+    leaves the process, but the counts still say how much work a request asks of the database."""
+    event.listen(engine, "before_cursor_execute", lambda *_args: count("statement"))
+    for kind in ("begin", "commit", "rollback"):
+        event.listen(engine, kind, _transaction_counter(kind, count))
+    event.listen(engine, "connect", lambda *_args: count("connect"))
+
+    def pinged(_dbapi_connection, record, _proxy) -> None:  # noqa: ANN001 - after replace_dead_connections' check
+        if record.info.pop("pinged", False):
+            count("ping")
+
+    event.listen(engine, "checkout", pinged)
+
+
+def _transaction_counter(kind: str, count: Callable[[str], None]) -> Callable[..., None]:
+    def counter(connection, *_args) -> None:  # noqa: ANN001
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # else nothing is sent
+            count(kind)
+    return counter
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads that need no transaction around them (a name check, a page of the list).
+
+    On PostgreSQL they run in autocommit: each statement is its own exchange, without the BEGIN before it and
+    the ROLLBACK after (two of a name check's three round trips). Statements of one session then see separate
+    snapshots, which a page and its capped count may (a row created between them is in one and not the other).
+    SQLite reads stay as they were: nothing leaves the process there.
+    """
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -9,6 +9,7 @@ GETs, and Slack calls that had no answer at all). Redirects are never followed: 
 
 from __future__ import annotations
 
+import functools
 import http.client
 import threading
 import urllib.request
@@ -87,8 +88,17 @@ def proxied(url: str) -> bool:
     """Whether the environment sends ``url`` through a proxy (HTTPS_PROXY and friends): the pool does not
     speak to proxies, so such calls keep urllib's own path."""
     parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    return parts.scheme in proxies and not urllib.request.proxy_bypass(parts.hostname or "")
+    return _proxied(parts.scheme, parts.hostname or "")
+
+
+@functools.lru_cache(maxsize=64)
+def _proxied(scheme: str, host: str) -> bool:
+    """Per scheme and host, once per process: urllib reads the whole environment on every call (about 40 µs,
+    seven times a wizard), and the proxy settings of a running server do not change."""
+    return scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
+
+
+proxied.cache_clear = _proxied.cache_clear  # type: ignore[attr-defined]  (for tests that change the environment)
 
 
 SHARED = ConnectionPool()  # one per process: Slack and Paddle calls from every thread

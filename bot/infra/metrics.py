@@ -31,8 +31,13 @@ VERIFICATION_FAILURES = Counter("credbot_verification_failures",
                                 "Key verifications with Paddle that failed, by reason", ["reason"])
 NOTIFICATION_FAILURES = Counter("credbot_notification_failures",
                                 "Channel announcements that failed after retries, by Slack error", ["error"])
+DB_ROUND_TRIPS = Counter("credbot_db_round_trips",
+                         "Exchanges with the database (statement, begin, commit, rollback, ping, connect), by the Slack "
+                         "request kind whose ack made them, or background (lazy listeners, reminders, start-up)",
+                         ["kind", "request"])
 
 UNVERIFIED = "unverified"
+BACKGROUND = "background"
 _SAFE = re.compile(r"[^a-z0-9_:/.\-]")
 _request = threading.local()
 
@@ -78,6 +83,11 @@ def begin_request() -> None:
     _request.kind = UNVERIFIED
 
 
+def end_request() -> None:
+    """This thread's database work from now on is no request's (until the next one begins)."""
+    _request.kind = BACKGROUND
+
+
 def current_kind() -> str:
     return getattr(_request, "kind", UNVERIFIED)
 
@@ -85,6 +95,11 @@ def current_kind() -> str:
 def observe(kind: str, status: int | str, seconds: float) -> None:
     REQUESTS.labels(kind, str(status)).inc()
     LATENCY.labels(kind).observe(seconds)
+
+
+def db_round_trip(kind: str) -> None:
+    """Count one exchange with the database for the request this thread is answering (if any)."""
+    DB_ROUND_TRIPS.labels(kind, getattr(_request, "kind", BACKGROUND)).inc()
 
 
 def exposition() -> tuple[bytes, str]:
@@ -103,7 +118,7 @@ class _Unrecorded:
     """Our metric families that no worker has recorded yet, without samples: the multiprocess collector only
     knows what is in the workers' files, and a scrape before the first request should still list every family."""
 
-    OURS = (REQUESTS, LATENCY, CREDENTIALS_CREATED, VERIFICATION_FAILURES, NOTIFICATION_FAILURES)
+    OURS = (REQUESTS, LATENCY, CREDENTIALS_CREATED, VERIFICATION_FAILURES, NOTIFICATION_FAILURES, DB_ROUND_TRIPS)
 
     def __init__(self, recorded) -> None:
         self.recorded = recorded

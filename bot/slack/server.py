@@ -90,6 +90,7 @@ class CredbotWSGI:
 
         body = self.slack(environ, recording_start_response)
         metrics.observe(metrics.current_kind(), status[0] if status else "none", time.perf_counter() - started)
+        metrics.end_request()
         return body
 
     def health(self, start_response: StartResponse) -> Iterable[bytes]:

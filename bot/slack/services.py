@@ -19,7 +19,8 @@ from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing
 from bot.keys.kms import key_ring_for
 from bot.credentials.wizard_checks import WizardChecks
-from bot.infra.db import create_db_engine, session_factory
+from bot.infra import metrics
+from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
 from bot.slack.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
@@ -99,11 +100,12 @@ def access_client(settings: Settings) -> WebClient:
 
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
     engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
+    count_round_trips(engine, metrics.db_round_trip)
     sessions = session_factory(engine)
     key_ring = key_ring or key_ring_for(settings, sessions, create=True)
     executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
-    credentials = wiring.credential_service(settings, sessions, key_ring,
-                                            defer=executor.submit)
+    credentials = wiring.credential_service(settings, sessions, key_ring, defer=executor.submit,
+                                            reads=read_session_factory(engine))
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
     client = slack_client(settings)
     installations = None

@@ -117,3 +117,20 @@ def test_bolt_can_copy_the_client_for_lazy_listeners_and_the_copy_shares_the_poo
     client = PooledWebClient(token="xoxb-copy", base_url="http://127.0.0.1:9/api/", pool=pool)
     copied = copy.deepcopy({"client": client})["client"]
     assert copied is not client and copied.pool is pool and copied.token == "xoxb-copy"
+
+
+def test_whether_a_url_goes_through_a_proxy_follows_the_environment_read_once(monkeypatch):
+    from bot.infra.http_pool import proxied
+
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxied.cache_clear()
+    assert not proxied("https://slack.com/api/chat.postMessage")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "paddle.test")
+    proxied.cache_clear()
+    assert proxied("https://slack.com/api/chat.postMessage")
+    assert not proxied("https://paddle.test/event-types")
+    assert not proxied("http://127.0.0.1:9/api/x")  # no proxy for plain http here
+    proxied.cache_clear()

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.infra.settings import ConfigError, load_settings
 from bot.credentials import catalog
@@ -97,11 +99,22 @@ def test_wizard_state_refuses_bad_metadata(raw):
 @pytest.mark.parametrize("stage", ["name", "entity_type", "destination", "api_key"])
 def test_every_stage_view_is_valid_block_kit(stage):
     state = WizardState(stage=stage, name="n" * 100, entity_type="bill", destination="paddle_sandbox")
-    view = wizard_ui.stage_view(state, problem="<b>bad</b> & worse").to_dict()
+    view = wizard_ui.stage_view(state, problem="<b>bad</b> & worse")
+    View(**view).validate_json()  # built as plain dicts for speed: held to Slack's limits by the models here
     assert view["title"]["text"] == "Create credential"
     assert view["submit"]["text"] == ("Create Credential" if stage == "api_key" else "Next")
     problem = next(b for b in view["blocks"] if b.get("block_id") == "problem")
     assert problem["text"] == {"type": "plain_text", "text": "⚠️ <b>bad</b> & worse"}  # shown as is, never formatted
+
+
+@pytest.mark.parametrize("stage", ["name", "entity_type", "destination", "api_key"])
+def test_stage_views_stay_within_slacks_limits_at_their_longest(stage):
+    state = WizardState(stage=stage, name="`<&>*" * 20, entity_type="bill", destination="paddle_sandbox")
+    for problem in (None, "p" * 5000, "<@U1> " * 800):
+        view = wizard_ui.stage_view(state, problem=problem)
+        View(**view).validate_json()
+        assert json.loads(json.dumps(view)) == view  # nothing but JSON in it
+    View(**wizard_ui.verifying_view(state)).validate_json()
 
 
 def test_slack_limits_are_enforced_by_the_models():
@@ -117,10 +130,13 @@ def summary(number: int, name: str = "Name") -> CredentialSummary:
 def test_list_and_success_views_fit_slack_limits_at_full_pages():
     items = [summary(n, "<!here> " + "w" * 90) for n in range(20)]
     page = CredentialPage(items, 500, 20, 20, has_next=True, has_previous=True)
-    blocks = [b.to_dict() for b in credentials_ui.list_blocks(page, "filter")]
+    blocks = credentials_ui.list_blocks(page, "f`<@U1>*" * 12)  # plain dicts: held to Slack's limits here
+    assert [b.to_dict() for b in Block.parse_all(blocks)] == blocks
     assert len(blocks) <= 50
     assert "<!here>" not in json.dumps(blocks)
-    view = credentials_ui.created_view(items[0], page, credentials_ui.announced_notice(["C1"], [("C2", "x")])).to_dict()
+    failures = [(f"C{n:010d}", "x" * 60) for n in range(60)]  # a long notice is cut to fit
+    view = credentials_ui.created_view(items[0], page, credentials_ui.announced_notice(["C1"], failures))
+    assert View(**view).to_dict() == view  # plain dicts: held to Slack's limits here
     assert len(view["blocks"]) <= 100
 
 

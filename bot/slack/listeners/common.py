@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -18,6 +18,21 @@ log = logging.getLogger(__name__)
 def acknowledge(ack: Any) -> None:
     """The whole synchronous part of listeners whose work happens after Slack has its answer."""
     ack()
+
+
+def after_answer(context: Any, work: Callable[..., None], *args: Any) -> None:
+    """Run ``work(*args)`` on the listener pool; with process_before_response Slack gets the ack's answer as the
+    ack function returns. This is what a Bolt lazy listener does, without Bolt's copy of the request for it
+    (built on the ack's thread: the raw body parsed again, then the payload and the context deep-copied), and
+    the work gets what the ack already read and checked. A failure is logged, as Bolt does for a lazy listener."""
+    context["services"].executor.submit(_logged, work, *args)
+
+
+def _logged(work: Callable[..., None], *args: Any) -> None:
+    try:
+        work(*args)
+    except Exception:  # nothing is waiting for it: the log is the only place to say so
+        log.exception("work after the answer failed (%s)", getattr(work, "__name__", "work"))
 
 
 def permitted(context: Any, kind: str, attempt: str, *, audit: bool = True) -> Decision:

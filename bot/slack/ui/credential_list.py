@@ -7,17 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-from slack_sdk.models.views import View
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
@@ -61,29 +51,40 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def list_blocks(page: CredentialPage, text: str) -> list[Block]:
-    """The /list-credentials answer, paged with Previous/Next buttons."""
+def _section(block_id: str, text: str) -> dict:
+    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(text: str, action_id: str, value: str) -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True}, "action_id": action_id,
+            "value": value}
+
+
+def list_blocks(page: CredentialPage, text: str) -> list[dict]:
+    """The /list-credentials answer, paged with Previous/Next buttons.
+
+    Plain Block Kit dicts (what slack_sdk.models would produce, without their validation on every listing, the
+    answer of an ack): every text is bounded by construction (names, filter and hint are limited, at most a page
+    of rows), and tests/unit parses a full page with the longest values back into the models."""
     shown_filter = f" matching {literal(truncate(text, FILTER_MAX))}" if text else ""
     if not page.items:
         if text:
             message = f"No credentials{shown_filter}. Try `/list-credentials` without a filter."
         else:
             message = "No credentials in this workspace yet. Create the first with `/create-credential`."
-        return [SectionBlock(block_id="empty", text=MarkdownTextObject(text=message))]
+        return [_section("empty", message)]
     first, last = page.offset + 1, page.offset + len(page.items)
-    blocks: list[Block] = [SectionBlock(block_id="summary", text=MarkdownTextObject(
-        text=f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, newest first"))]
-    for item in page.items:
-        blocks.append(SectionBlock(block_id=f"credential_{item.id}", text=MarkdownTextObject(text=credential_text(item))))
+    blocks = [_section("summary", f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, "
+                                  "newest first")]
+    blocks += [_section(f"credential_{item.id}", credential_text(item)) for item in page.items]
     buttons = []
     if page.has_previous:
-        buttons.append(ButtonElement(text="Previous", action_id=PAGE_PREVIOUS,
-                                     value=page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit))))
+        buttons.append(_button("Previous", PAGE_PREVIOUS,
+                               page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit))))
     if page.has_next:
-        buttons.append(ButtonElement(text="Next", action_id=PAGE_NEXT,
-                                     value=page_value(text, page.last_cursor, "a", page.offset + page.limit)))
+        buttons.append(_button("Next", PAGE_NEXT, page_value(text, page.last_cursor, "a", page.offset + page.limit)))
     if buttons:
-        blocks.append(ActionsBlock(block_id="pages", elements=buttons))
+        blocks.append({"type": "actions", "block_id": "pages", "elements": buttons})
     return blocks
 
 
@@ -99,26 +100,35 @@ def list_fallback(page: CredentialPage) -> str:
     return f"{total_text(page)} integration credential(s)" if page.total is not None else "Integration credentials"
 
 
-def created_view(new: CredentialSummary, page: CredentialPage, notice: str | None) -> View:
-    """The "Credentials page" moment: the new credential marked in the workspace's list."""
-    blocks: list[Block] = [
-        HeaderBlock(block_id="done", text="Credential created"),
-        SectionBlock(block_id="created", text=MarkdownTextObject(
-            text=f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can reference it by ID "
-                 f"`{new.id}`. The key is stored encrypted and will not be shown again.")),
+NOTICE_MAX = 2000  # a context element's text may be 3000 characters; a long list of failed channels is cut
+
+
+def _context(block_id: str, text: str) -> dict:
+    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def created_view(new: CredentialSummary, page: CredentialPage, notice: str | None) -> dict:
+    """The "Credentials page" moment: the new credential marked in the workspace's list.
+
+    Plain Block Kit dicts, like list_blocks (it is drawn twice for every credential created: before and after
+    the announcements); tests/unit parses it back into the models at its longest."""
+    blocks = [
+        {"type": "header", "block_id": "done", "text": {"type": "plain_text", "text": "Credential created",
+                                                         "emoji": True}},
+        _section("created", f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can "
+                            f"reference it by ID `{new.id}`. The key is stored encrypted and will not be shown again."),
     ]
     if notice:
-        blocks.append(ContextBlock(block_id="notice", elements=[MarkdownTextObject(text=notice)]))
-    blocks += [DividerBlock(), SectionBlock(block_id="list_title", text=MarkdownTextObject(
-        text=f"*Credentials* — {total_text(page)} in this workspace, newest first"))]
-    for item in page.items:
-        blocks.append(SectionBlock(block_id=f"credential_{item.id}",
-                                   text=MarkdownTextObject(text=credential_text(item, marked=item.id == new.id))))
+        blocks.append(_context("notice", truncate(notice, NOTICE_MAX)))
+    blocks += [{"type": "divider"},
+               _section("list_title", f"*Credentials* — {total_text(page)} in this workspace, newest first")]
+    blocks += [_section(f"credential_{item.id}", credential_text(item, marked=item.id == new.id))
+               for item in page.items]
     if page.has_next:
-        blocks.append(ContextBlock(block_id="more", elements=[MarkdownTextObject(
-            text=f"…and {'many' if page.total_capped else page.total - len(page.items)} more: "
-                 "use `/list-credentials`.")]))
-    return View(type="modal", callback_id=DONE_CALLBACK, title=TITLE, close="Done", blocks=blocks)
+        blocks.append(_context("more", f"…and {'many' if page.total_capped else page.total - len(page.items)} more: "
+                                       "use `/list-credentials`."))
+    return {"type": "modal", "callback_id": DONE_CALLBACK, "title": {"type": "plain_text", "text": TITLE, "emoji": True},
+            "close": {"type": "plain_text", "text": "Done", "emoji": True}, "blocks": blocks}
 
 
 def announcing_notice(channels: list[str]) -> str | None:

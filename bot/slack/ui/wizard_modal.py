@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    InputBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    Option,
-    PlainTextInputElement,
-    SectionBlock,
-    StaticSelectElement,
-)
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.credentials import catalog
@@ -44,7 +31,28 @@ def _answer_label(state: WizardState, field: str) -> str:
     return value
 
 
-def stepper(state: WizardState, *, current: int | None = None) -> list[Block]:
+# The stage and "Verifying" views are built as plain Block Kit dicts, not slack_sdk.models: they are an ack's
+# answer on four of the wizard's steps, and the models' validation (to_dict() checks every object against
+# Slack's limits on each call) was about a sixth of those acks' time. Everything in them is bounded by
+# construction (fixed texts, answers truncated or already validated, the problem line cut at PROBLEM_MAX);
+# tests/unit parses each stage's view back into the models to hold it to Slack's limits. message_view, used
+# for rarer outcomes that carry longer text, keeps the models.
+PROBLEM_MAX = 2000  # a section's text may be 3000 characters
+
+
+def _plain(text: str, *, emoji: bool = True) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True} if emoji else {"type": "plain_text", "text": text}
+
+
+def _mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _option(value: str, label: str) -> dict:
+    return {"text": _plain(label), "value": value}
+
+
+def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
     """Stages done (checked, with their answers), the current one in focus, later ones greyed."""
     current = state.index if current is None else current
     lines = []
@@ -54,103 +62,90 @@ def stepper(state: WizardState, *, current: int | None = None) -> list[Block]:
             lines.append(f":white_check_mark: Stage {position + 1}  {title}: {answer}")
         else:
             lines.append(f":arrow_right: *Stage {position + 1}  {title}*")
-    blocks: list[Block] = [SectionBlock(block_id="stepper", text=MarkdownTextObject(text="\n".join(lines)))]
+    blocks = [{"type": "section", "block_id": "stepper", "text": _mrkdwn("\n".join(lines))}]
     later = [f"Stage {i + 1}  {title}" for i, (_, title) in enumerate(STAGES) if i > current]
     if later:
-        blocks.append(ContextBlock(block_id="stepper_later", elements=[MarkdownTextObject(text="  ·  ".join(later))]))
-    blocks.append(DividerBlock())
+        blocks.append({"type": "context", "block_id": "stepper_later", "elements": [_mrkdwn("  ·  ".join(later))]})
+    blocks.append({"type": "divider"})
     return blocks
 
 
-def _back_button() -> ActionsBlock:
-    return ActionsBlock(block_id="wizard_nav", elements=[ButtonElement(text="Back", action_id=BACK_ACTION, value="back")])
+def _back_button() -> dict:
+    return {"type": "actions", "block_id": "wizard_nav",
+            "elements": [{"type": "button", "text": _plain("Back"), "action_id": BACK_ACTION, "value": "back"}]}
 
 
-def _options(pairs: list[tuple[str, str]]) -> list[Option]:
-    return [Option(value=value, label=label) for value, label in pairs]
+def _input(block_id: str, label: str, element: dict, hint: str) -> dict:
+    return {"type": "input", "block_id": block_id, "label": _plain(label), "element": element, "hint": _plain(hint)}
 
 
-def _stage_blocks(state: WizardState, problem: str | None) -> list[Block]:
+def _select(field: str, placeholder: str, pairs: list[tuple[str, str]], chosen: str | None) -> dict:
+    element = {"type": "static_select", "action_id": input_action(field), "placeholder": _plain(placeholder),
+               "options": [_option(value, label) for value, label in pairs]}
+    initial = next((_option(value, label) for value, label in pairs if value == chosen), None)
+    if initial:
+        element["initial_option"] = initial
+    return element
+
+
+def _text_input(field: str, placeholder: str, max_length: int, initial: str | None = None) -> dict:
+    element = {"type": "plain_text_input", "action_id": input_action(field), "placeholder": _plain(placeholder),
+               "max_length": max_length}
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    return element
+
+
+def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     field = state.stage
-    blocks: list[Block] = []
+    blocks: list[dict] = []
     if problem:
         # Plain text: a problem may quote what was typed, and nothing in it should render as formatting.
-        blocks.append(SectionBlock(block_id="problem", text=PlainTextObject(text=f"⚠️ {problem}")))
+        blocks.append({"type": "section", "block_id": "problem",
+                       "text": _plain(truncate(f"⚠️ {problem}", PROBLEM_MAX), emoji=False)})
     if field == "name":
-        blocks.append(InputBlock(
-            block_id="name",
-            label="Credential name",
-            element=PlainTextInputElement(
-                action_id=input_action("name"),
-                initial_value=state.name or None,
-                max_length=NAME_MAX,
-                placeholder="e.g. Acme billing (sandbox)",
-            ),
-            hint="Unique in this workspace, up to 100 characters. Integrations refer to the credential by its ID.",
-        ))
+        blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing (sandbox)", NAME_MAX,
+                                                                    state.name),
+                             "Unique in this workspace, up to 100 characters. Integrations refer to the credential "
+                             "by its ID."))
     elif field == "entity_type":
-        options = _options([(e.value, e.label) for e in catalog.ENTITY_TYPES])
-        chosen = next((o for o in options if o.value == (state.entity_type or catalog.ENTITY_TYPES[0].value)), None)
-        blocks.append(InputBlock(
-            block_id="entity_type",
-            label="Entity type",
-            element=StaticSelectElement(action_id=input_action("entity_type"), placeholder="Select an entity type",
-                                        options=options, initial_option=chosen),
-            hint="Only Bill is available for now.",
-        ))
+        pairs = [(e.value, e.label) for e in catalog.ENTITY_TYPES]
+        blocks.append(_input("entity_type", "Entity type", _select(
+            "entity_type", "Select an entity type", pairs, state.entity_type or catalog.ENTITY_TYPES[0].value),
+            "Only Bill is available for now."))
     elif field == "destination":
-        options = _options([(d.value, d.label) for d in catalog.DESTINATIONS])
-        chosen = next((o for o in options if o.value == state.destination), None)
-        blocks.append(InputBlock(
-            block_id="destination",
-            label="Destination",
-            element=StaticSelectElement(action_id=input_action("destination"), placeholder="Select a destination",
-                                        options=options, initial_option=chosen),
-            hint=" ".join(d.environment_help for d in catalog.DESTINATIONS),
-        ))
+        pairs = [(d.value, d.label) for d in catalog.DESTINATIONS]
+        blocks.append(_input("destination", "Destination", _select(
+            "destination", "Select a destination", pairs, state.destination),
+            " ".join(d.environment_help for d in catalog.DESTINATIONS)))
     else:
         dest = catalog.destination(state.destination)
         where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
-        blocks.append(SectionBlock(block_id="panel", text=MarkdownTextObject(
-            text=f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
-                 f"Paste an API key generated in {escape(where)}.")))
-        blocks.append(InputBlock(
-            block_id="api_key",
-            label="API key",
-            element=PlainTextInputElement(action_id=input_action("api_key"), placeholder="pdl_…", max_length=200),
-            hint=f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted as soon "
-                 "as you submit and is never shown again.",
-        ))
+        blocks.append({"type": "section", "block_id": "panel", "text": _mrkdwn(
+            f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
+            f"Paste an API key generated in {escape(where)}.")})
+        blocks.append(_input("api_key", "API key", _text_input("api_key", "pdl_…", 200),
+                             f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted "
+                             "as soon as you submit and is never shown again."))
     if state.index > 0:
         blocks.append(_back_button())
     return blocks
 
 
-def stage_view(state: WizardState, *, problem: str | None = None) -> View:
+def stage_view(state: WizardState, *, problem: str | None = None) -> dict:
     """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input."""
     final = state.stage == STAGES[-1][0]
-    return View(
-        type="modal",
-        callback_id=CALLBACK_PREFIX + state.stage,
-        title=TITLE,
-        submit="Create Credential" if final else "Next",
-        close="Cancel",
-        private_metadata=state.to_metadata(),
-        blocks=stepper(state) + _stage_blocks(state, problem),
-    )
+    return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _plain(TITLE),
+            "submit": _plain("Create Credential" if final else "Next"), "close": _plain("Cancel"),
+            "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem)}
 
 
-def verifying_view(state: WizardState) -> View:
-    return View(
-        type="modal",
-        callback_id=VERIFYING_CALLBACK,
-        title=TITLE,
-        close="Close",
-        private_metadata=state.to_metadata(),
-        blocks=stepper(state) + [SectionBlock(text=MarkdownTextObject(
-            text=":hourglass_flowing_sand: *Verifying with Paddle…*\nChecking the key and saving the credential. "
-                 "This takes a few seconds."))],
-    )
+def verifying_view(state: WizardState) -> dict:
+    return {"type": "modal", "callback_id": VERIFYING_CALLBACK, "title": _plain(TITLE), "close": _plain("Close"),
+            "private_metadata": state.to_metadata(),
+            "blocks": stepper(state) + [{"type": "section", "text": _mrkdwn(
+                ":hourglass_flowing_sand: *Verifying with Paddle…*\nChecking the key and saving the credential. "
+                "This takes a few seconds.")}]}
 
 
 def message_view(title: str, text: str) -> View:

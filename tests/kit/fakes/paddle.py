@@ -14,9 +14,8 @@ import string
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 
-from .loopback import LoopbackHTTPServer
+from .loopback import KeepAliveHandler, LoopbackHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -73,12 +72,7 @@ class PaddleRequest(NamedTuple):
     headers: dict[str, str]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Keep test output quiet."""
-
+class _Handler(KeepAliveHandler):
     def do_GET(self) -> None:
         self._handle()
 

@@ -12,11 +12,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from .loopback import LoopbackHTTPServer
+from .loopback import KeepAliveHandler, LoopbackHTTPServer
 
 __all__ = ["Call", "FakeSlack"]
 
@@ -86,12 +85,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Keep test output quiet."""
-
+class _Handler(KeepAliveHandler):
     def do_GET(self) -> None:
         self._handle()
 

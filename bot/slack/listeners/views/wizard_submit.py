@@ -17,7 +17,7 @@ from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.home_refresh import after_change
-from bot.slack.listeners.common import permitted, read_input
+from bot.slack.listeners.common import after_answer, permitted, read_input
 from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.channel_owners import ChannelOwners
@@ -27,13 +27,15 @@ from bot.slack.ui import credential_list, wizard_modal
 log = logging.getLogger(__name__)
 
 
-def check_submission(ack: Ack, view: dict, context: BoltContext) -> None:
+def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClient) -> None:
+    """Answer "Verifying…" (or what is wrong, offline); the checked submission is then verified and saved on the
+    listener pool (create_credential)."""
     services = context["services"]
     if not permitted(context, MANAGE, "credential.create"):
         ack(response_action="update", view=refused_view(services))
         return
     try:
-        state, _ = read_final_submission(services, view)
+        state, api_key = read_final_submission(services, view)
         # The carried answers came back through the client: check them again, offline. Whether the name is
         # still free is checked after the ack (before Paddle is called) and, finally, by the unique index.
         services.wizard.carried_answers(state)
@@ -49,20 +51,16 @@ def check_submission(ack: Ack, view: dict, context: BoltContext) -> None:
                                                                        problem=problem.message))
         return
     ack(response_action="update", view=wizard_modal.verifying_view(state))
+    after_answer(context, create_credential, services, client, view["id"], context["workspace"], context["actor"],
+                 state, api_key)
 
 
-def create_credential(view: dict, context: BoltContext, client: WebClient) -> None:
-    services = context["services"]
-    if not permitted(context, MANAGE, "credential.create", audit=False):
-        # refused at ack time (answered and audited there), or access changed since: stop
-        client.views_update(view_id=view["id"], view=refused_view(services))
-        return
-    try:
-        state, api_key = read_final_submission(services, view)
-    except CredentialError:
-        return  # check_submission has answered it; create() re-checks the rest
+def create_credential(services, client: WebClient, view_id: str, workspace: Workspace, actor: str,
+                      state: WizardState, api_key: Secret) -> None:
+    """After the ack: verify with the provider, save, show the outcome and announce it; the key is redacted from
+    every log line meanwhile."""
     with REDACTOR.holding(api_key):
-        finish_wizard(services, client, view["id"], context["workspace"], context["actor"], state, api_key)
+        finish_wizard(services, client, view_id, workspace, actor, state, api_key)
 
 
 def read_final_submission(services, view: dict) -> tuple[WizardState, Secret]:
@@ -118,7 +116,7 @@ class _Screen:
         self.client, self.view_id, self.user_id = client, view_id, user_id
         self.modal_open = True
 
-    def show(self, view: View, dm_text: str | None) -> None:
+    def show(self, view: View | dict, dm_text: str | None) -> None:
         if self.modal_open:
             try:
                 self.client.views_update(view_id=self.view_id, view=view)

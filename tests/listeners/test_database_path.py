@@ -1,0 +1,97 @@
+"""What each ack asks of the database (credbot_db_round_trips_total, counted in-process): stage 1 one query,
+stages 2-4 nothing, /list-credentials one (its page, the capped count riding along); on PostgreSQL without BEGIN, ROLLBACK or a ping."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.infra import metrics
+from bot.infra.db import create_db_engine
+
+
+def round_trips(request: str) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for family in metrics.REGISTRY.collect():
+        for sample in family.samples:
+            if sample.name == "credbot_db_round_trips_total" and sample.labels.get("request") == request:
+                found[sample.labels["kind"]] = sample.value
+    return found
+
+
+def made_by(request: str, action) -> dict[str, float]:  # noqa: ANN001
+    before = round_trips(request)
+    action()
+    after = round_trips(request)
+    return {kind: after[kind] - before.get(kind, 0.0) for kind in after
+            if after[kind] - before.get(kind, 0.0) and kind != "connect"}  # the pool may be filling still
+
+
+def test_stage_acks_touch_the_database_once_at_most(workspace, database, live_key):
+    view = workspace.open_wizard()
+    replies = {}
+
+    def stage(field: str, value: str) -> None:
+        nonlocal view
+        reply = workspace.submit(view, {field: value}).json()
+        assert reply["response_action"] == "update"
+        replies[field] = reply
+        view = {**reply["view"], "id": view["id"]}
+
+    name = made_by("view_submission:credential_wizard:name", lambda: stage("name", "Counted trips"))
+    assert name.get("statement") == 1
+    if database.kind == "postgresql":
+        assert name == {"statement": 1}  # no BEGIN / ROLLBACK around it, no ping before it
+    for field, value in (("entity_type", "bill"), ("destination", "paddle"), ("api_key", live_key)):
+        assert made_by(f"view_submission:credential_wizard:{field}", lambda: stage(field, value)) == {}
+    workspace.outcome(view["id"])
+
+
+def test_listing_is_one_statement_with_its_count(workspace, database):
+    made = made_by("command:/list-credentials", lambda: workspace.command("/list-credentials"))
+    assert made.get("statement") == 1
+    if database.kind == "postgresql":
+        assert made == {"statement": 1}
+
+
+@pytest.fixture
+def pg_url(database, tmp_path):
+    if database.kind != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    url = database.provision(tmp_path)["DATABASE_URL"]
+    return url
+
+
+def test_a_connection_the_server_ended_is_replaced_at_checkout_without_a_ping(pg_url):
+    engine = create_db_engine(pg_url, pool_size=1)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first}).scalar()
+            conn.execute(text("SELECT pg_sleep(0.01)"))
+            while conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": first}).scalar():
+                conn.execute(text("SELECT pg_sleep(0.01)"))
+        with engine.connect() as conn:  # the ended connection is noticed and a new one taken: no error
+            second = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert second != first
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_a_connection_idle_for_long_is_pinged_before_use_and_the_ping_counted(pg_url, monkeypatch):
+    from bot.infra import db
+
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0)
+    engine = create_db_engine(pg_url, pool_size=1)
+    seen: list[str] = []
+    db.count_round_trips(engine, seen.append)
+    try:
+        for _ in range(2):
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        assert seen.count("ping") == 1  # the second checkout, of a connection that had been idle
+    finally:
+        engine.dispose()
