@@ -314,15 +314,22 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
 
 
 def memory_report(result: dict[str, Any]) -> dict[str, Any]:
+    """Peak and growth over the last 500 wizards per worker: with several gunicorn workers the samples of
+    different processes must not be subtracted from each other."""
     samples = result["memory"]
     if not samples:
         return {}
     last = samples[-1]["wizards"]
-    window = [s for s in samples if s["wizards"] >= last - 500]
-    growth = window[-1]["VmRSS"] - window[0]["VmRSS"] if len(window) > 1 else 0
-    return {"peak_hwm_kib": max(s["VmHWM"] for s in samples), "rss_first_kib": samples[0]["VmRSS"],
-            "rss_last_kib": last and samples[-1]["VmRSS"], "growth_last_500_kib": growth,
-            "window_from_wizard": window[0]["wizards"], "samples": samples}
+    workers: dict[int, dict[str, Any]] = {}
+    for pid in sorted({s["pid"] for s in samples}):
+        own = [s for s in samples if s["pid"] == pid]
+        window = [s for s in own if s["wizards"] >= last - 500]
+        workers[pid] = {"peak_hwm_kib": max(s["VmHWM"] for s in own), "rss_first_kib": own[0]["VmRSS"],
+                        "rss_last_kib": own[-1]["VmRSS"], "window_from_wizard": window[0]["wizards"],
+                        "growth_last_500_kib": window[-1]["VmRSS"] - window[0]["VmRSS"] if len(window) > 1 else 0}
+    return {"peak_hwm_kib": max(w["peak_hwm_kib"] for w in workers.values()),
+            "growth_last_500_kib": max(w["growth_last_500_kib"] for w in workers.values()),
+            "workers": workers, "samples": samples}
 
 
 def print_memory(report: dict[str, Any]) -> None:
@@ -330,9 +337,11 @@ def print_memory(report: dict[str, Any]) -> None:
         return
     print("worker memory (VmRSS / VmHWM, MiB) after N measured wizards:")
     for s in report["samples"]:
-        print(f"  {s['wizards']:5d}: RSS {s['VmRSS'] / 1024:7.1f}  peak {s['VmHWM'] / 1024:7.1f}")
-    print(f"peak {report['peak_hwm_kib'] / 1024:.1f} MiB; RSS growth over wizards {report['window_from_wizard']}.."
-          f"{report['samples'][-1]['wizards']}: {report['growth_last_500_kib'] / 1024:+.1f} MiB")
+        print(f"  {s['wizards']:5d}: pid {s['pid']:>7}  RSS {s['VmRSS'] / 1024:7.1f}  peak {s['VmHWM'] / 1024:7.1f}")
+    for pid, worker in report["workers"].items():
+        print(f"worker {pid}: peak {worker['peak_hwm_kib'] / 1024:.1f} MiB; RSS growth over wizards "
+              f"{worker['window_from_wizard']}..{report['samples'][-1]['wizards']}: "
+              f"{worker['growth_last_500_kib'] / 1024:+.1f} MiB")
 
 
 def main() -> None:
