@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
+from bot.slack.ui.blocks import button, context, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
 
@@ -51,15 +52,6 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _section(block_id: str, text: str) -> dict:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
-
-
-def _button(text: str, action_id: str, value: str) -> dict:
-    return {"type": "button", "text": {"type": "plain_text", "text": text, "emoji": True}, "action_id": action_id,
-            "value": value}
-
-
 def list_blocks(page: CredentialPage, text: str) -> list[dict]:
     """The /list-credentials answer, paged with Previous/Next buttons.
 
@@ -72,17 +64,18 @@ def list_blocks(page: CredentialPage, text: str) -> list[dict]:
             message = f"No credentials{shown_filter}. Try `/list-credentials` without a filter."
         else:
             message = "No credentials in this workspace yet. Create the first with `/create-credential`."
-        return [_section("empty", message)]
+        return [section("empty", message)]
     first, last = page.offset + 1, page.offset + len(page.items)
-    blocks = [_section("summary", f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, "
+    blocks = [section("summary", f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, "
                                   "newest first")]
-    blocks += [_section(f"credential_{item.id}", credential_text(item)) for item in page.items]
+    blocks += [section(f"credential_{item.id}", credential_text(item)) for item in page.items]
     buttons = []
     if page.has_previous:
-        buttons.append(_button("Previous", PAGE_PREVIOUS,
-                               page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit))))
+        buttons.append(button("Previous", PAGE_PREVIOUS,
+                              page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit)), emoji=True))
     if page.has_next:
-        buttons.append(_button("Next", PAGE_NEXT, page_value(text, page.last_cursor, "a", page.offset + page.limit)))
+        buttons.append(button("Next", PAGE_NEXT, page_value(text, page.last_cursor, "a", page.offset + page.limit),
+                              emoji=True))
     if buttons:
         blocks.append({"type": "actions", "block_id": "pages", "elements": buttons})
     return blocks
@@ -103,10 +96,6 @@ def list_fallback(page: CredentialPage) -> str:
 NOTICE_MAX = 2000  # a context element's text may be 3000 characters; a long list of failed channels is cut
 
 
-def _context(block_id: str, text: str) -> dict:
-    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
-
-
 def created_view(new: CredentialSummary, page: CredentialPage, notice: str | None) -> dict:
     """The "Credentials page" moment: the new credential marked in the workspace's list.
 
@@ -115,17 +104,17 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
     blocks = [
         {"type": "header", "block_id": "done", "text": {"type": "plain_text", "text": "Credential created",
                                                          "emoji": True}},
-        _section("created", f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can "
+        section("created", f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can "
                             f"reference it by ID `{new.id}`. The key is stored encrypted and will not be shown again."),
     ]
     if notice:
-        blocks.append(_context("notice", truncate(notice, NOTICE_MAX)))
+        blocks.append(context("notice", truncate(notice, NOTICE_MAX)))
     blocks += [{"type": "divider"},
-               _section("list_title", f"*Credentials* — {total_text(page)} in this workspace, newest first")]
-    blocks += [_section(f"credential_{item.id}", credential_text(item, marked=item.id == new.id))
+               section("list_title", f"*Credentials* — {total_text(page)} in this workspace, newest first")]
+    blocks += [section(f"credential_{item.id}", credential_text(item, marked=item.id == new.id))
                for item in page.items]
     if page.has_next:
-        blocks.append(_context("more", f"…and {'many' if page.total_capped else page.total - len(page.items)} more: "
+        blocks.append(context("more", f"…and {'many' if page.total_capped else page.total - len(page.items)} more: "
                                        "use `/list-credentials`."))
     return {"type": "modal", "callback_id": DONE_CALLBACK, "title": {"type": "plain_text", "text": TITLE, "emoji": True},
             "close": {"type": "plain_text", "text": "Done", "emoji": True}, "blocks": blocks}

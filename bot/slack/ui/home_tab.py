@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog
 from bot.credentials.types import CredentialSummary, HomePage, Outcome
 from bot.credentials.validation import NAME_MAX
+from bot.slack.ui.blocks import button, context, header, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
 CREATE_ACTION = "home_create_credential"
@@ -82,18 +83,18 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
     result back into the models to check it against Slack's limits.
     """
     blocks: list[dict] = [
-        _header("title", "Credentials"),
-        _section("intro", "Integration credentials connect this workspace's billing integrations to Paddle. An "
+        header("title", "Credentials"),
+        section("intro", "Integration credentials connect this workspace's billing integrations to Paddle. An "
                           "integration references a credential by its ID; the key itself is stored encrypted and "
                           "never shown again."),
     ]
     if may_manage:
         blocks.append({"type": "actions", "block_id": "create", "elements": [
-            _button("Create Integration Credential", CREATE_ACTION, "create", style="primary")]})
+            button("Create Integration Credential", CREATE_ACTION, "create", style="primary")]})
     if notice:
-        blocks.append(_context("notice", notice))
+        blocks.append(context("notice", notice))
     if not page.items:
-        blocks += [{"type": "divider"}, _section("empty", "*No credentials yet.*\n" + (
+        blocks += [{"type": "divider"}, section("empty", "*No credentials yet.*\n" + (
             "Create the first with the button above, or `/create-credential`." if may_manage
             else "Ask a credential admin to create one."))]
         return {"type": "home", "blocks": blocks}
@@ -101,16 +102,16 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
     for item in page.items:
         if item.destination != current:
             current = item.destination
-            blocks += [{"type": "divider"}, _header(f"group_{current}", truncate(item.destination_label, 150))]
+            blocks += [{"type": "divider"}, header(f"group_{current}", truncate(item.destination_label, 150))]
         blocks += credential_blocks(item, may_manage=may_manage)
     first, last = page.page * page.per_page + 1, page.page * page.per_page + len(page.items)
     footer = f"{first}–{last} of {page.total:,}{'+' if page.total_capped else ''}"
-    blocks += [{"type": "divider"}, _context("position", footer)]
+    blocks += [{"type": "divider"}, context("position", footer)]
     buttons = []
     if page.page > 0:
-        buttons.append(_button("Previous", f"{PAGE_ACTION}_previous", str(page.page - 1)))
+        buttons.append(button("Previous", f"{PAGE_ACTION}_previous", str(page.page - 1)))
     if page.has_next:
-        buttons.append(_button("Next", f"{PAGE_ACTION}_next", str(page.page + 1)))
+        buttons.append(button("Next", f"{PAGE_ACTION}_next", str(page.page + 1)))
     if buttons:
         blocks.append({"type": "actions", "block_id": "pages", "elements": buttons})
     return {"type": "home", "blocks": blocks}
@@ -123,28 +124,9 @@ def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict
     text = (f"{literal(item.name)}  ·  {escape(item.entity_type.label)}\n"
             f"Created by {mention(item.created_by)} {slack_date(item.created_at)}  ·  key ending "
             f"`…{escape(item.key_hint)}`")
-    section = _section(f"credential_{item.id}", text)
-    section["accessory"] = {"type": "overflow", "action_id": MENU_ACTION, "options": options}
-    return [section, _context(f"health_{item.id}", health_text(item))]
-
-
-def _header(block_id: str, text: str) -> dict:
-    return {"type": "header", "block_id": block_id, "text": {"type": "plain_text", "text": text}}
-
-
-def _section(block_id: str, text: str) -> dict:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(block_id: str, text: str) -> dict:
-    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
-
-
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": text}, "action_id": action_id, "value": value}
-    if style:
-        button["style"] = style
-    return button
+    listed = section(f"credential_{item.id}", text)
+    listed["accessory"] = {"type": "overflow", "action_id": MENU_ACTION, "options": options}
+    return [listed, context(f"health_{item.id}", health_text(item))]
 
 
 def health_text(item: CredentialSummary) -> str:
@@ -171,7 +153,7 @@ def verification_text(item: CredentialSummary) -> str:
 
 
 def no_access_view(text: str) -> dict:
-    return {"type": "home", "blocks": [_header("title", "Credentials"), _section("no_access", text)]}
+    return {"type": "home", "blocks": [header("title", "Credentials"), section("no_access", text)]}
 
 
 # -- modals ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard_state import STAGES, WizardState
+from bot.slack.ui.blocks import button, mrkdwn, plain
 from bot.slack.ui.text import escape, literal, truncate
 
 TITLE = "Create credential"
@@ -40,16 +41,13 @@ def _answer_label(state: WizardState, field: str) -> str:
 PROBLEM_MAX = 2000  # a section's text may be 3000 characters
 
 
-def _plain(text: str, *, emoji: bool = True) -> dict:
-    return {"type": "plain_text", "text": text, "emoji": True} if emoji else {"type": "plain_text", "text": text}
-
-
-def _mrkdwn(text: str) -> dict:
-    return {"type": "mrkdwn", "text": text}
+def _shown(text: str) -> dict:
+    """The wizard's plain text, with Slack's emoji codes rendered."""
+    return plain(text, emoji=True)
 
 
 def _option(value: str, label: str) -> dict:
-    return {"text": _plain(label), "value": value}
+    return {"text": _shown(label), "value": value}
 
 
 def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
@@ -62,25 +60,25 @@ def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
             lines.append(f":white_check_mark: Stage {position + 1}  {title}: {answer}")
         else:
             lines.append(f":arrow_right: *Stage {position + 1}  {title}*")
-    blocks = [{"type": "section", "block_id": "stepper", "text": _mrkdwn("\n".join(lines))}]
+    blocks = [{"type": "section", "block_id": "stepper", "text": mrkdwn("\n".join(lines))}]
     later = [f"Stage {i + 1}  {title}" for i, (_, title) in enumerate(STAGES) if i > current]
     if later:
-        blocks.append({"type": "context", "block_id": "stepper_later", "elements": [_mrkdwn("  ·  ".join(later))]})
+        blocks.append({"type": "context", "block_id": "stepper_later", "elements": [mrkdwn("  ·  ".join(later))]})
     blocks.append({"type": "divider"})
     return blocks
 
 
 def _back_button() -> dict:
     return {"type": "actions", "block_id": "wizard_nav",
-            "elements": [{"type": "button", "text": _plain("Back"), "action_id": BACK_ACTION, "value": "back"}]}
+            "elements": [button("Back", BACK_ACTION, "back", emoji=True)]}
 
 
 def _input(block_id: str, label: str, element: dict, hint: str) -> dict:
-    return {"type": "input", "block_id": block_id, "label": _plain(label), "element": element, "hint": _plain(hint)}
+    return {"type": "input", "block_id": block_id, "label": _shown(label), "element": element, "hint": _shown(hint)}
 
 
 def _select(field: str, placeholder: str, pairs: list[tuple[str, str]], chosen: str | None) -> dict:
-    element = {"type": "static_select", "action_id": input_action(field), "placeholder": _plain(placeholder),
+    element = {"type": "static_select", "action_id": input_action(field), "placeholder": _shown(placeholder),
                "options": [_option(value, label) for value, label in pairs]}
     initial = next((_option(value, label) for value, label in pairs if value == chosen), None)
     if initial:
@@ -89,7 +87,7 @@ def _select(field: str, placeholder: str, pairs: list[tuple[str, str]], chosen: 
 
 
 def _text_input(field: str, placeholder: str, max_length: int, initial: str | None = None) -> dict:
-    element = {"type": "plain_text_input", "action_id": input_action(field), "placeholder": _plain(placeholder),
+    element = {"type": "plain_text_input", "action_id": input_action(field), "placeholder": _shown(placeholder),
                "max_length": max_length}
     if initial:
         element["initial_value"] = initial[:max_length]
@@ -102,7 +100,7 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     if problem:
         # Plain text: a problem may quote what was typed, and nothing in it should render as formatting.
         blocks.append({"type": "section", "block_id": "problem",
-                       "text": _plain(truncate(f"⚠️ {problem}", PROBLEM_MAX), emoji=False)})
+                       "text": plain(truncate(f"⚠️ {problem}", PROBLEM_MAX))})
     if field == "name":
         blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing (sandbox)", NAME_MAX,
                                                                     state.name),
@@ -121,7 +119,7 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     else:
         dest = catalog.destination(state.destination)
         where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
-        blocks.append({"type": "section", "block_id": "panel", "text": _mrkdwn(
+        blocks.append({"type": "section", "block_id": "panel", "text": mrkdwn(
             f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
             f"Paste an API key generated in {escape(where)}.")})
         blocks.append(_input("api_key", "API key", _text_input("api_key", "pdl_…", 200),
@@ -135,15 +133,15 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
 def stage_view(state: WizardState, *, problem: str | None = None) -> dict:
     """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input."""
     final = state.stage == STAGES[-1][0]
-    return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _plain(TITLE),
-            "submit": _plain("Create Credential" if final else "Next"), "close": _plain("Cancel"),
+    return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _shown(TITLE),
+            "submit": _shown("Create Credential" if final else "Next"), "close": _shown("Cancel"),
             "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem)}
 
 
 def verifying_view(state: WizardState) -> dict:
-    return {"type": "modal", "callback_id": VERIFYING_CALLBACK, "title": _plain(TITLE), "close": _plain("Close"),
+    return {"type": "modal", "callback_id": VERIFYING_CALLBACK, "title": _shown(TITLE), "close": _shown("Close"),
             "private_metadata": state.to_metadata(),
-            "blocks": stepper(state) + [{"type": "section", "text": _mrkdwn(
+            "blocks": stepper(state) + [{"type": "section", "text": mrkdwn(
                 ":hourglass_flowing_sand: *Verifying with Paddle…*\nChecking the key and saving the credential. "
                 "This takes a few seconds.")}]}
 

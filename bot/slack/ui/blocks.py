@@ -1,0 +1,34 @@
+"""The Block Kit pieces the views are made of, as plain dicts.
+
+Views on the ack path (the wizard's stages, the list, the Home tab) are built from these rather than from
+slack-sdk's models, whose validation cost more CPU than it protected there; the unit tests parse every view
+back into the models at its longest inputs, so a malformed piece still fails a test."""
+
+from __future__ import annotations
+
+
+def plain(text: str, *, emoji: bool = False) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True} if emoji else {"type": "plain_text", "text": text}
+
+
+def mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text}
+
+
+def header(block_id: str, text: str) -> dict:
+    return {"type": "header", "block_id": block_id, "text": plain(text)}
+
+
+def section(block_id: str, text: str) -> dict:
+    return {"type": "section", "block_id": block_id, "text": mrkdwn(text)}
+
+
+def context(block_id: str, text: str) -> dict:
+    return {"type": "context", "block_id": block_id, "elements": [mrkdwn(text)]}
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None, emoji: bool = False) -> dict:
+    made = {"type": "button", "text": plain(text, emoji=emoji), "action_id": action_id, "value": value}
+    if style:
+        made["style"] = style
+    return made
