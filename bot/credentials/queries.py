@@ -215,16 +215,19 @@ def _matching(text: str) -> list:
     return [or_(*matches)]
 
 
+def _capped_count(conditions, cap: int):
+    """SELECT count over at most ``cap`` matching rows (reading at most ``cap`` index entries)."""
+    return select(func.count()).select_from(select(Credential.id).where(*conditions).limit(cap).subquery())
+
+
 def _bounded_count(session: Session, conditions, cap: int) -> int:
-    """How many rows match, reading at most ``cap`` index entries."""
-    return session.scalar(select(func.count()).select_from(
-        select(Credential.id).where(*conditions).limit(cap).subquery())) or 0
+    """How many rows match, up to ``cap``."""
+    return session.scalar(_capped_count(conditions, cap)) or 0
 
 
 def _bounded_count_column(conditions, cap: int):
     """_bounded_count as a column (``total``) to add to another query of the same table, evaluated once."""
-    capped = select(Credential.id).where(*conditions).limit(cap).correlate(None).subquery()
-    return select(func.count()).select_from(capped).correlate(None).scalar_subquery().label("total")
+    return _capped_count(conditions, cap).correlate(None).scalar_subquery().label("total")
 
 
 def _page_after(session: Session, conditions: list, after: Cursor | None, limit: int,

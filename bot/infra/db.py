@@ -123,7 +123,7 @@ def read_session_factory(engine: Engine) -> sessionmaker[Session]:
 
     On PostgreSQL they run in autocommit: each statement is its own exchange, without the BEGIN before it and
     the ROLLBACK after (two of a name check's three round trips). Statements of one session then see separate
-    snapshots, which a page and its capped count may (a row created between them is in one and not the other).
+    snapshots, so a read that needs one snapshot must be one statement (as a list page and its capped count are).
     SQLite reads stay as they were: nothing leaves the process there.
     """
     if engine.dialect.name == "postgresql":

@@ -6,8 +6,10 @@ environment it is given, and its exit status, standard streams and signals behav
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -15,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import json
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,13 +71,9 @@ class ForkedProcess:
                 pass
 
     def terminate(self) -> None:
-        import signal
-
         self.send_signal(signal.SIGTERM)
 
     def kill(self) -> None:
-        import signal
-
         self.send_signal(signal.SIGKILL)
 
 

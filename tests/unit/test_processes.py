@@ -3,6 +3,7 @@ exit statuses, streams, environment, place, signals (each case runs both ways)."
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -42,8 +43,6 @@ def test_the_process_sees_only_its_environment_place_argv_umask_and_input(mode, 
     finally:
         os.umask(previous)
     assert result.returncode == 0, result.stderr
-    import json
-
     env, cwd, argv, umask, given = json.loads(result.stdout)
     assert env == ["ONLY", "PATH"] and cwd == str(tmp_path) and argv == ["one", "two"]
     assert umask == 0o027 and given == "typed in" and result.stderr == "to stderr\n"
