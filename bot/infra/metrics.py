@@ -17,8 +17,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
-from typing import Any, Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -62,21 +61,10 @@ def request_kind(body: dict[str, Any]) -> str:
     return label(kind or "other")
 
 
-def bolt_middleware(record_here: bool) -> Callable[..., Any]:
-    """A Bolt global middleware that names the request's kind (and, in Socket Mode, times it)."""
-
-    def middleware(body: dict, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
-        kind = request_kind(body)
-        _request.kind = kind
-        if not record_here:
-            return next()
-        started = time.perf_counter()
-        try:
-            return next()
-        finally:
-            observe(kind, "ack", time.perf_counter() - started)
-
-    return middleware
+def name_request(body: dict[str, Any]) -> str:
+    """Name the request this thread is answering (for the metrics and the database round trips it makes)."""
+    kind = _request.kind = request_kind(body)
+    return kind
 
 
 def begin_request() -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from typing import Callable
+from slack_bolt import App
 
-from slack_bolt import App, BoltContext
-
-from bot.infra import metrics
 from bot.slack.listeners import register_listeners
-from bot.slack.middleware import request_context
+from bot.slack.middleware import RequestSetup
 from bot.slack.services import Services
-from bot.slack.web_client import PooledWebClient
 
 
 class _SameTokenNotice(logging.Filter):
@@ -20,17 +16,6 @@ class _SameTokenNotice(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
-
-
-def pooled_client(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002 (Bolt's name)
-    """Bolt gives each request a plain WebClient of its own (with the request's token); swap in one whose calls
-    reuse kept-alive connections. It is a standard context property, so lazy listeners get it too."""
-    plain = context.client
-    if plain is not None and plain.proxy is None and plain.ssl is None:
-        context["client"] = PooledWebClient(token=plain.token, base_url=plain.base_url, timeout=plain.timeout,
-                                            headers=plain.headers, logger=plain.logger,
-                                            retry_handlers=plain.retry_handlers)
-    next()
 
 
 NOT_INSTALLED = ("Credbot is not installed in this workspace (or was uninstalled). Ask a workspace admin to "
@@ -75,9 +60,8 @@ def build_app(services: Services) -> App:
         # app_uninstalled and tokens_revoked forget the workspace's tokens at once (in the database: every
         # instance sees it); its credentials stay.
         app.enable_token_revocation_listeners()
-    # Names each request's kind for the metrics; in Socket Mode (no WSGI layer) it also times the ack.
-    app.use(metrics.bolt_middleware(record_here=settings.socket_mode))
-    app.use(request_context(services))
-    app.use(pooled_client)
+    # Names each request's kind for the metrics (in Socket Mode, with no WSGI layer, it also times the ack), puts
+    # the services, workspace and actor into the context and swaps in the pooled Web API client.
+    app.use(RequestSetup(services, time_acks=settings.socket_mode))
     register_listeners(app)
     return app

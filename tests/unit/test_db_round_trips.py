@@ -37,7 +37,7 @@ def value(kind: str, request: str) -> float:
 def test_round_trips_are_labelled_with_the_request_being_answered_or_background():
     before = value("statement", "command:/list-credentials"), value("statement", metrics.BACKGROUND)
     metrics.begin_request()
-    metrics.bolt_middleware(record_here=False)({"command": "/list-credentials"}, lambda: None)
+    metrics.name_request({"command": "/list-credentials"})
     metrics.db_round_trip("statement")
     metrics.end_request()
     metrics.db_round_trip("statement")
