@@ -69,12 +69,16 @@ DESTINATIONS: tuple[Destination, ...] = (
 _ENVIRONMENT_NAMES = {"live": "a live Paddle account", "sdbx": "a Paddle sandbox account"}
 
 
+_ENTITY_TYPE_BY_VALUE = {e.value: e for e in ENTITY_TYPES}
+_DESTINATION_BY_VALUE = {d.value: d for d in DESTINATIONS}
+
+
 def entity_type(value: str) -> EntityType | None:
-    return next((e for e in ENTITY_TYPES if e.value == value), None)
+    return _ENTITY_TYPE_BY_VALUE.get(value)
 
 
 def destination(value: str) -> Destination | None:
-    return next((d for d in DESTINATIONS if d.value == value), None)
+    return _DESTINATION_BY_VALUE.get(value)
 
 
 def destination_label(value: str) -> str:
