@@ -53,7 +53,7 @@ class ChannelResult:
         return _REASONS.get(self.error, f"Slack said {self.error}")
 
 
-def notify_channels(client: WebClient, channels: Sequence[str], text: str, blocks: list[Block],
+def notify_channels(client: WebClient, channels: Sequence[str], text: str, blocks: Sequence[Block | dict],
                     owners: "ChannelOwners | None" = None, workspace: "Workspace | None" = None) -> list[ChannelResult]:
     """Post one message to each channel (with ``owners``: each channel ``workspace`` owns); never raises for a
     channel's failure."""

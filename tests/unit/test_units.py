@@ -19,6 +19,7 @@ from bot.credentials.validation import check_api_key, validate_name
 from bot.credentials.wizard_state import WizardState
 from bot.infra.logs import MASK, Redactor
 from bot.infra.secret import Secret
+from bot.slack.ui import home_tab as home_ui
 from bot.slack.ui import credential_list as credentials_ui
 from bot.slack.ui import wizard_modal as wizard_ui
 from bot.slack.ui.text import escape
@@ -140,6 +141,14 @@ def test_list_and_success_views_fit_slack_limits_at_full_pages():
     assert len(view["blocks"]) <= 100
 
 
+def test_announcements_are_what_the_models_would_send_at_their_longest():
+    item = summary(1, "<!channel> " + "w" * 90)
+    for text, blocks in (credentials_ui.announcement(item),
+                         home_ui.change_announcement("was deleted", item, "U" + "9" * 31, "x" * 200)):
+        assert [b.to_dict() for b in Block.parse_all(blocks)] == blocks  # plain dicts: held to Slack's limits here
+        assert "<!channel>" not in text + json.dumps(blocks)
+
+
 def test_slack_date_is_localised_with_a_utc_fallback():
     from bot.slack.ui.text import slack_date
 
@@ -231,7 +240,6 @@ def test_the_home_tab_is_valid_block_kit_within_slack_limits():
     from slack_sdk.models.views import View
 
     from bot.credentials.types import HomePage
-    from bot.slack.ui import home_tab as home_ui
 
     items = [summary(n, "<!here> *x* " + "w" * 88) for n in range(40)]
     for may_manage in (True, False):

@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
-
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
-from bot.slack.ui.blocks import button, context, section
+from bot.slack.ui.blocks import button, context, mrkdwn, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
 
@@ -136,22 +134,18 @@ def announced_notice(delivered: list[str], failures: list[tuple[str, str]]) -> s
     return "\n".join(parts) or None
 
 
-def announcement(item: CredentialSummary) -> tuple[str, list[Block]]:
-    """The channel notice for a new credential: fallback text and blocks. Never the key."""
+def announcement(item: CredentialSummary) -> tuple[str, list[dict]]:
+    """The channel notice for a new credential: fallback text and blocks (plain dicts, parsed back into the models
+    at their longest by tests/unit). Never the key."""
     sandbox = " (sandbox)" if item.sandbox else ""
     text = (f"New integration credential {literal(item.name)}: {escape(item.entity_type.label)} → "
             f"{escape(item.destination_label)}{sandbox}, created by {mention(item.created_by)}")
-    blocks: list[Block] = [
-        SectionBlock(block_id="announce", text=MarkdownTextObject(
-            text=f":key: New integration credential {literal(item.name)}"),
-            fields=[
-                MarkdownTextObject(text=f"*Entity type*\n{escape(item.entity_type.label)}"),
-                MarkdownTextObject(text=f"*Destination*\n{destination_text(item)}"),
-                MarkdownTextObject(text=f"*Created by*\n{mention(item.created_by)}"),
-                MarkdownTextObject(text=f"*Key hint*\n`…{escape(item.key_hint)}`"),
-            ]),
-        ContextBlock(block_id="announce_id", elements=[MarkdownTextObject(
-            text=f"ID `{item.id}`  ·  {slack_date(item.created_at)}")]),
+    fields = [f"*Entity type*\n{escape(item.entity_type.label)}", f"*Destination*\n{destination_text(item)}",
+              f"*Created by*\n{mention(item.created_by)}", f"*Key hint*\n`…{escape(item.key_hint)}`"]
+    blocks = [
+        {**section("announce", f":key: New integration credential {literal(item.name)}"),
+         "fields": [mrkdwn(field) for field in fields]},
+        context("announce_id", f"ID `{item.id}`  ·  {slack_date(item.created_at)}"),
     ]
     return text, blocks
 

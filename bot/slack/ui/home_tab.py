@@ -240,12 +240,11 @@ def delete_view(item: CredentialSummary) -> View:
 
 # -- channel messages -----------------------------------------------------------------------
 
-def change_announcement(verb: str, item: CredentialSummary, actor: str, extra: str = "") -> tuple[str, list[Block]]:
-    """A replaced or deleted credential, for the notification channels. Never the key."""
+def change_announcement(verb: str, item: CredentialSummary, actor: str, extra: str = "") -> tuple[str, list[dict]]:
+    """A replaced or deleted credential, for the notification channels (plain dicts). Never the key."""
     text = f"Integration credential {literal(item.name)} ({escape(item.destination_label)}) {verb} by {mention(actor)}"
     detail = f"ID `{item.id}`" + (f"  ·  {extra}" if extra else "")
-    return text, [SectionBlock(block_id="change", text=MarkdownTextObject(text=f":key: {text}")),
-                  ContextBlock(block_id="change_id", elements=[MarkdownTextObject(text=detail)])]
+    return text, [section("change", f":key: {text}"), context("change_id", detail)]
 
 
 def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple[str, list[Block]]:
