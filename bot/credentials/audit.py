@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,11 +28,13 @@ class AuditLog:
                  defer: Callable[..., object] | None = None) -> None:
         self.sessions, self.clock, self.defer = sessions, clock, defer
 
-    def event(self, workspace: Workspace, actor: str, action: str, outcome: str,
-              credential_id: str | None = None, detail: str = "") -> AuditEvent:
-        return AuditEvent(at=self.clock(), action=action[:40], outcome=outcome[:40], actor=actor[:32],
-                          enterprise_id=workspace.enterprise_id[:32], team_id=workspace.team_id[:32],
-                          credential_id=credential_id, detail=detail[:1000])
+    def append(self, session: Session, workspace: Workspace, actor: str, action: str, outcome: str,
+               credential_id: str | None = None, detail: str = "") -> None:
+        """Add one event inside the caller's transaction (a Core INSERT: no unit of work to flush)."""
+        session.execute(_INSERT, {"at": self.clock(), "action": action[:40], "outcome": outcome[:40],
+                                  "actor": actor[:32], "enterprise_id": workspace.enterprise_id[:32],
+                                  "team_id": workspace.team_id[:32], "credential_id": credential_id,
+                                  "detail": detail[:1000]})
 
     def record(self, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "", *, later: bool = False) -> None:
@@ -42,11 +44,12 @@ class AuditLog:
             return
         try:
             with self.sessions.begin() as session:
-                session.add(self.event(workspace, actor, action, outcome, credential_id, detail))
+                self.append(session, workspace, actor, action, outcome, credential_id, detail)
         except SQLAlchemyError as error:  # an audit write must not hide the person's real answer
             log.error("audit write failed for %s/%s: %s", action, outcome, type(error).__name__)
 
 
+_INSERT = insert(AuditEvent.__table__)
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

@@ -21,5 +21,5 @@ def purge_workspace(sessions: sessionmaker[Session], audit: AuditLog, workspace_
         if ids:
             session.execute(delete(Reminder).where(Reminder.credential_id.in_(ids)))
             session.execute(delete(Credential).where(Credential.id.in_(ids)))
-        session.add(audit.event(scope, actor, "credentials_purged", "ok", detail=f"{len(ids)} credential(s)"))
+        audit.append(session, scope, actor, "credentials_purged", "ok", detail=f"{len(ids)} credential(s)")
     return len(ids)

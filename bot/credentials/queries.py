@@ -82,7 +82,9 @@ def verification_column(verification: Verification) -> str | None:
 
 
 def summary_of(row) -> CredentialSummary:
-    """A row of SHOWN_COLUMNS (or a Credential) as the value shown to people."""
+    """A row of SHOWN_COLUMNS (or a Credential, or the dict of its values) as the value shown to people."""
+    if isinstance(row, dict):  # the values of a row just inserted
+        return _summary(*(row.get(column.key) for column in SHOWN_COLUMNS))
     if isinstance(row, Credential):
         return _summary(*(getattr(row, column.key) for column in SHOWN_COLUMNS))
     return _summary(*row[:_SHOWN_COUNT])  # a Row unpacks far faster than it answers attribute lookups
