@@ -170,6 +170,7 @@ class RedactingJSONFormatter(logging.Formatter):
 
 
 LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk")
+SLACK_CLIENT_LOGGER = "slack_sdk.web.base_client"  # the logger of every WebClient we and Bolt make
 LIBRARY_LINE_ABOVE_DEBUG = 240   # enough for any of their warnings' words, too short for a request body
 LIBRARY_LINE_AT_DEBUG = 2_000
 
@@ -205,3 +206,6 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = (), log_form
     root.setLevel(level)
     # Alembic announces each of its plugins at INFO on every start; keep its migration lines only.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # slack-sdk decides whether to build a Web API call's debug line from its logger's own level, not the
+    # effective one: left unset (0), it formatted every request's JSON body into a string that INFO then dropped.
+    logging.getLogger(SLACK_CLIENT_LOGGER).setLevel(level)

@@ -287,3 +287,28 @@ def test_names_that_hide_what_they_are_are_refused(name, words):
 @pytest.mark.parametrize("name", ["👩\u200d💻 dev", "❤\ufe0f ops", "Straße", "東京 billing", "Ünïcödé"])
 def test_names_with_emoji_sequences_and_other_scripts_are_kept(name):
     assert validate_name(name) == name
+
+
+def test_the_slack_client_logger_has_the_configured_level_so_request_bodies_are_not_formatted_above_debug():
+    """slack-sdk builds each call's debug line (the whole JSON body) when its logger's own level is 0 or DEBUG."""
+    import logging
+
+    from slack_sdk import WebClient
+
+    from bot.infra.logs import configure_logging
+
+    root = logging.getLogger()
+    client_logger = logging.getLogger("slack_sdk.web.base_client")
+    saved = list(root.handlers), root.level, client_logger.level
+    try:
+        configure_logging("INFO")
+        assert WebClient(token="xoxb-1").logger.level == logging.INFO
+        configure_logging("DEBUG")
+        assert WebClient(token="xoxb-1").logger.level == logging.DEBUG
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+        client_logger.setLevel(saved[2])
