@@ -56,20 +56,24 @@ class PaddleVerifier:
         self.pool = pool
 
     def check(self, destination: str, api_key: Secret, key_record_id: str | None) -> KeyCheck:
-        """Verify the key, then (if it is accepted and has an id) read its record. Never raises."""
+        """Verify the key and read its record (expiry, status). Never raises.
+
+        A key with an id asks for its own record: Paddle answers that to any valid key, whatever its
+        permissions, so one request both verifies the key and reads the record. Should Paddle refuse it for
+        want of permission, or not know the id, the key is verified on /event-types instead, without a record.
+        A key without an id (issued before ids existed) is verified on /event-types."""
         base_url = self.base_urls[destination]
+        if key_record_id:
+            status, body = self._get(f"{base_url}/api-keys/{key_record_id}", api_key)
+            if status == 200:
+                return KeyCheck(Outcome.ACCEPTED, "", "Paddle accepted the key.", parse_key_record(body))
+            if not (status == 404 or (status == 403 and _error_code(body) == "forbidden")):
+                return _failure(status, body, base_url)
+            log.info("Paddle did not return the key's record (HTTP %s, %s)", status, _error_code(body) or "-")
         status, body = self._get(base_url + "/event-types", api_key)
         if status != 200:
             return _failure(status, body, base_url)
-        record = self._record(base_url, api_key, key_record_id) if key_record_id else None
-        return KeyCheck(Outcome.ACCEPTED, "", "Paddle accepted the key.", record)
-
-    def _record(self, base_url: str, api_key: Secret, key_id: str) -> KeyRecord | None:
-        status, body = self._get(f"{base_url}/api-keys/{key_id}", api_key)
-        if status != 200:
-            log.info("Paddle did not return the key's record (HTTP %s, %s)", status, _error_code(body) or "-")
-            return None
-        return parse_key_record(body)
+        return KeyCheck(Outcome.ACCEPTED, "", "Paddle accepted the key.", None)
 
     def _get(self, url: str, api_key: Secret) -> tuple[int, bytes]:
         """(status, body); status 0 for "no answer", -1 for "no answer in time". A redirect is returned as is,

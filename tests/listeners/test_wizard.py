@@ -67,9 +67,10 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     assert ":new: `Acme Live`" in view_text(done)
     assert live_key not in view_text(done) and live_key[-4:] in view_text(done)
 
-    # Paddle was asked with the key as a bearer token, on the live base URL.
-    checks = [r for r in paddle_live.requests if r.path == "/event-types"]
-    assert checks and checks[-1].headers.get("Authorization") == f"Bearer {live_key}"
+    # Paddle was asked once, with the key as a bearer token, on the live base URL: for the key's own record,
+    # which verifies the key and tells its expiry in one request.
+    checks = [r for r in paddle_live.requests if r.headers.get("Authorization") == f"Bearer {live_key}"]
+    assert [r.path.split("_")[0] for r in checks] == ["/api-keys/apikey"]
 
     # Announced to every channel, never with the key.
     posts = [slack.wait_for("chat.postMessage", lambda c, ch=ch: c.params.get("channel") == ch) for ch in NOTIFY_CHANNELS]
