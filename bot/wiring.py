@@ -47,7 +47,8 @@ def credential_service(settings: Settings, sessions: sessionmaker[Session], key_
     """The core's service on these sessions and keys; ``defer`` lets audit writes follow an answer; ``reads``
     are sessions for its queries (on PostgreSQL without a transaction: bot.infra.db.read_session_factory)."""
     return CredentialService(sessions, key_ring, key_verifier(settings), verify_keys=settings.verify_keys,
-                             observer=EdgeObserver(), audit=AuditLog(sessions, defer=defer), reads=reads)
+                             observer=EdgeObserver(), audit=AuditLog(sessions, defer=defer, single=reads),
+                             reads=reads)
 
 
 def wizard_checks(settings: Settings, service: CredentialService) -> WizardChecks:

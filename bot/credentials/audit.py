@@ -21,12 +21,15 @@ log = logging.getLogger(__name__)
 
 
 class AuditLog:
-    """Appends events. ``event()`` builds one to add inside a caller's transaction; ``record()`` writes one in
-    its own. ``defer`` (an executor's submit) lets a caller write after its answer has gone out."""
+    """Appends events. ``append()`` adds one inside a caller's transaction; ``record()`` writes one on its own.
+    ``defer`` (an executor's submit) lets a caller write after its answer has gone out. ``single``: sessions
+    for that one-statement write without a transaction around it (on PostgreSQL, autocommit: the INSERT alone
+    is atomic, and BEGIN and COMMIT were two of its three round trips)."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock = utc_now,
-                 defer: Callable[..., object] | None = None) -> None:
+                 defer: Callable[..., object] | None = None, single: sessionmaker[Session] | None = None) -> None:
         self.sessions, self.clock, self.defer = sessions, clock, defer
+        self.single = single
 
     def append(self, session: Session, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "") -> None:
@@ -43,8 +46,13 @@ class AuditLog:
             self.defer(self.record, workspace, actor, action, outcome, credential_id, detail)
             return
         try:
-            with self.sessions.begin() as session:
-                self.append(session, workspace, actor, action, outcome, credential_id, detail)
+            if self.single is not None:
+                with self.single() as session:
+                    self.append(session, workspace, actor, action, outcome, credential_id, detail)
+                    session.commit()  # nothing to commit in autocommit; a transaction elsewhere (SQLite) ends here
+            else:
+                with self.sessions.begin() as session:
+                    self.append(session, workspace, actor, action, outcome, credential_id, detail)
         except SQLAlchemyError as error:  # an audit write must not hide the person's real answer
             log.error("audit write failed for %s/%s: %s", action, outcome, type(error).__name__)
 

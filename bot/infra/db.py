@@ -119,7 +119,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for reads that need no transaction around them (a name check, a page of the list).
+    """Sessions for work that needs no transaction around it: reads (a name check, a page of the list) and
+    one-statement writes (an audit event on its own).
 
     On PostgreSQL they run in autocommit: each statement is its own exchange, without the BEGIN before it and
     the ROLLBACK after (two of a name check's three round trips). Statements of one session then see separate
