@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,7 +31,7 @@ class AuditLog:
         self.sessions, self.clock, self.defer = sessions, clock, defer
         self.single = single
 
-    def append(self, session: Session, workspace: Workspace, actor: str, action: str, outcome: str,
+    def append(self, session: Session | Connection, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "") -> None:
         """Add one event inside the caller's transaction (a Core INSERT: no unit of work to flush)."""
         session.execute(_INSERT, {"at": self.clock(), "action": action[:40], "outcome": outcome[:40],
@@ -46,10 +46,9 @@ class AuditLog:
             self.defer(self.record, workspace, actor, action, outcome, credential_id, detail)
             return
         try:
-            if self.single is not None:
-                with self.single() as session:
-                    self.append(session, workspace, actor, action, outcome, credential_id, detail)
-                    session.commit()  # nothing to commit in autocommit; a transaction elsewhere (SQLite) ends here
+            if self.single is not None:  # a plain connection: a Session around one INSERT only costs CPU
+                with self.single.kw["bind"].begin() as connection:  # in autocommit, begin() sends nothing
+                    self.append(connection, workspace, actor, action, outcome, credential_id, detail)
             else:
                 with self.sessions.begin() as session:
                     self.append(session, workspace, actor, action, outcome, credential_id, detail)

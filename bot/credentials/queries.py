@@ -118,28 +118,31 @@ def _workspace_values(workspace: Workspace) -> dict[str, str]:
 
 
 class CredentialQueries:
-    """Reads, each in a short read-only session."""
+    """Reads, each on a connection (or a session) of its own, held for one statement or a few."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        # The Core reads below run on a plain connection of the sessions' engine: a Session around one statement
+        # cost about 60 us more per read (PostgreSQL, 2-core machine) and adds nothing to a Core statement.
+        self.engine = sessions.kw["bind"]
 
     def name_holder(self, workspace: Workspace, name: str) -> str | None:
         """The name of the workspace's credential that ``name`` collides with (the same, or looking the same)."""
-        with self.sessions() as session:
-            return session.execute(_NAME_HOLDER, {**_workspace_values(workspace), "name_key": name_key(name)}).scalar()
+        with self.engine.connect() as connection:
+            return connection.execute(_NAME_HOLDER, {**_workspace_values(workspace), "name_key": name_key(name)}).scalar()
 
     def get(self, workspace: Workspace, raw_id: object) -> CredentialSummary:
         """One credential of the workspace; CredentialGone otherwise (also for an id that is not an id)."""
-        with self.sessions() as session:
-            row = session.execute(_ONE_IN_WORKSPACE, {**_workspace_values(workspace), "id": credential_id(raw_id)}).first()
+        with self.engine.connect() as connection:
+            row = connection.execute(_ONE_IN_WORKSPACE, {**_workspace_values(workspace), "id": credential_id(raw_id)}).first()
         if row is None:
             raise CredentialGone()
         return summary_of(row)
 
     def find(self, raw_id: object) -> CredentialSummary:
         """One credential of any workspace (operators and integrations)."""
-        with self.sessions() as session:
-            row = session.execute(_ONE, {"id": credential_id(raw_id)}).first()
+        with self.engine.connect() as connection:
+            row = connection.execute(_ONE, {"id": credential_id(raw_id)}).first()
         if row is None:
             raise CredentialGone()
         return summary_of(row)
@@ -173,8 +176,8 @@ class CredentialQueries:
             values |= {"cursor_at": cursor.created_at, "cursor_id": cursor.id}
         direction = "before" if before is not None else "after" if after is not None else "first"
         statement = _page_statement(direction, bool(text), bool(destinations), counted)
-        with self.sessions() as session:
-            rows = session.execute(statement, values).all()
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement, values).all()
         if before is not None:
             rows.reverse()
             has_previous, has_next = len(rows) > limit, True
@@ -197,19 +200,19 @@ class CredentialQueries:
         """App Home: by destination (catalog order), newest first within each; a page reads about as many rows
         as it shows, however large the workspace (one destination after another on its index)."""
         values = _workspace_values(workspace)
-        with self.sessions() as session:
-            total = session.execute(_COUNT_IN_WORKSPACE, {**values, "cap": COUNT_CAP + 1}).scalar() or 0
+        with self.engine.connect() as connection:
+            total = connection.execute(_COUNT_IN_WORKSPACE, {**values, "cap": COUNT_CAP + 1}).scalar() or 0
             if total <= COUNT_CAP:
                 page = max(0, min(page, max(total - 1, 0) // per_page))
             skip, wanted, rows = page * per_page, per_page + 1, []
             for destination in catalog.DESTINATIONS:
                 in_group = {**values, "destination": destination.value}
                 if skip:
-                    before_page = session.execute(_COUNT_IN_GROUP, {**in_group, "cap": skip}).scalar() or 0
+                    before_page = connection.execute(_COUNT_IN_GROUP, {**in_group, "cap": skip}).scalar() or 0
                     if before_page < skip:  # the whole group is on earlier pages
                         skip -= before_page
                         continue
-                found = session.execute(_GROUP_PAGE, {**in_group, "skip": skip, "limit": wanted}).all()
+                found = connection.execute(_GROUP_PAGE, {**in_group, "skip": skip, "limit": wanted}).all()
                 skip, wanted = 0, wanted - len(found)
                 rows += found
                 if wanted <= 0:
@@ -218,8 +221,8 @@ class CredentialQueries:
                         has_next=len(rows) > per_page, total_capped=total > COUNT_CAP)
 
     def has_opened_home(self, workspace: Workspace, user_id: str) -> bool:
-        with self.sessions() as session:
-            return session.execute(_HAS_OPENED_HOME, {**_workspace_values(workspace), "user_id": user_id}).first() \
+        with self.engine.connect() as connection:
+            return connection.execute(_HAS_OPENED_HOME, {**_workspace_values(workspace), "user_id": user_id}).first() \
                 is not None
 
     def board_listing(self, limit: int, team_id: str | None = None) -> tuple[list[CredentialSummary], int]:
