@@ -38,6 +38,11 @@ PRELOAD = (
     "sqlalchemy.dialects.postgresql.psycopg", "sqlalchemy.dialects.sqlite", "psycopg", "alembic.command",
     "alembic.runtime.migration", "alembic.script", "gunicorn.app.base", "gunicorn.arbiter", "gunicorn.glogging",
     "gunicorn.workers.gthread", "slack_bolt", "slack_sdk.socket_mode.builtin", "boto3", "botocore.session",
+    # what `serve` imports beside the modules that import prometheus-client (bot.slack.app, .services, .server)
+    "bot.credentials.service", "bot.credentials.queries", "bot.credentials.wizard_checks", "bot.infra.logs",
+    "bot.providers.paddle", "bot.slack.access", "bot.slack.board", "bot.slack.fair_use", "bot.slack.home_refresh",
+    "bot.slack.middleware", "bot.slack.slack_lookup", "bot.slack.ui.home_tab", "bot.slack.ui.credential_list",
+    "bot.slack.ui.wizard_modal", "bot.slack.web_client", "slack_bolt.adapter.wsgi", "wsgiref.simple_server",
 )
 NOT_PRELOADED = ("prometheus_client",)
 HEADER = struct.Struct("!I")
