@@ -7,12 +7,21 @@ import pytest
 
 from tests.kit import BotProcess, InProcessBot, FakePaddle, FakeSlack, TestDatabase, Workspace, clean, postgres_base_url, \
     postgres_problem
+from tests.kit.processes import ForkServer, forking
 
 _postgres_checked: dict[str, str | None] = {}
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql_only: the test means nothing on SQLite; only its PostgreSQL run is kept")
+    if forking() and _starts_xdist_workers(config):
+        ForkServer.share_with_workers()
+
+
+def _starts_xdist_workers(config) -> bool:
+    """Whether this is pytest-xdist's controller about to start workers (as xdist itself decides it)."""
+    return (not hasattr(config, "workerinput") and not config.getoption("collectonly")
+            and config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None)))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kit import Workspace, settled, view_text
+from tests.kit import InProcessBot, Workspace, settled, view_text
 
 ADMINS = "U0ADMIN, S0FINANCE"
 VIEWERS = "U0VIEWER S0AUDIT"
@@ -43,7 +43,7 @@ def test_a_non_admin_gets_a_short_answer_naming_who_to_ask_and_no_modal(guarded,
     assert answer["response_type"] == "ephemeral"
     assert "Only credential admins can create or change credentials" in answer["text"]
     assert "<@U0ADMIN>" in answer["text"] and "<!subteam^S0FINANCE>" in answer["text"]
-    slack.wait_quiet(0.3)
+    assert InProcessBot.settle_all()
     assert slack.count("views.open") == 0
     assert audit(guarded, outsider) == [("credential.create", "denied", "U0OUTSIDER")]
 
@@ -78,7 +78,7 @@ def test_every_wizard_step_is_checked_not_only_the_command(guarded, slack, paddl
     outsider.click("wizard_back", "back", view=view, block_id="wizard_nav")
     back = slack.wait_for("views.update", lambda c: c.params.get("view_id") == view["id"]).json("view")
     assert "Only credential admins" in view_text(back)
-    slack.wait_quiet(0.3)
+    assert InProcessBot.settle_all()
     assert len(paddle_live.requests) == calls_before  # the key was never even checked
     assert guarded.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=admin.team_id) == [(0,)]
     denied = [row for row in audit(guarded, admin) if row[1] == "denied"]

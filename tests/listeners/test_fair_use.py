@@ -10,18 +10,6 @@ from bot.slack.fair_use import ALREADY_RUNNING
 from tests.kit import Workspace, core_service, seed, view_text
 
 
-def settle(slack, quiet: float = 1.0, timeout: float = 20.0) -> None:
-    """Wait until the bot has made no Slack call for ``quiet`` seconds: the checks started here have finished
-    and published, so nothing of this test lands in the next one's window."""
-    deadline = time.monotonic() + timeout
-    count = len(slack.calls)
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        if len(slack.calls) == count:
-            return
-        count = len(slack.calls)
-
-
 def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_time(bot, slack, workspace,
                                                                                     paddle_live):
     service = core_service(bot)
@@ -41,8 +29,7 @@ def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_
 
     refusals = [c for c in slack.calls_to("views.open") if ALREADY_RUNNING in view_text(c.json("view") or {})]
     assert len(refusals) >= 30
-    time.sleep(4.5)  # the four checks finish
-    settle(slack)
+    assert bot.settle()  # the four checks have finished and published
     assert len(paddle_live.requests) - calls_before <= 2 * len(ids)  # one check (two calls) per credential
 
 
@@ -52,4 +39,4 @@ def test_a_person_gets_a_few_checks_a_minute(bot, slack, workspace, paddle_live)
     for credential_id in ids:
         workspace.choose(f"test:{credential_id}")
     workspace.opened(lambda v: "Paddle checks in the last minute" in view_text(v))
-    settle(slack)
+    assert bot.settle()  # the checks started here have finished and published: nothing lands in the next test

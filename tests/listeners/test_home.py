@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.kit import Workspace, core_service, created_id, make_key, seed, view_text
+from tests.kit import InProcessBot, Workspace, core_service, created_id, make_key, seed, view_text
 
 ADMINS = "U0ADMIN"
 
@@ -67,7 +67,7 @@ def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_creat
 
 def test_only_those_who_opened_the_tab_get_it_redrawn_after_a_change(bot, slack, workspace, paddle_live):
     created_id(workspace, "Never looked", paddle_live.new_key("live"))
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     assert workspace.publish_count() == 0  # drawing a tab nobody opened would be wasted work
     workspace.open_home()
     created_id(workspace, "Now looking", paddle_live.new_key("live"))
@@ -122,7 +122,7 @@ def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack,
     workspace.open_home()
     old_key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Replaced", old_key)
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     workspace.choose(f"replace:{credential_id}")
     modal = workspace.opened(lambda v: v.get("callback_id") == "credential_replace")
     assert old_key not in view_text(modal) and old_key[-4:] in view_text(modal)
@@ -166,7 +166,7 @@ def test_rename_follows_stage_one_rules(bot, workspace, paddle_live):
 def test_delete_confirms_by_name_then_erases_announces_and_refreshes(bot, slack, workspace, paddle_live):
     workspace.open_home()
     credential_id = created_id(workspace, "Doomed one", paddle_live.new_key("live"))
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     workspace.choose(f"delete:{credential_id}")
     confirm = workspace.opened(lambda v: v.get("callback_id") == "credential_delete")
     assert "Delete `Doomed one`" in view_text(confirm) and credential_id in view_text(confirm)
@@ -196,7 +196,7 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
     assert menu_choices(home, credential_id) == ["copy_id", "test"]
     for choice in ("replace", "rename", "delete"):  # from a stale tab, or forged
         viewer.choose(f"{choice}:{credential_id}")
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     refusals = [c for c in slack.calls_to("views.open") if "Only credential admins" in view_text(c.params)]
     assert len(refusals) == 3
     # A delete confirmation submitted by the viewer (the admin's modal, replayed) is refused; nothing changes.
@@ -208,7 +208,7 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
                              ("credential_replace", {"api_key": paddle_live.new_key("live")})):
         forged = {**confirm, "callback_id": callback}
         assert "Only credential admins" in view_text(viewer.submit(forged, values).json()["view"])
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     assert guarded.sql("SELECT name FROM credentials WHERE id = :i", i=credential_id) == [("Admins only",)]
     denied = guarded.sql("SELECT action FROM audit_events WHERE team_id = :t AND outcome = 'denied' ORDER BY id",
                          t=admin.team_id)
@@ -231,7 +231,7 @@ def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspa
     stranger = Workspace(bot, slack, user_id="U0STRANGER")
     for choice in ("copy_id", "test", "replace", "rename", "delete"):
         stranger.choose(f"{choice}:{credential_id}")
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     opened = [view_text(c.params) for c in slack.calls_to("views.open") if c.params.get("trigger_id")]
     assert credential_id not in "".join(opened[-5:]) and sum("no longer exists" in o for o in opened[-5:]) == 5
     metadata = json.dumps({"credential_id": credential_id})
@@ -240,7 +240,7 @@ def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspa
         reply = stranger.submit({"id": "V0STRANGE", "callback_id": callback}, values, private_metadata=metadata)
         assert "no longer exists" in view_text(reply.json()) or reply.json().get("response_action") == "update"
     stranger.click("reminder_replace", credential_id)
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     assert bot.sql("SELECT name FROM credentials WHERE id = :i", i=credential_id) == [("Not yours",)]
     assert core_service(bot).reveal(credential_id, "test").reveal().startswith("pdl_live_")
 

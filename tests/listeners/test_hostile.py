@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kit import view_text
+from tests.kit import InProcessBot, view_text
 
 ACCEPTED_NAMES = [
     "<!channel> alert",
@@ -50,7 +50,7 @@ def test_hostile_names_are_stored_as_typed_and_shown_inert(bot, slack, workspace
         view, _ = workspace.run_wizard(name, "paddle", paddle_live.new_key("live"))
         assert "Credential created" in view_text(workspace.outcome(view["id"])), name
     assert sorted(stored_names(bot, workspace.team_id)) == sorted(ACCEPTED_NAMES)
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
     shown = [view_text(call.params) for call in slack.calls_to("chat.postMessage")]
     shown.append(view_text(workspace.command("/list-credentials").json()))
     for text in shown:

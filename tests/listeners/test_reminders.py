@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from tests.kit import created_id, view_text
+from tests.kit import InProcessBot, created_id, view_text
 
 
 def reminders(slack, credential_id: str) -> list:
@@ -28,7 +28,7 @@ def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_ex
     credential_id = created_id(workspace, "Expiring", key)
     assert any(r.path == f"/api-keys/apikey_{key.split('_')[3]}" for r in paddle_live.requests)
     assert bot.sql("SELECT key_status FROM credentials WHERE id = :i", i=credential_id) == [("active",)]
-    slack.wait_quiet()
+    assert InProcessBot.settle_all()
 
     def run(offset: timedelta) -> str:
         """What ``reminders run --now <expiry + offset>`` prints: one "kind<TAB>credential id" line per reminder."""
