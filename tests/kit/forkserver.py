@@ -38,10 +38,11 @@ PRELOAD = (
     "sqlalchemy.dialects.postgresql.psycopg", "sqlalchemy.dialects.sqlite", "psycopg", "alembic.command",
     "alembic.runtime.migration", "alembic.script", "gunicorn.app.base", "gunicorn.arbiter", "gunicorn.glogging",
     "gunicorn.workers.gthread", "slack_bolt", "slack_sdk.socket_mode.builtin", "boto3", "botocore.session",
-    # what `serve` imports beside the modules that import prometheus-client (bot.slack.app, .services, .server)
+    # what `serve` imports beside the modules that import prometheus-client (bot.slack.app, .services, .server,
+    # .middleware)
     "bot.credentials.service", "bot.credentials.queries", "bot.credentials.wizard_checks", "bot.infra.logs",
     "bot.providers.paddle", "bot.slack.access", "bot.slack.board", "bot.slack.fair_use", "bot.slack.home_refresh",
-    "bot.slack.middleware", "bot.slack.slack_lookup", "bot.slack.ui.home_tab", "bot.slack.ui.credential_list",
+    "bot.slack.slack_lookup", "bot.slack.ui.home_tab", "bot.slack.ui.credential_list",
     "bot.slack.ui.wizard_modal", "bot.slack.web_client", "slack_bolt.adapter.wsgi", "wsgiref.simple_server",
 )
 NOT_PRELOADED = ("prometheus_client",)
@@ -192,8 +193,18 @@ def exit_status(run) -> int:
     return status
 
 
+def failure_marker(path: str) -> str:
+    """Where a server that could not start leaves its reason, so that clients waiting for its socket stop."""
+    return path + ".failed"
+
+
 def main() -> None:
-    preload()
+    try:
+        preload()
+    except SystemExit as failure:
+        with open(failure_marker(sys.argv[1]), "w") as marker:
+            marker.write(str(failure.code))
+        raise
     gc.freeze()  # children share the preloaded objects' pages instead of copying them on the first collection
     job, fds = serve(sys.argv[1])
     os._exit(exit_status(lambda: become(job, fds)))

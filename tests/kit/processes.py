@@ -100,21 +100,34 @@ class ForkServer:
         atexit.register(self.stop)
 
     def wait_ready(self, timeout: float = 60) -> "ForkServer":
-        """Wait until the server accepts (its socket's path appears once it listens, after its imports)."""
+        """Wait until the server accepts (its socket's path appears once it listens, after its imports); raise at
+        once if it could not start (it leaves its reason beside the socket's path), whoever started it."""
+        from tests.kit.forkserver import failure_marker
+
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.path):
-            if (self.process is not None and self.process.poll() is not None) or time.monotonic() > deadline:
+            reason = _read(failure_marker(self.path))
+            if reason or (self.process is not None and self.process.poll() is not None) or time.monotonic() > deadline:
                 raise RuntimeError(f"the fork server at {self.path} did not start"
-                                   + (f" (exit status {self.process.poll()})" if self.process else ""))
+                                   + (f" (exit status {self.process.poll()})" if self.process else "")
+                                   + (f": {reason}" if reason else ""))
             time.sleep(0.02)
         return self
+
+    _failed: RuntimeError | None = None
 
     @classmethod
     def shared(cls) -> "ForkServer":
         with cls._lock:
+            if cls._failed is not None:  # once is enough: every later test would wait for the same server again
+                raise cls._failed
             if cls._instance is None or (cls._instance.process is not None and cls._instance.process.poll() is not None):
                 given = os.environ.get(SHARED_SERVER)
-                cls._instance = (cls(given) if given else cls()).wait_ready()
+                try:
+                    cls._instance = (cls(given) if given else cls()).wait_ready()
+                except RuntimeError as failure:
+                    cls._failed = failure
+                    raise
             return cls._instance
 
     @classmethod
@@ -184,3 +197,11 @@ def run_python(args: list[str], env: dict[str, str], cwd: Path | str, *, timeout
         err.seek(0)
         return subprocess.CompletedProcess([sys.executable, *args], process.returncode,
                                            out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read().strip() or "no reason given"
+    except OSError:
+        return ""
