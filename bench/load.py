@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import random
 import tempfile
 import threading
 import time
@@ -106,11 +107,12 @@ def round_trips(before: dict[str, dict], after: dict[str, dict], wizards: int) -
 
 
 THINK_SECONDS = 0.0
+THINK_JITTER = 0.5  # each pause is THINK_SECONDS x uniform(1 - jitter, 1 + jitter): people do not click in step
 
 
 def think() -> None:
     if THINK_SECONDS:
-        time.sleep(THINK_SECONDS)
+        time.sleep(THINK_SECONDS * random.uniform(1 - THINK_JITTER, 1 + THINK_JITTER))
 
 
 def walk(workspace: Workspace, slack: BenchSlack, paddle: BenchPaddle, target: Target, name: str,
@@ -354,15 +356,18 @@ def main() -> None:
     parser.add_argument("--only", choices=("both", "credbot", "bare"), default="both")
     parser.add_argument("--memory-every", type=int, default=0, help="sample the worker's RSS every N wizards")
     parser.add_argument("--profile-dir", default="", help="profile the served process with pyinstrument into DIR")
-    parser.add_argument("--think-ms", type=float, default=0, help="pause of each user before every step")
+    parser.add_argument("--think-ms", type=float, default=0, help="mean pause of each user before every step")
+    parser.add_argument("--think-jitter", type=float, default=0.5,
+                        help="each pause is think-ms x uniform(1 - J, 1 + J); 0 = every user in lockstep")
     parser.add_argument("--label", default="load")
     args = parser.parse_args()
     print(run(args))
 
 
 def run(args: argparse.Namespace) -> str:
-    global THINK_SECONDS
+    global THINK_SECONDS, THINK_JITTER
     THINK_SECONDS = getattr(args, "think_ms", 0) / 1000
+    THINK_JITTER = getattr(args, "think_jitter", THINK_JITTER)
     results: dict[str, Any] = {"args": vars(args), "machine": machine()}
     print(f"load average at start: {results['machine']['load_avg_at_start']}, code {results['machine']['git_head']} "
           f"+ {len(results['machine']['uncommitted_in_bot'])} uncommitted file(s) in bot/", flush=True)

@@ -17,6 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import __version__
 from bot.infra import metrics
+from bot.slack.answer_first import ThenRelease
 from bot.slack.app import build_app
 from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
@@ -116,10 +117,17 @@ class CredbotWSGI:
             status.append(status_line.split(" ", 1)[0])
             return start_response(status_line, headers, *rest)
 
-        body = self.slack(environ, recording_start_response)
+        held = self.services.executor.holding()  # work the ack hands off starts once the answer is out
+        try:
+            body = self.slack(environ, recording_start_response)
+        except BaseException:
+            held.release()
+            raise
+        finally:
+            held.stop()
         metrics.observe(metrics.current_kind(), status[0] if status else "none", time.perf_counter() - started)
         metrics.end_request()
-        return body
+        return ThenRelease(body, held)
 
     def health(self, start_response: StartResponse) -> Iterable[bytes]:
         try:

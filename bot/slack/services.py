@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -22,6 +21,7 @@ from bot.credentials.wizard_checks import WizardChecks
 from bot.infra import metrics
 from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
+from bot.slack.answer_first import AnswerFirstExecutor
 from bot.slack.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
 from bot.slack.web_client import PooledWebClient
@@ -39,7 +39,7 @@ class Services:
     wizard: WizardChecks  # the wizard's checks between stages
     slack: WebClient
     access: AccessPolicy
-    executor: ThreadPoolExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
+    executor: AnswerFirstExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
     fair_use: FairUse = field(default_factory=FairUse)  # Test connection and Replace: their own pool and limits
     owners: ChannelOwners | None = None  # which workspace owns each announcement/board channel
     background: list = field(default_factory=list)  # loops started by start_background()
@@ -103,7 +103,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
     count_round_trips(engine, metrics.db_round_trip)
     sessions = session_factory(engine)
     key_ring = key_ring or key_ring_for(settings, sessions, create=True)
-    executor = ThreadPoolExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
+    executor = AnswerFirstExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
     credentials = wiring.credential_service(settings, sessions, key_ring, defer=executor.submit,
                                             reads=read_session_factory(engine))
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
