@@ -81,6 +81,4 @@ def pooled_client(context: Any) -> None:
     reuse kept-alive connections. It is a standard context property, so lazy listeners get it too."""
     plain = context.client
     if plain is not None and plain.proxy is None and plain.ssl is None:
-        context["client"] = PooledWebClient(token=plain.token, base_url=plain.base_url, timeout=plain.timeout,
-                                            headers=plain.headers, logger=plain.logger,
-                                            retry_handlers=plain.retry_handlers)
+        context["client"] = PooledWebClient.adopt(plain)

@@ -26,11 +26,26 @@ class PooledWebClient(WebClient):
         super().__init__(*args, **kwargs)
         self.pool = pool
 
+    @classmethod
+    def adopt(cls, plain: WebClient, pool: ConnectionPool = SHARED) -> "PooledWebClient":
+        """``plain`` (every setting slack-sdk's constructor gave it: token, base URL, timeout, headers, team,
+        logger, retry handlers, proxy) as a client that calls through ``pool``. Bolt builds a plain client for
+        each request; constructing a second one ran slack-sdk's constructor again (the user agent and the proxy
+        environment looked up anew, about 25 us), and dropped the team it adds to every call for an org-wide
+        install."""
+        client = cls.__new__(cls)
+        client.__dict__.update(vars(plain))
+        client.pool = pool
+        return client
+
     def __deepcopy__(self, memo: dict) -> "PooledWebClient":
         # Bolt deep-copies a request's context (its client included) for lazy listeners: a new client with the
-        # same settings, sharing the process's pool (which holds sockets and a lock, and is meant to be shared).
-        return PooledWebClient(token=self.token, base_url=self.base_url, timeout=self.timeout, headers=self.headers,
-                               logger=self._logger, retry_handlers=list(self.retry_handlers), pool=self.pool)
+        # same settings (its own headers, team and retry handlers), sharing the process's pool (which holds
+        # sockets and a lock, and is meant to be shared).
+        copied = PooledWebClient.adopt(self, self.pool)
+        copied.headers, copied.default_params = dict(self.headers), dict(self.default_params)
+        copied.retry_handlers = list(self.retry_handlers)
+        return copied
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> Dict[str, Any]:
         if self.proxy is not None or proxied(url) or self.ssl is not None:

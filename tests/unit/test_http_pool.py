@@ -110,6 +110,18 @@ def test_the_overridden_slack_sdk_internal_still_has_its_name_and_signature():
     assert "_perform_urllib_http_request_internal" in vars(PooledWebClient)
 
 
+def test_a_plain_client_adopted_into_the_pool_keeps_every_setting():
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler as Handler
+
+    pool = ConnectionPool()
+    plain = WebClient(token="xoxb-adopt", base_url="http://127.0.0.1:9/api/", timeout=7, headers={"X-A": "1"},
+                      team_id="T0ORG", retry_handlers=[Handler(max_retry_count=2)])
+    adopted = PooledWebClient.adopt(plain, pool)
+    assert type(adopted) is PooledWebClient and adopted.pool is pool
+    assert vars(adopted) == {**vars(plain), "pool": pool}
+    assert adopted.default_params == {"team_id": "T0ORG"} and adopted.headers["User-Agent"] == plain.headers["User-Agent"]
+
+
 def test_bolt_can_copy_the_client_for_lazy_listeners_and_the_copy_shares_the_pool():
     import copy
 
@@ -117,6 +129,8 @@ def test_bolt_can_copy_the_client_for_lazy_listeners_and_the_copy_shares_the_poo
     client = PooledWebClient(token="xoxb-copy", base_url="http://127.0.0.1:9/api/", pool=pool)
     copied = copy.deepcopy({"client": client})["client"]
     assert copied is not client and copied.pool is pool and copied.token == "xoxb-copy"
+    org = PooledWebClient.adopt(WebClient(token="xoxb-org", team_id="T0ORG"), pool)
+    assert copy.deepcopy(org).default_params == {"team_id": "T0ORG"}
 
 
 def test_whether_a_url_goes_through_a_proxy_follows_the_environment_read_once(monkeypatch):
