@@ -48,7 +48,8 @@ _ONE = select(*_SHOWN).where(_TABLE.c.id == bindparam("id"))
 _IN_GROUP = (*_IN_WORKSPACE, _TABLE.c.destination == bindparam("destination"))
 _COUNT_IN_WORKSPACE = select(func.count()).select_from(
     select(_TABLE.c.id).where(*_IN_WORKSPACE).limit(bindparam("cap")).subquery())
-_COUNT_IN_GROUP = select(func.count()).select_from(select(_TABLE.c.id).where(*_IN_GROUP).limit(bindparam("cap")).subquery())
+_COUNT_IN_GROUP = select(func.count()).select_from(
+    select(_TABLE.c.id).where(*_IN_GROUP).limit(bindparam("cap")).subquery())
 _GROUP_PAGE = select(*_SHOWN).where(*_IN_GROUP).order_by(*_NEWEST).offset(bindparam("skip")).limit(bindparam("limit"))
 _VIEWER = HomeViewer.__table__
 _HAS_OPENED_HOME = select(_VIEWER.c.user_id).where(
@@ -128,13 +129,15 @@ class CredentialQueries:
 
     def name_holder(self, workspace: Workspace, name: str) -> str | None:
         """The name of the workspace's credential that ``name`` collides with (the same, or looking the same)."""
+        values = {**_workspace_values(workspace), "name_key": name_key(name)}
         with self.engine.connect() as connection:
-            return connection.execute(_NAME_HOLDER, {**_workspace_values(workspace), "name_key": name_key(name)}).scalar()
+            return connection.execute(_NAME_HOLDER, values).scalar()
 
     def get(self, workspace: Workspace, raw_id: object) -> CredentialSummary:
         """One credential of the workspace; CredentialGone otherwise (also for an id that is not an id)."""
+        values = {**_workspace_values(workspace), "id": credential_id(raw_id)}
         with self.engine.connect() as connection:
-            row = connection.execute(_ONE_IN_WORKSPACE, {**_workspace_values(workspace), "id": credential_id(raw_id)}).first()
+            row = connection.execute(_ONE_IN_WORKSPACE, values).first()
         if row is None:
             raise CredentialGone()
         return summary_of(row)
@@ -221,9 +224,9 @@ class CredentialQueries:
                         has_next=len(rows) > per_page, total_capped=total > COUNT_CAP)
 
     def has_opened_home(self, workspace: Workspace, user_id: str) -> bool:
+        values = {**_workspace_values(workspace), "user_id": user_id}
         with self.engine.connect() as connection:
-            return connection.execute(_HAS_OPENED_HOME, {**_workspace_values(workspace), "user_id": user_id}).first() \
-                is not None
+            return connection.execute(_HAS_OPENED_HOME, values).first() is not None
 
     def board_listing(self, limit: int, team_id: str | None = None) -> tuple[list[CredentialSummary], int]:
         """The first ``limit`` credentials (by destination, newest first) of every workspace, or of the workspace
