@@ -3,7 +3,6 @@ pool of their own so that a flood of Test clicks never delays another person's w
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from bot.slack.fair_use import ALREADY_RUNNING
@@ -21,16 +20,15 @@ def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_
         assert viewers[click % 8].choose(f"test:{ids[click % 4]}").status == 200
 
     other = Workspace(bot, slack, team_id=workspace.team_id, user_id="U0OTHER")
-    trigger = "trg-" + uuid.uuid4().hex
-    sent = time.time()
+    trigger = slack.issue_trigger("trg-" + uuid.uuid4().hex)  # good for 3 s, as Slack's
     assert other.command("/create-credential", trigger_id=trigger).status == 200
     opened = slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger, timeout=10)
-    assert opened.time - sent < 3.0, f"the wizard opened after {opened.time - sent:.1f} s"
+    assert opened.response["ok"], opened.response  # not expired_trigger_id: the modal opened in time
 
     refusals = [c for c in slack.calls_to("views.open") if ALREADY_RUNNING in view_text(c.json("view") or {})]
     assert len(refusals) >= 30
     assert bot.settle()  # the four checks have finished and published
-    assert len(paddle_live.requests) - calls_before <= 2 * len(ids)  # one check (two calls) per credential
+    assert len(paddle_live.requests) - calls_before <= len(ids)  # one check (one request) per credential
 
 
 def test_a_person_gets_a_few_checks_a_minute(bot, slack, workspace, paddle_live):

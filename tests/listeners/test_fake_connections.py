@@ -62,3 +62,24 @@ def test_stopping_a_fake_closes_the_connections_clients_keep():
         raise AssertionError("the stopped fake still answered on a kept connection")
     finally:
         connection.close()
+
+
+def test_the_fake_slack_expires_a_trigger_three_seconds_after_issuing_it_as_slack_does():
+    """So a test that needs a modal to open in time asserts Slack's answer rather than a clock."""
+    import time
+
+    import pytest
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from tests.kit.fakes.slack import TRIGGER_LIFETIME
+
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "t"}, "blocks": []}
+    with FakeSlack() as slack:
+        client = WebClient(token="xoxb-1", base_url=slack.api_url)
+        assert client.views_open(trigger_id=slack.issue_trigger("trg-fresh"), view=view)["ok"]
+        assert client.views_open(trigger_id="trg-never-issued", view=view)["ok"]  # only issued ones expire
+        slack.issued_triggers["trg-old"] = time.monotonic() - TRIGGER_LIFETIME - 0.1
+        with pytest.raises(SlackApiError) as refused:
+            client.views_open(trigger_id="trg-old", view=view)
+        assert refused.value.response["error"] == "expired_trigger_id"

@@ -312,3 +312,4 @@ def test_the_slack_client_logger_has_the_configured_level_so_request_bodies_are_
             root.addHandler(handler)
         root.setLevel(saved[1])
         client_logger.setLevel(saved[2])
+

@@ -33,6 +33,8 @@ VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
 CHAT_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
 
 
+TRIGGER_LIFETIME = 3.0  # seconds a trigger_id is good for views.open (Slack's documented limit)
+
 @dataclass
 class Call:
     """One request received by the fake (an API method or a response_url post)."""
@@ -144,6 +146,9 @@ class FakeSlack(LoopbackHTTPServer):
         self.gone_view_ids: set[str] = set()
         #: trigger ids for which views.open answers ``expired_trigger_id``
         self.expired_triggers: set[str] = set()
+        #: trigger id -> when it was issued (``issue_trigger``): views.open with it answers ``expired_trigger_id``
+        #: TRIGGER_LIFETIME seconds later, as Slack does
+        self.issued_triggers: dict[str, float] = {}
         #: when True, views.* calls carrying a ``hash`` answer ``hash_conflict``
         self.stale_hash = False
         #: usergroup id -> list of user ids for usergroups.users.list
@@ -227,6 +232,16 @@ class FakeSlack(LoopbackHTTPServer):
             time.sleep(seconds - idle)
         raise AssertionError("Slack fake never went quiet")
 
+    def issue_trigger(self, trigger_id: str) -> str:
+        """Note that Slack issued ``trigger_id`` now (with the request that carries it): it expires like Slack's."""
+        with self._cond:
+            self.issued_triggers[trigger_id] = time.monotonic()
+        return trigger_id
+
+    def _trigger_expired(self, trigger_id: object) -> bool:
+        issued = self.issued_triggers.get(trigger_id) if isinstance(trigger_id, str) else None
+        return issued is not None and time.monotonic() - issued > TRIGGER_LIFETIME
+
     def reset(self) -> None:
         """Forget recorded calls and all failure configuration."""
         with self._cond:
@@ -294,7 +309,8 @@ class FakeSlack(LoopbackHTTPServer):
         with self._cond:
             if method == "views.update" and params.get("view_id") in self.gone_view_ids:
                 return {"ok": False, "error": "not_found"}
-            if method == "views.open" and params.get("trigger_id") in self.expired_triggers:
+            if method == "views.open" and (params.get("trigger_id") in self.expired_triggers
+                                           or self._trigger_expired(params.get("trigger_id"))):
                 return {"ok": False, "error": "expired_trigger_id"}
             if params.get("hash") and self.stale_hash:
                 return {"ok": False, "error": "hash_conflict"}
