@@ -34,10 +34,14 @@ class AuditLog:
     def append(self, session: Session | Connection, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "") -> None:
         """Add one event inside the caller's transaction (a Core INSERT: no unit of work to flush)."""
-        session.execute(_INSERT, {"at": self.clock(), "action": action[:40], "outcome": outcome[:40],
-                                  "actor": actor[:32], "enterprise_id": workspace.enterprise_id[:32],
-                                  "team_id": workspace.team_id[:32], "credential_id": credential_id,
-                                  "detail": detail[:1000]})
+        session.execute(_INSERT, self.values(workspace, actor, action, outcome, credential_id, detail))
+
+    def values(self, workspace: Workspace, actor: str, action: str, outcome: str, credential_id: str | None = None,
+               detail: str = "") -> dict:
+        """One event's columns, each cut to its column's size."""
+        return {"at": self.clock(), "action": action[:40], "outcome": outcome[:40], "actor": actor[:32],
+                "enterprise_id": workspace.enterprise_id[:32], "team_id": workspace.team_id[:32],
+                "credential_id": credential_id, "detail": detail[:1000]}
 
     def record(self, workspace: Workspace, actor: str, action: str, outcome: str,
                credential_id: str | None = None, detail: str = "", *, later: bool = False) -> None:

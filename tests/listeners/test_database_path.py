@@ -1,5 +1,6 @@
 """What each ack asks of the database (credbot_db_round_trips_total, counted in-process): stage 1 one query,
-stages 2-4 nothing, /list-credentials one (its page, the capped count riding along); on PostgreSQL without BEGIN, ROLLBACK or a ping."""
+stages 2-4 nothing, /list-credentials one (its page, the capped count riding along); on PostgreSQL without BEGIN,
+ROLLBACK or a ping; and the final stage's save after the ack, four statements on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -45,6 +46,22 @@ def test_stage_acks_touch_the_database_once_at_most(workspace, database, live_ke
     for field, value in (("entity_type", "bill"), ("destination", "paddle"), ("api_key", live_key)):
         assert made_by(f"view_submission:credential_wizard:{field}", lambda: stage(field, value)) == {}
     workspace.outcome(view["id"])
+
+
+@pytest.mark.postgresql_only
+def test_the_final_stage_saves_in_one_statement_on_postgresql(bot, workspace, database, live_key):
+    """After the ack: the name checked again, the credential and its event in one statement, the list for the
+    outcome, whether the person's tab needs redrawing; no BEGIN or COMMIT."""
+    view = workspace.open_wizard()
+    for field, value in (("name", "One statement"), ("entity_type", "bill"), ("destination", "paddle")):
+        view = {**workspace.submit(view, {field: value}).json()["view"], "id": view["id"]}
+
+    def finish() -> None:
+        workspace.submit(view, {"api_key": live_key})
+        workspace.view_containing(view["id"], "Announced in")
+        assert bot.settle()
+
+    assert made_by(metrics.BACKGROUND, finish) == {"statement": 4}
 
 
 def test_listing_is_one_statement_with_its_count(workspace, database):

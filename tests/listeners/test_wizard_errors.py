@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.kit import core_service, make_key, make_legacy_key, seed, view_text
+from tests.kit import Workspace, core_service, make_key, make_legacy_key, seed, view_text
 
 
 def count_rows(bot, team_id: str) -> int:
@@ -259,3 +259,24 @@ def test_a_database_failure_saves_nothing_and_says_so(bot, workspace, live_key):
     assert count_rows(bot, workspace.team_id) == 0
     events = bot.sql("SELECT action, outcome FROM audit_events WHERE team_id = :t", t=workspace.team_id)
     assert ("credential.create", "created") not in events and ("credential.create", "failed") in events
+
+
+def test_a_credential_whose_audit_event_cannot_be_written_is_not_stored_either(bot, slack, workspace, live_key):
+    """The credential and its "created" event are written together or not at all (on PostgreSQL one statement,
+    on SQLite one transaction): here the event's insert fails, so the credential must be gone too."""
+    doomed = Workspace(bot, slack, team_id=workspace.team_id, user_id="U0DOOMED")
+    if bot.database_kind == "sqlite":
+        bot.sql("CREATE TRIGGER refuse_event BEFORE INSERT ON audit_events WHEN NEW.actor = 'U0DOOMED' "
+                "AND NEW.outcome = 'created' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    else:
+        bot.sql("CREATE OR REPLACE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN IF NEW.actor = 'U0DOOMED' "
+                "AND NEW.outcome = 'created' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ "
+                "LANGUAGE plpgsql")
+        bot.sql("CREATE TRIGGER refuse_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_event()")
+    try:
+        view, _ = doomed.run_wizard("Unrecorded", "paddle", live_key)
+        outcome = doomed.outcome(view["id"])
+    finally:
+        bot.sql("DROP TRIGGER refuse_event" + (" ON audit_events" if bot.database_kind == "postgresql" else ""))
+    assert "could not be saved (database error). Nothing was stored" in view_text(outcome)
+    assert count_rows(bot, workspace.team_id) == 0
