@@ -108,9 +108,10 @@ class CredentialService:
         On PostgreSQL they are one statement (the event inserted from a data-modifying CTE that inserts the row),
         atomic on its own: one round trip instead of BEGIN, two INSERTs and COMMIT. SQLite has no INSERT in a CTE;
         there they share a transaction, which never leaves the process."""
-        event = self.audit.values(workspace, actor, "credential.create", "created", row["id"], detail)
+        created = ("credential.create", "created", row["id"], detail)
         try:
             if self.queries.engine.dialect.name == "postgresql":
+                event = self.audit.values(workspace, actor, *created)
                 with self.queries.engine.begin() as connection:  # sends nothing more in autocommit
                     connection.execute(_create_with_event(tuple(row)), {
                         **{f"c_{key}": value for key, value in row.items()},
@@ -118,7 +119,7 @@ class CredentialService:
             else:
                 with self.sessions.begin() as session:
                     session.execute(_INSERT_CREDENTIAL, row)
-                    session.execute(_INSERT_EVENT, event)
+                    self.audit.append(session, workspace, actor, *created)
         except IntegrityError as error:
             holder = self.queries.name_holder(workspace, name)
             if holder is not None:  # lost the race on the unique index
@@ -270,7 +271,6 @@ class CredentialService:
 
 
 _INSERT_CREDENTIAL = insert(Credential.__table__)
-_INSERT_EVENT = insert(AuditEvent.__table__)
 _EVENT_COLUMNS = ("at", "action", "outcome", "actor", "enterprise_id", "team_id", "detail")
 
 

@@ -8,7 +8,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard_state import STAGES, WizardState
-from bot.slack.ui.blocks import button, mrkdwn, plain
+from bot.slack.ui.blocks import button, context, mrkdwn, plain, section
 from bot.slack.ui.text import escape, literal, truncate
 
 TITLE = "Create credential"
@@ -60,10 +60,10 @@ def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
             lines.append(f":white_check_mark: Stage {position + 1}  {title}: {answer}")
         else:
             lines.append(f":arrow_right: *Stage {position + 1}  {title}*")
-    blocks = [{"type": "section", "block_id": "stepper", "text": mrkdwn("\n".join(lines))}]
+    blocks = [section("stepper", "\n".join(lines))]
     later = [f"Stage {i + 1}  {title}" for i, (_, title) in enumerate(STAGES) if i > current]
     if later:
-        blocks.append({"type": "context", "block_id": "stepper_later", "elements": [mrkdwn("  ·  ".join(later))]})
+        blocks.append(context("stepper_later", "  ·  ".join(later)))
     blocks.append({"type": "divider"})
     return blocks
 
@@ -119,9 +119,8 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     else:
         dest = catalog.destination(state.destination)
         where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
-        blocks.append({"type": "section", "block_id": "panel", "text": mrkdwn(
-            f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
-            f"Paste an API key generated in {escape(where)}.")})
+        blocks.append(section("panel", f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
+                                       f"Paste an API key generated in {escape(where)}."))
         blocks.append(_input("api_key", "API key", _text_input("api_key", "pdl_…", 200),
                              f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted "
                              "as soon as you submit and is never shown again."))
