@@ -2,6 +2,10 @@
 
 `python scripts/lockfile.py digest` prints the digest scripts/lock writes into each lock's first line;
 tests/unit/test_lock.py recomputes it, so a dependency changed in pyproject.toml without `scripts/lock` fails.
+
+scripts/venv.sh asks `stamp LOCK` for what to record after installing a lock into .venv, and
+`installed-covers STAMP LOCK` whether what that record says is installed already pins everything LOCK pins
+(exit 0) or LOCK must be installed (exit 1).
 """
 
 from __future__ import annotations
@@ -44,9 +48,43 @@ def recorded_digest(lock: Path) -> str | None:
     return match.group(1) if match else None
 
 
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def stamp(lock: Path) -> str:
+    """What .venv/.credbot-installed records: the lock installed, its digest and pyproject.toml's (the project
+    is installed editable, so only its metadata, not its code, makes a reinstall necessary)."""
+    return json.dumps({"lock": lock.name, "lock_digest": file_digest(lock),
+                       "pyproject_digest": file_digest(ROOT / "pyproject.toml")})
+
+
+def installed_covers(stamp_file: Path, wanted: Path) -> bool:
+    """Whether the lock recorded in ``stamp_file``, unchanged since it was installed, with pyproject.toml
+    unchanged too, pins every package ``wanted`` pins at the same version."""
+    try:
+        record = json.loads(stamp_file.read_text())
+        installed = ROOT / record["lock"]
+        current = (record["lock_digest"] == file_digest(installed)
+                   and record["pyproject_digest"] == file_digest(ROOT / "pyproject.toml"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # no record, an older venv.sh's stamp, or a lock since removed: install
+    if not current:
+        return False
+    have = pins(installed)
+    return all(have.get(name) == version for name, version in pins(wanted).items())
+
+
+USAGE = "usage: python scripts/lockfile.py digest | stamp LOCK | installed-covers STAMP LOCK"
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["digest"]:
-        print(pyproject_digest())
-    else:
-        print("usage: python scripts/lockfile.py digest", file=sys.stderr)
-        sys.exit(2)
+    match sys.argv[1:]:
+        case ["digest"]:
+            print(pyproject_digest())
+        case ["stamp", lock]:
+            print(stamp(Path(lock).resolve()))
+        case ["installed-covers", stamp_file, lock]:
+            sys.exit(0 if installed_covers(Path(stamp_file), Path(lock).resolve()) else 1)
+        case _:
+            print(USAGE, file=sys.stderr)
+            sys.exit(2)
