@@ -1,7 +1,7 @@
 """`check`: is this deployment ready, without a person in Slack? Settings, the database, the encryption keys, the
 Slack token(s) and their scopes, the bot in each channel it posts to, and both Paddle base URLs.
 
-One line per check: ``ok <check>``, or ``FAIL <check>: what is wrong; what to do``, or ``skipped <check>: why``
+One line per check: ``ok <check>`` (``: what was found``), or ``FAIL <check>: what is wrong; what to do``, or ``skipped <check>: why``
 (a check that needs one that failed). Exit 0 when none failed, else 1; ``--json`` prints one document instead.
 Reads only; no token or key is printed, and no key is sent to Paddle.
 """
@@ -38,9 +38,9 @@ class Check:
 
 
 def render(check: Check) -> str:
-    """The line a person reads: ``ok name (detail)``, ``FAIL name: detail``, ``skipped name: detail``."""
+    """The line a person reads: ``ok name[: detail]``, ``FAIL name: detail``, ``skipped name: detail``."""
     if check.ok:
-        return f"ok {check.name}" + (f" ({check.detail})" if check.detail else "")
+        return f"ok {check.name}" + (f": {check.detail}" if check.detail else "")
     return f"{'FAIL' if check.status == FAILED else 'skipped'} {check.name}: {check.detail}"
 
 
