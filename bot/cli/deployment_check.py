@@ -135,8 +135,8 @@ def slack_targets(settings: Settings, opened, checks: list[Check]) -> list[Slack
 
     if not settings.oauth_mode:
         if settings.slack_bot_token is None:
-            checks.append(Check("slack token", FAILED, "SLACK_BOT_TOKEN is not set: " + TOKEN_FIX.replace(
-                " again", "").replace(" into SLACK_BOT_TOKEN", "")))
+            checks.append(Check("slack token", FAILED, "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token "
+                                                       "(xoxb-…) from your app's OAuth & Permissions page"))
             return []
         return [SlackTarget("", check_client(settings.slack_bot_token.reveal(), settings.slack_api_url), TOKEN_FIX)]
     if opened is None:
@@ -149,12 +149,12 @@ def slack_targets(settings: Settings, opened, checks: list[Check]) -> list[Slack
     targets = []
     for facts, token, why in installed:
         label = f"{facts['team_name'] or '-'} ({facts['team_id'] or facts['enterprise_id']})"
-        if token is None:
-            checks.append(Check(f"slack token of {label}", SKIPPED if why.startswith("its token was removed")
-                                else FAILED, why + ("" if why.startswith("its token was removed") else
-                                                    f"; {INSTALL_FIX}")))
-            continue
-        targets.append(SlackTarget(label, check_client(token.reveal(), settings.slack_api_url), INSTALL_FIX))
+        if token is None and facts["token"] != "stored":  # uninstalled or revoked: nothing to check there
+            checks.append(Check(f"slack token of {label}", SKIPPED, why))
+        elif token is None:
+            checks.append(Check(f"slack token of {label}", FAILED, f"{why}; {INSTALL_FIX}"))
+        else:
+            targets.append(SlackTarget(label, check_client(token.reveal(), settings.slack_api_url), INSTALL_FIX))
     return targets
 
 

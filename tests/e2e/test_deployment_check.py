@@ -68,6 +68,13 @@ def test_a_wrong_token_fails_its_check_and_skips_what_needs_it(bot, tmp_path, sl
     assert named["paddle live"].startswith("ok ") and BOT_TOKEN not in named["slack token"]
 
 
+def test_no_token_at_all_is_named(bot, tmp_path):
+    env = {k: v for k, v in check_env(bot).items() if k != "SLACK_BOT_TOKEN"}
+    named = failed(check(env, tmp_path), "slack token")
+    assert "SLACK_BOT_TOKEN is not set" in named["slack token"]
+    assert named[f"board channel {BOARD}"] == f"skipped board channel {BOARD}: no Slack token works"
+
+
 def test_missing_scopes_are_named_with_reinstall(bot, tmp_path, slack):
     granted = [scope for scope in manifest_bot_scopes() if scope not in ("users:read", "groups:read")]
     slack.token_scopes[BOT_TOKEN] = tuple(granted)
@@ -145,10 +152,11 @@ def oauth_bot(start_bot):
 
 def test_oauth_mode_checks_each_installation_by_workspace(oauth_bot, slack, tmp_path):
     first, second = "xoxb-check-first-" + "1" * 16, "xoxb-check-second-" + "2" * 16
-    install(oauth_bot, slack, "TCHECKONE", first)
-    install(oauth_bot, slack, "TCHECKTWO", second)
     env = check_env(oauth_bot, SLACK_CLIENT_ID=OAUTH["SLACK_CLIENT_ID"],
                     SLACK_CLIENT_SECRET=OAUTH["SLACK_CLIENT_SECRET"])
+    assert "/slack/install" in failed(check(env, tmp_path), "slack installations")["slack installations"]
+    install(oauth_bot, slack, "TCHECKONE", first)
+    install(oauth_bot, slack, "TCHECKTWO", second)
     good = check(env, tmp_path)
     assert good.returncode == 0, (good.stdout, good.stderr)
     named = lines(good)
