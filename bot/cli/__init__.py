@@ -1,4 +1,5 @@
-"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal, reminders run, audit.
+"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal, reminders run, audit,
+check.
 
 One module per command group; ``keys_and_database`` is the one that opens settings, keys and the database.
 ``main`` is the one error handler: an expected failure is one line on stderr and exit 2 (configuration, usage)
@@ -13,8 +14,8 @@ import logging
 import sys
 import traceback
 
-from bot.cli import (audit_trail, credential_commands, installation_commands, key_commands, reminder_commands,
-                     schema, serve)
+from bot.cli import (audit_trail, credential_commands, deployment_check, installation_commands, key_commands,
+                     reminder_commands, schema, serve)
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.infra.files import UnsafePath
 from bot.infra.settings import ConfigError
@@ -50,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
     installation_commands.add_commands(commands)
     reminder_commands.add_commands(commands)
     audit_trail.add_commands(commands, positive)
+    deployment_check.add_commands(commands)
     return root
 
 

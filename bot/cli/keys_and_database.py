@@ -303,6 +303,52 @@ class Opened:
         with database_errors(self.settings):
             return read_events(self.sessions, since=since, credential_id=credential_id, limit=limit)
 
+    def key_problems(self) -> list[str]:
+        """`credbot check`: stored key ids the key ring lacks (credentials' and installation tokens'), and key
+        ids whose material is not the one first used; read only, one sentence with its fix each."""
+        from bot.keys.key_checks import unconfirmed_key_ids
+        from bot.slack.installation_store import installation_key_usage
+
+        with database_errors(self.settings):
+            credentials, tokens = self.key_usage(), installation_key_usage(self.sessions)
+            wrong = unconfirmed_key_ids(self.sessions, self.key_ring)
+        problems = []
+        if missing_keys(self.key_ring, credentials):
+            problems.append(f"stored credentials use keys that are not configured: "
+                            f"{missing_keys(self.key_ring, credentials)}")
+        if missing_keys(self.key_ring, tokens):
+            problems.append("Slack installation tokens use keys that are not configured: " +
+                            missing_keys(self.key_ring, tokens).replace("credential", "token"))
+        if problems:
+            problems[-1] += "; add them back to CREDBOT_ENCRYPTION_KEYS (after the primary key), or restore the key file"
+        if wrong:
+            problems.append(f"the material configured for key id {', '.join(repr(k) for k in wrong)} is not the key "
+                            "that id was first used with; restore the original key (a new key needs a new id)")
+        return problems
+
+    def installation_tokens(self) -> list[tuple[dict, object, str | None]]:
+        """Each OAuth installation's facts (as `installations list`), its bot token (a Secret) or None, and why
+        there is none; nothing is refreshed or written."""
+        from bot.credentials.vault import VaultError
+        from bot.infra.secret import Secret
+        from bot.slack.installation_store import SealedInstallationStore
+
+        store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]
+        found: list[tuple[dict, object, str | None]] = []
+        for facts in self.installations():
+            if facts["token"] != "stored":
+                found.append((facts, None, "its token was removed (uninstalled or revoked)"))
+                continue
+            try:
+                with database_errors(self.settings):
+                    bot = store.find_bot(enterprise_id=facts["enterprise_id"] or None,
+                                         team_id=facts["team_id"] or None, is_enterprise_install=facts["org_wide"])
+            except VaultError as error:
+                found.append((facts, None, f"its token cannot be decrypted: {error}"))
+                continue
+            found.append((facts, Secret(bot.bot_token) if bot else None, None if bot else "no token is stored"))
+        return found
+
 
 @contextmanager
 def kms_errors() -> Iterator[None]:

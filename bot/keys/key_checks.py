@@ -48,3 +48,15 @@ def _opens(key_ring: KeyRing, key_id: str, stored: bytes) -> bool:
         return key_ring.decrypt(Sealed(key_id, stored), _aad()).reveal() == CHECK_TEXT.reveal()
     except VaultError:
         return False
+
+
+def unconfirmed_key_ids(sessions: sessionmaker[Session], key_ring: KeyRing) -> list[str]:
+    """The configured key ids whose recorded check value their material does not open (`credbot check`); reads
+    only: an id without a check value yet is not judged (serve records it on its next start)."""
+    wrong = []
+    with sessions() as session:
+        stored = dict(session.execute(select(KeyCheck.key_id, KeyCheck.check_value)).tuples().all())
+    for key_id in key_ring.key_ids:
+        if key_id in stored and not _opens(key_ring, key_id, stored[key_id]):
+            wrong.append(key_id)
+    return wrong

@@ -221,6 +221,8 @@ class FakePaddle(LoopbackHTTPServer):
     def _check_auth(self, headers: dict[str, str]) -> dict[str, Any] | None:
         """None when the bearer key is valid, else the 403 error payload."""
         value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        if not value.strip():  # what Paddle answers a request without the header (`credbot check` probes so)
+            return _error("authentication_missing", "Authentication header missing.")
         scheme, _, key = value.strip().partition(" ")
         key = key.strip()
         if scheme != "Bearer" or not key or " " in key:

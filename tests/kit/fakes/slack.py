@@ -7,11 +7,13 @@ through plain attributes (``channel_failures``, ``gone_view_ids``, ...).
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -34,6 +36,26 @@ CHAT_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral"}
 
 
 TRIGGER_LIFETIME = 3.0  # seconds a trigger_id is good for views.open (Slack's documented limit)
+MANIFEST = Path(__file__).resolve().parents[3] / "manifest.yml"
+
+
+@functools.lru_cache(maxsize=1)
+def manifest_bot_scopes() -> tuple[str, ...]:
+    """The bot scopes manifest.yml asks for: what an install of the shipped app grants a token."""
+    import yaml
+
+    return tuple(yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+
+
+def _credential(params: dict[str, Any], headers: dict[str, str]) -> str:
+    """The bearer token of a call, or whatever else authenticates it (oauth.v2.access's Basic client id and
+    secret, a ``token`` parameter); empty when nothing does."""
+    authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), "").strip()
+    scheme, _, token = authorization.partition(" ")
+    if scheme == "Bearer" and token.strip():
+        return token.strip()
+    return authorization or str(params.get("token") or "")
+
 
 @dataclass
 class Call:
@@ -167,6 +189,12 @@ class FakeSlack(LoopbackHTTPServer):
         #: (each answered once; anything else is invalid_code / invalid_refresh_token)
         self.oauth_codes: dict[str, dict[str, Any]] = {}
         self.oauth_refreshes: dict[str, dict[str, Any]] = {}
+        #: tokens Slack no longer accepts: every method answers ``invalid_auth`` (as Slack does for a wrong token)
+        self.invalid_tokens: set[str] = set()
+        #: token -> the scopes Slack says it was granted (the ``X-OAuth-Scopes`` header); unlisted: the manifest's
+        self.token_scopes: dict[str, tuple[str, ...]] = {}
+        #: channel id -> conversations.info's ``is_member`` for the bot; unlisted channels: True
+        self.channel_members: dict[str, bool] = {}
         self._failures_served: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
@@ -258,13 +286,22 @@ class FakeSlack(LoopbackHTTPServer):
     def _answer(
         self, method: str, params: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
-        """Compute (status, extra headers, JSON payload) for an API call."""
-        authorization = next(
-            (v for k, v in headers.items() if k.lower() == "authorization"), ""
-        )
-        if not authorization.strip() and not params.get("token"):
-            return 200, {}, {"ok": False, "error": "not_authed"}
+        """Compute (status, extra headers, JSON payload) for an API call.
 
+        Like Slack, every answer to a call with a token Slack accepts carries the token's granted scopes in
+        ``X-OAuth-Scopes`` (", "-separated, as in Slack's example), whatever the method and whether or not it
+        succeeded."""
+        token = _credential(params, headers)
+        if not token:
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        if token in self.invalid_tokens:
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        scopes = self.token_scopes.get(token)
+        granted = {"X-OAuth-Scopes": ", ".join(manifest_bot_scopes() if scopes is None else scopes)}
+        status, extra, payload = self._method(method, params)
+        return status, {**granted, **extra}, payload
+
+    def _method(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         if method == "auth.test":
             return 200, {}, dict(AUTH_TEST)
         if method == "oauth.v2.access":
@@ -286,7 +323,8 @@ class FakeSlack(LoopbackHTTPServer):
             if channel in self.channel_info_errors:
                 return 200, {}, {"ok": False, "error": self.channel_info_errors[channel]}
             owner = {"context_team_id": self.channel_teams[channel]} if channel in self.channel_teams else {}
-            return 200, {}, {"ok": True, "channel": {"id": channel, **owner}}
+            member = self.channel_members.get(channel, True)
+            return 200, {}, {"ok": True, "channel": {"id": channel, "is_member": member, **owner}}
         if method == "users.info":
             team = self.user_teams.get(params.get("user", ""))
             if team is None:
