@@ -16,7 +16,6 @@ import traceback
 from bot.cli import (audit_trail, credential_commands, installation_commands, key_commands, reminder_commands,
                      schema, serve)
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
-from bot.credentials.vocabulary import CREDENTIALS
 from bot.infra.files import UnsafePath
 from bot.infra.settings import ConfigError
 
@@ -41,7 +40,7 @@ def positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = Parser(prog="credbot", description=f"Create and keep Paddle {CREDENTIALS} from Slack.")
+    root = Parser(prog="credbot", description="Create and keep Paddle Integration Credentials from Slack.")
     root.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = root.add_subparsers(dest="command", required=True, parser_class=Parser)
     serve.add_commands(commands)
