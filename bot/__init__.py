@@ -1,3 +1,3 @@
-"""Credbot: create and keep Paddle integration credentials from Slack."""
+"""Credbot: create and keep Paddle Integration Credentials from Slack."""
 
 __version__ = "0.1.0"

@@ -41,7 +41,7 @@ def positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = Parser(prog="credbot", description="Create and keep Paddle integration credentials from Slack.")
+    root = Parser(prog="credbot", description="Create and keep Paddle Integration Credentials from Slack.")
     root.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = root.add_subparsers(dest="command", required=True, parser_class=Parser)
     serve.add_commands(commands)

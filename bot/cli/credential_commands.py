@@ -15,10 +15,10 @@ HEADER = ("id", "name", "destination", "entity type", "workspace", "created (UTC
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    creds = commands.add_parser("credentials", help="credentials for operators and integration jobs (read; purge)")
+    creds = commands.add_parser("credentials", help="Integration Credentials for operators and integration jobs (read; purge)")
     creds_cmd = creds.add_subparsers(dest="credentials_command", required=True)
     listing = creds_cmd.add_parser("list", help="every credential (no keys)")
-    listing.add_argument("--destination", choices=("paddle", "paddle_sandbox"), help="only this destination")
+    listing.add_argument("--destination", choices=keys_and_database.DESTINATION_VALUES, help="only this destination")
     listing.add_argument("--json", action="store_true", help="one JSON array of credential objects")
     listing.set_defaults(func=list_credentials)
     show = creds_cmd.add_parser("show", help="one credential's details (no key)")

@@ -18,11 +18,15 @@ from typing import Callable, Iterator
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
+from bot.credentials import catalog
 from bot.credentials.errors import CredentialGone, KeyUnreadable
 from bot.credentials.vault import KeyRing, VaultError
 from bot.infra import db
 from bot.infra.files import UnsafePath, private_dir
 from bot.infra.settings import Settings, load_settings
+
+# The catalog's destinations, for `--destination` (this module is the CLI's one way into the core).
+DESTINATION_VALUES = tuple(d.value for d in catalog.DESTINATIONS)
 
 log = logging.getLogger("bot.cli")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 class EntityType:
     value: str
     label: str
-    description: str
+    description: str                   # shown where a person chooses one (a Block Kit option: 75 characters)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Destination:
     value: str
     label: str
     environment: str                   # short, human: "live" / "sandbox"
-    environment_help: str              # the hint shown on stage 3
+    description: str                   # shown where a person chooses one (a Block Kit option: 75 characters)
     base_url_setting: str              # the setting that holds the provider's base URL (resolved at wiring time)
     sandbox: bool
     key_rules: KeyRules
@@ -56,7 +56,7 @@ def _paddle(value: str, label: str, environment: str, host: str, setting: str, m
     account = "your sandbox account" if sandbox else "your live account"
     data = "test data only" if sandbox else "real customers and money"
     return Destination(value=value, label=label, environment=environment,
-                       environment_help=f"{label}: {account} ({host}), {data}.", base_url_setting=setting,
+                       description=f"{account.capitalize()} at {host}, {data}", base_url_setting=setting,
                        sandbox=sandbox, key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_WHERE))
 
 

@@ -38,11 +38,13 @@ def oauth_arguments(services: Services) -> dict:
             "user_facing_authorize_error_message": NOT_INSTALLED}
 
 
-def build_app(services: Services) -> App:
+def build_app(services: Services, *, app_class: type[App] = App) -> App:
+    """The app ``serve`` runs. ``app_class`` is Bolt's ``App`` or a subclass of it: a test passes one that records
+    what is registered (the manifest must subscribe to every event listened for)."""
     settings = services.settings
     bolt_logger = logging.getLogger("slack_bolt.App")
     bolt_logger.addFilter(_SameTokenNotice())
-    app = App(
+    app = app_class(
         client=services.slack,
         # Socket Mode traffic is authenticated by the app token; HTTP by the v0 request signature.
         signing_secret=settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None,

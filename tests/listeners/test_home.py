@@ -41,7 +41,7 @@ def guarded(bot_class, database, tmp_path_factory, slack, paddle_live, paddle_sa
 def test_empty_tab_offers_create_and_the_button_opens_the_wizard(workspace):
     home = workspace.open_home()
     assert home["type"] == "home"
-    assert "No credentials yet" in view_text(home) and "Create Integration Credential" in view_text(home)
+    assert "No credentials yet" in view_text(home) and "Create credential" in view_text(home)
     workspace.home_button("home_create_credential", "create")
     wizard = workspace.opened(lambda v: v.get("callback_id") == "credential_wizard:name")
     assert wizard["title"]["text"] == "Create credential"
@@ -180,7 +180,7 @@ def test_delete_confirms_by_name_then_erases_announces_and_refreshes(bot, slack,
     before = workspace.publish_count()
     workspace.choose(f"test:{credential_id}")
     gone = workspace.opened(lambda v: "no longer exists" in view_text(v))
-    assert gone["title"]["text"] == "Credentials"
+    assert gone["title"]["text"] == "Integration Credential"
     workspace.published(before)
     # The confirmation submitted twice (a double click) finds nothing to delete, and says so.
     workspace.submit(confirm, {})
@@ -192,7 +192,7 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
     credential_id = created_id(admin, "Admins only", paddle_live.new_key("live"))
     viewer = Workspace(guarded, slack, team_id=admin.team_id, user_id="U0VIEWER")
     home = viewer.open_home()
-    assert "Create Integration Credential" not in view_text(home)
+    assert "Create credential" not in view_text(home)
     assert menu_choices(home, credential_id) == ["copy_id", "test"]
     for choice in ("replace", "rename", "delete"):  # from a stale tab, or forged
         viewer.choose(f"{choice}:{credential_id}")

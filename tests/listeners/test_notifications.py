@@ -66,7 +66,8 @@ def test_announcement_has_every_field_and_fallback_text(slack, workspace, sandbo
     text = post.params["text"]
     assert "Fields" in text and "Bill" in text and "Paddle (Sandbox Mode)" in text and "<@U0ALICE>" in text
     blocks = view_text(post.json("blocks"))
-    for expected in ("Entity type", "Destination", "Created by", "Key hint", sandbox_key[-4:], "sandbox", "ID `"):
+    for expected in ("Entity type", "Destination", "Created by", "Key hint", sandbox_key[-4:], "Paddle (Sandbox Mode)",
+                     "ID `"):
         assert expected in blocks
     assert sandbox_key not in view_text(post.params)
 

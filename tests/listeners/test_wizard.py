@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.views import View
 
+from bot.credentials import catalog
 from tests.kit import NOTIFY_CHANNELS, view_text
 
 
@@ -37,18 +38,23 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     assert ":white_check_mark: Stage 1  Name the credential: `Acme Live`" in view_text(v2)
     select = next(b for b in v2["blocks"] if b.get("block_id") == "entity_type")["element"]
     assert [o["text"]["text"] for o in select["options"]] == ["Bill"]
-    assert "Only Bill is available for now" in view_text(v2)
+    # Each choice says what it is, in the catalog's words, and the hint explains the one already chosen.
+    assert [o["description"]["text"] for o in select["options"]] == [e.description for e in catalog.ENTITY_TYPES]
+    hint = next(b for b in v2["blocks"] if b.get("block_id") == "entity_type")["hint"]["text"]
+    assert f"Bill: {catalog.entity_type('bill').description}" in hint
     assert any(b.get("block_id") == "wizard_nav" for b in v2["blocks"])
 
     v3 = workspace.submit({**v2, "id": view["id"]}, {"entity_type": "bill"}).json()["view"]
     assert_valid_view(v3)
     select = next(b for b in v3["blocks"] if b.get("block_id") == "destination")
     assert [o["text"]["text"] for o in select["element"]["options"]] == ["Paddle", "Paddle (Sandbox Mode)"]
+    assert [o["description"]["text"] for o in select["element"]["options"]] == [
+        d.description for d in catalog.DESTINATIONS]
     assert "sandbox" in select["hint"]["text"].lower() and "live" in select["hint"]["text"].lower()
 
     v4 = workspace.submit({**v3, "id": view["id"]}, {"destination": "paddle"}).json()["view"]
     assert_valid_view(v4)
-    assert v4["submit"]["text"] == "Create Credential"
+    assert v4["submit"]["text"] == "Create credential"
     assert "Paddle Connection" in view_text(v4)
     key_block = next(b for b in v4["blocks"] if b.get("block_id") == "api_key")
     assert key_block["label"]["text"] == "API key"
@@ -95,7 +101,9 @@ def test_sandbox_destination_uses_sandbox_api_and_marks_announcement(workspace, 
     assert "Credential created" in view_text(done)
     assert any(r.headers.get("Authorization") == f"Bearer {sandbox_key}" for r in paddle_sandbox.requests)
     post = slack.wait_for("chat.postMessage", lambda c: "Acme Test" in view_text(c.params))
-    assert "sandbox" in view_text(post.params).lower()
+    # The destination's label says Sandbox Mode; nothing says it again beside it.
+    for text in (post.params["text"], view_text(post.params), view_text(done)):
+        assert text.lower().count("sandbox") == text.count("Paddle (Sandbox Mode)") >= 1, text
 
 
 def test_back_returns_to_previous_stage_with_answer_prefilled(workspace, slack):

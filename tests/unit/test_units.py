@@ -103,7 +103,7 @@ def test_every_stage_view_is_valid_block_kit(stage):
     view = wizard_ui.stage_view(state, problem="<b>bad</b> & worse")
     View(**view).validate_json()  # built as plain dicts for speed: held to Slack's limits by the models here
     assert view["title"]["text"] == "Create credential"
-    assert view["submit"]["text"] == ("Create Credential" if stage == "api_key" else "Next")
+    assert view["submit"]["text"] == ("Create credential" if stage == "api_key" else "Next")
     problem = next(b for b in view["blocks"] if b.get("block_id") == "problem")
     assert problem["text"] == {"type": "plain_text", "text": "⚠️ <b>bad</b> & worse"}  # shown as is, never formatted
 

@@ -8,7 +8,7 @@ import uuid
 
 from slack_bolt import App, BoltResponse
 
-from bot.slack.ui.wizard_modal import message_view
+from bot.slack.ui.wizard_modal import APOLOGY_TITLE, message_view
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def register(app: App) -> None:
         if response is None:  # nothing left to answer Slack with (lazy listeners report their own failures)
             return None
         if body.get("type") == "view_submission":
-            view = message_view("Something went wrong", apology(reference))
+            view = message_view(APOLOGY_TITLE, apology(reference))
             return BoltResponse(status=200, headers={"content-type": "application/json"},
                                 body=json.dumps({"response_action": "update", "view": view.to_dict()}))
         if body.get("command"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
+from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
 from bot.slack.ui.blocks import button, context, mrkdwn, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
@@ -30,7 +31,8 @@ class PageRequest:
 
 
 def destination_text(item: CredentialSummary) -> str:
-    return f"{escape(item.destination_label)}" + (" :test_tube: _sandbox_" if item.sandbox else "")
+    """The destination's label, which already says Sandbox Mode when it is one: the emoji marks it, no word again."""
+    return (":test_tube: " if item.sandbox else "") + escape(item.destination_label)
 
 
 def credential_text(item: CredentialSummary, *, marked: bool = False) -> str:
@@ -64,7 +66,7 @@ def list_blocks(page: CredentialPage, text: str) -> list[dict]:
             message = "No credentials in this workspace yet. Create the first with `/create-credential`."
         return [section("empty", message)]
     first, last = page.offset + 1, page.offset + len(page.items)
-    blocks = [section("summary", f"*Integration credentials*{shown_filter} — {first}–{last} of {total_text(page)}, "
+    blocks = [section("summary", f"*{CREDENTIALS}*{shown_filter} — {first}–{last} of {total_text(page)}, "
                                   "newest first")]
     blocks += [section(f"credential_{item.id}", credential_text(item)) for item in page.items]
     buttons = []
@@ -87,8 +89,8 @@ def total_text(page: CredentialPage) -> str:
 
 def list_fallback(page: CredentialPage) -> str:
     if not page.items:
-        return "No integration credentials"
-    return f"{total_text(page)} integration credential(s)" if page.total is not None else "Integration credentials"
+        return f"No {CREDENTIALS}"
+    return f"{total_text(page)} {CREDENTIAL}(s)" if page.total is not None else CREDENTIALS
 
 
 NOTICE_MAX = 2000  # a context element's text may be 3000 characters; a long list of failed channels is cut
@@ -100,7 +102,7 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
     Plain Block Kit dicts, like list_blocks (it is drawn twice for every credential created: before and after
     the announcements); tests/unit parses it back into the models at its longest."""
     blocks = [
-        {"type": "header", "block_id": "done", "text": {"type": "plain_text", "text": "Credential created",
+        {"type": "header", "block_id": "done", "text": {"type": "plain_text", "text": f"{CREDENTIAL} created",
                                                          "emoji": True}},
         section("created", f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can "
                             f"reference it by ID `{new.id}`. The key is stored encrypted and will not be shown again."),
@@ -108,7 +110,7 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
     if notice:
         blocks.append(context("notice", truncate(notice, NOTICE_MAX)))
     blocks += [{"type": "divider"},
-               section("list_title", f"*Credentials* — {total_text(page)} in this workspace, newest first")]
+               section("list_title", f"*{CREDENTIALS}* — {total_text(page)} in this workspace, newest first")]
     blocks += [section(f"credential_{item.id}", credential_text(item, marked=item.id == new.id))
                for item in page.items]
     if page.has_next:
@@ -137,13 +139,12 @@ def announced_notice(delivered: list[str], failures: list[tuple[str, str]]) -> s
 def announcement(item: CredentialSummary) -> tuple[str, list[dict]]:
     """The channel notice for a new credential: fallback text and blocks (plain dicts, parsed back into the models
     at their longest by tests/unit). Never the key."""
-    sandbox = " (sandbox)" if item.sandbox else ""
-    text = (f"New integration credential {literal(item.name)}: {escape(item.entity_type.label)} → "
-            f"{escape(item.destination_label)}{sandbox}, created by {mention(item.created_by)}")
+    text = (f"New {CREDENTIAL} {literal(item.name)}: {escape(item.entity_type.label)} → "
+            f"{escape(item.destination_label)}, created by {mention(item.created_by)}")
     fields = [f"*Entity type*\n{escape(item.entity_type.label)}", f"*Destination*\n{destination_text(item)}",
               f"*Created by*\n{mention(item.created_by)}", f"*Key hint*\n`…{escape(item.key_hint)}`"]
     blocks = [
-        {**section("announce", f":key: New integration credential {literal(item.name)}"),
+        {**section("announce", f":key: New {CREDENTIAL} {literal(item.name)}"),
          "fields": [mrkdwn(field) for field in fields]},
         context("announce_id", f"ID `{item.id}`  ·  {slack_date(item.created_at)}"),
     ]
@@ -180,12 +181,13 @@ def _cursor(raw: object) -> Cursor:
 
 
 def created_text(item: CredentialSummary) -> str:
-    return f"Credential {literal(item.name)} created: ID `{item.id}`. The key is stored encrypted."
+    return f"{CREDENTIAL} {literal(item.name)} created: ID `{item.id}`. The key is stored encrypted."
 
 
 def not_created_text(name: str, reason: str) -> str:
-    return f"Your credential {literal(name)} was not created: {escape(reason)}"
+    return f"Your {CREDENTIAL} {literal(name)} was not created: {escape(reason)}"
 
 
 def open_failed_text(reason: str) -> str:
-    return f"The credential form could not be opened (Slack said `{escape(reason)}`). Run /create-credential again."
+    return (f"The {CREATE} form could not be opened (Slack said `{escape(reason)}`). Run /create-credential "
+            "again.")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.credentials import catalog
+from bot.credentials import catalog, vocabulary
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard_state import STAGES, WizardState
 from bot.slack.ui.blocks import button, context, mrkdwn, plain, section
 from bot.slack.ui.text import escape, literal, truncate
 
-TITLE = "Create credential"
+TITLE = vocabulary.CREATE
+APOLOGY_TITLE = "Something went wrong"  # an unexpected error's view
 CALLBACK_PREFIX = "credential_wizard:"
 VERIFYING_CALLBACK = "credential_wizard_verifying"
 DONE_CALLBACK = "credential_wizard_done"
@@ -46,8 +47,14 @@ def _shown(text: str) -> dict:
     return plain(text, emoji=True)
 
 
-def _option(value: str, label: str) -> dict:
-    return {"text": _shown(label), "value": value}
+OPTION_DESCRIPTION_MAX = 75  # Slack's limit for an option's description
+
+
+def _option(value: str, label: str, description: str | None = None) -> dict:
+    option = {"text": _shown(label), "value": value}
+    if description:
+        option["description"] = _shown(truncate(description, OPTION_DESCRIPTION_MAX))
+    return option
 
 
 def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
@@ -77,10 +84,12 @@ def _input(block_id: str, label: str, element: dict, hint: str) -> dict:
     return {"type": "input", "block_id": block_id, "label": _shown(label), "element": element, "hint": _shown(hint)}
 
 
-def _select(field: str, placeholder: str, pairs: list[tuple[str, str]], chosen: str | None) -> dict:
+def _select(field: str, placeholder: str, choices: tuple, chosen: str | None) -> dict:
+    """A menu of catalog entries (entity types or destinations): each its label, with its description under it."""
+    options = [_option(c.value, c.label, c.description) for c in choices]
     element = {"type": "static_select", "action_id": input_action(field), "placeholder": _shown(placeholder),
-               "options": [_option(value, label) for value, label in pairs]}
-    initial = next((_option(value, label) for value, label in pairs if value == chosen), None)
+               "options": options}
+    initial = next((option for option in options if option["value"] == chosen), None)
     if initial:
         element["initial_option"] = initial
     return element
@@ -94,6 +103,11 @@ def _text_input(field: str, placeholder: str, max_length: int, initial: str | No
     return element
 
 
+def _described(choices: tuple) -> str:
+    """The hint under a menu: every choice and what it is (the chosen one shows only its label)."""
+    return " ".join(f"{c.label}: {c.description}." for c in choices)
+
+
 def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     field = state.stage
     blocks: list[dict] = []
@@ -102,20 +116,17 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
         blocks.append({"type": "section", "block_id": "problem",
                        "text": plain(truncate(f"⚠️ {problem}", PROBLEM_MAX))})
     if field == "name":
-        blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing (sandbox)", NAME_MAX,
-                                                                    state.name),
+        blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing", NAME_MAX, state.name),
                              "Unique in this workspace, up to 100 characters. Integrations refer to the credential "
                              "by its ID."))
     elif field == "entity_type":
-        pairs = [(e.value, e.label) for e in catalog.ENTITY_TYPES]
         blocks.append(_input("entity_type", "Entity type", _select(
-            "entity_type", "Select an entity type", pairs, state.entity_type or catalog.ENTITY_TYPES[0].value),
-            "Only Bill is available for now."))
+            "entity_type", "Select an entity type", catalog.ENTITY_TYPES,
+            state.entity_type or catalog.ENTITY_TYPES[0].value), _described(catalog.ENTITY_TYPES)))
     elif field == "destination":
-        pairs = [(d.value, d.label) for d in catalog.DESTINATIONS]
         blocks.append(_input("destination", "Destination", _select(
-            "destination", "Select a destination", pairs, state.destination),
-            " ".join(d.environment_help for d in catalog.DESTINATIONS)))
+            "destination", "Select a destination", catalog.DESTINATIONS, state.destination),
+            _described(catalog.DESTINATIONS)))
     else:
         dest = catalog.destination(state.destination)
         where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
@@ -133,7 +144,7 @@ def stage_view(state: WizardState, *, problem: str | None = None) -> dict:
     """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input."""
     final = state.stage == STAGES[-1][0]
     return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _shown(TITLE),
-            "submit": _shown("Create Credential" if final else "Next"), "close": _shown("Cancel"),
+            "submit": _shown(vocabulary.CREATE if final else "Next"), "close": _shown("Cancel"),
             "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem)}
 
 

@@ -31,7 +31,7 @@ def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClien
     services, workspace, actor = context["services"], context["workspace"], context["actor"]
     chosen = _choice_and_credential(context, (action.get("selected_option") or {}).get("value"))
     if isinstance(chosen, str):  # refused, stale or gone: say why and redraw the tab as it is now
-        open_modal(client, body, home_tab.info_view("Credentials", chosen))
+        open_modal(client, body, home_tab.info_view(home_tab.CHOSEN_TITLE, chosen))
         publish_home(services, client, workspace, actor)
     elif chosen[0] == home_tab.TEST:
         test_connection(client, body, context, chosen[1])
@@ -59,11 +59,11 @@ def test_connection(client: WebClient, body: dict, context: BoltContext, item: C
     services, workspace, actor = context["services"], context["workspace"], context["actor"]
     refusal = services.fair_use.claim(workspace, actor, item.id)
     if refusal:
-        open_modal(client, body, home_tab.info_view("Test connection", refusal))
+        open_modal(client, body, home_tab.info_view(home_tab.TEST_TITLE, refusal))
         return
     view_id = open_modal(client, body, home_tab.testing_view(item))  # the trigger expires in 3 s; Paddle may not
     if not services.fair_use.run(item.id, lambda: _finish_test(client, context, item, view_id)) and view_id:
-        update_modal(client, view_id, home_tab.info_view("Test connection", BUSY))
+        update_modal(client, view_id, home_tab.info_view(home_tab.TEST_TITLE, BUSY))
 
 
 def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummary, view_id: str | None) -> None:
@@ -72,7 +72,7 @@ def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummar
         tested, message = services.credentials.test_connection(workspace, actor, item.id)
         result = home_tab.tested_view(tested, message)
     except CredentialError as problem:
-        result = home_tab.info_view("Test connection", problem.message)
+        result = home_tab.info_view(home_tab.TEST_TITLE, problem.message)
     finally:
         services.fair_use.release(item.id)  # Paddle has answered: the next check may start
     if view_id:

@@ -21,7 +21,7 @@ def turn_home_page(action: dict, context: BoltContext, client: WebClient) -> Non
 
 def create_from_home(body: dict, context: BoltContext, client: WebClient) -> None:
     if not permitted(context, MANAGE, "credential.create"):
-        open_modal(client, body, home_tab.info_view("Create credential", context["services"].access.refusal(MANAGE)))
+        open_modal(client, body, home_tab.info_view(wizard_modal.TITLE, context["services"].access.refusal(MANAGE)))
         return
     open_modal(client, body, wizard_modal.stage_view(WizardState()))
 
@@ -29,11 +29,11 @@ def create_from_home(body: dict, context: BoltContext, client: WebClient) -> Non
 def replace_from_reminder(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
     services = context["services"]
     if not permitted(context, MANAGE, "credential.replace"):
-        open_modal(client, body, home_tab.info_view("Replace API key", services.access.refusal(MANAGE)))
+        open_modal(client, body, home_tab.info_view(home_tab.REPLACE_TITLE, services.access.refusal(MANAGE)))
         return
     try:
         item = services.queries.get(context["workspace"], action.get("value"))
     except CredentialGone as gone:
-        open_modal(client, body, home_tab.info_view("Replace API key", gone.message))
+        open_modal(client, body, home_tab.info_view(home_tab.REPLACE_TITLE, gone.message))
         return
     open_modal(client, body, home_tab.replace_view(item))

@@ -21,13 +21,13 @@ def go_back(body: dict, client: WebClient, context: BoltContext) -> None:
     view = body.get("view") or {}
     if not permitted(context, MANAGE, "credential.create"):
         client.views_update(view_id=view.get("id"), view=wizard_modal.message_view(
-            "Create credential", context["services"].access.refusal(MANAGE)))
+            wizard_modal.TITLE, context["services"].access.refusal(MANAGE)))
         return
     stage = str(view.get("callback_id", "")).removeprefix(wizard_modal.CALLBACK_PREFIX)
     try:
         state = WizardState.from_metadata(view.get("private_metadata")).at(stage_named(stage))
     except WizardStateInvalid as problem:
-        client.views_update(view_id=view.get("id"), view=wizard_modal.message_view("Create credential", problem.message))
+        client.views_update(view_id=view.get("id"), view=wizard_modal.message_view(wizard_modal.TITLE, problem.message))
         return
     # Keep what was chosen on this stage so Next brings it back (with_answer never keeps the key).
     draft = read_input(view, stage)

@@ -14,9 +14,9 @@ from bot.slack.ui import home_tab
 
 
 def confirm_delete(ack: Ack, context: BoltContext) -> None:
-    if not managing_or_refused(ack, context, "credential.delete", "Delete credential"):
+    if not managing_or_refused(ack, context, "credential.delete", home_tab.DELETE_TITLE):
         return
-    ack(response_action="update", view=home_tab.info_view("Delete credential", ":hourglass_flowing_sand: Deleting…"))
+    ack(response_action="update", view=home_tab.info_view(home_tab.DELETE_TITLE, ":hourglass_flowing_sand: Deleting…"))
 
 
 def delete(view: dict, context: BoltContext, client: WebClient) -> None:
@@ -26,7 +26,7 @@ def delete(view: dict, context: BoltContext, client: WebClient) -> None:
     try:
         gone = services.credentials.delete(workspace, actor, home_tab.parse_metadata(view.get("private_metadata")))
     except CredentialError as problem:
-        update_modal(client, view["id"], home_tab.info_view("Delete credential", problem.message))
+        update_modal(client, view["id"], home_tab.info_view(home_tab.DELETE_TITLE, problem.message))
         publish_home(services, client, workspace, actor)
         return
     update_modal(client, view["id"], home_tab.deleted_view(gone))

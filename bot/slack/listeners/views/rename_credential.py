@@ -13,7 +13,7 @@ from bot.slack.ui import home_tab
 
 
 def rename(ack: Ack, view: dict, context: BoltContext) -> None:
-    if not managing_or_refused(ack, context, "credential.rename", "Rename credential"):
+    if not managing_or_refused(ack, context, "credential.rename", home_tab.RENAME_TITLE):
         return
     try:
         context["services"].credentials.rename(context["workspace"], context["actor"],
@@ -22,7 +22,7 @@ def rename(ack: Ack, view: dict, context: BoltContext) -> None:
         ack(response_action="errors", errors={"name": problem.message})
         return
     except CredentialError as problem:  # gone meanwhile, or the database refused
-        ack(response_action="update", view=home_tab.info_view("Rename credential", problem.message))
+        ack(response_action="update", view=home_tab.info_view(home_tab.RENAME_TITLE, problem.message))
         return
     ack(response_action="clear")
 

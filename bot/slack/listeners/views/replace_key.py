@@ -19,13 +19,13 @@ from bot.slack.ui import home_tab
 
 def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
     services = context["services"]
-    if not managing_or_refused(ack, context, "credential.replace", "Replace API key"):
+    if not managing_or_refused(ack, context, "credential.replace", home_tab.REPLACE_TITLE):
         return
     try:
         item = services.queries.get(context["workspace"], home_tab.parse_metadata(view.get("private_metadata")))
         services.wizard.key(item.destination, read_input(view, "api_key"), destination_fixed=True)
     except CredentialGone as gone:
-        ack(response_action="update", view=home_tab.info_view("Replace API key", gone.message))
+        ack(response_action="update", view=home_tab.info_view(home_tab.REPLACE_TITLE, gone.message))
         return
     except InvalidInput as problem:
         ack(response_action="errors", errors={"api_key": problem.message})
@@ -59,7 +59,7 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
             replaced = services.credentials.replace_key(workspace, actor, item.id, raw_key)
     except CredentialGone as gone:
         services.fair_use.release(item.id)
-        update_modal(client, view["id"], home_tab.info_view("Replace API key", gone.message))
+        update_modal(client, view["id"], home_tab.info_view(home_tab.REPLACE_TITLE, gone.message))
         publish_home(services, client, workspace, actor)
         return
     except CredentialError as problem:

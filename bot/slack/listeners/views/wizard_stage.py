@@ -25,7 +25,7 @@ def next_stage(ack: Ack, view: dict, context: BoltContext) -> None:
         state = WizardState.from_metadata(view.get("private_metadata")).at(stage)
         answer = services.wizard.answer(context["workspace"], stage, read_input(view, stage))
     except WizardStateInvalid as problem:
-        ack(response_action="update", view=wizard_modal.message_view("Create credential", problem.message))
+        ack(response_action="update", view=wizard_modal.message_view(wizard_modal.TITLE, problem.message))
         return
     except InvalidInput as problem:
         ack(response_action="errors", errors={stage: problem.message})
@@ -35,4 +35,4 @@ def next_stage(ack: Ack, view: dict, context: BoltContext) -> None:
 
 
 def refused_view(services):
-    return wizard_modal.message_view("Create credential", services.access.refusal(MANAGE))
+    return wizard_modal.message_view(wizard_modal.TITLE, services.access.refusal(MANAGE))

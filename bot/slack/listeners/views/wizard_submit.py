@@ -40,7 +40,7 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
         # still free is checked after the ack (before Paddle is called) and, finally, by the unique index.
         services.wizard.carried_answers(state)
     except WizardStateInvalid as problem:
-        ack(response_action="update", view=wizard_modal.message_view("Create credential", problem.message))
+        ack(response_action="update", view=wizard_modal.message_view(wizard_modal.TITLE, problem.message))
         return
     except InvalidInput as problem:
         if problem.field == "api_key":
@@ -84,7 +84,7 @@ def finish_wizard(services, client: WebClient, view_id: str, workspace: Workspac
     except Exception:
         reference = new_reference()
         log.exception("creating a credential failed (reference %s)", reference)
-        screen.show(wizard_modal.message_view("Something went wrong", apology(reference)), apology(reference))
+        screen.show(wizard_modal.message_view(wizard_modal.APOLOGY_TITLE, apology(reference)), apology(reference))
         return
     channels = list(services.settings.notify_channels)
     try:
