@@ -48,3 +48,18 @@ def _opens(key_ring: KeyRing, key_id: str, stored: bytes) -> bool:
         return key_ring.decrypt(Sealed(key_id, stored), _aad()).reveal() == CHECK_TEXT.reveal()
     except VaultError:
         return False
+
+
+def encrypted_data(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """What the database holds under the configured keys, by kind (credential, Slack installation, key check;
+    non-zero counts only). Empty: a key made now cannot leave anything stored unreadable."""
+    from sqlalchemy import func
+
+    from bot.credentials.models import Credential, SlackInstallation
+
+    counts = {}
+    with sessions() as session:
+        for label, model in (("credential", Credential), ("Slack installation", SlackInstallation),
+                             ("key check", KeyCheck)):
+            counts[label] = session.scalar(select(func.count()).select_from(model)) or 0
+    return {label: count for label, count in counts.items() if count}
