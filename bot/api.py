@@ -11,18 +11,31 @@ Any process configured like the bot (``DATABASE_URL``, ``CREDBOT_ENCRYPTION_KEYS
 
 Every ``get_api_key`` is written to the audit trail (action ``credential.reveal``, actor ``api:<user>``).
 Keep the returned key in memory: do not log it or write it anywhere.
+
+Errors: an unknown id raises :class:`CredentialGone`. Anything that stops Credbot's data from being used as
+configured raises :class:`CredbotUnavailable`, whose message is one line saying what to do: settings that are
+not valid, no database or one not yet prepared (``credbot db upgrade``), a database that cannot be reached, a
+key file that is missing or a key that is not configured. Nothing here creates a database, a table or a key:
+it opens what `credbot serve` or `credbot db upgrade` prepared, the way the command line does (bot.runtime).
+A setting name that looks mistyped is warned about through the ``bot.api`` logger.
 """
 
 from __future__ import annotations
 
 import getpass
+import logging
 from typing import Mapping
 
-from bot.infra.settings import Settings, load_settings
-from bot.credentials.errors import CredentialGone
+from bot.credentials.errors import CredentialGone, KeyUnreadable
+from bot.credentials.queries import CredentialQueries
 from bot.credentials.types import CredentialSummary
+from bot.infra.settings import ConfigError, Settings, load_settings
+from bot.runtime import CredbotUnavailable, database_errors, key_ring_of, open_existing, restore_advice
 
-__all__ = ["CredentialStore", "CredentialGone", "CredentialSummary", "get_api_key", "list_credentials"]
+__all__ = ["CredentialStore", "CredbotUnavailable", "CredentialGone", "CredentialSummary", "get_api_key",
+           "list_credentials"]
+
+log = logging.getLogger("bot.api")
 
 
 class CredentialStore:
@@ -30,30 +43,36 @@ class CredentialStore:
 
     def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None,
                  actor: str | None = None) -> None:
-        from bot import wiring
-        from bot.keys.kms import key_ring_for
-        from bot.infra import db
-
-        self.settings = settings or load_settings(env, purpose="keys")
+        self.settings = settings or _settings(env)
         self.actor = actor or f"api:{_user()}"
-        self._engine = db.create_db_engine(self.settings.database_url)
-        sessions = db.session_factory(self._engine)
-        self._service = wiring.credential_service(self.settings, sessions,
-                                                  key_ring_for(self.settings, sessions, create=True))
+        self._opened = open_existing(self.settings)  # creates nothing; the keys are read at the first reveal
 
     def get_api_key(self, credential_id: str) -> str:
         """The decrypted key of one credential; raises CredentialGone for an unknown id."""
-        return self._service.reveal(credential_id, self.actor).reveal()
+        if self._opened.key_ring is None:
+            self._opened.key_ring = key_ring_of(self.settings, create=False, sessions=self._opened.sessions)
+        service = self._opened.service()
+        with database_errors(self.settings):
+            key_id = service.queries.row(credential_id).encryption_key_id
+            if key_id not in self._opened.key_ring.key_ids:
+                raise CredbotUnavailable(f"credential {credential_id} is encrypted with key '{key_id}', which is "
+                                         f"not configured: {restore_advice(self.settings, 'it')}")
+            try:
+                return service.reveal(credential_id, self.actor).reveal()
+            except KeyUnreadable as error:
+                raise CredbotUnavailable(str(error)) from None
 
     def get(self, credential_id: str) -> CredentialSummary:
-        return self._service.queries.find(credential_id)
+        with database_errors(self.settings):
+            return CredentialQueries(self._opened.sessions).find(credential_id)
 
     def list(self, destination: str | None = None) -> list[CredentialSummary]:
         """Every credential (all workspaces), optionally of one destination (``paddle``, ``paddle_sandbox``)."""
-        return self._service.queries.all_credentials(destination)
+        with database_errors(self.settings):
+            return CredentialQueries(self._opened.sessions).all_credentials(destination)
 
     def close(self) -> None:
-        self._engine.dispose()
+        self._opened.close()
 
     def __enter__(self) -> "CredentialStore":
         return self
@@ -72,6 +91,18 @@ def list_credentials(destination: str | None = None, *, settings: Settings | Non
     """Every credential, optionally only those of one destination."""
     with CredentialStore(settings) as store:
         return store.list(destination)
+
+
+def _settings(env: Mapping[str, str] | None) -> Settings:
+    """Settings as the command line reads them; every problem in one line of a CredbotUnavailable."""
+    try:
+        settings = load_settings(env, purpose="keys")
+    except ConfigError as error:
+        raise CredbotUnavailable("Credbot's settings are not valid (environment or .env): "
+                                 + "; ".join(error.problems), 2) from None
+    for warning in settings.name_warnings:
+        log.warning("%s", warning)
+    return settings
 
 
 def _user() -> str:

@@ -19,6 +19,7 @@ from bot.cli import (audit_trail, credential_commands, deployment_check, install
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.infra.files import UnsafePath
 from bot.infra.settings import ConfigError
+from bot.runtime import CredbotUnavailable
 
 __all__ = ["main", "parser", "CommandFailed", "EXIT_CONFIG", "EXIT_RUNTIME"]
 
@@ -73,7 +74,7 @@ def report(error: Exception, args: argparse.Namespace) -> int:
     if isinstance(error, ConfigError):
         lines = [f"{prefix}; fix these settings (environment or .env):"] + [f"  - {p}" for p in error.problems]
         message, status = "\n".join(lines), EXIT_CONFIG
-    elif isinstance(error, CommandFailed):
+    elif isinstance(error, (CommandFailed, CredbotUnavailable)):
         message, status = f"{prefix}: {error}", error.exit_code
     elif isinstance(error, UnsafePath):  # a data dir or key file others may write: fix its mode or owner
         message, status = f"{prefix}: {error}", EXIT_CONFIG

@@ -23,7 +23,7 @@ def add_commands(commands: argparse._SubParsersAction, positive) -> None:
 def show_trail(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     since = keys_and_database.parse_moment(args.since, "--since")
-    with keys_and_database.open_existing(settings) as opened:
+    with keys_and_database.open_existing(settings, read_only=True) as opened:
         events = opened.audit_events(since, args.credential, args.limit)
     if args.json:
         print_json([event.as_dict() for event in events])

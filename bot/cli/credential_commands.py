@@ -33,7 +33,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def list_credentials(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened:
+    with keys_and_database.open_existing(settings, read_only=True) as opened:
         items = opened.credentials(args.destination)
     if args.json:
         print_json([item.as_dict() for item in items])
@@ -45,7 +45,7 @@ def list_credentials(args: argparse.Namespace) -> None:
 
 def show_credential(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened:
+    with keys_and_database.open_existing(settings, read_only=True) as opened:
         fields = opened.credential(args.id).as_dict()
     if args.json:
         print_json(fields)

@@ -39,7 +39,7 @@ def workspace_id(text: str) -> str:
 
 def list_installations(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened:
+    with keys_and_database.open_existing(settings, read_only=True) as opened:
         facts = opened.installations()
     if args.json:
         print_json([{**row, "installed_at": utc(row["installed_at"], True),

@@ -60,8 +60,8 @@ def key_status(args: argparse.Namespace) -> None:
         missing = keys_and_database.missing_keys(opened.key_ring, usage)
     print_json(rows) if args.json else print_key_rows(rows)
     if missing:
-        raise CommandFailed(f"stored credentials use encryption keys that are not configured: {missing}; add "
-                            "them back to CREDBOT_ENCRYPTION_KEYS (after the primary key)", EXIT_RUNTIME)
+        raise CommandFailed(f"stored credentials use encryption keys that are not configured: {missing}; "
+                            f"{keys_and_database.restore_advice(settings)}", EXIT_RUNTIME)
 
 
 def rotate_keys(args: argparse.Namespace) -> None:
@@ -74,9 +74,11 @@ def rotate_keys(args: argparse.Namespace) -> None:
         key_ring, usage = opened.key_ring, opened.key_usage()
         missing = keys_and_database.missing_keys(key_ring, usage)
         if missing:
-            raise CommandFailed(f"cannot rotate: stored credentials use keys that are not configured: {missing}. "
-                                "Keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until "
-                                "rotation has finished.", EXIT_CONFIG)
+            advice = (keys_and_database.restore_advice(settings) if keys_and_database.key_file(settings) else
+                      "keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until rotation has "
+                      "finished")
+            raise CommandFailed(f"cannot rotate: stored credentials use keys that are not configured: {missing}; "
+                                f"{advice}", EXIT_CONFIG)
         tokens = opened.rewrap_installations()
         if tokens:
             print(f"re-encrypted the Slack tokens of {tokens} installation(s) under '{key_ring.primary_key_id}'")

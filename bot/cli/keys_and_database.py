@@ -1,36 +1,34 @@
-"""The one place the command line opens settings, keys and the database, and the only CLI module that imports
-the core (bot.credentials) and bot.infra.db: every command module works through what is here.
+"""The one place the command line opens settings, keys and the database (through bot.runtime, the way serve
+and bot.api open them too), and the only CLI module that imports the core (bot.credentials): every command
+module works through what is here.
 
-Two ways in. ``open_existing`` is for commands that use what is there: it creates nothing (no data dir, no
-database file, no table, no key) and says which command prepares a database that is missing or behind.
-``upgrade_database`` and ``prepare_for_serving`` are the only ones that create, for `db upgrade` and `serve`.
+``open_existing`` is for commands that use what is there: it creates nothing. ``upgrade_database`` and
+``prepare_for_serving`` are the only ones that create, for `db upgrade` and `serve` (see bot.runtime).
 """
 
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Callable, Iterator
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.credentials import catalog
 from bot.credentials.errors import CredentialGone, KeyUnreadable
 from bot.credentials.vault import KeyRing, VaultError
-from bot.infra import db
-from bot.infra.files import UnsafePath, private_dir
+from bot import runtime
 from bot.infra.settings import Settings, load_settings
+from bot.runtime import (CredbotUnavailable, database_errors, key_file, key_ring_of, missing_keys,
+                         prepare_for_serving, restore_advice, upgrade_database)
 
 # The catalog's destinations, for `--destination` (this module is the CLI's one way into the core).
 DESTINATION_VALUES = tuple(d.value for d in catalog.DESTINATIONS)
 
 log = logging.getLogger("bot.cli")
 
-PREPARE_HINT = "run `credbot db upgrade` (or start the bot with `credbot serve`) to prepare it"
+__all__ = ["CredbotUnavailable", "Opened", "command_settings", "database_errors", "key_file", "key_ring_of", "missing_keys",
+           "new_key", "open_existing", "parse_moment", "prepare_for_serving", "restore_advice", "upgrade_database"]
 
 
 def command_settings(purpose: str) -> Settings:
@@ -39,36 +37,12 @@ def command_settings(purpose: str) -> Settings:
 
     settings = load_settings(purpose=purpose)
     configure_logging(settings.log_level, settings.known_secrets(), settings.log_format)
+    for warning in settings.name_warnings:  # on stderr, through the logs: never in a command's --json output
+        log.warning("%s", warning)
     if purpose == "keys" and settings.log_level != "DEBUG":
         # Reading the schema's revision is not news: keep Alembic's "Context impl" lines for `db upgrade`/`serve`.
         logging.getLogger("alembic").setLevel(logging.WARNING)
     return settings
-
-
-@contextmanager
-def database_errors(settings: Settings) -> Iterator[None]:
-    """A database that cannot be reached or refuses a statement, as one line naming it (never its password)."""
-    try:
-        yield
-    except SQLAlchemyError as error:
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
-        raise CommandFailed(f"the database at {db.describe(settings.database_url)} cannot be used: "
-                            f"{cause[0] if cause else type(error).__name__}") from None
-
-
-def key_ring_of(settings: Settings, *, create: bool, sessions=None, local_first: bool = False) -> KeyRing:
-    """The local key ring, or with CREDBOT_KMS_KEY_ID the envelope key ring (its data keys live in the database
-    that ``sessions`` opens; the first one is made on first use: a data key, unlike a key file, needs no backup)."""
-    from bot.keys.kms import key_ring_for
-
-    try:
-        with database_errors(settings):
-            return key_ring_for(settings, sessions, create=create, local_first=local_first)
-    except (VaultError, UnsafePath) as error:
-        raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
-    except OSError as error:
-        raise CommandFailed(f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: "
-                            f"{error.strerror or error}", EXIT_CONFIG) from None
 
 
 def new_key(key_id: str | None) -> str:
@@ -76,12 +50,6 @@ def new_key(key_id: str | None) -> str:
     from bot.credentials.vault import generate_key
 
     return generate_key(key_id)
-
-
-def missing_keys(key_ring: KeyRing, usage: dict[str, int]) -> str:
-    """The stored key ids the key ring lacks, for a message ("'k1' (2 credentials)"); empty if none."""
-    missing = {key_id: count for key_id, count in usage.items() if key_id not in key_ring.key_ids}
-    return ", ".join(f"'{k}' ({n} credential{'s' if n != 1 else ''})" for k, n in sorted(missing.items()))
 
 
 def parse_moment(text: str | None, option: str) -> datetime | None:
@@ -96,112 +64,14 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
         raise CommandFailed(str(error).replace("--since", option), EXIT_CONFIG) from None
 
 
-def upgrade_database(settings: Settings) -> Path | None:
-    """Apply the migrations (creating the data dir and database file if needed); returns the SQLite file when
-    this call created it, so the command can say where."""
-    file = db.sqlite_file(settings.database_url)
-    created = file if file is not None and not file.exists() else None
-    if file is not None:
-        setting = "CREDBOT_DATA_DIR" if settings.database_is_default else "DATABASE_URL"
-        try:
-            private_dir(file.parent)
-        except UnsafePath as unsafe:
-            raise CommandFailed(f"{unsafe} ({setting})", EXIT_CONFIG) from None
-        except OSError as error:
-            raise CommandFailed(f"the directory {file.parent} ({setting}) cannot be used: "
-                                f"{error.strerror or error}", EXIT_CONFIG) from None
-    with database_errors(settings):
-        db.upgrade(settings.database_url)
-    return created
+def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None,
+                  read_only: bool = False) -> "Opened":
+    """The database as it is (and, with ``keys``, the key ring), creating nothing (bot.runtime.open_existing)."""
+    return runtime.open_existing(settings, keys=keys, key_ring=key_ring, read_only=read_only, kind=Opened)
 
 
-def prepare_for_serving(settings: Settings) -> KeyRing:
-    """What `serve` checks before taking traffic: the schema (migrated), the keys (the key file made on a first
-    start), and that every stored credential's key is configured."""
-    created = upgrade_database(settings)
-    if created is not None:
-        log.info("created the database at %s", created)
-    with database_errors(settings):
-        opened = open_existing(settings)
-    try:
-        key_ring = opened.key_ring = key_ring_of(settings, create=True, sessions=opened.sessions)
-        missing = missing_keys(key_ring, opened.key_usage())
-        opened.confirm_key_checks()
-    finally:
-        opened.close()
-    if missing:
-        raise CommandFailed(f"stored credentials use encryption keys that are not configured: {missing}. "
-                            "Add those keys back to CREDBOT_ENCRYPTION_KEYS (after the primary key).", EXIT_CONFIG)
-    return key_ring
-
-
-def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None) -> "Opened":
-    """The database as it is (and, with ``keys``, the key ring), creating nothing; a missing or unmigrated
-    database is a one-line failure naming `db upgrade`."""
-    where = db.describe(settings.database_url)
-    file = db.sqlite_file(settings.database_url)
-    if file is not None and not file.is_file():
-        raise CommandFailed(f"there is no database at {where}: {PREPARE_HINT}")
-    engine = db.create_db_engine(settings.database_url)
-    try:
-        with database_errors(settings):
-            current, head = db.schema_revisions(engine)
-    except CommandFailed:
-        engine.dispose()
-        raise
-    if current != head:
-        engine.dispose()
-        state = "has no Credbot tables" if current is None else f"is at migration {current}, this version needs {head}"
-        raise CommandFailed(f"the database at {where} {state}: {PREPARE_HINT}")
-    sessions = db.session_factory(engine)
-    if keys and key_ring is None:
-        try:
-            key_ring = key_ring_of(settings, create=False, sessions=sessions)
-        except CommandFailed:
-            engine.dispose()
-            raise
-    return Opened(settings, engine, sessions, key_ring)
-
-
-@dataclass
-class Opened:
-    """An open database (and maybe the key ring): the reads and writes the commands need, with the core's
-    domain errors turned into CommandFailed."""
-
-    settings: Settings
-    engine: object
-    sessions: object
-    key_ring: KeyRing | None
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> "Opened":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def service(self):
-        from bot import wiring
-
-        return wiring.credential_service(self.settings, self.sessions, self.key_ring)
-
-    def key_usage(self) -> dict[str, int]:
-        from bot.credentials.queries import key_usage
-
-        with database_errors(self.settings):
-            return key_usage(self.sessions)
-
-    def confirm_key_checks(self) -> None:
-        """Each configured key id's material is the one it was first used with (recorded on first use)."""
-        from bot.keys.key_checks import confirm_key_checks
-
-        with database_errors(self.settings):
-            try:
-                confirm_key_checks(self.sessions, self.key_ring)
-            except VaultError as error:
-                raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
+class Opened(runtime.Opened):
+    """The reads and writes the commands need, with the core's domain errors turned into CommandFailed."""
 
     def credentials(self, destination: str | None = None) -> list:
         from bot.credentials.queries import CredentialQueries
@@ -221,9 +91,9 @@ class Opened:
         with database_errors(self.settings), _known(credential_id):
             key_id = service.queries.row(credential_id).encryption_key_id
             if key_id not in self.key_ring.key_ids:
+                advice = restore_advice(self.settings, "it")
                 raise CommandFailed(f"credential {credential_id} is encrypted with key '{key_id}', which is not "
-                                    "configured: add it to CREDBOT_ENCRYPTION_KEYS (or restore the key file)",
-                                    EXIT_CONFIG)
+                                    f"configured: {advice}", EXIT_CONFIG)
             try:
                 return service.reveal(credential_id, actor).reveal()
             except KeyUnreadable as error:

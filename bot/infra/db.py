@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import select
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
@@ -17,35 +19,67 @@ from bot.infra.files import private_dir, touch_private
 
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5  # DATABASE_CONNECT_TIMEOUT_SECONDS
 IDLE_PING_SECONDS = 30  # a pooled PostgreSQL connection idle this long is pinged before use
 
 
-def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
+def create_db_engine(url: str, *, pool_size: int = 10, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+                     read_only: bool = False) -> Engine:
     """An engine tuned for concurrent requests.
 
-    SQLite: WAL so readers never block the writer, and a busy timeout so
-    writers queue instead of failing with "database is locked".
+    SQLite: WAL so readers never block the writer, and a busy timeout so writers queue instead of failing with
+    "database is locked". ``read_only`` (SQLite): the file is opened read-only and nothing is created, so a
+    read-only copy can be inspected. PostgreSQL: connecting gives up after ``connect_timeout`` seconds (a server
+    that accepts and never answers would otherwise hang for ever).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            private_dir(Path(parsed.database).parent)
-            touch_private(Path(parsed.database))  # SQLite gives -wal and -shm the database file's mode
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        return _sqlite_engine(url, read_only)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                           connect_args={"connect_timeout": connect_timeout})
     replace_dead_connections(engine)
     return engine
+
+
+def _sqlite_engine(url: str, read_only: bool) -> Engine:
+    database = make_url(url).database
+    on_disk = bool(database) and database != ":memory:"
+    if read_only and on_disk:
+        url = read_only_url(Path(database))
+    elif on_disk:
+        private_dir(Path(database).parent)
+        touch_private(Path(database))  # SQLite gives -wal and -shm the database file's mode
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+        cursor = dbapi_connection.cursor()
+        if not (read_only and on_disk):  # the migrations made it WAL already; a reader must not write the header
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def read_only_url(file: Path) -> str:
+    """SQLite's read-only URI for ``file``; ``immutable`` when the file or its folder cannot be written (a copy,
+    a read-only mount): SQLite then reads it without the -wal and -shm files it could not create there."""
+    query = "mode=ro"
+    if unwritable(file):
+        query += "&immutable=1"
+    return f"sqlite:///file:{quote(str(file.resolve()))}?{query}&uri=true"
+
+
+def unwritable(file: Path) -> str | None:
+    """What stops writing the database ``file`` (its folder or itself read-only), or None."""
+    if not os.access(file.parent, os.W_OK):
+        return f"the directory {file.parent} is read-only"
+    if file.exists() and not os.access(file, os.W_OK):
+        return f"the database file {file} is read-only"
+    return None
 
 
 def replace_dead_connections(engine: Engine) -> None:
@@ -163,7 +197,7 @@ def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, *, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS) -> None:
     """Apply every migration (idempotent), one process at a time.
 
     Several instances starting at once on an empty database would otherwise race to create the same tables.
@@ -172,7 +206,7 @@ def upgrade(url: str) -> None:
     """
     from alembic import command
 
-    engine = create_db_engine(url)
+    engine = create_db_engine(url, connect_timeout=connect_timeout)
     sqlite = engine.dialect.name == "sqlite"
     try:
         with _sqlite_migration_lock(make_url(url).database if sqlite else None), engine.begin() as conn:

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
 
 from bot.infra.secret import Secret
+from bot.infra.setting_names import check_names
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # The manifest's bot scopes (a test keeps them equal): what an OAuth install asks for unless SLACK_SCOPES says.
@@ -52,6 +53,7 @@ ENV_NAMES: dict[str, str] = {
     "slack_api_url": "SLACK_API_URL",
     "data_dir": "CREDBOT_DATA_DIR",
     "database_url": "DATABASE_URL",
+    "database_connect_timeout": "DATABASE_CONNECT_TIMEOUT_SECONDS",
     "encryption_keys": "CREDBOT_ENCRYPTION_KEYS",
     "kms_key_id": "CREDBOT_KMS_KEY_ID",
     "notify_channels": "CREDBOT_NOTIFY_CHANNELS",
@@ -380,6 +382,8 @@ class Settings(BaseSettings):
     data_dir: Annotated[Path, BeforeValidator(_data_dir)] = Path("./.credbot")  # before database_url, which uses it
     database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]
     database_is_default: bool = False  # set from the raw values: DATABASE_URL unset
+    # PostgreSQL: how long connecting may take (a server that accepts and never answers would hang every command)
+    database_connect_timeout: Annotated[int, _whole(1, 300)] = 5
     encryption_keys: Annotated[tuple[EncryptionKey, ...], BeforeValidator(_encryption_keys)] = ()  # empty: key file
     kms_key_id: Annotated[str | None, BeforeValidator(_kms_key_id)] = None  # set: data keys wrapped by AWS KMS
     notify_channels: Annotated[tuple[str, ...], BeforeValidator(_channels)] = ()
@@ -402,6 +406,8 @@ class Settings(BaseSettings):
     http_workers: Annotated[int, _whole(1, 64)] = Field(default_factory=default_workers)
     http_threads: Annotated[int, _whole(1, 256)] = 16
     metrics_port: Annotated[int | None, _whole(1, 65535)] = None  # Socket Mode only (HTTP mode serves it on PORT)
+    # Names in the process environment that look like a mistyped setting; whoever configures logging says them.
+    name_warnings: tuple[str, ...] = ()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
@@ -439,17 +445,27 @@ class Settings(BaseSettings):
 
 
 def read_environment(cwd: Path | None = None) -> dict[str, str]:
-    """The process environment over the values of ``.env`` in the working directory, read by pydantic-settings'
+    """The process environment over the values of ``.env`` in the working directory."""
+    dotenv, environment = read_sources(cwd)
+    return dotenv | environment
+
+
+def read_sources(cwd: Path | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """(the values of ``.env`` in the working directory, the process environment), read by pydantic-settings'
     own sources (python-dotenv's quoting rules)."""
     dotenv = DotEnvSettingsSource(Settings, env_file=(cwd or Path.cwd()) / ".env")
-    values = {k: v for k, v in dotenv.env_vars.items() if v is not None}
-    values.update(EnvSettingsSource(Settings).env_vars)
-    return values
+    return ({k: v for k, v in dotenv.env_vars.items() if v is not None},
+            {k: v for k, v in EnvSettingsSource(Settings).env_vars.items() if v is not None})
+
+
+def known_names() -> frozenset[str]:
+    """Every name Credbot reads: the settings, and ``NAME_FILE`` for each secret."""
+    return frozenset(ENV_NAMES.values()) | {f"{name}_FILE" for name in SECRET_SETTINGS}
 
 
 def _present(env: Mapping[str, str]) -> dict[str, str]:
     """The settings that are set: values stripped, an empty value is an unset one."""
-    known = set(ENV_NAMES.values()) | {f"{name}_FILE" for name in SECRET_SETTINGS}
+    known = known_names()
     return {name: value.strip() for name, value in env.items() if name in known and value and value.strip()}
 
 
@@ -519,14 +535,19 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
 
     ``env`` is the process environment over ``.env`` when not given. ``purpose`` is what the command needs:
     ``serve`` requires the Slack credentials; ``db`` and ``keys`` need only the database and keys.
-    Raises :class:`ConfigError` naming every problem.
+    A name in ``.env`` that is not a setting, or an unknown ``CREDBOT_*`` name in the environment, is a problem
+    naming the nearest setting; a near miss of a setting elsewhere in the environment is in ``name_warnings``.
+    A ``env`` mapping is checked as the process environment. Raises :class:`ConfigError` naming every problem.
     """
-    raw = _present(read_environment() if env is None else env)
-    problems = _read_secret_files(raw) + _requirements(raw, purpose)
+    dotenv, environment = read_sources() if env is None else ({}, dict(env))
+    name_problems, warnings = check_names(dotenv, environment, known_names())
+    raw = _present(dotenv | environment)
+    problems = name_problems + _read_secret_files(raw) + _requirements(raw, purpose)
+    values = {name: value for name, value in raw.items() if not name.endswith("_FILE")}
     try:
-        settings = Settings(**{name: value for name, value in raw.items() if not name.endswith("_FILE")})
+        settings = Settings(**values, name_warnings=tuple(warnings))
     except ValidationError as error:
-        raise ConfigError(_problems(error) + problems) from None
+        raise ConfigError(name_problems + _problems(error) + problems[len(name_problems):]) from None
     if problems:
         raise ConfigError(problems)
     return settings

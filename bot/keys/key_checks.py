@@ -60,3 +60,18 @@ def unconfirmed_key_ids(sessions: sessionmaker[Session], key_ring: KeyRing) -> l
         if key_id in stored and not _opens(key_ring, key_id, stored[key_id]):
             wrong.append(key_id)
     return wrong
+
+
+def encrypted_data(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """What the database holds under the configured keys, by kind (credential, Slack installation, key check;
+    non-zero counts only). Empty: a key made now cannot leave anything stored unreadable."""
+    from sqlalchemy import func
+
+    from bot.credentials.models import Credential, SlackInstallation
+
+    counts = {}
+    with sessions() as session:
+        for label, model in (("credential", Credential), ("Slack installation", SlackInstallation),
+                             ("key check", KeyCheck)):
+            counts[label] = session.scalar(select(func.count()).select_from(model)) or 0
+    return {label: count for label, count in counts.items() if count}

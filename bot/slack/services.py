@@ -99,7 +99,8 @@ def access_client(settings: Settings) -> WebClient:
 
 
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
-    engine = create_db_engine(settings.database_url, pool_size=settings.http_threads)
+    engine = create_db_engine(settings.database_url, pool_size=settings.http_threads,
+                              connect_timeout=settings.database_connect_timeout)
     count_round_trips(engine, metrics.db_round_trip)
     sessions = session_factory(engine)
     key_ring = key_ring or key_ring_for(settings, sessions, create=True)

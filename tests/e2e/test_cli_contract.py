@@ -156,7 +156,7 @@ def test_reveal_with_the_key_file_gone_says_so_and_makes_no_new_key(tmp_path):
     key_file = tmp_path / ".credbot" / "encryption.keys"
     key_file.unlink()
     for args in (["credentials", "reveal", credential_id], ["keys", "status"]):
-        one_line_failure(credbot(args, tmp_path), 2, "no key file", str(key_file))
+        one_line_failure(credbot(args, tmp_path), 2, f"the key file {key_file} is missing", "restore")
     assert not key_file.exists()
     shown = credbot(["credentials", "show", credential_id, "--json"], tmp_path)  # needs no key
     assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == credential_id
