@@ -15,6 +15,7 @@ from typing import Iterator
 
 from bot.cli import keys_and_database
 from bot.cli.failures import CommandFailed
+from bot.runtime import CredbotUnavailable
 from bot.cli.printing import print_json
 from bot.infra.settings import ConfigError, Settings
 
@@ -99,7 +100,7 @@ def opened_database(settings: Settings, checks: list[Check]) -> Iterator[object 
     """The database as it is (reachable and migrated), or None with the failure noted."""
     try:
         opened = keys_and_database.open_existing(settings)
-    except CommandFailed as failed:
+    except (CommandFailed, CredbotUnavailable) as failed:
         checks.append(Check("database", FAILED, str(failed)))
         yield None
         return
@@ -119,7 +120,7 @@ def check_keys(opened, checks: list[Check]) -> bool:
     try:
         opened.key_ring = keys_and_database.key_ring_of(opened.settings, create=False, sessions=opened.sessions)
         problems = opened.key_problems()
-    except CommandFailed as failed:
+    except (CommandFailed, CredbotUnavailable) as failed:
         problems = [str(failed)]
     if problems:
         checks.append(Check("encryption keys", FAILED, "; ".join(problems)))
