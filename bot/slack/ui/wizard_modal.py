@@ -8,7 +8,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard_state import STAGES, WizardState
-from bot.slack.ui.blocks import button, context, mrkdwn, plain, section
+from bot.slack.ui.blocks import button, context, mrkdwn, plain, problem_blocks, section
 from bot.slack.ui.text import escape, literal, truncate
 
 TITLE = "Create credential"
@@ -38,7 +38,6 @@ def _answer_label(state: WizardState, field: str) -> str:
 # construction (fixed texts, answers truncated or already validated, the problem line cut at PROBLEM_MAX);
 # tests/unit parses each stage's view back into the models to hold it to Slack's limits. message_view, used
 # for rarer outcomes that carry longer text, keeps the models.
-PROBLEM_MAX = 2000  # a section's text may be 3000 characters
 
 
 def _shown(text: str) -> dict:
@@ -94,13 +93,9 @@ def _text_input(field: str, placeholder: str, max_length: int, initial: str | No
     return element
 
 
-def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
+def _stage_blocks(state: WizardState, problem: str | None, problem_code: str) -> list[dict]:
     field = state.stage
-    blocks: list[dict] = []
-    if problem:
-        # Plain text: a problem may quote what was typed, and nothing in it should render as formatting.
-        blocks.append({"type": "section", "block_id": "problem",
-                       "text": plain(truncate(f"⚠️ {problem}", PROBLEM_MAX))})
+    blocks: list[dict] = problem_blocks(problem, problem_code) if problem else []
     if field == "name":
         blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing (sandbox)", NAME_MAX,
                                                                     state.name),
@@ -129,12 +124,13 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     return blocks
 
 
-def stage_view(state: WizardState, *, problem: str | None = None) -> dict:
-    """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input."""
+def stage_view(state: WizardState, *, problem: str | None = None, problem_code: str = "") -> dict:
+    """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input, with the
+    provider's ``problem_code`` beneath it for support."""
     final = state.stage == STAGES[-1][0]
     return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _shown(TITLE),
             "submit": _shown("Create Credential" if final else "Next"), "close": _shown("Cancel"),
-            "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem)}
+            "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem, problem_code)}
 
 
 def verifying_view(state: WizardState) -> dict:
