@@ -236,3 +236,25 @@ def test_the_timeout_bounds_trickled_headers_and_the_connection_is_closed():
         assert handler.closed.wait(10)  # the client hung up; the server did not finish its answer
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("authorization, code", [(None, "authentication_missing"),
+                                                 ("Basic abc", "authentication_malformed"),
+                                                 ("Bearer pdl_live_apikey_unknown", "invalid_token")])
+def test_the_fake_paddle_refuses_as_paddle_documents(authorization, code):
+    """What `credbot check` and the verifier rely on: the fake's refusals are Paddle's documented bodies, 403."""
+    import urllib.error
+    import urllib.request
+
+    from tests.kit.fakes import FakePaddle
+
+    fake = FakePaddle().start()
+    try:
+        headers = {"Authorization": authorization} if authorization else {}
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(urllib.request.Request(fake.url + "/", headers=headers), timeout=5)
+        body = json.loads(answer.value.read())
+        assert answer.value.code == 403 and body["error"] == {**ERRORS[code]["body"]["error"]}
+        assert set(body) == {"error", "meta"} and body["meta"]["request_id"]
+    finally:
+        fake.stop()
