@@ -25,6 +25,8 @@ class KeyRules:
     pattern: re.Pattern[str]           # the current key format; group "env" names the environment
     environment_marker: str            # the value of group "env" that belongs to this destination
     legacy_pattern: re.Pattern[str] | None  # older keys without an environment marker
+    family_pattern: re.Pattern[str] | None  # any key of this provider, shape unfamiliar; group "env" as above
+    id_pattern: re.Pattern[str] | None      # where a key of the family shows its own record's id (group "id")
     where_to_get: str                  # where in the provider's dashboard a key is generated
 
 
@@ -43,8 +45,14 @@ ENTITY_TYPES: tuple[EntityType, ...] = (
     EntityType("bill", "Bill", "Bills from your billing platform"),
 )
 
-# Paddle Billing keys: pdl_ + live|sdbx + _apikey_ + 26-char id + _ + 26-char secret (69 chars).
-_PADDLE_KEY = re.compile(r"^pdl_(?P<env>live|sdbx)_apikey_(?P<id>[a-z0-9]{26})_(?P<secret>[A-Za-z0-9]{26})$")
+# Paddle Billing keys: pdl_ + live|sdbx + _apikey_ + 26-char id + _ + 26-char secret (69 chars). The secret is
+# in Paddle's URL-safe alphabet, so it may hold "_" and "-" anywhere (Paddle's documented example ends "…X7_AQO").
+_URL_SAFE = "A-Za-z0-9_-"
+_PADDLE_KEY = re.compile(rf"^pdl_(?P<env>live|sdbx)_apikey_(?P<id>[a-z0-9]{{26}})_(?P<secret>[{_URL_SAFE}]{{26}})$")
+# Any key Paddle might issue: pdl_, a marker, then URL-safe text. One of another shape (a new marker, another
+# length) is Paddle's to judge, so it is only refused offline when it cannot be sent to Paddle to be judged.
+_PADDLE_FAMILY = re.compile(rf"^(?=.{{16,200}}$)pdl_(?P<env>[A-Za-z0-9]+)_[{_URL_SAFE}]+$")
+_PADDLE_KEY_ID = re.compile(r"^pdl_[A-Za-z0-9]+_apikey_(?P<id>[a-z0-9]{26})_")
 # Keys issued before the environment marker existed: 50 characters, no way to tell the environment.
 _PADDLE_LEGACY_KEY = re.compile(r"^[A-Za-z0-9]{50}$")
 _PADDLE_WHERE = "Paddle dashboard > Developer tools > Authentication > API keys"
@@ -57,7 +65,8 @@ def _paddle(value: str, label: str, environment: str, host: str, setting: str, m
     data = "test data only" if sandbox else "real customers and money"
     return Destination(value=value, label=label, environment=environment,
                        description=f"{account.capitalize()} at {host}, {data}", base_url_setting=setting,
-                       sandbox=sandbox, key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_WHERE))
+                       sandbox=sandbox, key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_FAMILY,
+                                                            _PADDLE_KEY_ID, _PADDLE_WHERE))
 
 
 DESTINATIONS: tuple[Destination, ...] = (
@@ -107,8 +116,11 @@ def destinations_matching(text: str) -> list[str]:
 
 
 def key_record_id(destination: Destination, key: str) -> str | None:
-    """The id of the key's own record at the provider (``apikey_…`` for Paddle), or None (legacy keys)."""
-    match = destination.key_rules.pattern.match(key)
-    if match is None or "id" not in match.groupdict():
-        return None
-    return f"apikey_{match.group('id')}"
+    """The id of the key's own record at the provider (``apikey_…`` for Paddle), or None when the key does not
+    show one (legacy keys, an unfamiliar shape without it)."""
+    rules = destination.key_rules
+    for pattern in (rules.pattern, rules.id_pattern):
+        match = pattern.match(key) if pattern is not None else None
+        if match is not None and "id" in match.groupdict():
+            return f"apikey_{match.group('id')}"
+    return None

@@ -62,9 +62,10 @@ def check_message(check: KeyCheck) -> str:
     """What a Test connection tells the person (the key is stored either way)."""
     if check.accepted:
         return "Paddle accepted the key."
-    if check.outcome is Outcome.REJECTED:
-        return f"Paddle refused the key ({check.reason}): it is wrong, revoked or expired. Replace the API key."
-    return f"Paddle could not be reached ({check.reason}); the key was not checked. Try again in a few minutes."
+    if check.outcome is Outcome.REJECTED:  # the provider's words say what to do; its code is shown apart
+        return f"{check.message} Then use Replace API key."
+    return "Paddle could not be reached, or did not answer as Paddle does, so the key was not checked. Try again " \
+           "in a few minutes."
 
 
 class CredentialService:

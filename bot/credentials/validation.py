@@ -10,6 +10,7 @@ from bot.credentials.names import DEFAULT_IGNORABLE, name_key
 from bot.infra.secret import Secret
 
 NAME_MAX = 100
+KEY_MAX = 200  # the longest key the catalog's family pattern admits, and what the wizard's input allows
 
 
 NAME_KEY_MAX = 400  # the name_key column: what a name becomes once folded and spelled out (ﷺ is 18 letters)
@@ -83,8 +84,10 @@ def check_api_key(raw: str | None, destination: catalog.Destination, *, live_ver
                   destination_fixed: bool = False) -> Secret:
     """Check a key's shape and environment without calling anyone.
 
-    The returned :class:`Secret` is the trimmed key. Error messages never
-    repeat the key.
+    Refused here is only what can never work: text that is not a key, or a key marked for the other environment.
+    A key of the provider's family in a shape we do not know (a new marker, another length) is the provider's to
+    judge when keys are verified with it; without verification nothing could confirm it, so it is refused.
+    The returned :class:`Secret` is the trimmed key. Error messages never repeat the key.
     """
     key = (raw or "").strip()
     rules = destination.key_rules
@@ -92,17 +95,7 @@ def check_api_key(raw: str | None, destination: catalog.Destination, *, live_ver
         raise InvalidInput("api_key", "Paste the API key from the Paddle dashboard.")
     match = rules.pattern.match(key)
     if match:
-        marker = match.group("env")
-        if marker != rules.environment_marker:
-            owner = catalog.destination_for_marker(marker)
-            # In the wizard the destination can still change; when replacing a key it cannot.
-            suggestion = f" Go Back and choose “{owner.label}”, or paste a key" if owner and not destination_fixed \
-                else " Paste a key"
-            raise InvalidInput(
-                "api_key",
-                f"This key belongs to {catalog.environment_name(marker)}, but the destination is "
-                f"“{destination.label}”.{suggestion} from {catalog.environment_name(rules.environment_marker)}.",
-            )
+        _same_environment(match.group("env"), destination, destination_fixed)
         return Secret(key)
     if rules.legacy_pattern is not None and rules.legacy_pattern.match(key):
         if not live_verification:
@@ -113,11 +106,39 @@ def check_api_key(raw: str | None, destination: catalog.Destination, *, live_ver
                 "new key in Paddle.",
             )
         return Secret(key)
+    family = rules.family_pattern.match(key) if rules.family_pattern is not None else None
+    if family:
+        _same_environment(family.group("env"), destination, destination_fixed)
+        if not live_verification:
+            raise InvalidInput(
+                "api_key",
+                f"This key is not shaped like the Paddle keys Credbot knows (they have 69 characters; this one has "
+                f"{len(key)}), and keys are not verified with Paddle here (CREDBOT_VERIFY_KEYS), so it cannot be "
+                "confirmed. Copy the whole key again, or ask an operator to turn verification on.",
+            )
+        return Secret(key)
     if key.startswith("pdl_"):
-        problem = f"it has {len(key)} characters, not 69" if len(key) != 69 else "its characters are not those Paddle uses"
-        raise InvalidInput("api_key", f"This is not a complete Paddle API key: {problem}. Copy the whole key again.")
+        problem = "it is longer than any Paddle key" if len(key) > KEY_MAX else \
+            "it has characters Paddle keys never contain (spaces, quotes or other symbols)"
+        raise InvalidInput("api_key", f"This is not a Paddle API key as Paddle issues them: {problem}. Copy the "
+                                      "whole key again.")
     raise InvalidInput(
         "api_key",
         "This does not look like a Paddle API key; they start with pdl_live_apikey_ or pdl_sdbx_apikey_ "
         f"and are 69 characters long ({rules.where_to_get}).",
+    )
+
+
+def _same_environment(marker: str, destination: catalog.Destination, destination_fixed: bool) -> None:
+    """Refuse a key whose marker names another destination's environment; an unknown marker is the provider's."""
+    rules = destination.key_rules
+    owner = catalog.destination_for_marker(marker)
+    if marker == rules.environment_marker or owner is None:
+        return
+    # In the wizard the destination can still change; when replacing a key it cannot.
+    suggestion = f" Go Back and choose “{owner.label}”, or paste a key" if not destination_fixed else " Paste a key"
+    raise InvalidInput(
+        "api_key",
+        f"This key belongs to {catalog.environment_name(marker)}, but the destination is "
+        f"“{destination.label}”.{suggestion} from {catalog.environment_name(rules.environment_marker)}.",
     )

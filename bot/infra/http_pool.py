@@ -5,13 +5,19 @@ makes about ten Slack calls and two Paddle calls. Here idle connections wait in 
 next call reuses one. A reused connection the server has closed meanwhile fails before any answer arrives;
 that call is sent once more on a new connection (every caller sends requests that are safe to repeat: Paddle
 GETs, and Slack calls that had no answer at all). Redirects are never followed: http.client does not.
+
+A socket timeout bounds each read, not a request: a server that sends a byte every few seconds keeps it going.
+A caller that needs the whole request bounded passes a ``deadline``; a watchdog then shuts the socket at that
+moment, whatever the request is waiting for (headers or body), and the request raises TimeoutError.
 """
 
 from __future__ import annotations
 
 import functools
 import http.client
+import socket
 import threading
+import time
 import urllib.request
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -27,27 +33,39 @@ class ConnectionPool:
         self._lock = threading.Lock()
 
     def request(self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
-                timeout: float = 10.0, max_body: int | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
-        """(status, headers, body) of one request; raises OSError (timeouts included) when there is no answer."""
+                timeout: float = 10.0, max_body: int | None = None,
+                deadline: float | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """(status, headers, body) of one request; raises OSError (timeouts included) when there is no answer.
+        ``deadline`` (a time.monotonic() value) bounds the whole request, connect to last byte."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
         for attempt in (1, 2):
-            connection, reused = self._take(key, timeout)
+            connection, reused = self._take(key, _budget(timeout, deadline))
+            watchdog = _Watchdog(connection, deadline) if deadline is not None else None
             try:
+                if watchdog is not None:
+                    watchdog.start()
                 connection.request(method, target, body=body, headers=dict(headers or {}))
                 response = connection.getresponse()
                 data = response.read() if max_body is None else response.read(max_body)
-            except _STALE:
+            except _STALE as error:
                 connection.close()
+                if watchdog is not None and watchdog.stop():
+                    raise TimeoutError("no whole answer before the deadline") from error
                 if reused and attempt == 1:
                     continue  # the server closed it while it was idle: once more, on a new connection
                 raise
-            except BaseException:
+            except BaseException as error:
                 connection.close()
+                if watchdog is not None and watchdog.stop():
+                    raise TimeoutError("no whole answer before the deadline") from error
                 raise
+            if watchdog is not None and watchdog.stop():  # the socket was shut mid-body: what was read is partial
+                connection.close()
+                raise TimeoutError("no whole answer before the deadline")
             if response.will_close or (max_body is not None and not response.isclosed()):
                 connection.close()
             else:
@@ -82,6 +100,56 @@ class ConnectionPool:
             self._idle.clear()
         for connection in connections:
             connection.close()
+
+
+def _budget(timeout: float, deadline: float | None) -> float:
+    """The socket timeout for the next step: ``timeout``, or less when the deadline is nearer."""
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline passed before the request started")
+    return min(timeout, left)
+
+
+class _Watchdog:
+    """Shuts a connection's socket at a deadline, so that no read outlasts it. The connection is opened here
+    first (its own timeout bounds that) so that there is a socket to shut."""
+
+    def __init__(self, connection: http.client.HTTPConnection, deadline: float) -> None:
+        self.connection, self.deadline = connection, deadline
+        self._lock = threading.Lock()
+        self._fired = self._stopped = False
+        self._timer: threading.Timer | None = None
+
+    def start(self) -> None:
+        if self.connection.sock is None:
+            self.connection.connect()
+        self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._fired = True
+        sock = self.connection.sock
+        if sock is not None:
+            try:
+                # The plain socket's shutdown, also for TLS: it wakes a blocked read without touching TLS state.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed meanwhile
+
+    def stop(self) -> bool:
+        """Disarm; True when the deadline passed first (the socket is shut, what was read is incomplete)."""
+        with self._lock:
+            self._stopped = True
+            fired = self._fired
+        if self._timer is not None:
+            self._timer.cancel()
+        return fired or time.monotonic() >= self.deadline
 
 
 def proxied(url: str) -> bool:

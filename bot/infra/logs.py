@@ -22,7 +22,7 @@ from bot.infra.secret import Secret
 
 MASK = "[REDACTED]"
 _PATTERNS = [
-    re.compile(r"pdl_(?:live|sdbx)_apikey_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)?"),  # Paddle keys, even truncated
+    re.compile(r"pdl_[A-Za-z0-9]+_[A-Za-z0-9_-]+"),                         # Paddle keys (URL-safe), even truncated
     re.compile(r"\b[A-Za-z0-9]{50}\b"),                                     # Paddle legacy keys
     re.compile(r"\bx(?:ox[abpoesr]|app)-[A-Za-z0-9-]{6,}"),                  # Slack tokens
     # Whatever was typed in the API key input, however the payload is quoted or encoded.

@@ -8,7 +8,7 @@ Only this package is shared: bench/ imports ``tests.kit`` and nothing else under
 from tests.kit.bots import BOT_TOKEN, NOTIFY_CHANNELS, REPO, SIGNING_SECRET, BotBase, BotProcess, free_port
 from tests.kit.cli import cli_env, run_cli
 from tests.kit.databases import TestDatabase, clean, postgres_base_url, postgres_problem, test_key
-from tests.kit.fakes import Call, FakePaddle, FakeSlack, FakeSocketMode, make_key, make_legacy_key
+from tests.kit.fakes import DOCUMENTED_KEYS, Call, FakePaddle, FakeSlack, FakeSocketMode, make_key, make_legacy_key
 from tests.kit.in_process import DispatchSender, InProcessBot
 from tests.kit.processes import run_python, start_python
 from tests.kit.seeding import core_service, scope, seed
@@ -17,7 +17,7 @@ from tests.kit.waiting import settled
 from tests.kit.workspace import Workspace, created_id, view_text
 
 __all__ = [
-    "BOT_TOKEN", "NOTIFY_CHANNELS", "REPO", "SIGNING_SECRET", "BotBase", "BotProcess", "Call", "DispatchSender",
+    "BOT_TOKEN", "DOCUMENTED_KEYS", "NOTIFY_CHANNELS", "REPO", "SIGNING_SECRET", "BotBase", "BotProcess", "Call", "DispatchSender",
     "FakePaddle", "FakeSlack", "FakeSocketMode", "InProcessBot", "Reply", "SlackRequests", "SlackSender",
     "TestDatabase", "Workspace", "clean", "cli_env", "command_body", "core_service", "created_id", "free_port",
     "make_key", "make_legacy_key", "postgres_base_url", "postgres_problem", "run_cli", "run_python", "scope", "seed",

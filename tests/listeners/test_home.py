@@ -111,7 +111,7 @@ def test_test_connection_records_ok_and_paddle_down(bot, workspace, paddle_live)
     workspace.choose(f"test:{credential_id}")
     workspace.view_containing(workspace.opened(lambda v: "Testing" in view_text(v), after=opened_before)["id"],
                               "could not be reached")
-    workspace.published_with(":warning: Paddle unreachable (http_503)")
+    workspace.published_with(":warning: Paddle unreachable <!date")
     assert bot.sql("SELECT last_verification FROM credentials WHERE id = :i", i=credential_id) == [("unavailable:http_503",)]
     events = bot.sql("SELECT outcome FROM audit_events WHERE credential_id = :i AND action = 'credential.test' "
                      "ORDER BY id", i=credential_id)
@@ -132,8 +132,12 @@ def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack,
     assert "belongs to a Paddle sandbox account" in problem and "Go Back" not in problem
     refused = workspace.submit(modal, {"api_key": make_key("live", "not-at-paddle")})
     assert refused.json()["view"]["callback_id"] == "credential_replace_verifying"
-    again = {**workspace.view_containing(modal["id"], "Paddle did not accept this key"), "id": modal["id"]}
+    again = {**workspace.view_containing(modal["id"], "Paddle says this key is invalid or has been revoked"),
+             "id": modal["id"]}
     assert again["callback_id"] == "credential_replace"
+    problem = next(b for b in again["blocks"] if b.get("block_id") == "problem")
+    support = next(b for b in again["blocks"] if b.get("block_id") == "problem_code")
+    assert "invalid_token" not in view_text(problem) and "`invalid_token`" in view_text(support)
 
     new_key = paddle_live.new_key("live")
     workspace.submit(again, {"api_key": new_key})

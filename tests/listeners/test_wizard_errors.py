@@ -112,10 +112,12 @@ def test_missing_selection_is_an_inline_error(workspace):
 @pytest.mark.parametrize("destination, key, message", [
     ("paddle", make_key("sdbx", "x"), "belongs to a Paddle sandbox account"),
     ("paddle_sandbox", make_key("live", "y"), "belongs to a live Paddle account"),
-    ("paddle", make_key("live", "z")[:-3], "not a complete Paddle API key: it has 66 characters"),
+    ("paddle", make_key("sdbx", "short")[:-3], "belongs to a Paddle sandbox account"),  # unfamiliar, yet marked
     ("paddle", "sk_live_1234567890", "does not look like a Paddle API key"),
     ("paddle", "", "Paste the API key"),
-    ("paddle", "pdl_live_apikey_" + "A" * 26 + "_" + "b" * 26, "characters are not those Paddle uses"),
+    ("paddle", make_key("live", "w")[:40] + " " + make_key("live", "w")[40:], "characters Paddle keys never contain"),
+    ("paddle", make_key("live", "q")[:-2] + "+/", "characters Paddle keys never contain"),
+    ("paddle", "pdl_live_apikey_" + "a" * 190, "longer than any Paddle key"),
 ])
 def test_stage_four_refuses_malformed_or_wrong_environment_keys(bot, workspace, paddle_live, paddle_sandbox,
                                                                 destination, key, message):
@@ -145,7 +147,11 @@ def test_key_paddle_rejects_returns_to_stage_four_and_saves_nothing(bot, workspa
     assert "Verifying with Paddle" in view_text(reply.json()["view"])
     outcome = workspace.outcome(view["id"])
     assert outcome["callback_id"] == "credential_wizard:api_key"
-    assert "Paddle did not accept this key" in view_text(outcome)
+    problem = next(b for b in outcome["blocks"] if b.get("block_id") == "problem")["text"]["text"]
+    assert "Paddle says this key is invalid or has been revoked: create a new one in Paddle › Developer tools › " \
+           "Authentication" in problem and "invalid_token" not in problem  # what to do, not Paddle's code
+    support = next(b for b in outcome["blocks"] if b.get("block_id") == "problem_code")
+    assert support["type"] == "context" and "`invalid_token`" in view_text(support)  # the code, apart, for support
     assert unknown not in view_text(outcome)
     assert count_rows(bot, workspace.team_id) == 0
 

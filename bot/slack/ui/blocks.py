@@ -6,6 +6,11 @@ back into the models at its longest inputs, so a malformed piece still fails a t
 
 from __future__ import annotations
 
+from bot.credentials.errors import CredentialError, ProviderRefusal
+from bot.slack.ui.text import escape, truncate
+
+PROBLEM_MAX = 2000  # a section's text may be 3000 characters
+
 
 def plain(text: str, *, emoji: bool = False) -> dict:
     return {"type": "plain_text", "text": text, "emoji": True} if emoji else {"type": "plain_text", "text": text}
@@ -32,3 +37,18 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None, e
     if style:
         made["style"] = style
     return made
+
+
+def refusal_code(problem: CredentialError) -> str:
+    """The provider's own short code for a failed key check (``invalid_token``, ``timeout``…), else ""."""
+    return problem.reason if isinstance(problem, ProviderRefusal) else ""
+
+
+def problem_blocks(problem: str, code: str = "") -> list[dict]:
+    """A failure shown above an input: what to do, then, when the provider gave one, its code in a small
+    context line for support. The problem is plain text: it may quote what was typed, and nothing in it should
+    render as formatting."""
+    blocks = [{"type": "section", "block_id": "problem", "text": plain(truncate(f"⚠️ {problem}", PROBLEM_MAX))}]
+    if code:
+        blocks.append(context("problem_code", f"For support: `{escape(truncate(code, 80))}`"))
+    return blocks

@@ -14,7 +14,6 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
-    PlainTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
@@ -23,7 +22,7 @@ from bot.credentials import catalog
 from bot.credentials.types import CredentialSummary, HomePage, Outcome
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
-from bot.slack.ui.blocks import button, context, header, section
+from bot.slack.ui.blocks import button, context, header, problem_blocks, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
 CREATE_ACTION = "home_create_credential"
@@ -158,8 +157,8 @@ def verification_text(item: CredentialSummary) -> str:
     if checked.ok:
         return f":white_check_mark: verified {when}"
     if checked.outcome is Outcome.REJECTED:
-        return f":x: Paddle refused the key ({escape(checked.reason)}) {when}"
-    return f":warning: Paddle unreachable ({escape(checked.reason)}) {when}"
+        return f":x: Paddle refused the key {when}"  # its code is shown apart, where the key is tested
+    return f":warning: Paddle unreachable {when}"
 
 
 def no_access_view(text: str) -> dict:
@@ -197,10 +196,13 @@ def testing_view(item: CredentialSummary) -> View:
 def tested_view(item: CredentialSummary, message: str) -> View:
     icon = ":white_check_mark:" if item.verification.ok else ":x:"
     lines = [f"{icon} {literal(item.name)}: {escape(message)}", health_text(item)]
-    return info_view(TEST_TITLE, "\n".join(lines))
+    view = info_view(TEST_TITLE, "\n".join(lines))
+    if not item.verification.ok and item.verification.reason:  # the provider's code, for support
+        view.blocks.append(context("problem_code", f"For support: `{escape(item.verification.reason)}`"))
+    return view
 
 
-def replace_view(item: CredentialSummary, problem: str | None = None) -> View:
+def replace_view(item: CredentialSummary, problem: str | None = None, problem_code: str = "") -> View:
     rules = catalog.destination(item.destination)
     where = rules.key_rules.where_to_get if rules else "the Paddle dashboard"
     blocks: list[Block] = [SectionBlock(block_id="which", text=MarkdownTextObject(
@@ -208,7 +210,7 @@ def replace_view(item: CredentialSummary, problem: str | None = None) -> View:
              f"same, so integrations keep working. The current key (ending `…{escape(item.key_hint)}`) is not "
              "shown."))]
     if problem:
-        blocks.append(SectionBlock(block_id="problem", text=PlainTextObject(text=f"⚠️ {problem}")))
+        blocks.extend(Block.parse_all(problem_blocks(problem, problem_code)))
     blocks.append(InputBlock(block_id="api_key", label="New API key", hint=f"Paste a key generated in {where}.",
                              element=PlainTextInputElement(action_id="api_key_input", placeholder="pdl_…")))
     return View(type="modal", callback_id=REPLACE_CALLBACK, title=REPLACE_TITLE, submit="Replace key",

@@ -8,7 +8,7 @@ from slack_sdk.models.views import View
 from bot.credentials import catalog, vocabulary
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.wizard_state import STAGES, WizardState
-from bot.slack.ui.blocks import button, context, mrkdwn, plain, section
+from bot.slack.ui.blocks import button, context, mrkdwn, plain, problem_blocks, section
 from bot.slack.ui.text import escape, literal, truncate
 
 TITLE = vocabulary.CREATE
@@ -39,7 +39,6 @@ def _answer_label(state: WizardState, field: str) -> str:
 # construction (fixed texts, answers truncated or already validated, the problem line cut at PROBLEM_MAX);
 # tests/unit parses each stage's view back into the models to hold it to Slack's limits. message_view, used
 # for rarer outcomes that carry longer text, keeps the models.
-PROBLEM_MAX = 2000  # a section's text may be 3000 characters
 
 
 def _shown(text: str) -> dict:
@@ -108,13 +107,9 @@ def _described(choices: tuple) -> str:
     return " ".join(f"{c.label}: {c.description}." for c in choices)
 
 
-def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
+def _stage_blocks(state: WizardState, problem: str | None, problem_code: str) -> list[dict]:
     field = state.stage
-    blocks: list[dict] = []
-    if problem:
-        # Plain text: a problem may quote what was typed, and nothing in it should render as formatting.
-        blocks.append({"type": "section", "block_id": "problem",
-                       "text": plain(truncate(f"⚠️ {problem}", PROBLEM_MAX))})
+    blocks: list[dict] = problem_blocks(problem, problem_code) if problem else []
     if field == "name":
         blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing", NAME_MAX, state.name),
                              "Unique in this workspace, up to 100 characters. Integrations refer to the credential "
@@ -140,12 +135,14 @@ def _stage_blocks(state: WizardState, problem: str | None) -> list[dict]:
     return blocks
 
 
-def stage_view(state: WizardState, *, problem: str | None = None) -> dict:
-    """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input."""
+def stage_view(state: WizardState, *, problem: str | None = None, problem_code: str = "") -> dict:
+    """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input, with the
+    provider's ``problem_code`` beneath it for support."""
     final = state.stage == STAGES[-1][0]
     return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _shown(TITLE),
             "submit": _shown(vocabulary.CREATE if final else "Next"), "close": _shown("Cancel"),
-            "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem)}
+            "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem,
+                                                                                             problem_code)}
 
 
 def verifying_view(state: WizardState) -> dict:

@@ -1,12 +1,14 @@
 """A fake Paddle Billing API on loopback, plus helpers that mint API keys.
 
 Only the two read-only endpoints Credbot uses to check a key are served:
-``GET /event-types`` and ``GET /api-keys/<id>``. ``mode`` switches the whole
-API into an outage / garbage / slow state.
+``GET /event-types`` and ``GET /api-keys/<id>``, answered with Paddle's own published fixtures and documented
+error bodies (tests/data/paddle, with their provenance). ``mode`` switches the whole API into an outage /
+garbage / slow / trickling state, or answers a record that is not the asked key's.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import secrets
@@ -14,35 +16,64 @@ import string
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from .loopback import KeepAliveHandler, LoopbackHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-__all__ = ["FakePaddle", "PaddleRequest", "make_key", "make_legacy_key"]
+__all__ = ["DOCUMENTED_KEYS", "FakePaddle", "PaddleRequest", "SHAPES", "URL_SAFE", "make_key", "make_legacy_key"]
 
-DOCS = "https://developer.paddle.com/v1/errors"
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "paddle"
 KEY_LENGTH = 69
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
-_ALNUM = string.ascii_letters + string.digits
+# The secret part of a key is in Paddle's URL-safe alphabet: Paddle's own documented example has a "_" in it.
+URL_SAFE = string.ascii_letters + string.digits + "_-"
+# Paddle's documented example keys (developer.paddle.com, Authentication > API key format), verbatim.
+DOCUMENTED_KEYS = {
+    "live": "pdl_live_apikey_01gtgztp8f4kek3yd4g1wrksa3_q6TGTJyvoIz7LDtXT65bX7_AQO",
+    "sdbx": "pdl_sdbx_apikey_01gtgztp8f4kek3yd4g1wrksa3_q6TGTJyvoIz7LDtXT65bX7_AQO",
+}
+# Where the secret's "_" and "-" may sit: random (anywhere, or nowhere), leading, trailing, inside, both ends.
+SHAPES = ("random", "leading", "trailing", "inside", "edges")
 _ENVIRONMENTS = {"live": "live", "production": "live", "sdbx": "sdbx", "sandbox": "sdbx"}
-MODES = ("ok", "down", "error500", "slow", "garbage")
+MODES = ("ok", "down", "error500", "slow", "garbage", "trickle", "wrong_record")
 
 
-def make_key(environment: str, seed: str = "") -> str:
+def _fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+# Paddle's published answers: an api_key entity, the event-types list, and its documented error bodies.
+API_KEY_ENTITY: dict[str, Any] = _fixture("api_key.created.json")
+EVENT_TYPES: dict[str, Any] = _fixture("event_types.list_default.json")
+ERRORS: dict[str, dict[str, Any]] = _fixture("errors.json")
+
+
+def make_key(environment: str, seed: str = "", shape: str = "random") -> str:
     """A syntactically valid Paddle Billing API key.
 
-    ``environment`` is "live"/"production" or "sdbx"/"sandbox". The key is
-    deterministic for a given (environment, seed) when ``seed`` is given.
+    ``environment`` is "live"/"production" or "sdbx"/"sandbox". The key is deterministic for a given
+    (environment, seed, shape) when ``seed`` is given. The secret is drawn from the whole URL-safe alphabet;
+    ``shape`` (one of SHAPES) makes sure a "_" or "-" starts it, ends it, sits inside it, or both ends.
     """
     try:
         env = _ENVIRONMENTS[environment]
     except KeyError:
         raise ValueError(f"unknown Paddle environment {environment!r}") from None
-    rng = random.Random(f"{env}:{seed}") if seed else random.SystemRandom()
+    if shape not in SHAPES:
+        raise ValueError(f"unknown key shape {shape!r}; expected one of {SHAPES}")
+    rng = random.Random(f"{env}:{seed}:{shape}" if shape != "random" else f"{env}:{seed}") if seed \
+        else random.SystemRandom()
     first = "".join(rng.choice(_LOWER_ALNUM) for _ in range(26))
-    second = "".join(rng.choice(_ALNUM) for _ in range(26))
-    key = f"pdl_{env}_apikey_{first}_{second}"
+    secret = [rng.choice(URL_SAFE) for _ in range(26)]
+    if shape in ("leading", "edges"):
+        secret[0] = rng.choice("_-")
+    if shape in ("trailing", "edges"):
+        secret[-1] = rng.choice("_-")
+    if shape == "inside":
+        secret[rng.randrange(1, 25)] = rng.choice("_-")
+    key = f"pdl_{env}_apikey_{first}_{''.join(secret)}"
     assert len(key) == KEY_LENGTH, key
     return key
 
@@ -52,16 +83,14 @@ def make_legacy_key() -> str:
     return secrets.token_hex(25)
 
 
-def _error(code: str, detail: str, type_: str = "request_error") -> dict[str, Any]:
-    return {
-        "error": {
-            "type": type_,
-            "code": code,
-            "detail": detail,
-            "documentation_url": f"{DOCS}/shared/{code}",
-        },
-        "meta": {"request_id": str(uuid.uuid4())},
-    }
+def _error(code: str, detail: str = "", type_: str = "request_error") -> dict[str, Any]:
+    """Paddle's error body: the documented example for a code Paddle documents, with a fresh request id."""
+    documented = ERRORS.get(code)
+    body = copy.deepcopy(documented["body"]) if documented else {"error": {
+        "type": type_, "code": code, "detail": detail,
+        "documentation_url": f"https://developer.paddle.com/errors/shared/{code}"}, "meta": {}}
+    body["meta"]["request_id"] = str(uuid.uuid4())
+    return body
 
 
 class PaddleRequest(NamedTuple):
@@ -94,9 +123,26 @@ class _Handler(KeepAliveHandler):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if fake.mode == "trickle":
+                self._trickle(data, fake)
+            else:
+                self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # client gave up (e.g. timed out on "slow" mode)
+
+    def _trickle(self, data: bytes, fake: "FakePaddle") -> None:
+        """One byte every ``trickle_seconds``: each read gets something, the whole answer takes ages."""
+        self.wfile.flush()
+        for index in range(len(data)):
+            if fake._stopping.wait(fake.trickle_seconds if index else 0):
+                return
+            try:
+                self.wfile.write(data[index:index + 1])
+                self.wfile.flush()
+            except OSError:  # the client closed the connection: what a bounded check does
+                fake.trickle_abandoned.set()
+                raise BrokenPipeError from None
+        fake.trickle_finished.set()
 
 
 class FakePaddle(LoopbackHTTPServer):
@@ -118,6 +164,10 @@ class FakePaddle(LoopbackHTTPServer):
         self.mode = "ok"
         #: delay applied in "slow" mode before answering normally
         self.slow_seconds: float = 10
+        #: "trickle" mode: the pause between two bytes of an answer; set when the client closed midway / got all
+        self.trickle_seconds: float = 0.5
+        self.trickle_abandoned = threading.Event()
+        self.trickle_finished = threading.Event()
         #: status / expires_at reported by GET /api-keys/<id> (Paddle's default lifetime: 90 days from now,
         #: so no test's key is ever close enough to expiry to trigger a reminder by itself)
         self.key_status = "active"
@@ -142,9 +192,9 @@ class FakePaddle(LoopbackHTTPServer):
 
     # -- helpers -------------------------------------------------------------
 
-    def new_key(self, environment: str = "sandbox", seed: str = "") -> str:
+    def new_key(self, environment: str = "sandbox", seed: str = "", shape: str = "random") -> str:
         """Mint a key with make_key() and add it to ``valid_keys``."""
-        key = make_key(environment, seed)
+        key = make_key(environment, seed, shape)
         self.valid_keys.add(key)
         return key
 
@@ -171,65 +221,44 @@ class FakePaddle(LoopbackHTTPServer):
     ) -> tuple[int, dict[str, Any] | bytes]:
         """Compute (status, JSON payload or raw bytes) for one request."""
         mode = self.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown FakePaddle mode {mode!r}; expected one of {MODES}")
         if mode == "down":
-            return 503, _error(
-                "service_unavailable",
-                "The service is temporarily unavailable. Please try again later.",
-                "api_error",
-            )
+            return 503, _error("service_unavailable", "The service is temporarily unavailable. Please try again "
+                                                      "later.", "api_error")
         if mode == "error500":
-            return 500, _error(
-                "internal_error", "An internal error has occurred.", "api_error"
-            )
+            return 500, _error("internal_error", "An internal error has occurred.", "api_error")
         if mode == "garbage":
             return 200, b"<html><body>Upstream gateway says hello</body></html>"
         if mode == "slow":
             self._stopping.wait(self.slow_seconds)
-        elif mode != "ok":
-            raise ValueError(f"unknown FakePaddle mode {mode!r}; expected one of {MODES}")
 
+        denied = self._check_auth(headers)  # Paddle authenticates before it routes: no key, no 404 either
+        if denied:
+            return 403, denied
         path = path.rstrip("/")
         is_key_path = path.startswith("/api-keys/") and path.count("/") == 2
         if method != "GET" or not (path == "/event-types" or is_key_path):
             return 404, _error("not_found", f"Entity {path} not found.")
-
-        denied = self._check_auth(headers)
-        if denied:
-            return 403, denied
-
-        meta = {"request_id": str(uuid.uuid4())}
         if path == "/event-types":
-            data: Any = [
-                {
-                    "name": "transaction.created",
-                    "description": "Occurs when a transaction is created.",
-                    "group": "Transaction",
-                    "available_versions": [1],
-                }
-            ]
-        else:
-            data = {
-                "id": path.rsplit("/", 1)[1],
-                "name": "Test key",
-                "status": self.key_status,
-                "expires_at": self.key_expires_at,
-                "created_at": "2026-02-26T00:00:00Z",
-                "updated_at": "2026-02-26T00:00:00Z",
-            }
-        return 200, {"data": data, "meta": meta}
+            return 200, {**EVENT_TYPES, "meta": {"request_id": str(uuid.uuid4())}}
+        record_id = path.rsplit("/", 1)[1]
+        if mode == "wrong_record":  # another key's record: what a confused proxy or cache might hand back
+            record_id = "apikey_01" + "x" * 24
+        data = {**copy.deepcopy(API_KEY_ENTITY), "id": record_id, "status": self.key_status,
+                "expires_at": self.key_expires_at}
+        return 200, {"data": data, "meta": {"request_id": str(uuid.uuid4())}}
 
     def _check_auth(self, headers: dict[str, str]) -> dict[str, Any] | None:
-        """None when the bearer key is valid, else the 403 error payload."""
-        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-        if not value.strip():  # what Paddle answers a request without the header (`credbot check` probes so)
-            return _error("authentication_missing", "Authentication header missing.")
+        """None when the bearer key is valid, else Paddle's 403 error body: authentication_missing without an
+        Authorization header, authentication_malformed when it is not ``Bearer <key>``, else invalid_token."""
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+        if value is None:
+            return _error("authentication_missing")
         scheme, _, key = value.strip().partition(" ")
         key = key.strip()
         if scheme != "Bearer" or not key or " " in key:
-            return _error(
-                "authentication_malformed",
-                "Authentication header included, but incorrectly formatted.",
-            )
+            return _error("authentication_malformed")
         if key not in self.valid_keys:
-            return _error("invalid_token", "Authentication token is invalid.")
+            return _error("invalid_token")
         return None

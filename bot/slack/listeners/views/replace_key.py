@@ -15,6 +15,7 @@ from bot.slack.home_refresh import after_change, publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input, update_modal
 from bot.slack.notify import notify_channels
 from bot.slack.ui import home_tab
+from bot.slack.ui.blocks import refusal_code
 
 
 def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
@@ -64,7 +65,8 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
         return
     except CredentialError as problem:
         services.fair_use.release(item.id)
-        update_modal(client, view["id"], home_tab.replace_view(item, problem=problem.message))
+        update_modal(client, view["id"], home_tab.replace_view(item, problem=problem.message,
+                                                               problem_code=refusal_code(problem)))
         return
     services.fair_use.release(item.id)  # Paddle has answered and the key is stored: the next check may start
     update_modal(client, view["id"], home_tab.replaced_view(replaced))

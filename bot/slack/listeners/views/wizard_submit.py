@@ -23,6 +23,7 @@ from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.channel_owners import ChannelOwners
 from bot.slack.notify import notify_channels
 from bot.slack.ui import credential_list, wizard_modal
+from bot.slack.ui.blocks import refusal_code
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def finish_wizard(services, client: WebClient, view_id: str, workspace: Workspac
                                               destination=state.destination, api_key=api_key)
     except CredentialError as problem:  # InvalidInput (e.g. the name taken while the key was typed) names a stage
         stage = state.at(problem.field) if isinstance(problem, InvalidInput) else state
-        screen.show(wizard_modal.stage_view(stage, problem=problem.message),
+        screen.show(wizard_modal.stage_view(stage, problem=problem.message, problem_code=refusal_code(problem)),
                     credential_list.not_created_text(state.name, problem.message))
         return
     except Exception:
