@@ -20,20 +20,35 @@ def main() -> None:
     args = parser.parse_args()
     db = ["--database", args.database] + (["--database-url", args.database_url] if args.database_url else [])
     if args.quick:
-        runs = [["bench.load", "--users", "4", "--wizards", "40"],
-                ["bench.load", "--users", "4", "--wizards", "40", "--think-ms", "200", "--label", "load-unsaturated"],
-                ["bench.list_scale", "--sizes", "1000,2000", "--requests", "20"],
-                ["bench.memory", "--users", "4", "--wizards", "200", "--memory-every", "50"]]
+        runs = [
+            ["bench.load", "--users", "4", "--wizards", "40"],
+            ["bench.load", "--users", "4", "--wizards", "40", "--think-ms", "200", "--label", "load-unsaturated"],
+            ["bench.list_scale", "--sizes", "1000,2000", "--requests", "20"],
+            ["bench.memory", "--users", "4", "--wizards", "200", "--memory-every", "50"],
+        ]
     else:
-        runs = [["bench.load", "--users", "16", "--wizards", "400"],
-                # unsaturated: 16 users pausing 100-300 ms (200 on average) before each step, so acks are not
-                # queueing behind each other; then the same in lockstep (every pause 200 ms), which makes the 16
-                # users' final stages, and the work each sets off, arrive together
-                ["bench.load", "--users", "16", "--wizards", "400", "--think-ms", "200", "--label", "load-unsaturated"],
-                ["bench.load", "--users", "16", "--wizards", "400", "--think-ms", "200", "--think-jitter", "0",
-                 "--label", "load-lockstep"],
-                ["bench.list_scale", "--sizes", "1000,10000,100000", "--requests", "200"],
-                ["bench.memory", "--users", "16", "--wizards", "1000"]]
+        runs = [
+            ["bench.load", "--users", "16", "--wizards", "400"],
+            # unsaturated: 16 users pausing 100-300 ms (200 on average) before each step, so acks are not
+            # queueing behind each other; then the same in lockstep (every pause 200 ms), which makes the 16
+            # users' final stages, and the work each sets off, arrive together
+            ["bench.load", "--users", "16", "--wizards", "400", "--think-ms", "200", "--label", "load-unsaturated"],
+            [
+                "bench.load",
+                "--users",
+                "16",
+                "--wizards",
+                "400",
+                "--think-ms",
+                "200",
+                "--think-jitter",
+                "0",
+                "--label",
+                "load-lockstep",
+            ],
+            ["bench.list_scale", "--sizes", "1000,10000,100000", "--requests", "200"],
+            ["bench.memory", "--users", "16", "--wizards", "1000"],
+        ]
     status = 0
     for run in runs:
         print(f"\n=== python -m {' '.join(run + db)}", flush=True)

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -35,21 +35,45 @@ STATIC_MODAL = {
     "close": {"type": "plain_text", "text": "Cancel"},
     "private_metadata": json.dumps({"v": 1, "s": "name", "a": {}}),
     "blocks": [
-        {"type": "section", "block_id": "stepper",
-         "text": {"type": "mrkdwn", "text": ":arrow_right: *Stage 1  Name*"}},
-        {"type": "context", "block_id": "stepper_later",
-         "elements": [{"type": "mrkdwn", "text": "Stage 2  Entity type  ·  Stage 3  Destination  ·  Stage 4  Authenticate"}]},
+        {"type": "section", "block_id": "stepper", "text": {"type": "mrkdwn", "text": ":arrow_right: *Stage 1  Name*"}},
+        {
+            "type": "context",
+            "block_id": "stepper_later",
+            "elements": [
+                {"type": "mrkdwn", "text": "Stage 2  Entity type  ·  Stage 3  Destination  ·  Stage 4  Authenticate"}
+            ],
+        },
         {"type": "divider"},
-        {"type": "input", "block_id": "name", "label": {"type": "plain_text", "text": "Name"},
-         "element": {"type": "plain_text_input", "action_id": "name_input", "max_length": 100}},
+        {
+            "type": "input",
+            "block_id": "name",
+            "label": {"type": "plain_text", "text": "Name"},
+            "element": {"type": "plain_text_input", "action_id": "name_input", "max_length": 100},
+        },
     ],
 }
 
-STATIC_LIST_BLOCKS = [{"type": "section", "block_id": "summary",
-                       "text": {"type": "mrkdwn", "text": "*Integration credentials* — 1–20 of 20, newest first"}}] + [
-    {"type": "section", "block_id": f"credential_{i}", "text": {"type": "mrkdwn", "text": (
-        f"*Credential {i}*  ·  Bill → Paddle\nCreated by <@U0BARE> <!date^1700000000^{{date_short}}|2023-11-14>\n"
-        f"ID `00000000-0000-0000-0000-{i:012d}`  ·  key ending `…abcd`")}} for i in range(20)]
+STATIC_LIST_BLOCKS = [
+    {
+        "type": "section",
+        "block_id": "summary",
+        "text": {"type": "mrkdwn", "text": "*Integration credentials* — 1–20 of 20, newest first"},
+    }
+] + [
+    {
+        "type": "section",
+        "block_id": f"credential_{i}",
+        "text": {
+            "type": "mrkdwn",
+            "text": (
+                f"*Credential {i}*  ·  Bill → Paddle\n"
+                f"Created by <@U0BARE> <!date^1700000000^{{date_short}}|2023-11-14>\n"
+                f"ID `00000000-0000-0000-0000-{i:012d}`  ·  key ending `…abcd`"
+            ),
+        },
+    }
+    for i in range(20)
+]
 
 
 def build_app():

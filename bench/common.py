@@ -19,7 +19,8 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from bot.infra.settings import default_workers
 from tests.kit import REPO, BotProcess, Call, FakePaddle, FakeSlack
@@ -89,6 +90,7 @@ class BenchSlack(FakeSlack):
 
 # -- processes under test -----------------------------------------------------------------------------------
 
+
 def bot_overrides(database_url: str = "", keys: str = "", threads: str | None = None) -> dict[str, str]:
     """Environment for BotProcess: production thread count (the harness uses 8), quiet logs."""
     env = {
@@ -107,9 +109,14 @@ class BareBoltProcess(BotProcess):
     command = ("-m", "bench.bare_bolt")
 
     def __init__(self, workdir: Path, slack: FakeSlack, threads: str | None = None) -> None:
-        super().__init__(workdir, slack, None, None,
-                         CREDBOT_HTTP_THREADS=threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
-                         CREDBOT_HTTP_WORKERS=os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())))
+        super().__init__(
+            workdir,
+            slack,
+            None,
+            None,
+            CREDBOT_HTTP_THREADS=threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
+            CREDBOT_HTTP_WORKERS=os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())),
+        )
         self.log_path = workdir / f"bare-{self.port}.log"
 
 
@@ -174,7 +181,7 @@ def tree_cpu_seconds(root_pid: int) -> float:
     return sum(seconds for _, seconds in tree_cpu(root_pid).values())
 
 
-_SAMPLE = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)$')
+_SAMPLE = re.compile(r"^(\w+)\{([^}]*)\}\s+(\S+)$")
 
 
 def scrape(url: str, family: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -191,8 +198,9 @@ def scrape(url: str, family: str) -> dict[tuple[tuple[str, str], ...], float]:
 
 
 def counter_delta(before: dict, after: dict) -> dict[tuple[tuple[str, str], ...], float]:
-    return {labels: value - before.get(labels, 0.0) for labels, value in after.items()
-            if value - before.get(labels, 0.0)}
+    return {
+        labels: value - before.get(labels, 0.0) for labels, value in after.items() if value - before.get(labels, 0.0)
+    }
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -206,6 +214,7 @@ def memory_kib(pid: int) -> dict[str, int]:
 
 
 # -- databases --------------------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def database(kind: str, database_url: str, workdir: Path) -> Iterator[tuple[str, str]]:
@@ -240,6 +249,7 @@ def database(kind: str, database_url: str, workdir: Path) -> Iterator[tuple[str,
 
 # -- statistics -------------------------------------------------------------------------------------------------
 
+
 def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     if not sorted_values:
@@ -252,21 +262,34 @@ def summarize(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     if not ordered:
         return {"n": 0, "median": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
-    return {"n": len(ordered), "median": statistics.median(ordered), "p95": percentile(ordered, 0.95),
-            "p99": percentile(ordered, 0.99), "max": ordered[-1]}
+    return {
+        "n": len(ordered),
+        "median": statistics.median(ordered),
+        "p95": percentile(ordered, 0.95),
+        "p99": percentile(ordered, 0.99),
+        "max": ordered[-1],
+    }
 
 
 def machine() -> dict[str, Any]:
     """Where and on what code the figures were taken (the tree may hold uncommitted changes)."""
+
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
-    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "load_avg_at_start": os.getloadavg(), "git_head": git("rev-parse", "--short", "HEAD"),
-            "uncommitted_in_bot": git("status", "--porcelain", "--", "bot").splitlines()}
+
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": os.getloadavg(),
+        "git_head": git("rev-parse", "--short", "HEAD"),
+        "uncommitted_in_bot": git("status", "--porcelain", "--", "bot").splitlines(),
+    }
 
 
 def write_json(name: str, data: dict) -> Path:
@@ -276,5 +299,21 @@ def write_json(name: str, data: dict) -> Path:
     return path
 
 
-__all__ = ["BareBoltProcess", "BenchSlack", "BotProcess", "bot_overrides", "counter_delta", "database", "machine", "memory_kib",
-           "percentile", "process_tree", "scrape", "summarize", "tree_cpu", "tree_cpu_seconds", "worker_pids", "write_json"]
+__all__ = [
+    "BareBoltProcess",
+    "BenchSlack",
+    "BotProcess",
+    "bot_overrides",
+    "counter_delta",
+    "database",
+    "machine",
+    "memory_kib",
+    "percentile",
+    "process_tree",
+    "scrape",
+    "summarize",
+    "tree_cpu",
+    "tree_cpu_seconds",
+    "worker_pids",
+    "write_json",
+]

@@ -23,7 +23,7 @@ import secrets
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
     ring = KeyRing(parsed)
     scope = Scope(workspace.enterprise_id or "", workspace.team_id)
     engine = create_db_engine(database_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     started = time.perf_counter()
     try:
         for batch_start in range(start, start + count, BATCH):
@@ -66,13 +66,22 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
                 credential_id = str(uuid.uuid4())
                 sealed = ring.encrypt(Secret(key), binding(credential_id, scope, destination, "bill"))
                 name = f"Seed {WORDS[i % len(WORDS)]} {i:06d}"
-                rows.append({
-                    "id": credential_id, "enterprise_id": scope.enterprise_id, "team_id": scope.team_id,
-                    "name": name, "name_key": name_key(name), "entity_type": "bill",
-                    "destination": destination, "encrypted_key": sealed.blob,
-                    "encryption_key_id": sealed.key_id, "key_hint": key[-4:], "created_by": "USEED",
-                    "created_at": now - timedelta(seconds=i),
-                })
+                rows.append(
+                    {
+                        "id": credential_id,
+                        "enterprise_id": scope.enterprise_id,
+                        "team_id": scope.team_id,
+                        "name": name,
+                        "name_key": name_key(name),
+                        "entity_type": "bill",
+                        "destination": destination,
+                        "encrypted_key": sealed.blob,
+                        "encryption_key_id": sealed.key_id,
+                        "key_hint": key[-4:],
+                        "created_by": "USEED",
+                        "created_at": now - timedelta(seconds=i),
+                    }
+                )
             with engine.begin() as conn:
                 conn.execute(insert(Credential), rows)
         if engine.dialect.name == "postgresql":
@@ -90,8 +99,9 @@ def next_button(blocks: list[dict]) -> tuple[str, str, str] | None:
             continue
         for element in block.get("elements", []):
             label = str((element.get("text") or {}).get("text", ""))
-            if element.get("type") == "button" and ("next" in element.get("action_id", "").lower()
-                                                     or label.lower().startswith("next")):
+            if element.get("type") == "button" and (
+                "next" in element.get("action_id", "").lower() or label.lower().startswith("next")
+            ):
                 return element["action_id"], element.get("value", ""), block.get("block_id", "b")
     return None
 
@@ -105,8 +115,9 @@ class Clicker:
         name = "page-" + uuid.uuid4().hex
         self.slack.expect("response_url", name)
         started = time.perf_counter()
-        reply = self.workspace.click(button[0], button[1], block_id=button[2],
-                                     response_url=self.slack.response_url(name))
+        reply = self.workspace.click(
+            button[0], button[1], block_id=button[2], response_url=self.slack.response_url(name)
+        )
         ack_ms = (time.perf_counter() - started) * 1000
         assert reply.status == 200, (reply.status, reply.text)
         call = self.slack.wait("response_url", name)
@@ -116,9 +127,18 @@ class Clicker:
 
 def measure(workspace: Workspace, slack: BenchSlack, requests: int, warmup: int = 10) -> dict[str, Any]:
     clicker = Clicker(workspace, slack)
-    samples: dict[str, list[float]] = {k: [] for k in (
-        "first page", f"filtered '{FILTER_WORD}'", "page 2 (click ack)", "page 2 (until shown)",
-        "page 50 (until shown)", "Home tab (until published)", "Home page 2 (until published)")}
+    samples: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "first page",
+            f"filtered '{FILTER_WORD}'",
+            "page 2 (click ack)",
+            "page 2 (until shown)",
+            "page 50 (until shown)",
+            "Home tab (until published)",
+            "Home page 2 (until published)",
+        )
+    }
 
     def home(action) -> float:
         slack.expect("views.publish", workspace.user_id)
@@ -129,9 +149,16 @@ def measure(workspace: Workspace, slack: BenchSlack, requests: int, warmup: int 
 
     def open_home() -> None:
         event = {"type": "app_home_opened", "user": workspace.user_id, "channel": "D0", "tab": "home"}
-        reply = workspace.bot.sender.event({"type": "event_callback", "team_id": workspace.team_id,
-                                            "api_app_id": "A0001", "event": event, "event_id": uuid.uuid4().hex,
-                                            "authorizations": [{"team_id": workspace.team_id, "is_bot": True}]})
+        reply = workspace.bot.sender.event(
+            {
+                "type": "event_callback",
+                "team_id": workspace.team_id,
+                "api_app_id": "A0001",
+                "event": event,
+                "event_id": uuid.uuid4().hex,
+                "authorizations": [{"team_id": workspace.team_id, "is_bot": True}],
+            }
+        )
         assert reply.status == 200, reply.text
 
     def command(text: str = "") -> tuple[float, list[dict]]:
@@ -189,9 +216,13 @@ def main() -> None:
     results: dict[str, Any] = {"args": vars(args), "machine": machine(), "sizes": {}}
     from bot.infra.db import upgrade
 
-    with BenchSlack() as slack, BenchPaddle() as live, BenchPaddle() as sandbox, \
-            tempfile.TemporaryDirectory(prefix="credbot-bench-") as tmp, \
-            database(args.database, args.database_url, Path(tmp)) as (database_url, keys):
+    with (
+        BenchSlack() as slack,
+        BenchPaddle() as live,
+        BenchPaddle() as sandbox,
+        tempfile.TemporaryDirectory(prefix="credbot-bench-") as tmp,
+        database(args.database, args.database_url, Path(tmp)) as (database_url, keys),
+    ):
         upgrade(database_url)
         bot = BotProcess(Path(tmp), slack, live, sandbox, **bot_overrides(database_url, keys)).start()
         try:
@@ -202,8 +233,10 @@ def main() -> None:
             for size in sizes:
                 seconds = seed(database_url, keys, workspace, have, size - have)
                 have = size
-                print(f"seeded {size} credentials ({seconds:.1f} s); timing {args.requests} requests of each kind",
-                      flush=True)
+                print(
+                    f"seeded {size} credentials ({seconds:.1f} s); timing {args.requests} requests of each kind",
+                    flush=True,
+                )
                 results["sizes"][size] = measure(workspace, slack, args.requests)
         except Exception:
             print("bot log (last 60 lines):\n" + "\n".join(bot.log().splitlines()[-60:]))
@@ -212,14 +245,15 @@ def main() -> None:
             bot.stop()
 
     base = results["sizes"][sizes[0]]
-    print(f"/list-credentials, database {args.database}, one request at a time, ms "
-          f"(x = median ratio to {sizes[0]:,})")
+    print(f"/list-credentials, database {args.database}, one request at a time, ms (x = median ratio to {sizes[0]:,})")
     print(f"{'size':>8} {'request':30} {'med':>7} {'p95':>7} {'p99':>7} {'max':>7} {'med x':>6} {'p99 x':>6}")
     for size in sizes:
         for kind, s in results["sizes"][size].items():
             b = base[kind]
-            print(f"{size:8,} {kind:30} {s['median']:7.1f} {s['p95']:7.1f} {s['p99']:7.1f} {s['max']:7.1f} "
-                  f"{s['median'] / b['median']:6.2f} {s['p99'] / b['p99']:6.2f}")
+            print(
+                f"{size:8,} {kind:30} {s['median']:7.1f} {s['p95']:7.1f} {s['p99']:7.1f} {s['max']:7.1f} "
+                f"{s['median'] / b['median']:6.2f} {s['p99'] / b['p99']:6.2f}"
+            )
     print(f"results: {write_json(f'{args.label}-{args.database}', results)}")
 
 

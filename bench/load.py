@@ -48,10 +48,24 @@ from bench.common import (
 from bot.infra.settings import default_workers
 from tests.kit import REPO, Workspace
 
-ACK_STEPS = ("/create-credential", "stage 1 name", "stage 2 entity type", "stage 3 destination",
-             "stage 4 key (ack)", "/list-credentials")
-STEPS = ("/create-credential", "views.open received", "stage 1 name", "stage 2 entity type", "stage 3 destination",
-         "stage 4 key (ack)", "verified + saved (outcome)", "/list-credentials")
+ACK_STEPS = (
+    "/create-credential",
+    "stage 1 name",
+    "stage 2 entity type",
+    "stage 3 destination",
+    "stage 4 key (ack)",
+    "/list-credentials",
+)
+STEPS = (
+    "/create-credential",
+    "views.open received",
+    "stage 1 name",
+    "stage 2 entity type",
+    "stage 3 destination",
+    "stage 4 key (ack)",
+    "verified + saved (outcome)",
+    "/list-credentials",
+)
 
 
 def _ms(started: float) -> float:
@@ -100,10 +114,13 @@ def round_trips(before: dict[str, dict], after: dict[str, dict], wizards: int) -
         named = dict(labels)
         per_exchange[named["kind"]] = per_exchange.get(named["kind"], 0.0) + value
         per_request[named["request"]] = per_request.get(named["request"], 0.0) + value
-    return {"per_wizard": sum(db.values()) / max(1, wizards),
-            "per_wizard_by_exchange": {k: v / max(1, wizards) for k, v in sorted(per_exchange.items())},
-            "per_request_by_kind": {k: v / (requests.get(k) or max(1, wizards)) for k, v in sorted(per_request.items())},
-            "requests": requests, "raw": {" ".join(f"{k}={v}" for k, v in labels): n for labels, n in db.items()}}
+    return {
+        "per_wizard": sum(db.values()) / max(1, wizards),
+        "per_wizard_by_exchange": {k: v / max(1, wizards) for k, v in sorted(per_exchange.items())},
+        "per_request_by_kind": {k: v / (requests.get(k) or max(1, wizards)) for k, v in sorted(per_request.items())},
+        "requests": requests,
+        "raw": {" ".join(f"{k}={v}" for k, v in labels): n for labels, n in db.items()},
+    }
 
 
 THINK_SECONDS = 0.0
@@ -115,8 +132,14 @@ def think() -> None:
         time.sleep(THINK_SECONDS * random.uniform(1 - THINK_JITTER, 1 + THINK_JITTER))
 
 
-def walk(workspace: Workspace, slack: BenchSlack, paddle: BenchPaddle, target: Target, name: str,
-         samples: dict[str, list[float]] | None) -> None:
+def walk(
+    workspace: Workspace,
+    slack: BenchSlack,
+    paddle: BenchPaddle,
+    target: Target,
+    name: str,
+    samples: dict[str, list[float]] | None,
+) -> None:
     """One user's whole wizard and a /list-credentials; raises on any unexpected answer."""
     record = (lambda step, ms: samples[step].append(ms)) if samples is not None else (lambda step, ms: None)
     trigger = "trg-" + uuid.uuid4().hex
@@ -129,14 +152,21 @@ def walk(workspace: Workspace, slack: BenchSlack, paddle: BenchPaddle, target: T
     call = slack.wait("views.open", trigger)
     record("views.open received", _ms(started))
     view = {**call.json("view"), "id": call.response["view"]["id"], "hash": call.response["view"]["hash"]}
-    for step, block, value in (("stage 1 name", "name", name), ("stage 2 entity type", "entity_type", "bill"),
-                               ("stage 3 destination", "destination", "paddle")):
+    for step, block, value in (
+        ("stage 1 name", "name", name),
+        ("stage 2 entity type", "entity_type", "bill"),
+        ("stage 3 destination", "destination", "paddle"),
+    ):
         think()
         started = time.perf_counter()
         reply = workspace.submit(view, {block: value})
         record(step, _ms(started))
         body = reply.json()
-        assert reply.status == 200 and body and body.get("response_action") == "update", (step, reply.status, reply.text)
+        assert reply.status == 200 and body and body.get("response_action") == "update", (
+            step,
+            reply.status,
+            reply.text,
+        )
         view = {**body["view"], "id": view["id"], "hash": view["hash"]}
     key = paddle.new_key("live")
     if target.full_wizard:
@@ -146,7 +176,11 @@ def walk(workspace: Workspace, slack: BenchSlack, paddle: BenchPaddle, target: T
     reply = workspace.submit(view, {"api_key": key})
     record("stage 4 key (ack)", _ms(started))
     body = reply.json()
-    assert reply.status == 200 and body and body.get("response_action") == "update", ("stage 4", reply.status, reply.text)
+    assert reply.status == 200 and body and body.get("response_action") == "update", (
+        "stage 4",
+        reply.status,
+        reply.text,
+    )
     if target.full_wizard:
         outcome = slack.wait("outcome", view["id"]).json("view") or {}
         record("verified + saved (outcome)", _ms(started))
@@ -159,8 +193,17 @@ def walk(workspace: Workspace, slack: BenchSlack, paddle: BenchPaddle, target: T
     assert reply.status == 200 and reply.json(), ("/list-credentials", reply.status, reply.text)
 
 
-def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users: int, wizards: int,
-               warmup: int, memory_every: int = 0, run_tag: str = "") -> dict[str, Any]:
+def run_target(
+    target: Target,
+    slack: BenchSlack,
+    paddle: BenchPaddle,
+    *,
+    users: int,
+    wizards: int,
+    warmup: int,
+    memory_every: int = 0,
+    run_tag: str = "",
+) -> dict[str, Any]:
     """Warm up, then run ``wizards`` wizards with ``users`` threads; returns samples and figures."""
     team = "TB" + uuid.uuid4().hex[:9].upper()
     samples: dict[str, list[float]] = {step: [] for step in STEPS}
@@ -228,8 +271,10 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
         thread.join()
     elapsed = time.perf_counter() - started
     tree_cpu_after = target.server_cpu()
-    per_process = {f"{pid} {name}": seconds - tree_cpu_before.get(pid, (name, 0.0))[1]
-                   for pid, (name, seconds) in tree_cpu_after.items()}
+    per_process = {
+        f"{pid} {name}": seconds - tree_cpu_before.get(pid, (name, 0.0))[1]
+        for pid, (name, seconds) in tree_cpu_after.items()
+    }
     # totals, not the sum of per-process deltas: a process that exited has moved all its CPU to its parent's
     # cutime/cstime, and what it had used before the phase must still be taken away
     server_cpu = sum(s for _, s in tree_cpu_after.values()) - sum(s for _, s in tree_cpu_before.values())
@@ -238,8 +283,11 @@ def run_target(target: Target, slack: BenchSlack, paddle: BenchPaddle, *, users:
     client_cpu = time.process_time() - client_cpu_before
     time.sleep(0.5)  # the last wizards' announcements
     database = round_trips(counters_before, target.counters(), done[0])
-    calls = {method: (n - calls_before.get(method, 0)) / max(1, done[0]) for method, n in sorted(slack.counts.items())
-             if n - calls_before.get(method, 0)}
+    calls = {
+        method: (n - calls_before.get(method, 0)) / max(1, done[0])
+        for method, n in sorted(slack.counts.items())
+        if n - calls_before.get(method, 0)
+    }
     if memory_every and (not memory or memory[-1]["wizards"] != done[0]):
         sample_memory(done[0])
     return {
@@ -278,41 +326,67 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
         b = (bare or {}).get("steps", {}).get(step)
         if bare:
             if b and step in ACK_STEPS + ("views.open received",):
-                line += (f" | {b['median']:8.1f} {b['p95']:7.1f} {b['p99']:7.1f} |"
-                         f" {s['median'] / b['median']:6.2f} {s['p99'] / b['p99']:6.2f}")
+                line += (
+                    f" | {b['median']:8.1f} {b['p95']:7.1f} {b['p99']:7.1f} |"
+                    f" {s['median'] / b['median']:6.2f} {s['p99'] / b['p99']:6.2f}"
+                )
             else:
                 line += f" | {'n/a':>8} {'':7} {'':7} |"
         print(line)
     for result in filter(None, (ours, bare)):
-        print(f"{result['target']:8}: {result['wizards']} wizards in {result['elapsed_s']:.1f} s = "
-              f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
-              f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
-              f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}")
-        print(f"{'':10}server CPU by process (s): " + ", ".join(
-            f"{name} {seconds:.2f}" for name, seconds in result["server_cpu_s_per_process"].items()))
-        print(f"{'':10}Slack calls per wizard: " + ", ".join(
-            f"{method.split(':')[0]} {n:.2f}" for method, n in result.get("slack_calls_per_wizard", {}).items()))
-        print(f"{'':10}TCP connects per wizard: " + ", ".join(
-            f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
-            for host, per in result["tcp_connects_per_wizard"].items()))
+        print(
+            f"{result['target']:8}: {result['wizards']} wizards in {result['elapsed_s']:.1f} s = "
+            f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
+            f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
+            f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}"
+        )
+        print(
+            f"{'':10}server CPU by process (s): "
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in result["server_cpu_s_per_process"].items())
+        )
+        print(
+            f"{'':10}Slack calls per wizard: "
+            + ", ".join(
+                f"{method.split(':')[0]} {n:.2f}" for method, n in result.get("slack_calls_per_wizard", {}).items()
+            )
+        )
+        print(
+            f"{'':10}TCP connects per wizard: "
+            + ", ".join(
+                f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
+                for host, per in result["tcp_connects_per_wizard"].items()
+            )
+        )
         database = result.get("db_round_trips")
         if database:
-            print(f"{'':10}DB round trips per wizard: {database['per_wizard']:.1f} ("
-                  + ", ".join(f"{k} {v:.1f}" for k, v in database["per_wizard_by_exchange"].items()) + ")")
-            print(f"{'':10}per request (background: per wizard): " + ", ".join(
-                f"{k} {v:.1f}" for k, v in database["per_request_by_kind"].items()))
+            print(
+                f"{'':10}DB round trips per wizard: {database['per_wizard']:.1f} ("
+                + ", ".join(f"{k} {v:.1f}" for k, v in database["per_wizard_by_exchange"].items())
+                + ")"
+            )
+            print(
+                f"{'':10}per request (background: per wizard): "
+                + ", ".join(f"{k} {v:.1f}" for k, v in database["per_request_by_kind"].items())
+            )
         for sample in result["error_samples"][:2]:
             print("   error:", sample.strip().splitlines()[-1][:300])
     ack_p99 = max(ours["steps"][step]["p99"] for step in ACK_STEPS if step in ours["steps"])
     print(f"worst per-step ack p99 (Credbot): {ack_p99:.1f} ms  (issue 14: <= 100 ms)")
     if bare:
-        ratios = {step: ours["steps"][step]["median"] / bare["steps"][step]["median"] for step in ACK_STEPS
-                  if step in ours["steps"] and step in bare["steps"]}
+        ratios = {
+            step: ours["steps"][step]["median"] / bare["steps"][step]["median"]
+            for step in ACK_STEPS
+            if step in ours["steps"] and step in bare["steps"]
+        }
         worst = max(ratios, key=ratios.get)
-        print(f"worst median ratio Credbot/bare: {ratios[worst]:.2f}x at {worst}  (issue 14, unsaturated: <= 1.5x, "
-              "<= 2x for stage 1 and /list-credentials)")
-        print(f"server CPU per wizard Credbot/bare: "
-              f"{ours['server_cpu_ms_per_wizard'] / max(1e-9, bare['server_cpu_ms_per_wizard']):.2f}x  (issue 14: <= 3x)")
+        print(
+            f"worst median ratio Credbot/bare: {ratios[worst]:.2f}x at {worst}  (issue 14, unsaturated: <= 1.5x, "
+            "<= 2x for stage 1 and /list-credentials)"
+        )
+        print(
+            f"server CPU per wizard Credbot/bare: "
+            f"{ours['server_cpu_ms_per_wizard'] / max(1e-9, bare['server_cpu_ms_per_wizard']):.2f}x  (issue 14: <= 3x)"
+        )
 
 
 def memory_report(result: dict[str, Any]) -> dict[str, Any]:
@@ -326,12 +400,19 @@ def memory_report(result: dict[str, Any]) -> dict[str, Any]:
     for pid in sorted({s["pid"] for s in samples}):
         own = [s for s in samples if s["pid"] == pid]
         window = [s for s in own if s["wizards"] >= last - 500]
-        workers[pid] = {"peak_hwm_kib": max(s["VmHWM"] for s in own), "rss_first_kib": own[0]["VmRSS"],
-                        "rss_last_kib": own[-1]["VmRSS"], "window_from_wizard": window[0]["wizards"],
-                        "growth_last_500_kib": window[-1]["VmRSS"] - window[0]["VmRSS"] if len(window) > 1 else 0}
-    return {"peak_hwm_kib": max(w["peak_hwm_kib"] for w in workers.values()),
-            "growth_last_500_kib": max(w["growth_last_500_kib"] for w in workers.values()),
-            "workers": workers, "samples": samples}
+        workers[pid] = {
+            "peak_hwm_kib": max(s["VmHWM"] for s in own),
+            "rss_first_kib": own[0]["VmRSS"],
+            "rss_last_kib": own[-1]["VmRSS"],
+            "window_from_wizard": window[0]["wizards"],
+            "growth_last_500_kib": window[-1]["VmRSS"] - window[0]["VmRSS"] if len(window) > 1 else 0,
+        }
+    return {
+        "peak_hwm_kib": max(w["peak_hwm_kib"] for w in workers.values()),
+        "growth_last_500_kib": max(w["growth_last_500_kib"] for w in workers.values()),
+        "workers": workers,
+        "samples": samples,
+    }
 
 
 def print_memory(report: dict[str, Any]) -> None:
@@ -341,9 +422,11 @@ def print_memory(report: dict[str, Any]) -> None:
     for s in report["samples"]:
         print(f"  {s['wizards']:5d}: pid {s['pid']:>7}  RSS {s['VmRSS'] / 1024:7.1f}  peak {s['VmHWM'] / 1024:7.1f}")
     for pid, worker in report["workers"].items():
-        print(f"worker {pid}: peak {worker['peak_hwm_kib'] / 1024:.1f} MiB; RSS growth over wizards "
-              f"{worker['window_from_wizard']}..{report['samples'][-1]['wizards']}: "
-              f"{worker['growth_last_500_kib'] / 1024:+.1f} MiB")
+        print(
+            f"worker {pid}: peak {worker['peak_hwm_kib'] / 1024:.1f} MiB; RSS growth over wizards "
+            f"{worker['window_from_wizard']}..{report['samples'][-1]['wizards']}: "
+            f"{worker['growth_last_500_kib'] / 1024:+.1f} MiB"
+        )
 
 
 def main() -> None:
@@ -357,8 +440,12 @@ def main() -> None:
     parser.add_argument("--memory-every", type=int, default=0, help="sample the worker's RSS every N wizards")
     parser.add_argument("--profile-dir", default="", help="profile the served process with pyinstrument into DIR")
     parser.add_argument("--think-ms", type=float, default=0, help="mean pause of each user before every step")
-    parser.add_argument("--think-jitter", type=float, default=0.5,
-                        help="each pause is think-ms x uniform(1 - J, 1 + J); 0 = every user in lockstep")
+    parser.add_argument(
+        "--think-jitter",
+        type=float,
+        default=0.5,
+        help="each pause is think-ms x uniform(1 - J, 1 + J); 0 = every user in lockstep",
+    )
     parser.add_argument("--label", default="load")
     args = parser.parse_args()
     print(run(args))
@@ -369,37 +456,63 @@ def run(args: argparse.Namespace) -> str:
     THINK_SECONDS = getattr(args, "think_ms", 0) / 1000
     THINK_JITTER = getattr(args, "think_jitter", THINK_JITTER)
     results: dict[str, Any] = {"args": vars(args), "machine": machine()}
-    print(f"load average at start: {results['machine']['load_avg_at_start']}, code {results['machine']['git_head']} "
-          f"+ {len(results['machine']['uncommitted_in_bot'])} uncommitted file(s) in bot/", flush=True)
-    with BenchSlack() as slack, BenchPaddle() as live, BenchPaddle() as sandbox, \
-            tempfile.TemporaryDirectory(prefix="credbot-bench-") as tmp, \
-            database(args.database, args.database_url, Path(tmp)) as (database_url, keys):
+    print(
+        f"load average at start: {results['machine']['load_avg_at_start']}, code {results['machine']['git_head']} "
+        f"+ {len(results['machine']['uncommitted_in_bot'])} uncommitted file(s) in bot/",
+        flush=True,
+    )
+    with (
+        BenchSlack() as slack,
+        BenchPaddle() as live,
+        BenchPaddle() as sandbox,
+        tempfile.TemporaryDirectory(prefix="credbot-bench-") as tmp,
+        database(args.database, args.database_url, Path(tmp)) as (database_url, keys),
+    ):
         bot = bare_process = None
         try:
             bare_result = ours = None
             if args.only in ("both", "bare"):
                 bare_process = BareBoltProcess(Path(tmp), slack).start()
-                bare_result = run_target(Target("bare", bare_process, False), slack, live, users=args.users,
-                                         wizards=args.wizards, warmup=args.warmup, memory_every=args.memory_every)
+                bare_result = run_target(
+                    Target("bare", bare_process, False),
+                    slack,
+                    live,
+                    users=args.users,
+                    wizards=args.wizards,
+                    warmup=args.warmup,
+                    memory_every=args.memory_every,
+                )
                 bare_process.stop()
             if args.only in ("both", "credbot"):
                 overrides = bot_overrides(database_url, keys)
                 if getattr(args, "profile_dir", ""):
                     Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
-                    overrides |= {"PYTHONPATH": f"{Path(__file__).parent / 'profiling'}{os.pathsep}{REPO}",
-                                  "BENCH_PROFILE_DIR": str(Path(args.profile_dir).resolve())}
+                    overrides |= {
+                        "PYTHONPATH": f"{Path(__file__).parent / 'profiling'}{os.pathsep}{REPO}",
+                        "BENCH_PROFILE_DIR": str(Path(args.profile_dir).resolve()),
+                    }
                 bot = BotProcess(Path(tmp), slack, live, sandbox, **overrides).start()
-                ours = run_target(Target("credbot", bot, True), slack, live, users=args.users,
-                                  wizards=args.wizards, warmup=args.warmup, memory_every=args.memory_every)
+                ours = run_target(
+                    Target("credbot", bot, True),
+                    slack,
+                    live,
+                    users=args.users,
+                    wizards=args.wizards,
+                    warmup=args.warmup,
+                    memory_every=args.memory_every,
+                )
         finally:
             if bot is not None:
                 bot.stop()
             if bare_process is not None:
                 bare_process.stop()
     results |= {"credbot": ours, "bare": bare_result}
-    title = (f"{args.users} users, {args.wizards} wizards after {args.warmup}/user warm-up, database {args.database}, "
-             f"think time {getattr(args, 'think_ms', 0):g} ms/step, "
-             f"{os.environ.get('CREDBOT_HTTP_WORKERS', default_workers())} gunicorn worker(s) x {os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer")
+    title = (
+        f"{args.users} users, {args.wizards} wizards after {args.warmup}/user warm-up, database {args.database}, "
+        f"think time {getattr(args, 'think_ms', 0):g} ms/step, "
+        f"{os.environ.get('CREDBOT_HTTP_WORKERS', default_workers())} gunicorn worker(s) x "
+        f"{os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer"
+    )
     if ours:
         print_table(title, ours, bare_result)
         if args.memory_every:

@@ -19,8 +19,15 @@ from pathlib import Path
 
 from tests.kit import BotProcess, FakePaddle, FakeSlack, Workspace
 
-STEPS = ("/create-credential", "stage 1 name", "stage 2 entity type", "stage 3 destination", "stage 4 key (ack)",
-         "verified + saved (views.update)", "/list-credentials")
+STEPS = (
+    "/create-credential",
+    "stage 1 name",
+    "stage 2 entity type",
+    "stage 3 destination",
+    "stage 4 key (ack)",
+    "verified + saved (views.update)",
+    "/list-credentials",
+)
 
 
 def timed(fn):
@@ -36,9 +43,10 @@ def walk(workspace: Workspace, paddle: FakePaddle, number: int, samples: dict[st
     samples[STEPS[0]].append(ms)
     call = workspace.slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger)
     view = {**call.json("view"), "id": call.response["view"]["id"]}
-    for step, (block, value) in zip(STEPS[1:4], (("name", f"Bench {number}"), ("entity_type", "bill"),
-                                                    ("destination", "paddle"))):
-        reply, ms = timed(lambda: workspace.submit(view, {block: value}))
+    for step, (block, value) in zip(  # noqa: B905 (the two tuples are written side by side)
+        STEPS[1:4], (("name", f"Bench {number}"), ("entity_type", "bill"), ("destination", "paddle"))
+    ):
+        reply, ms = timed(lambda: workspace.submit(view, {block: value}))  # noqa: B023 (called at once)
         assert reply.json()["response_action"] == "update", reply.text
         samples[step].append(ms)
         view = {**reply.json()["view"], "id": view["id"]}
@@ -64,8 +72,7 @@ def main() -> None:
     overrides = {"CREDBOT_NOTIFY_CHANNELS": "CBENCH1,CBENCH2"}
     if args.database_url:
         overrides |= {"DATABASE_URL": args.database_url, "CREDBOT_ENCRYPTION_KEYS": args.keys}
-    with FakeSlack() as slack, FakePaddle() as live, FakePaddle() as sandbox, \
-            tempfile.TemporaryDirectory() as tmp:
+    with FakeSlack() as slack, FakePaddle() as live, FakePaddle() as sandbox, tempfile.TemporaryDirectory() as tmp:
         bot = BotProcess(Path(tmp), slack, live, sandbox, **overrides).start()
         try:
             workspace = Workspace(bot, slack)
@@ -78,8 +85,11 @@ def main() -> None:
         finally:
             bot.stop()
 
-    print(f"Credbot wizard, {args.runs} runs, one user at a time, {platform.python_version()}, "
-          f"{platform.machine()}, database {'SQLite (embedded)' if not args.database_url else args.database_url.split(':')[0]}")
+    print(
+        f"Credbot wizard, {args.runs} runs, one user at a time, {platform.python_version()}, "
+        f"{platform.machine()}, database "
+        f"{'SQLite (embedded)' if not args.database_url else args.database_url.split(':')[0]}"
+    )
     print(f"{'step':34} {'median ms':>10} {'p95 ms':>8} {'worst ms':>9}")
     for step in STEPS:
         values = sorted(samples[step])

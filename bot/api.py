@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import getpass
 import logging
-from typing import Mapping
+from collections.abc import Mapping
 
 from bot.credentials.errors import CredentialGone, KeyUnreadable
 from bot.credentials.queries import CredentialQueries
@@ -32,8 +32,14 @@ from bot.credentials.types import CredentialSummary
 from bot.infra.settings import ConfigError, Settings, load_settings
 from bot.runtime import CredbotUnavailable, database_errors, key_ring_of, open_existing, restore_advice
 
-__all__ = ["CredentialStore", "CredbotUnavailable", "CredentialGone", "CredentialSummary", "get_api_key",
-           "list_credentials"]
+__all__ = [
+    "CredentialStore",
+    "CredbotUnavailable",
+    "CredentialGone",
+    "CredentialSummary",
+    "get_api_key",
+    "list_credentials",
+]
 
 log = logging.getLogger("bot.api")
 
@@ -41,8 +47,9 @@ log = logging.getLogger("bot.api")
 class CredentialStore:
     """One connection to the credentials; reuse it for many lookups, close it when done."""
 
-    def __init__(self, settings: Settings | None = None, env: Mapping[str, str] | None = None,
-                 actor: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, env: Mapping[str, str] | None = None, actor: str | None = None
+    ) -> None:
         self.settings = settings or _settings(env)
         self.actor = actor or f"api:{_user()}"
         self._opened = open_existing(self.settings)  # creates nothing; the keys are read at the first reveal
@@ -55,8 +62,10 @@ class CredentialStore:
         with database_errors(self.settings):
             key_id = service.queries.row(credential_id).encryption_key_id
             if key_id not in self._opened.key_ring.key_ids:
-                raise CredbotUnavailable(f"credential {credential_id} is encrypted with key '{key_id}', which is "
-                                         f"not configured: {restore_advice(self.settings, 'it')}")
+                raise CredbotUnavailable(
+                    f"credential {credential_id} is encrypted with key '{key_id}', which is "
+                    f"not configured: {restore_advice(self.settings, 'it')}"
+                )
             try:
                 return service.reveal(credential_id, self.actor).reveal()
             except KeyUnreadable as error:
@@ -74,7 +83,7 @@ class CredentialStore:
     def close(self) -> None:
         self._opened.close()
 
-    def __enter__(self) -> "CredentialStore":
+    def __enter__(self) -> CredentialStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -98,8 +107,9 @@ def _settings(env: Mapping[str, str] | None) -> Settings:
     try:
         settings = load_settings(env, purpose="keys")
     except ConfigError as error:
-        raise CredbotUnavailable("Credbot's settings are not valid (environment or .env): "
-                                 + "; ".join(error.problems), 2) from None
+        raise CredbotUnavailable(
+            "Credbot's settings are not valid (environment or .env): " + "; ".join(error.problems), 2
+        ) from None
     for warning in settings.name_warnings:
         log.warning("%s", warning)
     return settings

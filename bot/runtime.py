@@ -14,7 +14,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,10 +50,10 @@ def database_errors(settings: Settings) -> Iterator[None]:
         cause = str(getattr(error, "orig", None) or error).strip().splitlines()
         reason = cause[0] if cause else type(error).__name__
         if "timeout expired" in reason:  # psycopg's words for a server that accepted and never answered
-            reason = (f"no answer within {settings.database_connect_timeout} s "
-                      "(DATABASE_CONNECT_TIMEOUT_SECONDS)")
-        raise CredbotUnavailable(f"the database at {db.describe(settings.database_url)} cannot be used: "
-                                 f"{reason}") from None
+            reason = f"no answer within {settings.database_connect_timeout} s (DATABASE_CONNECT_TIMEOUT_SECONDS)"
+        raise CredbotUnavailable(
+            f"the database at {db.describe(settings.database_url)} cannot be used: {reason}"
+        ) from None
 
 
 def key_file(settings: Settings) -> Path | None:
@@ -75,13 +75,16 @@ def key_ring_of(settings: Settings, *, create: bool, sessions=None, local_first:
         with database_errors(settings):
             return key_ring_for(settings, sessions, create=create, local_first=local_first)
     except KeyFileMissing as missing:
-        raise CredbotUnavailable(_key_file_missing(settings, sessions) or f"encryption keys: {missing}",
-                                 EXIT_CONFIG) from None
+        raise CredbotUnavailable(
+            _key_file_missing(settings, sessions) or f"encryption keys: {missing}", EXIT_CONFIG
+        ) from None
     except (VaultError, UnsafePath) as error:
         raise CredbotUnavailable(f"encryption keys: {error}", EXIT_CONFIG) from None
     except OSError as error:
-        raise CredbotUnavailable(f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: "
-                                 f"{error.strerror or error}", EXIT_CONFIG) from None
+        raise CredbotUnavailable(
+            f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: {error.strerror or error}",
+            EXIT_CONFIG,
+        ) from None
 
 
 def _key_file_missing(settings: Settings, sessions) -> str | None:
@@ -92,9 +95,11 @@ def _key_file_missing(settings: Settings, sessions) -> str | None:
     if not held:
         return None
     what = ", ".join(f"{count} {label}{'s' if count != 1 else ''}" for label, count in held.items())
-    return (f"the key file {key_file(settings)} is missing, and the database at {db.describe(settings.database_url)} "
-            f"holds data encrypted with it ({what}): restore the key file from your backup; a new key could "
-            "never open what is stored")
+    return (
+        f"the key file {key_file(settings)} is missing, and the database at {db.describe(settings.database_url)} "
+        f"holds data encrypted with it ({what}): restore the key file from your backup; a new key could "
+        "never open what is stored"
+    )
 
 
 def missing_keys(key_ring: KeyRing, usage: dict[str, int]) -> str:
@@ -122,16 +127,20 @@ def upgrade_database(settings: Settings) -> Path | None:
             private_dir(file.parent)
             problem = db.unwritable(file)
             if problem:
-                raise CredbotUnavailable(f"{problem} ({setting}): `db upgrade` and `serve` write the database and "
-                                         "its journal there; make it writable or choose another", EXIT_CONFIG)
+                raise CredbotUnavailable(
+                    f"{problem} ({setting}): `db upgrade` and `serve` write the database and "
+                    "its journal there; make it writable or choose another",
+                    EXIT_CONFIG,
+                )
         with database_errors(settings):
             db.upgrade(settings.database_url, connect_timeout=settings.database_connect_timeout)
     except UnsafePath as unsafe:
         raise CredbotUnavailable(f"{unsafe} ({setting})", EXIT_CONFIG) from None
     except OSError as error:  # SQLite only: the data dir or the files beside the database
         where = file.parent if file is not None else db.describe(settings.database_url)
-        raise CredbotUnavailable(f"the directory {where} ({setting}) cannot be used: {error.strerror or error}",
-                                 EXIT_CONFIG) from None
+        raise CredbotUnavailable(
+            f"the directory {where} ({setting}) cannot be used: {error.strerror or error}", EXIT_CONFIG
+        ) from None
     return created
 
 
@@ -155,13 +164,21 @@ def prepare_for_serving(settings: Settings) -> KeyRing:
     finally:
         opened.close()
     if missing:
-        raise CredbotUnavailable(f"stored credentials use encryption keys that are not configured: {missing}; "
-                                 f"{restore_advice(settings)}", EXIT_CONFIG)
+        raise CredbotUnavailable(
+            f"stored credentials use encryption keys that are not configured: {missing}; {restore_advice(settings)}",
+            EXIT_CONFIG,
+        )
     return key_ring
 
 
-def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None,
-                  read_only: bool = False, kind: type["Opened"] | None = None) -> "Opened":
+def open_existing(
+    settings: Settings,
+    *,
+    keys: bool = False,
+    key_ring: KeyRing | None = None,
+    read_only: bool = False,
+    kind: type[Opened] | None = None,
+) -> Opened:
     """The database as it is (and, with ``keys``, the key ring), creating nothing; a missing or unmigrated
     database is a one-line failure naming `db upgrade`. ``read_only``: for commands that never write (a SQLite
     file is opened read-only, so a read-only copy can be inspected). ``kind``: a subclass of :class:`Opened`."""
@@ -169,14 +186,16 @@ def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing |
     file = db.sqlite_file(settings.database_url)
     if file is not None and not file.is_file():
         raise CredbotUnavailable(f"there is no database at {where}: {PREPARE_HINT}")
-    engine = db.create_db_engine(settings.database_url, connect_timeout=settings.database_connect_timeout,
-                                 read_only=read_only)
+    engine = db.create_db_engine(
+        settings.database_url, connect_timeout=settings.database_connect_timeout, read_only=read_only
+    )
     try:
         with database_errors(settings):
             current, head = db.schema_revisions(engine)
         if current != head:
-            state = ("has no Credbot tables" if current is None
-                     else f"is at migration {current}, this version needs {head}")
+            state = (
+                "has no Credbot tables" if current is None else f"is at migration {current}, this version needs {head}"
+            )
             raise CredbotUnavailable(f"the database at {where} {state}: {PREPARE_HINT}")
         sessions = db.session_factory(engine)
         if keys and key_ring is None:
@@ -199,7 +218,7 @@ class Opened:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Opened":
+    def __enter__(self) -> Opened:
         return self
 
     def __exit__(self, *exc: object) -> None:

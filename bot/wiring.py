@@ -6,7 +6,7 @@ The core (bot.credentials) never reads settings; this module reads them and hand
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,14 +41,25 @@ def key_verifier(settings: Settings) -> PaddleVerifier:
     return PaddleVerifier(base_urls, timeout=settings.paddle_timeout)
 
 
-def credential_service(settings: Settings, sessions: sessionmaker[Session], key_ring: KeyRing, *,
-                       defer: Callable[..., object] | None = None,
-                       reads: sessionmaker[Session] | None = None) -> CredentialService:
+def credential_service(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    key_ring: KeyRing,
+    *,
+    defer: Callable[..., object] | None = None,
+    reads: sessionmaker[Session] | None = None,
+) -> CredentialService:
     """The core's service on these sessions and keys; ``defer`` lets audit writes follow an answer; ``reads``
     are sessions for its queries (on PostgreSQL without a transaction: bot.infra.db.read_session_factory)."""
-    return CredentialService(sessions, key_ring, key_verifier(settings), verify_keys=settings.verify_keys,
-                             observer=EdgeObserver(), audit=AuditLog(sessions, defer=defer, single=reads),
-                             reads=reads)
+    return CredentialService(
+        sessions,
+        key_ring,
+        key_verifier(settings),
+        verify_keys=settings.verify_keys,
+        observer=EdgeObserver(),
+        audit=AuditLog(sessions, defer=defer, single=reads),
+        reads=reads,
+    )
 
 
 def wizard_checks(settings: Settings, service: CredentialService) -> WizardChecks:

@@ -29,8 +29,10 @@ def project() -> dict:
 def pyproject_digest() -> str:
     """sha256 (first 16 hex digits) of the dependency lists, canonically encoded."""
     data = project()
-    lists = {"dependencies": data.get("dependencies", []),
-             "optional-dependencies": data.get("optional-dependencies", {})}
+    lists = {
+        "dependencies": data.get("dependencies", []),
+        "optional-dependencies": data.get("optional-dependencies", {}),
+    }
     return hashlib.sha256(json.dumps(lists, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -55,8 +57,9 @@ def file_digest(path: Path) -> str:
 def stamp(lock: Path) -> str:
     """What .venv/.credbot-installed records: the lock installed, its digest and pyproject.toml's (the project
     is installed editable, so only its metadata, not its code, makes a reinstall necessary)."""
-    return json.dumps({"lock": lock.name, "lock_digest": file_digest(lock),
-                       "pyproject_digest": file_digest(ROOT / "pyproject.toml")})
+    return json.dumps(
+        {"lock": lock.name, "lock_digest": file_digest(lock), "pyproject_digest": file_digest(ROOT / "pyproject.toml")}
+    )
 
 
 def installed_covers(stamp_file: Path, wanted: Path) -> bool:
@@ -65,8 +68,9 @@ def installed_covers(stamp_file: Path, wanted: Path) -> bool:
     try:
         record = json.loads(stamp_file.read_text())
         installed = ROOT / record["lock"]
-        current = (record["lock_digest"] == file_digest(installed)
-                   and record["pyproject_digest"] == file_digest(ROOT / "pyproject.toml"))
+        current = record["lock_digest"] == file_digest(installed) and record["pyproject_digest"] == file_digest(
+            ROOT / "pyproject.toml"
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return False  # no record, an older venv.sh's stamp, or a lock since removed: install
     if not current:

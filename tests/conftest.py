@@ -5,23 +5,38 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit import BotProcess, InProcessBot, FakePaddle, FakeSlack, TestDatabase, Workspace, clean, postgres_base_url, \
-    postgres_problem
+from tests.kit import (
+    BotProcess,
+    InProcessBot,
+    FakePaddle,
+    FakeSlack,
+    TestDatabase,
+    Workspace,
+    clean,
+    postgres_base_url,
+    postgres_problem,
+)
 from tests.kit.processes import ForkServer, forking
 
 _postgres_checked: dict[str, str | None] = {}
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "postgresql_only: the test means nothing on SQLite; only its PostgreSQL run is kept")
+    config.addinivalue_line(
+        "markers", "postgresql_only: the test means nothing on SQLite; only its PostgreSQL run is kept"
+    )
     if forking() and _starts_xdist_workers(config):
         ForkServer.share_with_workers()
 
 
 def _starts_xdist_workers(config) -> bool:
     """Whether this is pytest-xdist's controller about to start workers (as xdist itself decides it)."""
-    return (not hasattr(config, "workerinput") and not config.getoption("collectonly")
-            and config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None)))
+    return (
+        not hasattr(config, "workerinput")
+        and not config.getoption("collectonly")
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -29,9 +44,12 @@ def pytest_collection_modifyitems(config, items):
     PostgreSQL run when PostgreSQL cannot be reached outside CI (the terminal summary says so once)."""
     uses_postgres = any(_database_param(item) == "postgresql" for item in items)
     no_postgres = uses_postgres and _postgres_skip_reason() is not None
-    kept = [item for item in items
-            if not (item.get_closest_marker("postgresql_only") and _database_param(item) == "sqlite")
-            and not (no_postgres and _database_param(item) == "postgresql")]
+    kept = [
+        item
+        for item in items
+        if not (item.get_closest_marker("postgresql_only") and _database_param(item) == "sqlite")
+        and not (no_postgres and _database_param(item) == "postgresql")
+    ]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
@@ -39,7 +57,9 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_terminal_summary(terminalreporter):
     """The PostgreSQL note, once per run (not once per test); only when some test would have used it."""
-    reports = (report for kind in ("passed", "failed", "skipped", "error") for report in terminalreporter.stats.get(kind, []))
+    reports = (
+        report for kind in ("passed", "failed", "skipped", "error") for report in terminalreporter.stats.get(kind, [])
+    )
     ran_on_sqlite = any("sqlite" in getattr(report, "nodeid", "") for report in reports)  # workers collected, not us
     if ran_on_sqlite and _postgres_skip_reason():
         terminalreporter.write_line(f"PostgreSQL runs not collected: {_postgres_skip_reason()}", yellow=True)
@@ -59,8 +79,10 @@ def _postgres_skip_reason() -> str | None:
     problem = _postgres_checked[url]
     if not problem or os.environ.get("CI") == "true":
         return None
-    return (f"PostgreSQL at {url.split('@')[-1]} is not reachable ({problem}). Start it, or point "
-            "TEST_DATABASE_URL at one (trust auth, an empty database) to run the PostgreSQL tests.")
+    return (
+        f"PostgreSQL at {url.split('@')[-1]} is not reachable ({problem}). Start it, or point "
+        "TEST_DATABASE_URL at one (trust auth, an empty database) to run the PostgreSQL tests."
+    )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -72,8 +94,10 @@ def database(request, tmp_path_factory):
             _postgres_checked[url] = postgres_problem(url)
         problem = _postgres_checked[url]
         if problem:
-            message = (f"PostgreSQL at {url.split('@')[-1]} is not reachable ({problem}). Start it, or point "
-                       "TEST_DATABASE_URL at one (trust auth, an empty database) to run the PostgreSQL tests.")
+            message = (
+                f"PostgreSQL at {url.split('@')[-1]} is not reachable ({problem}). Start it, or point "
+                "TEST_DATABASE_URL at one (trust auth, an empty database) to run the PostgreSQL tests."
+            )
             if os.environ.get("CI") == "true":
                 pytest.fail(message, pytrace=False)
             pytest.skip(message)

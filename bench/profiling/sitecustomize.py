@@ -67,8 +67,11 @@ if _DIR:
 
         if root:
             walk(root, frozenset())
-        lines = [f"total {total:.2f} s sampled (wall time inside profiled calls, all threads)", "",
-                 f"{'cum s':>8} {'cum %':>6} {'self s':>8}  function  file:line"]
+        lines = [
+            f"total {total:.2f} s sampled (wall time inside profiled calls, all threads)",
+            "",
+            f"{'cum s':>8} {'cum %':>6} {'self s':>8}  function  file:line",
+        ]
         for key, value in sorted(cumulative.items(), key=lambda kv: -kv[1])[:top]:
             lines.append(f"{value:8.2f} {100 * value / total if total else 0:6.1f} {own.get(key, 0):8.2f}  {key}")
         lines += ["", "by self time:"]

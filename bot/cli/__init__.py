@@ -14,8 +14,16 @@ import logging
 import sys
 import traceback
 
-from bot.cli import (audit_trail, credential_commands, deployment_check, installation_commands, key_commands,
-                     reminder_commands, schema, serve)
+from bot.cli import (
+    audit_trail,
+    credential_commands,
+    deployment_check,
+    installation_commands,
+    key_commands,
+    reminder_commands,
+    schema,
+    serve,
+)
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.infra.files import UnsafePath
 from bot.infra.settings import ConfigError
@@ -79,8 +87,10 @@ def report(error: Exception, args: argparse.Namespace) -> int:
     elif isinstance(error, UnsafePath):  # a data dir or key file others may write: fix its mode or owner
         message, status = f"{prefix}: {error}", EXIT_CONFIG
     else:  # a bug, or a failure nobody foresaw: still one line, the traceback on request
-        message = (f"{prefix}: unexpected {type(error).__name__}: {' '.join(str(error).split())[:300]} "
-                   "(run with --debug for the traceback)")
+        message = (
+            f"{prefix}: unexpected {type(error).__name__}: {' '.join(str(error).split())[:300]} "
+            "(run with --debug for the traceback)"
+        )
         status = EXIT_RUNTIME
     if args.debug or logging.getLogger().isEnabledFor(logging.DEBUG):
         traceback.print_exception(error, file=sys.stderr)

@@ -31,6 +31,18 @@ def show_trail(args: argparse.Namespace) -> None:
     if not events:
         print("no audit events match", file=sys.stderr)
         return
-    print_table(HEADER, ((utc(e.at, seconds=True), e.action, e.outcome, e.actor or "-",
-                          "/".join(p for p in (e.enterprise_id, e.team_id) if p) or "-", e.credential_id or "-",
-                          one_line(e.detail)) for e in events))
+    print_table(
+        HEADER,
+        (
+            (
+                utc(e.at, seconds=True),
+                e.action,
+                e.outcome,
+                e.actor or "-",
+                "/".join(p for p in (e.enterprise_id, e.team_id) if p) or "-",
+                e.credential_id or "-",
+                one_line(e.detail),
+            )
+            for e in events
+        ),
+    )

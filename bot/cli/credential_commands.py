@@ -10,12 +10,23 @@ from bot.cli import keys_and_database
 from bot.cli.installation_commands import add_purge
 from bot.cli.printing import one_line, print_json, print_table, utc
 
-HEADER = ("id", "name", "destination", "entity type", "workspace", "created (UTC)", "key", "last check",
-          "expires (UTC)")
+HEADER = (
+    "id",
+    "name",
+    "destination",
+    "entity type",
+    "workspace",
+    "created (UTC)",
+    "key",
+    "last check",
+    "expires (UTC)",
+)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    creds = commands.add_parser("credentials", help="Integration Credentials for operators and integration jobs (read; purge)")
+    creds = commands.add_parser(
+        "credentials", help="Integration Credentials for operators and integration jobs (read; purge)"
+    )
     creds_cmd = creds.add_subparsers(dest="credentials_command", required=True)
     listing = creds_cmd.add_parser("list", help="every credential (no keys)")
     listing.add_argument("--destination", choices=keys_and_database.DESTINATION_VALUES, help="only this destination")
@@ -38,9 +49,23 @@ def list_credentials(args: argparse.Namespace) -> None:
     if args.json:
         print_json([item.as_dict() for item in items])
         return
-    print_table(HEADER, ((item.id, one_line(item.name), item.destination, item.entity_type.value,
-                          "/".join(p for p in (item.enterprise_id, item.team_id) if p) or "-", utc(item.created_at),
-                          f"…{item.key_hint}", item.verification.label, utc(item.key_expires_at)) for item in items))
+    print_table(
+        HEADER,
+        (
+            (
+                item.id,
+                one_line(item.name),
+                item.destination,
+                item.entity_type.value,
+                "/".join(p for p in (item.enterprise_id, item.team_id) if p) or "-",
+                utc(item.created_at),
+                f"…{item.key_hint}",
+                item.verification.label,
+                utc(item.key_expires_at),
+            )
+            for item in items
+        ),
+    )
 
 
 def show_credential(args: argparse.Namespace) -> None:

@@ -1,7 +1,8 @@
 """`check`: is this deployment ready, without a person in Slack? Settings, the database, the encryption keys, the
 Slack token(s) and their scopes, the bot in each channel it posts to, and both Paddle base URLs.
 
-One line per check: ``ok <check>`` (``: what was found``), or ``FAIL <check>: what is wrong; what to do``, or ``skipped <check>: why``
+One line per check: ``ok <check>`` (``: what was found``), or ``FAIL <check>: what is wrong; what to do``, or
+``skipped <check>: why``
 (a check that needs one that failed). Exit 0 when none failed, else 1; ``--json`` prints one document instead.
 Reads only; no token or key is printed, and no key is sent to Paddle.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from bot.cli import keys_and_database
 from bot.cli.failures import CommandFailed
@@ -84,8 +85,9 @@ def run_checks() -> list[Check]:
     except ConfigError as error:
         why = "the settings do not load"
         return [Check("settings", FAILED, "; ".join(error.problems) + " (environment or .env)")] + [
-            Check(name, SKIPPED, why) for name in ("database", "encryption keys", "slack token", "paddle live",
-                                                    "paddle sandbox")]
+            Check(name, SKIPPED, why)
+            for name in ("database", "encryption keys", "slack token", "paddle live", "paddle sandbox")
+        ]
     checks = [Check("settings", OK)]
     with opened_database(settings, checks) as opened:
         keys_ok = check_keys(opened, checks)
@@ -136,8 +138,14 @@ def slack_targets(settings: Settings, opened, checks: list[Check]) -> list[Slack
 
     if not settings.oauth_mode:
         if settings.slack_bot_token is None:
-            checks.append(Check("slack token", FAILED, "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token "
-                                                       "(xoxb-…) from your app's OAuth & Permissions page"))
+            checks.append(
+                Check(
+                    "slack token",
+                    FAILED,
+                    "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token "
+                    "(xoxb-…) from your app's OAuth & Permissions page",
+                )
+            )
             return []
         return [SlackTarget("", check_client(settings.slack_bot_token.reveal(), settings.slack_api_url), TOKEN_FIX)]
     if opened is None:
@@ -145,8 +153,13 @@ def slack_targets(settings: Settings, opened, checks: list[Check]) -> list[Slack
         return []
     installed = opened.installation_tokens()
     if not installed:
-        checks.append(Check("slack installations", FAILED, "no workspace has installed the app yet: open "
-                                                           "/slack/install on Credbot's address to install it"))
+        checks.append(
+            Check(
+                "slack installations",
+                FAILED,
+                "no workspace has installed the app yet: open /slack/install on Credbot's address to install it",
+            )
+        )
     targets = []
     for facts, token, why in installed:
         label = f"{facts['team_name'] or '-'} ({facts['team_id'] or facts['enterprise_id']})"
@@ -174,14 +187,26 @@ def check_slack(settings: Settings, targets: list[SlackTarget], checks: list[Che
         target.working, target.bot_name = True, facts.user or target.bot_name
         checks.append(Check(f"slack token{of}", OK, f"bot {facts.user} in {facts.team}, {facts.team_id}"))
         if facts.scopes is None:
-            checks.append(Check(f"slack scopes{of}", FAILED, "Slack's answer did not name the token's scopes "
-                                "(X-OAuth-Scopes header): is a proxy dropping it?"))
+            checks.append(
+                Check(
+                    f"slack scopes{of}",
+                    FAILED,
+                    "Slack's answer did not name the token's scopes (X-OAuth-Scopes header): is a proxy dropping it?",
+                )
+            )
             continue
         lacking = missing_scopes(facts.scopes, settings.slack_scopes)
-        checks.append(Check(f"slack scopes{of}", OK) if not lacking else Check(
-            f"slack scopes{of}", FAILED, f"the token lacks {', '.join(lacking)}: add them to the app's Bot Token "
-            f"Scopes (OAuth & Permissions, or paste manifest.yml again), then reinstall the app to the workspace"
-            + ("" if target.label else " and copy the new token into SLACK_BOT_TOKEN")))
+        checks.append(
+            Check(f"slack scopes{of}", OK)
+            if not lacking
+            else Check(
+                f"slack scopes{of}",
+                FAILED,
+                f"the token lacks {', '.join(lacking)}: add them to the app's Bot Token "
+                f"Scopes (OAuth & Permissions, or paste manifest.yml again), then reinstall the app to the workspace"
+                + ("" if target.label else " and copy the new token into SLACK_BOT_TOKEN"),
+            )
+        )
     channels = [(f"notification channel {c}", c, "CREDBOT_NOTIFY_CHANNELS") for c in settings.notify_channels]
     if settings.board_channel:
         channels.append((f"board channel {settings.board_channel}", settings.board_channel, "CREDBOT_BOARD_CHANNEL"))
@@ -204,24 +229,39 @@ def channel_check(name: str, channel: str, setting: str, targets: list[SlackTarg
         except SlackCheckFailed as failed:
             if failed.code == "channel_not_found":
                 continue
-            return Check(name, FAILED, f"{failed}{where}: check {setting}, and that the app has the channels:read "
-                                       "and groups:read scopes")
+            return Check(
+                name,
+                FAILED,
+                f"{failed}{where}: check {setting}, and that the app has the channels:read and groups:read scopes",
+            )
         if member:
             return Check(name, OK, where.strip())
-        return Check(name, FAILED, f"the bot is not a member{where}: type `/invite @{target.bot_name}` in that "
-                                   "channel")
-    return Check(name, FAILED, f"Slack finds no channel {channel}: check the id in {setting} (channel details, at "
-                               f"the bottom of About); for a private channel, type `/invite @{targets[0].bot_name}` "
-                               "in it first")
+        return Check(name, FAILED, f"the bot is not a member{where}: type `/invite @{target.bot_name}` in that channel")
+    return Check(
+        name,
+        FAILED,
+        f"Slack finds no channel {channel}: check the id in {setting} (channel details, at "
+        f"the bottom of About); for a private channel, type `/invite @{targets[0].bot_name}` "
+        "in it first",
+    )
 
 
 def check_paddle(settings: Settings, checks: list[Check]) -> None:
     """Each base URL answers a request without a key as Paddle's API does (no key is sent)."""
     from bot.providers.paddle_reachability import paddle_problem
 
-    for name, url, setting in (("paddle live", settings.paddle_api_url, "PADDLE_API_URL"),
-                               ("paddle sandbox", settings.paddle_sandbox_api_url, "PADDLE_SANDBOX_API_URL")):
+    for name, url, setting in (
+        ("paddle live", settings.paddle_api_url, "PADDLE_API_URL"),
+        ("paddle sandbox", settings.paddle_sandbox_api_url, "PADDLE_SANDBOX_API_URL"),
+    ):
         problem = paddle_problem(url, settings.paddle_timeout)
-        checks.append(Check(name, OK, url) if problem is None else Check(
-            name, FAILED, f"{url} ({setting}) {problem}: check {setting}, and that this host may reach Paddle "
-                          "(firewall, proxy), or try again later"))
+        checks.append(
+            Check(name, OK, url)
+            if problem is None
+            else Check(
+                name,
+                FAILED,
+                f"{url} ({setting}) {problem}: check {setting}, and that this host may reach Paddle "
+                "(firewall, proxy), or try again later",
+            )
+        )

@@ -42,17 +42,38 @@ def list_installations(args: argparse.Namespace) -> None:
     with keys_and_database.open_existing(settings, read_only=True) as opened:
         facts = opened.installations()
     if args.json:
-        print_json([{**row, "installed_at": utc(row["installed_at"], True),
-                     "token_expires_at": utc(row["token_expires_at"], True)} for row in facts])
+        print_json(
+            [
+                {
+                    **row,
+                    "installed_at": utc(row["installed_at"], True),
+                    "token_expires_at": utc(row["token_expires_at"], True),
+                }
+                for row in facts
+            ]
+        )
         return
-    print_table(("workspace", "name", "installed by", "installed (UTC)", "scopes", "token", "token expires (UTC)"),
-                [(_where(row), row["team_name"] or "-", row["installed_by"] or "-", utc(row["installed_at"]),
-                  ",".join(row["scopes"]) or "-", row["token"], utc(row["token_expires_at"])) for row in facts])
+    print_table(
+        ("workspace", "name", "installed by", "installed (UTC)", "scopes", "token", "token expires (UTC)"),
+        [
+            (
+                _where(row),
+                row["team_name"] or "-",
+                row["installed_by"] or "-",
+                utc(row["installed_at"]),
+                ",".join(row["scopes"]) or "-",
+                row["token"],
+                utc(row["token_expires_at"]),
+            )
+            for row in facts
+        ],
+    )
 
 
 def _where(row: dict) -> str:
     where = "/".join(part for part in (row["enterprise_id"], row["team_id"]) if part)
     return where + " (org-wide)" if row["org_wide"] else where
+
 
 def remove_installation(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
@@ -60,8 +81,10 @@ def remove_installation(args: argparse.Namespace) -> None:
         removed = opened.remove_installation(args.workspace)
     if not removed:
         raise CommandFailed(f"no installation for {args.workspace}; `installations list` shows them", EXIT_RUNTIME)
-    print(f"removed the installation of {args.workspace} and its tokens; its credentials stay "
-          f"(`credentials purge --workspace {args.workspace}` deletes them)")
+    print(
+        f"removed the installation of {args.workspace} and its tokens; its credentials stay "
+        f"(`credentials purge --workspace {args.workspace}` deletes them)"
+    )
 
 
 def purge_credentials(args: argparse.Namespace) -> None:
@@ -69,8 +92,9 @@ def purge_credentials(args: argparse.Namespace) -> None:
 
     if not args.yes:
         if not sys.stdin.isatty():
-            raise CommandFailed("credentials purge deletes for good: pass --yes, or run it at a terminal to be "
-                                "asked", EXIT_CONFIG)
+            raise CommandFailed(
+                "credentials purge deletes for good: pass --yes, or run it at a terminal to be asked", EXIT_CONFIG
+            )
         answer = input(f"Delete every credential of {args.workspace}? Type the workspace id to confirm: ")
         if answer.strip() != args.workspace:
             raise CommandFailed("not confirmed: nothing was deleted", EXIT_RUNTIME)

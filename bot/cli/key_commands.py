@@ -22,14 +22,19 @@ def add_commands(commands: argparse._SubParsersAction, positive) -> None:
     status.set_defaults(func=key_status)
     rotate = keys.add_parser("rotate", help="re-encrypt every credential under the primary (first) key")
     rotate.add_argument("--batch-size", type=positive, default=200, help="credentials per transaction (default 200)")
-    rotate.add_argument("--max-batches", type=positive, default=None,
-                        help="stop after this many batches (run again to continue)")
-    rotate.add_argument("--to-local", action="store_true",
-                        help="with CREDBOT_KMS_KEY_ID: move every credential to the first CREDBOT_ENCRYPTION_KEYS "
-                             "key (moving off KMS) instead of to a new data key")
+    rotate.add_argument(
+        "--max-batches", type=positive, default=None, help="stop after this many batches (run again to continue)"
+    )
+    rotate.add_argument(
+        "--to-local",
+        action="store_true",
+        help="with CREDBOT_KMS_KEY_ID: move every credential to the first CREDBOT_ENCRYPTION_KEYS "
+        "key (moving off KMS) instead of to a new data key",
+    )
     rotate.set_defaults(func=rotate_keys)
-    rewrap = keys.add_parser("rewrap", help="re-wrap every data key under CREDBOT_KMS_KEY_ID (KMS ReEncrypt); "
-                                            "credentials are not touched")
+    rewrap = keys.add_parser(
+        "rewrap", help="re-wrap every data key under CREDBOT_KMS_KEY_ID (KMS ReEncrypt); credentials are not touched"
+    )
     rewrap.set_defaults(func=rewrap_data_keys)
 
 
@@ -41,8 +46,11 @@ def key_rows(key_ring, usage: dict[str, int]) -> list[dict]:
     """Every configured key and every key a stored credential uses: primary, configured or MISSING."""
     rows = []
     for key_id in dict.fromkeys(key_ring.key_ids + tuple(usage)):
-        role = "primary" if key_id == key_ring.primary_key_id else (
-            "configured" if key_id in key_ring.key_ids else "MISSING")
+        role = (
+            "primary"
+            if key_id == key_ring.primary_key_id
+            else ("configured" if key_id in key_ring.key_ids else "MISSING")
+        )
         rows.append({"key_id": key_id, "role": role, "credentials": usage.get(key_id, 0)})
     return rows
 
@@ -60,8 +68,11 @@ def key_status(args: argparse.Namespace) -> None:
         missing = keys_and_database.missing_keys(opened.key_ring, usage)
     print_json(rows) if args.json else print_key_rows(rows)
     if missing:
-        raise CommandFailed(f"stored credentials use encryption keys that are not configured: {missing}; "
-                            f"{keys_and_database.restore_advice(settings)}", EXIT_RUNTIME)
+        raise CommandFailed(
+            f"stored credentials use encryption keys that are not configured: {missing}; "
+            f"{keys_and_database.restore_advice(settings)}",
+            EXIT_RUNTIME,
+        )
 
 
 def rotate_keys(args: argparse.Namespace) -> None:
@@ -74,11 +85,14 @@ def rotate_keys(args: argparse.Namespace) -> None:
         key_ring, usage = opened.key_ring, opened.key_usage()
         missing = keys_and_database.missing_keys(key_ring, usage)
         if missing:
-            advice = (keys_and_database.restore_advice(settings) if keys_and_database.key_file(settings) else
-                      "keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until rotation has "
-                      "finished")
-            raise CommandFailed(f"cannot rotate: stored credentials use keys that are not configured: {missing}; "
-                                f"{advice}", EXIT_CONFIG)
+            advice = (
+                keys_and_database.restore_advice(settings)
+                if keys_and_database.key_file(settings)
+                else "keep every old key in CREDBOT_ENCRYPTION_KEYS (after the new primary) until rotation has finished"
+            )
+            raise CommandFailed(
+                f"cannot rotate: stored credentials use keys that are not configured: {missing}; {advice}", EXIT_CONFIG
+            )
         tokens = opened.rewrap_installations()
         if tokens:
             print(f"re-encrypted the Slack tokens of {tokens} installation(s) under '{key_ring.primary_key_id}'")
@@ -86,10 +100,14 @@ def rotate_keys(args: argparse.Namespace) -> None:
         if not todo:
             print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")
             return
-        print(f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', {args.batch_size} per "
-              "transaction")
-        report = opened.rotate(args.batch_size, args.max_batches,
-                               lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True))
+        print(
+            f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', {args.batch_size} per transaction"
+        )
+        report = opened.rotate(
+            args.batch_size,
+            args.max_batches,
+            lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True),
+        )
         print(f"done: {report.rotated} re-encrypted in {report.batches} batch(es)")
         for credential_id, key_id, reason in report.failed:
             print(f"  FAILED {credential_id} (key '{key_id}'): {reason}", file=sys.stderr)
@@ -97,8 +115,9 @@ def rotate_keys(args: argparse.Namespace) -> None:
             print("stopped after --max-batches; run the command again to continue")
         print_key_rows(key_rows(key_ring, opened.key_usage()))
     if report.failed:
-        raise CommandFailed(f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); "
-                            "the others are done")
+        raise CommandFailed(
+            f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); the others are done"
+        )
 
 
 def fresh_data_key_when_done(opened) -> None:
@@ -113,8 +132,10 @@ def fresh_data_key_when_done(opened) -> None:
 def rewrap_data_keys(_args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     if not settings.kms_key_id:
-        raise CommandFailed("keys rewrap needs CREDBOT_KMS_KEY_ID: set it to the KMS key the data keys should be "
-                            "wrapped by", EXIT_CONFIG)
+        raise CommandFailed(
+            "keys rewrap needs CREDBOT_KMS_KEY_ID: set it to the KMS key the data keys should be wrapped by",
+            EXIT_CONFIG,
+        )
     with keys_and_database.open_existing(settings) as opened:
         changed = opened.rewrap_data_keys()
     for key_id, old, new in changed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.credentials import catalog
@@ -19,16 +19,37 @@ from bot.credentials.errors import CredentialGone, KeyUnreadable
 from bot.credentials.vault import KeyRing, VaultError
 from bot import runtime
 from bot.infra.settings import Settings, load_settings
-from bot.runtime import (CredbotUnavailable, database_errors, key_file, key_ring_of, missing_keys,
-                         prepare_for_serving, restore_advice, upgrade_database)
+from bot.runtime import (
+    CredbotUnavailable,
+    database_errors,
+    key_file,
+    key_ring_of,
+    missing_keys,
+    prepare_for_serving,
+    restore_advice,
+    upgrade_database,
+)
 
 # The catalog's destinations, for `--destination` (this module is the CLI's one way into the core).
 DESTINATION_VALUES = tuple(d.value for d in catalog.DESTINATIONS)
 
 log = logging.getLogger("bot.cli")
 
-__all__ = ["CredbotUnavailable", "Opened", "command_settings", "database_errors", "key_file", "key_ring_of", "missing_keys",
-           "new_key", "open_existing", "parse_moment", "prepare_for_serving", "restore_advice", "upgrade_database"]
+__all__ = [
+    "CredbotUnavailable",
+    "Opened",
+    "command_settings",
+    "database_errors",
+    "key_file",
+    "key_ring_of",
+    "missing_keys",
+    "new_key",
+    "open_existing",
+    "parse_moment",
+    "prepare_for_serving",
+    "restore_advice",
+    "upgrade_database",
+]
 
 
 def command_settings(purpose: str) -> Settings:
@@ -64,8 +85,9 @@ def parse_moment(text: str | None, option: str) -> datetime | None:
         raise CommandFailed(str(error).replace("--since", option), EXIT_CONFIG) from None
 
 
-def open_existing(settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None,
-                  read_only: bool = False) -> "Opened":
+def open_existing(
+    settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None, read_only: bool = False
+) -> Opened:
     """The database as it is (and, with ``keys``, the key ring), creating nothing (bot.runtime.open_existing)."""
     return runtime.open_existing(settings, keys=keys, key_ring=key_ring, read_only=read_only, kind=Opened)
 
@@ -92,8 +114,10 @@ class Opened(runtime.Opened):
             key_id = service.queries.row(credential_id).encryption_key_id
             if key_id not in self.key_ring.key_ids:
                 advice = restore_advice(self.settings, "it")
-                raise CommandFailed(f"credential {credential_id} is encrypted with key '{key_id}', which is not "
-                                    f"configured: {advice}", EXIT_CONFIG)
+                raise CommandFailed(
+                    f"credential {credential_id} is encrypted with key '{key_id}', which is not configured: {advice}",
+                    EXIT_CONFIG,
+                )
             try:
                 return service.reveal(credential_id, actor).reveal()
             except KeyUnreadable as error:
@@ -103,8 +127,9 @@ class Opened(runtime.Opened):
         from bot.credentials.rotation import rotate_keys
 
         with database_errors(self.settings):
-            return rotate_keys(self.sessions, self.key_ring, batch_size=batch_size, max_batches=max_batches,
-                               on_batch=on_batch)
+            return rotate_keys(
+                self.sessions, self.key_ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch
+            )
 
     def envelope(self):
         """The data keys under CREDBOT_KMS_KEY_ID (KMS failures as one line naming KMS and the key)."""
@@ -129,8 +154,11 @@ class Opened(runtime.Opened):
     def encrypt_with_local_keys(self) -> None:
         """Moving back off KMS: the first local key encrypts, data keys only decrypt."""
         if not self.settings.encryption_keys:
-            raise CommandFailed("--to-local needs CREDBOT_ENCRYPTION_KEYS: the local key to move the credentials "
-                                "to (`credbot keys generate` makes one)", EXIT_CONFIG)
+            raise CommandFailed(
+                "--to-local needs CREDBOT_ENCRYPTION_KEYS: the local key to move the credentials "
+                "to (`credbot keys generate` makes one)",
+                EXIT_CONFIG,
+            )
         self.key_ring = key_ring_of(self.settings, create=False, sessions=self.sessions, local_first=True)
 
     def rewrap_data_keys(self) -> list[tuple[str, str, str]]:
@@ -188,16 +216,23 @@ class Opened(runtime.Opened):
             wrong = unconfirmed_key_ids(self.sessions, self.key_ring)
         problems = []
         if missing_keys(self.key_ring, credentials):
-            problems.append(f"stored credentials use keys that are not configured: "
-                            f"{missing_keys(self.key_ring, credentials)}")
+            problems.append(
+                f"stored credentials use keys that are not configured: {missing_keys(self.key_ring, credentials)}"
+            )
         if missing_keys(self.key_ring, tokens):
-            problems.append("Slack installation tokens use keys that are not configured: " +
-                            missing_keys(self.key_ring, tokens).replace("credential", "token"))
+            problems.append(
+                "Slack installation tokens use keys that are not configured: "
+                + missing_keys(self.key_ring, tokens).replace("credential", "token")
+            )
         if problems:
-            problems[-1] += "; add them back to CREDBOT_ENCRYPTION_KEYS (after the primary key), or restore the key file"
+            problems[-1] += (
+                "; add them back to CREDBOT_ENCRYPTION_KEYS (after the primary key), or restore the key file"
+            )
         if wrong:
-            problems.append(f"the material configured for key id {', '.join(repr(k) for k in wrong)} is not the key "
-                            "that id was first used with; restore the original key (a new key needs a new id)")
+            problems.append(
+                f"the material configured for key id {', '.join(repr(k) for k in wrong)} is not the key "
+                "that id was first used with; restore the original key (a new key needs a new id)"
+            )
         return problems
 
     def installation_tokens(self) -> list[tuple[dict, object, str | None]]:
@@ -215,8 +250,11 @@ class Opened(runtime.Opened):
                 continue
             try:
                 with database_errors(self.settings):
-                    bot = store.find_bot(enterprise_id=facts["enterprise_id"] or None,
-                                         team_id=facts["team_id"] or None, is_enterprise_install=facts["org_wide"])
+                    bot = store.find_bot(
+                        enterprise_id=facts["enterprise_id"] or None,
+                        team_id=facts["team_id"] or None,
+                        is_enterprise_install=facts["org_wide"],
+                    )
             except VaultError as error:
                 found.append((facts, None, f"its token cannot be decrypted: {error}"))
                 continue
@@ -237,5 +275,6 @@ def _known(credential_id: str) -> Iterator[None]:
     try:
         yield
     except CredentialGone:
-        raise CommandFailed(f"no credential with id {credential_id!r}; `credbot credentials list` shows them",
-                            EXIT_RUNTIME) from None
+        raise CommandFailed(
+            f"no credential with id {credential_id!r}; `credbot credentials list` shows them", EXIT_RUNTIME
+        ) from None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from datetime import datetime, UTC
+from collections.abc import Iterable, Sequence
 
 
 def print_json(document: object) -> None:
@@ -28,4 +28,4 @@ def one_line(text: str | None) -> str:
 def utc(moment: datetime | None, seconds: bool = False) -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -11,7 +11,8 @@ from bot.cli.failures import EXIT_CONFIG, CommandFailed
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     reminders = commands.add_parser("reminders", help="key expiry reminders").add_subparsers(
-        dest="reminders_command", required=True)
+        dest="reminders_command", required=True
+    )
     run = reminders.add_parser("run", help="send the due expiry reminders now (the bot does it daily)")
     run.add_argument("--now", help="check as of this ISO date/time instead of now (UTC unless given)")
     run.set_defaults(func=send_reminders)

@@ -39,8 +39,10 @@ def serve(_args: argparse.Namespace) -> None:
         if not settings.oauth_mode and not check_bot_token(settings, stop):
             return  # SIGTERM while Slack was away: a clean stop
         if not settings.admins:
-            log.warning("CREDBOT_ADMINS is not set: everyone in the workspace may create credentials. Set it to "
-                        "Slack user ids (U…/W…) and user group ids (S…) to choose who may.")
+            log.warning(
+                "CREDBOT_ADMINS is not set: everyone in the workspace may create credentials. Set it to "
+                "Slack user ids (U…/W…) and user group ids (S…) to choose who may."
+            )
         if settings.socket_mode:
             serve_socket_mode(settings, key_ring, stop)
             return
@@ -72,8 +74,10 @@ def metrics_across_workers(settings: Settings) -> None:
     except UnsafePath as unsafe:
         raise CommandFailed(str(unsafe), EXIT_CONFIG) from None
     except OSError as error:
-        raise CommandFailed(f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: "
-                            f"{error.strerror or error}", EXIT_CONFIG) from None
+        raise CommandFailed(
+            f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: {error.strerror or error}",
+            EXIT_CONFIG,
+        ) from None
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     owner = os.getpid()
     atexit.register(_remove_metrics_dir, directory, owner)

@@ -15,35 +15,33 @@ from dataclasses import dataclass
 class EntityType:
     value: str
     label: str
-    description: str                   # shown where a person chooses one (a Block Kit option: 75 characters)
+    description: str  # shown where a person chooses one (a Block Kit option: 75 characters)
 
 
 @dataclass(frozen=True)
 class KeyRules:
     """What a destination's API keys look like, checked before any network call."""
 
-    pattern: re.Pattern[str]           # the current key format; group "env" names the environment
-    environment_marker: str            # the value of group "env" that belongs to this destination
+    pattern: re.Pattern[str]  # the current key format; group "env" names the environment
+    environment_marker: str  # the value of group "env" that belongs to this destination
     legacy_pattern: re.Pattern[str] | None  # older keys without an environment marker
     family_pattern: re.Pattern[str] | None  # any key of this provider, shape unfamiliar; group "env" as above
-    id_pattern: re.Pattern[str] | None      # where a key of the family shows its own record's id (group "id")
-    where_to_get: str                  # where in the provider's dashboard a key is generated
+    id_pattern: re.Pattern[str] | None  # where a key of the family shows its own record's id (group "id")
+    where_to_get: str  # where in the provider's dashboard a key is generated
 
 
 @dataclass(frozen=True)
 class Destination:
     value: str
     label: str
-    environment: str                   # short, human: "live" / "sandbox"
-    description: str                   # shown where a person chooses one (a Block Kit option: 75 characters)
-    base_url_setting: str              # the setting that holds the provider's base URL (resolved at wiring time)
+    environment: str  # short, human: "live" / "sandbox"
+    description: str  # shown where a person chooses one (a Block Kit option: 75 characters)
+    base_url_setting: str  # the setting that holds the provider's base URL (resolved at wiring time)
     sandbox: bool
     key_rules: KeyRules
 
 
-ENTITY_TYPES: tuple[EntityType, ...] = (
-    EntityType("bill", "Bill", "Bills from your billing platform"),
-)
+ENTITY_TYPES: tuple[EntityType, ...] = (EntityType("bill", "Bill", "Bills from your billing platform"),)
 
 # Paddle Billing keys: pdl_ + live|sdbx + _apikey_ + 26-char id + _ + 26-char secret (69 chars). The secret is
 # in Paddle's URL-safe alphabet, so it may hold "_" and "-" anywhere (Paddle's documented example ends "…X7_AQO").
@@ -58,21 +56,26 @@ _PADDLE_LEGACY_KEY = re.compile(r"^[A-Za-z0-9]{50}$")
 _PADDLE_WHERE = "Paddle dashboard > Developer tools > Authentication > API keys"
 
 
-
 def _paddle(value: str, label: str, environment: str, host: str, setting: str, marker: str) -> Destination:
     sandbox = environment == "sandbox"
     account = "your sandbox account" if sandbox else "your live account"
     data = "test data only" if sandbox else "real customers and money"
-    return Destination(value=value, label=label, environment=environment,
-                       description=f"{account.capitalize()} at {host}, {data}", base_url_setting=setting,
-                       sandbox=sandbox, key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_FAMILY,
-                                                            _PADDLE_KEY_ID, _PADDLE_WHERE))
+    return Destination(
+        value=value,
+        label=label,
+        environment=environment,
+        description=f"{account.capitalize()} at {host}, {data}",
+        base_url_setting=setting,
+        sandbox=sandbox,
+        key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_FAMILY, _PADDLE_KEY_ID, _PADDLE_WHERE),
+    )
 
 
 DESTINATIONS: tuple[Destination, ...] = (
     _paddle("paddle", "Paddle", "live", "api.paddle.com", "PADDLE_API_URL", "live"),
-    _paddle("paddle_sandbox", "Paddle (Sandbox Mode)", "sandbox", "sandbox-api.paddle.com", "PADDLE_SANDBOX_API_URL",
-            "sdbx"),
+    _paddle(
+        "paddle_sandbox", "Paddle (Sandbox Mode)", "sandbox", "sandbox-api.paddle.com", "PADDLE_SANDBOX_API_URL", "sdbx"
+    ),
 )
 
 _ENVIRONMENT_NAMES = {"live": "a live Paddle account", "sdbx": "a Paddle sandbox account"}

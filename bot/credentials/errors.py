@@ -25,8 +25,10 @@ class NameTaken(InvalidInput):
 
     def __init__(self, name: str, holder: str | None = None) -> None:
         if holder and holder != name:
-            message = (f"This name looks the same as “{holder}”, which already exists in this workspace (lookalike "
-                       "letters, digits or case). Choose a name that reads differently.")
+            message = (
+                f"This name looks the same as “{holder}”, which already exists in this workspace (lookalike "
+                "letters, digits or case). Choose a name that reads differently."
+            )
         else:
             message = "A credential with this name already exists in this workspace. Choose another name."
         super().__init__("name", message)
@@ -48,8 +50,9 @@ class ProviderUnavailable(ProviderRefusal):
 class CredentialGone(CredentialError):
     """The credential does not exist (any more) in this workspace: deleted, or an id from elsewhere."""
 
-    def __init__(self, message: str = "That credential no longer exists: it may have been deleted. "
-                                      "The list has been refreshed.") -> None:
+    def __init__(
+        self, message: str = "That credential no longer exists: it may have been deleted. The list has been refreshed."
+    ) -> None:
         super().__init__(message)
 
 
@@ -65,6 +68,8 @@ class KeyUnreadable(CredentialError):
     """A stored ciphertext did not decrypt (damaged, or under a key that is wrong); logged under ``reference``."""
 
     def __init__(self, reference: str) -> None:
-        super().__init__(f"The stored key could not be decrypted (reference {reference}); replace it with "
-                         "Replace API key, and give the bot's operators the reference.")
+        super().__init__(
+            f"The stored key could not be decrypted (reference {reference}); replace it with "
+            "Replace API key, and give the bot's operators the reference."
+        )
         self.reference = reference

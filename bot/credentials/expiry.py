@@ -26,15 +26,21 @@ def due(sessions: sessionmaker[Session], now: datetime) -> list[tuple[Credential
     """
     rows = []
     with sessions() as session:
-        for kind, condition in ((EXPIRED, Credential.key_expires_at <= now),
-                                (EXPIRES_SOON, and_(Credential.key_expires_at > now,
-                                                    Credential.key_expires_at <= now + REMIND_BEFORE))):
-            claimed = select(Reminder.id).where(Reminder.credential_id == Credential.id, Reminder.kind == kind,
-                                                Reminder.expires_at == Credential.key_expires_at)
+        for kind, condition in (
+            (EXPIRED, Credential.key_expires_at <= now),
+            (EXPIRES_SOON, and_(Credential.key_expires_at > now, Credential.key_expires_at <= now + REMIND_BEFORE)),
+        ):
+            claimed = select(Reminder.id).where(
+                Reminder.credential_id == Credential.id,
+                Reminder.kind == kind,
+                Reminder.expires_at == Credential.key_expires_at,
+            )
             live = or_(Credential.key_status.is_(None), Credential.key_status != "revoked")
-            query = (select(*SHOWN_COLUMNS)
-                     .where(Credential.key_expires_at.is_not(None), condition, live, ~claimed.exists())
-                     .order_by(Credential.key_expires_at))
+            query = (
+                select(*SHOWN_COLUMNS)
+                .where(Credential.key_expires_at.is_not(None), condition, live, ~claimed.exists())
+                .order_by(Credential.key_expires_at)
+            )
             rows += [(summary_of(row), kind) for row in session.execute(query).all()]
     return rows
 
@@ -43,8 +49,16 @@ def claim(sessions: sessionmaker[Session], item: CredentialSummary, kind: str, n
     """True for exactly one caller per (credential, kind, expiry), however many instances ask at once."""
     try:
         with sessions.begin() as session:
-            session.add(Reminder(credential_id=item.id, kind=kind, expires_at=item.key_expires_at, claimed_at=now,
-                                 claimed_by=CLAIMER, outcome="claimed"))
+            session.add(
+                Reminder(
+                    credential_id=item.id,
+                    kind=kind,
+                    expires_at=item.key_expires_at,
+                    claimed_at=now,
+                    claimed_by=CLAIMER,
+                    outcome="claimed",
+                )
+            )
         return True
     except IntegrityError:  # another instance claimed it, or the credential was deleted meanwhile
         return False
@@ -52,6 +66,8 @@ def claim(sessions: sessionmaker[Session], item: CredentialSummary, kind: str, n
 
 def record_outcome(sessions: sessionmaker[Session], item: CredentialSummary, kind: str, outcome: str) -> None:
     with sessions.begin() as session:
-        session.execute(update(Reminder).where(Reminder.credential_id == item.id, Reminder.kind == kind,
-                                               Reminder.expires_at == item.key_expires_at)
-                        .values(outcome=outcome[:200]))
+        session.execute(
+            update(Reminder)
+            .where(Reminder.credential_id == item.id, Reminder.kind == kind, Reminder.expires_at == item.key_expires_at)
+            .values(outcome=outcome[:200])
+        )

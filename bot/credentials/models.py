@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -95,10 +95,7 @@ class AuditEvent(Base):
     credential_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (
-        Index("ix_audit_events_at", "at"),
-        Index("ix_audit_events_credential", "credential_id"),
-    )
+    __table_args__ = (Index("ix_audit_events_at", "at"), Index("ix_audit_events_credential", "credential_id"))
 
 
 class HomeViewer(Base):
@@ -134,6 +131,7 @@ class DataKey(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     kms_key_id: Mapped[str] = mapped_column(String(2048))  # the KMS key that wrapped it (an ARN as KMS returns it)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
 
 class SlackInstallation(Base):
     """One workspace's (or one Enterprise org's) installation through OAuth. Its tokens are sealed by the key

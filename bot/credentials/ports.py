@@ -7,8 +7,9 @@ Nothing here imports an adapter: the provider client (bot.providers.paddle), the
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timezone
-from typing import Callable, Protocol
+from datetime import datetime, UTC
+from typing import Protocol
+from collections.abc import Callable
 
 from bot.credentials.types import KeyCheck
 from bot.infra.secret import Secret
@@ -17,7 +18,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class KeyVerifier(Protocol):

@@ -14,8 +14,11 @@ def purge_workspace(sessions: sessionmaker[Session], audit: AuditLog, workspace_
     """Delete the credentials of a workspace (team id) or of an Enterprise org (enterprise id), with their
     reminders, in one transaction; audited as one event. Returns how many were deleted."""
     owned = or_(Credential.team_id == workspace_id, Credential.enterprise_id == workspace_id)
-    scope = Workspace(enterprise_id=workspace_id, team_id="") if workspace_id.startswith("E") \
+    scope = (
+        Workspace(enterprise_id=workspace_id, team_id="")
+        if workspace_id.startswith("E")
         else Workspace(enterprise_id="", team_id=workspace_id)
+    )
     with sessions.begin() as session:  # the event in the same transaction: no purge goes unrecorded
         ids = list(session.scalars(select(Credential.id).where(owned)))
         if ids:

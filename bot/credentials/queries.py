@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import datetime, UTC
+from functools import cache
 
 from sqlalchemy import Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,9 +25,21 @@ from bot.credentials.types import (
 )
 from bot.credentials.names import name_key
 
-SHOWN_COLUMNS = (Credential.id, Credential.name, Credential.entity_type, Credential.destination, Credential.created_by,
-                 Credential.created_at, Credential.key_hint, Credential.last_verified_at, Credential.last_verification,
-                 Credential.key_expires_at, Credential.key_status, Credential.enterprise_id, Credential.team_id)
+SHOWN_COLUMNS = (
+    Credential.id,
+    Credential.name,
+    Credential.entity_type,
+    Credential.destination,
+    Credential.created_by,
+    Credential.created_at,
+    Credential.key_hint,
+    Credential.last_verified_at,
+    Credential.last_verification,
+    Credential.key_expires_at,
+    Credential.key_status,
+    Credential.enterprise_id,
+    Credential.team_id,
+)
 NEWEST_FIRST = (Credential.created_at.desc(), Credential.id.desc())
 _SHOWN_COUNT = len(SHOWN_COLUMNS)
 
@@ -47,14 +59,18 @@ _ONE_IN_WORKSPACE = select(*_SHOWN).where(*_IN_WORKSPACE, _TABLE.c.id == bindpar
 _ONE = select(*_SHOWN).where(_TABLE.c.id == bindparam("id"))
 _IN_GROUP = (*_IN_WORKSPACE, _TABLE.c.destination == bindparam("destination"))
 _COUNT_IN_WORKSPACE = select(func.count()).select_from(
-    select(_TABLE.c.id).where(*_IN_WORKSPACE).limit(bindparam("cap")).subquery())
+    select(_TABLE.c.id).where(*_IN_WORKSPACE).limit(bindparam("cap")).subquery()
+)
 _COUNT_IN_GROUP = select(func.count()).select_from(
-    select(_TABLE.c.id).where(*_IN_GROUP).limit(bindparam("cap")).subquery())
+    select(_TABLE.c.id).where(*_IN_GROUP).limit(bindparam("cap")).subquery()
+)
 _GROUP_PAGE = select(*_SHOWN).where(*_IN_GROUP).order_by(*_NEWEST).offset(bindparam("skip")).limit(bindparam("limit"))
 _VIEWER = HomeViewer.__table__
 _HAS_OPENED_HOME = select(_VIEWER.c.user_id).where(
-    _VIEWER.c.enterprise_id == bindparam("enterprise_id"), _VIEWER.c.team_id == bindparam("team_id"),
-    _VIEWER.c.user_id == bindparam("user_id"))
+    _VIEWER.c.enterprise_id == bindparam("enterprise_id"),
+    _VIEWER.c.team_id == bindparam("team_id"),
+    _VIEWER.c.user_id == bindparam("user_id"),
+)
 _OUTCOME_BY_VALUE = {outcome.value: outcome for outcome in Outcome}
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -63,7 +79,7 @@ def utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def stored_verification(at: datetime | None, column: str | None) -> Verification:
@@ -91,16 +107,40 @@ def summary_of(row) -> CredentialSummary:
     return _summary(*row[:_SHOWN_COUNT])  # a Row unpacks far faster than it answers attribute lookups
 
 
-def _summary(id_: str, name: str, entity_type: str, destination: str, created_by: str, created_at: datetime,
-             key_hint: str, last_verified_at: datetime | None, last_verification: str | None,
-             key_expires_at: datetime | None, key_status: str | None, enterprise_id: str,
-             team_id: str) -> CredentialSummary:
+def _summary(
+    id_: str,
+    name: str,
+    entity_type: str,
+    destination: str,
+    created_by: str,
+    created_at: datetime,
+    key_hint: str,
+    last_verified_at: datetime | None,
+    last_verification: str | None,
+    key_expires_at: datetime | None,
+    key_status: str | None,
+    enterprise_id: str,
+    team_id: str,
+) -> CredentialSummary:
     entity = catalog.entity_type(entity_type) or catalog.EntityType(entity_type, entity_type, "")
     found = catalog.destination(destination)
     label, sandbox = (found.label, found.sandbox) if found else (destination, False)
-    return CredentialSummary(id_, name, entity, destination, label, sandbox, created_by, utc(created_at), key_hint,
-                             stored_verification(last_verified_at, last_verification), utc(key_expires_at),
-                             key_status, enterprise_id, team_id)
+    return CredentialSummary(
+        id_,
+        name,
+        entity,
+        destination,
+        label,
+        sandbox,
+        created_by,
+        utc(created_at),
+        key_hint,
+        stored_verification(last_verified_at, last_verification),
+        utc(key_expires_at),
+        key_status,
+        enterprise_id,
+        team_id,
+    )
 
 
 def credential_id(value: object) -> str:
@@ -159,8 +199,16 @@ class CredentialQueries:
             raise CredentialGone()
         return row
 
-    def list(self, workspace: Workspace, *, text: str = "", after: Cursor | None = None,
-             before: Cursor | None = None, offset: int = 0, limit: int = PAGE_SIZE) -> CredentialPage:
+    def list(
+        self,
+        workspace: Workspace,
+        *,
+        text: str = "",
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> CredentialPage:
         """A page of the workspace's credentials, newest first; ``text`` filters by name or destination.
 
         Keyset paging on the (workspace, created_at, id) index: ``after`` gives the page following that row,
@@ -196,8 +244,15 @@ class CredentialQueries:
         if not counted:
             return CredentialPage(items, None, offset, limit, has_next=has_next, has_previous=has_previous)
         total = rows[0].total if rows else 0
-        return CredentialPage(items, min(total, COUNT_CAP), offset, limit, has_next=has_next,
-                              has_previous=has_previous, total_capped=total > COUNT_CAP)
+        return CredentialPage(
+            items,
+            min(total, COUNT_CAP),
+            offset,
+            limit,
+            has_next=has_next,
+            has_previous=has_previous,
+            total_capped=total > COUNT_CAP,
+        )
 
     def home_page(self, workspace: Workspace, page: int = 0, per_page: int = 40) -> HomePage:
         """App Home: by destination (catalog order), newest first within each; a page reads about as many rows
@@ -220,8 +275,14 @@ class CredentialQueries:
                 rows += found
                 if wanted <= 0:
                     break
-        return HomePage([summary_of(r) for r in rows[:per_page]], page, per_page, min(total, COUNT_CAP),
-                        has_next=len(rows) > per_page, total_capped=total > COUNT_CAP)
+        return HomePage(
+            [summary_of(r) for r in rows[:per_page]],
+            page,
+            per_page,
+            min(total, COUNT_CAP),
+            has_next=len(rows) > per_page,
+            total_capped=total > COUNT_CAP,
+        )
 
     def has_opened_home(self, workspace: Workspace, user_id: str) -> bool:
         values = {**_workspace_values(workspace), "user_id": user_id}
@@ -234,8 +295,9 @@ class CredentialQueries:
         scope = [Credential.team_id == team_id] if team_id else []
         with self.sessions() as session:
             total = session.scalar(select(func.count()).select_from(Credential).where(*scope)) or 0
-            rows = session.execute(select(*SHOWN_COLUMNS).where(*scope).order_by(Credential.destination, *NEWEST_FIRST)
-                                   .limit(limit)).all()
+            rows = session.execute(
+                select(*SHOWN_COLUMNS).where(*scope).order_by(Credential.destination, *NEWEST_FIRST).limit(limit)
+            ).all()
         return [summary_of(r) for r in rows], total
 
     def all_credentials(self, destination: str | None = None) -> list[CredentialSummary]:
@@ -249,8 +311,9 @@ class CredentialQueries:
     def key_usage(self) -> dict[str, int]:
         """How many credentials each encryption key id protects."""
         with self.sessions() as session:
-            rows = session.execute(select(Credential.encryption_key_id, func.count())
-                                   .group_by(Credential.encryption_key_id)).all()
+            rows = session.execute(
+                select(Credential.encryption_key_id, func.count()).group_by(Credential.encryption_key_id)
+            ).all()
         return {key_id: count for key_id, count in rows}
 
 
@@ -267,7 +330,7 @@ def _matching(text: str) -> tuple[str, list[str]]:
     return needle, list(catalog.destinations_matching(text))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _page_statement(direction: str, filtered: bool, by_destination: bool, counted: bool) -> Select:
     """The page query of one shape (first page, after or before a row; filtered by name, and by destination;
     with the capped count), made once; the workspace, filter, cursor and limit are bound parameters."""
@@ -279,8 +342,13 @@ def _page_statement(direction: str, filtered: bool, by_destination: bool, counte
         conditions.append(or_(*matches))
     columns = list(_SHOWN)
     if counted:  # uncorrelated: evaluated once, however many rows the page has
-        columns.append(select(func.count()).select_from(select(_TABLE.c.id).where(*conditions).limit(COUNT_CAP + 1)
-                                                        .subquery()).correlate(None).scalar_subquery().label("total"))
+        columns.append(
+            select(func.count())
+            .select_from(select(_TABLE.c.id).where(*conditions).limit(COUNT_CAP + 1).subquery())
+            .correlate(None)
+            .scalar_subquery()
+            .label("total")
+        )
     query = select(*columns).where(*conditions)
     if direction == "after":
         return query.where(_ROW_KEY < _CURSOR).order_by(*_NEWEST).limit(bindparam("limit"))

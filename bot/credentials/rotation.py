@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,9 +34,14 @@ class RotationReport:
     stopped_early: bool = False  # --max-batches reached with work left
 
 
-def rotate_keys(sessions: sessionmaker[Session], key_ring: KeyRing, *, batch_size: int = 200,
-                max_batches: int | None = None,
-                on_batch: Callable[[int, int], None] = lambda batch, count: None) -> RotationReport:
+def rotate_keys(
+    sessions: sessionmaker[Session],
+    key_ring: KeyRing,
+    *,
+    batch_size: int = 200,
+    max_batches: int | None = None,
+    on_batch: Callable[[int, int], None] = lambda batch, count: None,
+) -> RotationReport:
     """Move every credential not under the primary key onto it. Never decrypts to anything but memory."""
     report = RotationReport(key_ring.primary_key_id)
     unreadable: set[str] = set()  # failed this run: reported, not retried in a loop
@@ -45,10 +50,13 @@ def rotate_keys(sessions: sessionmaker[Session], key_ring: KeyRing, *, batch_siz
             report.stopped_early = _remaining(sessions, key_ring, unreadable) > 0
             return report
         with sessions.begin() as session:
-            query = (select(Credential)
-                     .where(Credential.encryption_key_id != key_ring.primary_key_id)
-                     .order_by(Credential.id).limit(batch_size)
-                     .with_for_update(skip_locked=True))
+            query = (
+                select(Credential)
+                .where(Credential.encryption_key_id != key_ring.primary_key_id)
+                .order_by(Credential.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
             if unreadable:
                 query = query.where(Credential.id.not_in(unreadable))
             rows = session.scalars(query).all()
@@ -67,9 +75,17 @@ def rotate_keys(sessions: sessionmaker[Session], key_ring: KeyRing, *, batch_siz
                 row.encrypted_key, row.encryption_key_id = new.blob, new.key_id
                 moved += 1
             if moved:
-                session.add(AuditEvent(action="keys.rotate", outcome="rotated", actor=ACTOR, enterprise_id="",
-                                       team_id="", credential_id=None,
-                                       detail=f"{moved} credential(s) re-encrypted under '{key_ring.primary_key_id}'"))
+                session.add(
+                    AuditEvent(
+                        action="keys.rotate",
+                        outcome="rotated",
+                        actor=ACTOR,
+                        enterprise_id="",
+                        team_id="",
+                        credential_id=None,
+                        detail=f"{moved} credential(s) re-encrypted under '{key_ring.primary_key_id}'",
+                    )
+                )
         report.batches += 1
         report.rotated += moved
         on_batch(report.batches, moved)
@@ -79,8 +95,9 @@ def _remaining(sessions: sessionmaker[Session], key_ring: KeyRing, skip: set[str
     from sqlalchemy import func
 
     with sessions() as session:
-        query = select(func.count()).select_from(Credential).where(
-            Credential.encryption_key_id != key_ring.primary_key_id)
+        query = (
+            select(func.count()).select_from(Credential).where(Credential.encryption_key_id != key_ring.primary_key_id)
+        )
         if skip:
             query = query.where(Credential.id.not_in(skip))
         return session.scalar(query) or 0

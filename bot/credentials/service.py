@@ -14,34 +14,15 @@ from sqlalchemy import Insert, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.credentials import catalog
 from bot.credentials.audit import AuditLog
-from bot.credentials.errors import (
-    CredentialGone,
-    KeyRejected,
-    KeyUnreadable,
-    NameTaken,
-    ProviderUnavailable,
-    StorageFailed,
-)
+from bot.credentials.errors import CredentialGone, KeyUnreadable, NameTaken, StorageFailed
+from bot.credentials.key_verification import KeyVerification
 from bot.credentials.models import AuditEvent, Credential, HomeViewer
 from bot.credentials.ports import Clock, KeyVerifier, Observer, Unobserved, utc_now
 from bot.credentials.queries import CredentialQueries, in_workspace, summary_of, verification_column
-from bot.credentials.types import (
-    CredentialPage,
-    CredentialSummary,
-    KeyCheck,
-    Outcome,
-    Verification,
-    Workspace,
-)
+from bot.credentials.types import CredentialPage, CredentialSummary, KeyCheck, Outcome, Verification, Workspace
 from bot.credentials.names import name_key
-from bot.credentials.validation import (
-    check_api_key,
-    validate_destination,
-    validate_entity_type,
-    validate_name,
-)
+from bot.credentials.validation import check_api_key, validate_destination, validate_entity_type, validate_name
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data
 from bot.infra.secret import Secret
 
@@ -50,8 +31,13 @@ log = logging.getLogger(__name__)
 
 def binding(credential_id: str, workspace: Workspace, destination: str, entity_type: str) -> bytes:
     """Associated data tying a ciphertext to its row: copied into another row it no longer decrypts."""
-    return associated_data(credential_id=credential_id, enterprise_id=workspace.enterprise_id,
-                           team_id=workspace.team_id, destination=destination, entity_type=entity_type)
+    return associated_data(
+        credential_id=credential_id,
+        enterprise_id=workspace.enterprise_id,
+        team_id=workspace.team_id,
+        destination=destination,
+        entity_type=entity_type,
+    )
 
 
 def row_binding(row: Credential) -> bytes:
@@ -64,26 +50,39 @@ def check_message(check: KeyCheck) -> str:
         return "Paddle accepted the key."
     if check.outcome is Outcome.REJECTED:  # the provider's words say what to do; its code is shown apart
         return f"{check.message} Then use Replace API key."
-    return "Paddle could not be reached, or did not answer as Paddle does, so the key was not checked. Try again " \
-           "in a few minutes."
+    return (
+        "Paddle could not be reached, or did not answer as Paddle does, so the key was not checked. Try again "
+        "in a few minutes."
+    )
 
 
 class CredentialService:
     """The core's operations. ``queries`` holds the reads."""
 
-    def __init__(self, sessions: sessionmaker[Session], key_ring: KeyRing, verifier: KeyVerifier, *,
-                 verify_keys: bool = True, clock: Clock = utc_now, observer: Observer | None = None,
-                 audit: AuditLog | None = None, reads: sessionmaker[Session] | None = None) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        key_ring: KeyRing,
+        verifier: KeyVerifier,
+        *,
+        verify_keys: bool = True,
+        clock: Clock = utc_now,
+        observer: Observer | None = None,
+        audit: AuditLog | None = None,
+        reads: sessionmaker[Session] | None = None,
+    ) -> None:
         self.sessions, self.key_ring, self.verifier = sessions, key_ring, verifier
         self.verify_keys, self.clock = verify_keys, clock
         self.observer = observer or Unobserved()
         self.queries = CredentialQueries(reads or sessions)  # reads: sessions without a transaction, if given
         self.audit = audit or AuditLog(sessions, clock)
+        self.verification = KeyVerification(verifier, self.audit, self.observer, clock, verify_keys=verify_keys)
 
     # -- create -------------------------------------------------------------------------
 
-    def create(self, workspace: Workspace, actor: str, *, name: str, entity_type: str, destination: str,
-               api_key: Secret) -> CredentialSummary:
+    def create(
+        self, workspace: Workspace, actor: str, *, name: str, entity_type: str, destination: str, api_key: Secret
+    ) -> CredentialSummary:
         """Check, verify with the provider, encrypt and store a credential; on any error nothing is stored."""
         name, entity, dest = validate_name(name), validate_entity_type(entity_type), validate_destination(destination)
         api_key = check_api_key(api_key.reveal(), dest, live_verification=self.verify_keys)
@@ -91,13 +90,24 @@ class CredentialService:
         if holder is not None:  # taken since stage 1: say so before bothering Paddle
             self.audit.record(workspace, actor, "credential.create", "refused", detail="name taken")
             raise NameTaken(name, holder)
-        verification, record = self._verified(workspace, actor, dest, api_key)
+        verification, record = self.verification.verified(workspace, actor, dest, api_key)
         credential_id = str(uuid.uuid4())
         sealed = self.key_ring.encrypt(api_key, binding(credential_id, workspace, dest.value, entity.value))
-        row = {"id": credential_id, "enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id,
-               "name": name, "name_key": name_key(name), "entity_type": entity.value, "destination": dest.value,
-               "encrypted_key": sealed.blob, "encryption_key_id": sealed.key_id, "key_hint": api_key.hint(),
-               "created_by": actor, "created_at": self.clock(), **_verification_values(verification, record)}
+        row = {
+            "id": credential_id,
+            "enterprise_id": workspace.enterprise_id,
+            "team_id": workspace.team_id,
+            "name": name,
+            "name_key": name_key(name),
+            "entity_type": entity.value,
+            "destination": dest.value,
+            "encrypted_key": sealed.blob,
+            "encryption_key_id": sealed.key_id,
+            "key_hint": api_key.hint(),
+            "created_by": actor,
+            "created_at": self.clock(),
+            **_verification_values(verification, record),
+        }
         self._insert(workspace, actor, row, name, f"{entity.value} -> {dest.value}")
         self.observer.credential_created(dest.value)
         return summary_of(row)
@@ -114,9 +124,13 @@ class CredentialService:
             if self.queries.engine.dialect.name == "postgresql":
                 event = self.audit.values(workspace, actor, *created)
                 with self.queries.engine.begin() as connection:  # sends nothing more in autocommit
-                    connection.execute(_create_with_event(tuple(row)), {
-                        **{f"c_{key}": value for key, value in row.items()},
-                        **{f"e_{key}": value for key, value in event.items() if key != "credential_id"}})
+                    connection.execute(
+                        _create_with_event(tuple(row)),
+                        {
+                            **{f"c_{key}": value for key, value in row.items()},
+                            **{f"e_{key}": value for key, value in event.items() if key != "credential_id"},
+                        },
+                    )
             else:
                 with self.sessions.begin() as session:
                     session.execute(_INSERT_CREDENTIAL, row)
@@ -137,7 +151,7 @@ class CredentialService:
         row = self.queries.row(raw_id, workspace)
         api_key = self._open(row, actor, "credential.test")
         with self.observer.holding(api_key):
-            check = self._check(workspace, actor, validate_destination(row.destination), api_key, row.id)
+            check = self.verification.check(workspace, actor, validate_destination(row.destination), api_key, row.id)
         verification = Verification(self.clock(), check.outcome, check.reason)
         values = _verification_values(verification, check.record)
         if check.record is None:  # keep what we knew of the expiry when the provider did not say
@@ -153,12 +167,21 @@ class CredentialService:
         dest = validate_destination(row.destination)
         api_key = check_api_key(raw_key, dest, live_verification=self.verify_keys, destination_fixed=True)
         with self.observer.holding(api_key):
-            verification, record = self._verified(workspace, actor, dest, api_key, row.id)
+            verification, record = self.verification.verified(workspace, actor, dest, api_key, row.id)
             sealed = self.key_ring.encrypt(api_key, row_binding(row))
-        self._change(workspace, actor, row.id, ("credential.replace", "replaced", f"key ending {api_key.hint()}"),
-                     update(Credential).values(encrypted_key=sealed.blob, encryption_key_id=sealed.key_id,
-                                               key_hint=api_key.hint(), key_replaced_at=self.clock(),
-                                               **_verification_values(verification, record)))
+        self._change(
+            workspace,
+            actor,
+            row.id,
+            ("credential.replace", "replaced", f"key ending {api_key.hint()}"),
+            update(Credential).values(
+                encrypted_key=sealed.blob,
+                encryption_key_id=sealed.key_id,
+                key_hint=api_key.hint(),
+                key_replaced_at=self.clock(),
+                **_verification_values(verification, record),
+            ),
+        )
         return self.queries.get(workspace, row.id)
 
     def rename(self, workspace: Workspace, actor: str, raw_id: object, raw_name: str | None) -> CredentialSummary:
@@ -166,8 +189,13 @@ class CredentialService:
         row = self.queries.row(raw_id, workspace)
         name = validate_name(raw_name)
         try:
-            self._change(workspace, actor, row.id, ("credential.rename", "renamed", f"{row.name} -> {name}"),
-                         update(Credential).values(name=name, name_key=name_key(name)))
+            self._change(
+                workspace,
+                actor,
+                row.id,
+                ("credential.rename", "renamed", f"{row.name} -> {name}"),
+                update(Credential).values(name=name, name_key=name_key(name)),
+            )
         except IntegrityError:
             raise NameTaken(name, self.queries.name_holder(workspace, name)) from None
         return self.queries.get(workspace, row.id)
@@ -175,8 +203,13 @@ class CredentialService:
     def delete(self, workspace: Workspace, actor: str, raw_id: object) -> CredentialSummary:
         """Delete the row and its ciphertext (and its reminders); returns what was deleted."""
         gone = self.queries.get(workspace, raw_id)
-        self._change(workspace, actor, gone.id, ("credential.delete", "deleted", f"{gone.name} ({gone.destination})"),
-                     delete(Credential))
+        self._change(
+            workspace,
+            actor,
+            gone.id,
+            ("credential.delete", "deleted", f"{gone.name} ({gone.destination})"),
+            delete(Credential),
+        )
         return gone
 
     def reveal(self, raw_id: object, actor: str, workspace: Workspace | None = None) -> Secret:
@@ -192,8 +225,9 @@ class CredentialService:
         """A page of ``/list-credentials`` (see CredentialQueries.list), audited after the answer has gone."""
         page = self.queries.list(workspace, text=text, **paging)
         shown = f"{len(page.items)} shown" + (f" from {page.offset + 1}" if paging else "")
-        self.audit.record(workspace, actor, "credential.list", "listed", detail=shown + (", filtered" if text else ""),
-                          later=True)
+        self.audit.record(
+            workspace, actor, "credential.list", "listed", detail=shown + (", filtered" if text else ""), later=True
+        )
         return page
 
     def denied(self, workspace: Workspace, actor: str, attempt: str, reason: str) -> None:
@@ -205,8 +239,11 @@ class CredentialService:
         try:
             with self.sessions.begin() as session:
                 if session.get(HomeViewer, (workspace.enterprise_id, workspace.team_id, user_id)) is None:
-                    session.add(HomeViewer(enterprise_id=workspace.enterprise_id, team_id=workspace.team_id,
-                                           user_id=user_id[:32]))
+                    session.add(
+                        HomeViewer(
+                            enterprise_id=workspace.enterprise_id, team_id=workspace.team_id, user_id=user_id[:32]
+                        )
+                    )
         except IntegrityError:
             pass  # opened on two instances at once
 
@@ -219,34 +256,19 @@ class CredentialService:
         except VaultError as error:
             reference = uuid.uuid4().hex[:10]
             log.error("credential %s could not be decrypted (reference %s): %s", row.id, reference, error)
-            self.audit.record(Workspace(row.enterprise_id, row.team_id), actor, action, "undecryptable", row.id,
-                              f"reference {reference}: {error}")
+            self.audit.record(
+                Workspace(row.enterprise_id, row.team_id),
+                actor,
+                action,
+                "undecryptable",
+                row.id,
+                f"reference {reference}: {error}",
+            )
             raise KeyUnreadable(reference) from None
 
-    def _check(self, workspace: Workspace, actor: str, dest: catalog.Destination, api_key: Secret,
-               credential_id: str | None = None) -> KeyCheck:
-        """One provider check; a failure is counted and audited."""
-        check = self.verifier.check(dest.value, api_key, catalog.key_record_id(dest, api_key.reveal()))
-        if not check.accepted:
-            self.observer.key_check_failed(check.reason)
-            self.audit.record(workspace, actor, "credential.verify", check.outcome.value, credential_id,
-                              f"{dest.value}: {check.reason}")
-        return check
-
-    def _verified(self, workspace: Workspace, actor: str, dest: catalog.Destination, api_key: Secret,
-                  credential_id: str | None = None):
-        """Verification before a key is stored: raises unless the provider accepted it (or checks are off)."""
-        if not self.verify_keys:
-            return Verification(), None
-        check = self._check(workspace, actor, dest, api_key, credential_id)
-        if check.outcome is Outcome.REJECTED:
-            raise KeyRejected(check.message, check.reason)
-        if check.outcome is Outcome.UNAVAILABLE:
-            raise ProviderUnavailable(check.message, check.reason)
-        return Verification(self.clock(), check.outcome, check.reason), check.record
-
-    def _change(self, workspace: Workspace, actor: str, credential_id: str, event: tuple[str, str, str],
-                statement) -> None:
+    def _change(
+        self, workspace: Workspace, actor: str, credential_id: str, event: tuple[str, str, str], statement
+    ) -> None:
         """An UPDATE or DELETE of one credential of the workspace with its audit event, in one transaction.
 
         CredentialGone when the row vanished meanwhile; IntegrityError passes through (a name race)."""
@@ -265,10 +287,13 @@ class CredentialService:
         # The statement and its parameters stay out of the log: they hold the ciphertext.
         cause = type(error.orig).__name__ if getattr(error, "orig", None) is not None else "-"
         log.error("storing a credential failed: %s (%s)", type(error).__name__, cause)
-        self.audit.record(workspace, actor, "credential.create", "failed",
-                          detail=f"database error: {type(error).__name__}")
-        return StorageFailed("The credential could not be saved (database error). Nothing was stored; "
-                             "try again, and tell the bot's operators if it keeps happening.")
+        self.audit.record(
+            workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}"
+        )
+        return StorageFailed(
+            "The credential could not be saved (database error). Nothing was stored; "
+            "try again, and tell the bot's operators if it keeps happening."
+        )
 
 
 _INSERT_CREDENTIAL = insert(Credential.__table__)
@@ -280,13 +305,21 @@ def _create_with_event(columns: tuple[str, ...]) -> Insert:
     """``INSERT INTO audit_events … SELECT …, created.id FROM (INSERT INTO credentials … RETURNING id) created``:
     a credential and its "created" event in one statement (PostgreSQL), built once per set of columns."""
     table, events = Credential.__table__, AuditEvent.__table__
-    created = (insert(table).values({table.c[key]: bindparam(f"c_{key}", type_=table.c[key].type) for key in columns})
-               .returning(table.c.id).cte("created"))
+    created = (
+        insert(table)
+        .values({table.c[key]: bindparam(f"c_{key}", type_=table.c[key].type) for key in columns})
+        .returning(table.c.id)
+        .cte("created")
+    )
     chosen = select(*(bindparam(f"e_{key}", type_=events.c[key].type) for key in _EVENT_COLUMNS), created.c.id)
     return insert(events).from_select([*_EVENT_COLUMNS, "credential_id"], chosen)
 
 
 def _verification_values(verification: Verification, record) -> dict:
     """The columns a verification (and the key's record, when known) sets."""
-    return {"last_verified_at": verification.at, "last_verification": verification_column(verification),
-            "key_expires_at": record.expires_at if record else None, "key_status": record.status if record else None}
+    return {
+        "last_verified_at": verification.at,
+        "last_verification": verification_column(verification),
+        "key_expires_at": record.expires_at if record else None,
+        "key_status": record.status if record else None,
+    }

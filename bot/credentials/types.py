@@ -24,7 +24,7 @@ class Outcome(enum.Enum):
     """What the provider said of a key."""
 
     ACCEPTED = "ok"
-    REJECTED = "rejected"        # wrong, revoked, expired, other environment: the person must act
+    REJECTED = "rejected"  # wrong, revoked, expired, other environment: the person must act
     UNAVAILABLE = "unavailable"  # not checked: the provider could not be reached or failed
 
 
@@ -96,14 +96,21 @@ class CredentialSummary:
 
     def as_dict(self) -> dict:
         """The JSON shape used by the CLI and integrations (never the key)."""
-        return {"id": self.id, "name": self.name, "destination": self.destination,
-                "entity_type": self.entity_type.value, "enterprise_id": self.enterprise_id,
-                "team_id": self.team_id, "created_by": self.created_by, "created_at": self.created_at.isoformat(),
-                "key_hint": self.key_hint,
-                "last_verified_at": self.verification.at.isoformat() if self.verification.at else None,
-                "last_verification": None if self.verification.outcome is None else self.verification.label,
-                "key_expires_at": self.key_expires_at.isoformat() if self.key_expires_at else None,
-                "key_status": self.key_status}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "destination": self.destination,
+            "entity_type": self.entity_type.value,
+            "enterprise_id": self.enterprise_id,
+            "team_id": self.team_id,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "key_hint": self.key_hint,
+            "last_verified_at": self.verification.at.isoformat() if self.verification.at else None,
+            "last_verification": None if self.verification.outcome is None else self.verification.label,
+            "key_expires_at": self.key_expires_at.isoformat() if self.key_expires_at else None,
+            "key_status": self.key_status,
+        }
 
 
 @dataclass(frozen=True)

@@ -27,17 +27,24 @@ def validate_name(raw: str | None) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
         raise InvalidInput("name", "The name contains control characters; type it again without them.")
     if any(_invisible(name, i) for i in range(len(name))):
-        raise InvalidInput("name", "The name contains invisible characters (zero-width, fillers or text-direction "
-                                   "marks), which would let two different names look the same. Type it again "
-                                   "without them.")
+        raise InvalidInput(
+            "name",
+            "The name contains invisible characters (zero-width, fillers or text-direction "
+            "marks), which would let two different names look the same. Type it again "
+            "without them.",
+        )
     if any(unicodedata.category(ch) in ("Cn", "Co") for ch in name):
-        raise InvalidInput("name", "The name contains characters that have no agreed appearance (unassigned or "
-                                   "private-use); type it again without them.")
+        raise InvalidInput(
+            "name",
+            "The name contains characters that have no agreed appearance (unassigned or "
+            "private-use); type it again without them.",
+        )
     if not any(unicodedata.category(ch)[0] in "LN" for ch in name):
         raise InvalidInput("name", "Use at least one letter or digit in the name.")
     if len(name_key(name)) > NAME_KEY_MAX:
-        raise InvalidInput("name", "This name is too long once its characters are spelled out for comparison; "
-                                   "use a shorter name.")
+        raise InvalidInput(
+            "name", "This name is too long once its characters are spelled out for comparison; use a shorter name."
+        )
     return name
 
 
@@ -80,8 +87,9 @@ def validate_destination(value: str | None) -> catalog.Destination:
     return destination
 
 
-def check_api_key(raw: str | None, destination: catalog.Destination, *, live_verification: bool,
-                  destination_fixed: bool = False) -> Secret:
+def check_api_key(
+    raw: str | None, destination: catalog.Destination, *, live_verification: bool, destination_fixed: bool = False
+) -> Secret:
     """Check a key's shape and environment without calling anyone.
 
     Refused here is only what can never work: text that is not a key, or a key marked for the other environment.
@@ -118,10 +126,14 @@ def check_api_key(raw: str | None, destination: catalog.Destination, *, live_ver
             )
         return Secret(key)
     if key.startswith("pdl_"):
-        problem = "it is longer than any Paddle key" if len(key) > KEY_MAX else \
-            "it has characters Paddle keys never contain (spaces, quotes or other symbols)"
-        raise InvalidInput("api_key", f"This is not a Paddle API key as Paddle issues them: {problem}. Copy the "
-                                      "whole key again.")
+        problem = (
+            "it is longer than any Paddle key"
+            if len(key) > KEY_MAX
+            else "it has characters Paddle keys never contain (spaces, quotes or other symbols)"
+        )
+        raise InvalidInput(
+            "api_key", f"This is not a Paddle API key as Paddle issues them: {problem}. Copy the whole key again."
+        )
     raise InvalidInput(
         "api_key",
         "This does not look like a Paddle API key; they start with pdl_live_apikey_ or pdl_sdbx_apikey_ "

@@ -14,7 +14,8 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -108,11 +109,15 @@ def _refuse_weak_or_repeated(raw: dict[str, bytes]) -> None:
     seen: dict[bytes, str] = {}
     for key_id, material in raw.items():
         if len(set(material)) < MIN_DISTINCT_BYTES:
-            raise VaultError(f"encryption key '{key_id}' is not random (it has {len(set(material))} distinct byte "
-                             "values out of 32); generate a key with `python -m bot keys generate`")
+            raise VaultError(
+                f"encryption key '{key_id}' is not random (it has {len(set(material))} distinct byte "
+                "values out of 32); generate a key with `python -m bot keys generate`"
+            )
         if material in seen:
-            raise VaultError(f"encryption keys '{seen[material]}' and '{key_id}' hold the same material; "
-                             "every key id needs its own key")
+            raise VaultError(
+                f"encryption keys '{seen[material]}' and '{key_id}' hold the same material; "
+                "every key id needs its own key"
+            )
         seen[material] = key_id
 
 

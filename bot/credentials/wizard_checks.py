@@ -42,5 +42,9 @@ class WizardChecks:
 
     def key(self, destination: str, value: str | None, *, destination_fixed: bool = False) -> Secret:
         """The offline key check of the final stage (shape and environment)."""
-        return check_api_key(value, validate_destination(destination), live_verification=self.verify_keys,
-                             destination_fixed=destination_fixed)
+        return check_api_key(
+            value,
+            validate_destination(destination),
+            live_verification=self.verify_keys,
+            destination_fixed=destination_fixed,
+        )

@@ -39,10 +39,10 @@ class WizardState:
     def answer(self, field: str) -> str:
         return getattr(self, field, "") if field != "api_key" else ""
 
-    def with_answer(self, field: str, value: str) -> "WizardState":
+    def with_answer(self, field: str, value: str) -> WizardState:
         return replace(self, **{field: value}) if field != "api_key" else self
 
-    def at(self, stage: str) -> "WizardState":
+    def at(self, stage: str) -> WizardState:
         return replace(self, stage=stage)
 
     def next_stage(self) -> str:
@@ -54,7 +54,7 @@ class WizardState:
     def to_metadata(self) -> str:
         return json.dumps({"v": METADATA_VERSION, **asdict(self)}, separators=(",", ":"), ensure_ascii=False)
 
-    def validated(self) -> "WizardState":
+    def validated(self) -> WizardState:
         """Self, if every field is one the wizard could have produced; else :class:`WizardStateInvalid`."""
         if (
             self.stage not in STAGE_FIELDS
@@ -66,7 +66,7 @@ class WizardState:
         return self
 
     @classmethod
-    def from_metadata(cls, raw: str | None) -> "WizardState":
+    def from_metadata(cls, raw: str | None) -> WizardState:
         """Parse carried state; raises :class:`WizardStateInvalid` on anything unexpected."""
         if not raw or len(raw) > METADATA_MAX:
             raise _start_again("This form's saved progress is missing.")

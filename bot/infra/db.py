@@ -8,7 +8,7 @@ import select
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, exc, text
@@ -23,8 +23,9 @@ DEFAULT_CONNECT_TIMEOUT_SECONDS = 5  # DATABASE_CONNECT_TIMEOUT_SECONDS
 IDLE_PING_SECONDS = 30  # a pooled PostgreSQL connection idle this long is pinged before use
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS,
-                     read_only: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, pool_size: int = 10, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS, read_only: bool = False
+) -> Engine:
     """An engine tuned for concurrent requests.
 
     SQLite: WAL so readers never block the writer, and a busy timeout so writers queue instead of failing with
@@ -35,8 +36,13 @@ def create_db_engine(url: str, *, pool_size: int = 10, connect_timeout: int = DE
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, read_only)
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                           connect_args={"connect_timeout": connect_timeout})
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": connect_timeout},
+    )
     replace_dead_connections(engine)
     return engine
 
@@ -52,7 +58,7 @@ def _sqlite_engine(url: str, read_only: bool) -> Engine:
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+    def _sqlite_pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         if not (read_only and on_disk):  # the migrations made it WAL already; a reader must not write the header
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -94,11 +100,11 @@ def replace_dead_connections(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_connection, record) -> None:  # noqa: ANN001
+    def _idle_from(_dbapi_connection, record) -> None:
         record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _alive(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001
+    def _alive(dbapi_connection, record, _proxy) -> None:
         idle_since = record.info.pop("idle_since", None)
         if idle_since is None:
             return  # a fresh connection
@@ -112,13 +118,13 @@ def replace_dead_connections(engine: Engine) -> None:
                 raise exc.DisconnectionError("the idle connection did not answer a ping") from error
 
 
-def server_hung_up(dbapi_connection) -> bool:  # noqa: ANN001
+def server_hung_up(dbapi_connection) -> bool:
     """Whether an idle connection's socket has something to read (a server's goodbye or EOF) or is gone."""
     try:
         if getattr(dbapi_connection, "closed", False):
             return True
         readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    except Exception:  # noqa: BLE001 - a closed socket or the driver's own "connection is closed"
+    except Exception:
         return True
     return bool(readable)
 
@@ -134,7 +140,7 @@ def count_round_trips(engine: Engine, count: Callable[[str], None]) -> None:
         event.listen(engine, kind, _transaction_counter(kind, count))
     event.listen(engine, "connect", lambda *_args: count("connect"))
 
-    def pinged(_dbapi_connection, record, _proxy) -> None:  # noqa: ANN001 - after replace_dead_connections' check
+    def pinged(_dbapi_connection, record, _proxy) -> None:
         if record.info.pop("pinged", False):
             count("ping")
 
@@ -142,9 +148,10 @@ def count_round_trips(engine: Engine, count: Callable[[str], None]) -> None:
 
 
 def _transaction_counter(kind: str, count: Callable[[str], None]) -> Callable[..., None]:
-    def counter(connection, *_args) -> None:  # noqa: ANN001
+    def counter(connection, *_args) -> None:
         if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":  # else nothing is sent
             count(kind)
+
     return counter
 
 
@@ -238,7 +245,9 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False))).get_current_head()
+    head = ScriptDirectory.from_config(
+        alembic_config(engine.url.render_as_string(hide_password=False))
+    ).get_current_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return current, head

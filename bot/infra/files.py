@@ -63,8 +63,10 @@ def refuse_if_unsafe(path: Path, *, directory: bool = False, warn_readable: bool
     what = "directory" if directory else "file"
     fix = f"chmod {'700' if directory else '600'} {path}"
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise UnsafePath(f"the {what} {path} belongs to another user (uid {info.st_uid}); "
-                         f"run Credbot as its owner, or `chown {os.getuid()} {path}`")
+        raise UnsafePath(
+            f"the {what} {path} belongs to another user (uid {info.st_uid}); "
+            f"run Credbot as its owner, or `chown {os.getuid()} {path}`"
+        )
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise UnsafePath(f"the {what} {path} may be written by other users; run `{fix}`")
     if warn_readable and info.st_mode & (stat.S_IRGRP | stat.S_IROTH):

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import urllib.request
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 MAX_IDLE_PER_HOST = 8
@@ -32,9 +32,17 @@ class ConnectionPool:
         self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
 
-    def request(self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
-                timeout: float = 10.0, max_body: int | None = None,
-                deadline: float | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        max_body: int | None = None,
+        deadline: float | None = None,
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
         """(status, headers, body) of one request; raises OSError (timeouts included) when there is no answer.
         ``deadline`` (a time.monotonic() value) bounds the whole request, connect to last byte."""
         parts = urlsplit(url)

@@ -15,19 +15,21 @@ import sys
 import threading
 import urllib.parse
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from datetime import datetime, UTC
+from collections.abc import Iterable, Iterator
 
 from bot.infra.secret import Secret
 
 MASK = "[REDACTED]"
 _PATTERNS = [
-    re.compile(r"pdl_[A-Za-z0-9]+_[A-Za-z0-9_-]+"),                         # Paddle keys (URL-safe), even truncated
-    re.compile(r"\b[A-Za-z0-9]{50}\b"),                                     # Paddle legacy keys
-    re.compile(r"\bx(?:ox[abpoesr]|app)-[A-Za-z0-9-]{6,}"),                  # Slack tokens
+    re.compile(r"pdl_[A-Za-z0-9]+_[A-Za-z0-9_-]+"),  # Paddle keys (URL-safe), even truncated
+    re.compile(r"\b[A-Za-z0-9]{50}\b"),  # Paddle legacy keys
+    re.compile(r"\bx(?:ox[abpoesr]|app)-[A-Za-z0-9-]{6,}"),  # Slack tokens
     # Whatever was typed in the API key input, however the payload is quoted or encoded.
-    re.compile(r"(?<=api_key_input)((?:(?!value).){0,120}?value(?:%22|\\?[\"'])[\s+]*(?::|%3A)[\s+]*(?:%22|\\?[\"']))"
-               r"[^\"'%&\\\s]+"),
+    re.compile(
+        r"(?<=api_key_input)((?:(?!value).){0,120}?value(?:%22|\\?[\"'])[\s+]*(?::|%3A)[\s+]*(?:%22|\\?[\"']))"
+        r"[^\"'%&\\\s]+"
+    ),
 ]
 
 
@@ -35,8 +37,11 @@ KEY_INPUT = "api_key_input"  # the action id of every input a person pastes an A
 _DECODER = json.JSONDecoder()
 # The second net, for payloads that are not JSON (a Python repr): the key input's quoted value, whole, however
 # it is escaped; a quoted string ends only at an unescaped quote.
-_QUOTED_KEY_VALUE = re.compile(KEY_INPUT + r"""['"]?\s*:\s*\{[^{}]*?['"]value['"]\s*:\s*"""
-                               r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""", re.DOTALL)
+_QUOTED_KEY_VALUE = re.compile(
+    KEY_INPUT + r"""['"]?\s*:\s*\{[^{}]*?['"]value['"]\s*:\s*"""
+    r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""",
+    re.DOTALL,
+)
 _FORM_PAYLOAD = re.compile(r"payload=([^&\s'\"]+)")
 
 
@@ -62,7 +67,7 @@ def _redact_json(text: str) -> str:
         try:
             parsed, end = _DECODER.raw_decode(text, start)
         except ValueError:
-            out.append(text[position:start + 1])
+            out.append(text[position : start + 1])
             position = start + 1
             continue
         segment = text[start:end]
@@ -155,7 +160,7 @@ class RedactingJSONFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": self.redactor.redact(record.getMessage()),
@@ -171,7 +176,7 @@ class RedactingJSONFormatter(logging.Formatter):
 
 LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk")
 SLACK_CLIENT_LOGGER = "slack_sdk.web.base_client"  # the logger of every WebClient we and Bolt make
-LIBRARY_LINE_ABOVE_DEBUG = 240   # enough for any of their warnings' words, too short for a request body
+LIBRARY_LINE_ABOVE_DEBUG = 240  # enough for any of their warnings' words, too short for a request body
 LIBRARY_LINE_AT_DEBUG = 2_000
 
 
@@ -185,7 +190,7 @@ class LibraryLineLimit(logging.Filter):
             return True
         message = record.getMessage()
         if record.levelno > logging.DEBUG:
-            cut = min((i for i in (message.find("{"), message.find("body"), LIBRARY_LINE_ABOVE_DEBUG) if i >= 0))
+            cut = min(i for i in (message.find("{"), message.find("body"), LIBRARY_LINE_ABOVE_DEBUG) if i >= 0)
             limited = message[:cut] + (" [body not logged]" if cut < len(message) else "")
         else:
             limited = message[:LIBRARY_LINE_AT_DEBUG] + (" [truncated]" if len(message) > LIBRARY_LINE_AT_DEBUG else "")

@@ -21,19 +21,28 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
-REQUESTS = Counter("credbot_slack_requests", "Slack requests answered, by request kind and HTTP status",
-                   ["kind", "status"])
-LATENCY = Histogram("credbot_slack_request_seconds", "Time from receiving a Slack request to answering it (the ack)",
-                    ["kind"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+REQUESTS = Counter(
+    "credbot_slack_requests", "Slack requests answered, by request kind and HTTP status", ["kind", "status"]
+)
+LATENCY = Histogram(
+    "credbot_slack_request_seconds",
+    "Time from receiving a Slack request to answering it (the ack)",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 CREDENTIALS_CREATED = Counter("credbot_credentials_created", "Credentials created", ["destination"])
-VERIFICATION_FAILURES = Counter("credbot_verification_failures",
-                                "Key verifications with Paddle that failed, by reason", ["reason"])
-NOTIFICATION_FAILURES = Counter("credbot_notification_failures",
-                                "Channel announcements that failed after retries, by Slack error", ["error"])
-DB_ROUND_TRIPS = Counter("credbot_db_round_trips",
-                         "Exchanges with the database (statement, begin, commit, rollback, ping, connect), by the Slack "
-                         "request kind whose ack made them, or background (lazy listeners, reminders, start-up)",
-                         ["kind", "request"])
+VERIFICATION_FAILURES = Counter(
+    "credbot_verification_failures", "Key verifications with Paddle that failed, by reason", ["reason"]
+)
+NOTIFICATION_FAILURES = Counter(
+    "credbot_notification_failures", "Channel announcements that failed after retries, by Slack error", ["error"]
+)
+DB_ROUND_TRIPS = Counter(
+    "credbot_db_round_trips",
+    "Exchanges with the database (statement, begin, commit, rollback, ping, connect), by the Slack "
+    "request kind whose ack made them, or background (lazy listeners, reminders, start-up)",
+    ["kind", "request"],
+)
 
 UNVERIFIED = "unverified"
 BACKGROUND = "background"

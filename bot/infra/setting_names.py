@@ -9,11 +9,18 @@ setting (``DATABSE_URL``) is warned about.
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 # Read from the process environment by this repository's scripts and test kit, not by Credbot: never refused.
-TOOLING_NAMES = frozenset({"CREDBOT_LOCK", "CREDBOT_LOCK_RUNTIME_EXTRAS", "CREDBOT_LOCK_TEST_EXTRAS",
-                           "CREDBOT_TEST_FORK", "CREDBOT_TEST_FORK_SERVER"})
+TOOLING_NAMES = frozenset(
+    {
+        "CREDBOT_LOCK",
+        "CREDBOT_LOCK_RUNTIME_EXTRAS",
+        "CREDBOT_LOCK_TEST_EXTRAS",
+        "CREDBOT_TEST_FORK",
+        "CREDBOT_TEST_FORK_SERVER",
+    }
+)
 OWN_PREFIX = "CREDBOT_"
 # How alike two names must be (difflib's ratio): a suggestion for a refused name may be a loose match; a
 # warning about a name in the process environment only for a near miss (DATABSE_URL, SLACK_BOT_TOKN), so that
@@ -37,8 +44,9 @@ def not_a_setting(name: str, where: str, known: Iterable[str]) -> str:
     return f"{name} ({where}) is not a setting; .env.example lists every setting"
 
 
-def check_names(dotenv: Iterable[str], environment: Iterable[str],
-                known: frozenset[str]) -> tuple[list[str], list[str]]:
+def check_names(
+    dotenv: Iterable[str], environment: Iterable[str], known: frozenset[str]
+) -> tuple[list[str], list[str]]:
     """(problems that refuse start-up, one-line warnings) for the names found in each place."""
     problems = [not_a_setting(name, "in .env", known) for name in sorted(set(dotenv)) if name not in known]
     warnings: list[str] = []
@@ -50,6 +58,5 @@ def check_names(dotenv: Iterable[str], environment: Iterable[str],
             continue
         suggestion = nearest(name, known, WARN_CUTOFF)
         if suggestion:
-            warnings.append(f"{name} in the environment is not a setting and is ignored; did you mean "
-                            f"{suggestion}?")
+            warnings.append(f"{name} in the environment is not a setting and is ignored; did you mean {suggestion}?")
     return problems, warnings

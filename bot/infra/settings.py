@@ -14,7 +14,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Mapping
+from typing import Annotated, Any
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, ValidationInfo, model_validator
@@ -80,11 +81,11 @@ SECRET_HINTS: dict[str, str] = {
     "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page",
     "SLACK_SIGNING_SECRET": "copy the Signing Secret from your app's Basic Information > App Credentials",
     "SLACK_APP_TOKEN": "create an app-level token with the connections:write scope (Basic Information > App-Level "
-                       "Tokens), or leave it unset to run in HTTP mode",
+    "Tokens), or leave it unset to run in HTTP mode",
     "SLACK_CLIENT_SECRET": "copy the Client Secret from your app's Basic Information > App Credentials",
     "CREDBOT_ENCRYPTION_KEYS": "create one with `python -m bot keys generate`",
     "DATABASE_URL": "set a SQLAlchemy URL such as postgresql+psycopg://user@host/db, or leave it unset for "
-                    "the embedded SQLite database",
+    "the embedded SQLite database",
 }
 SECRET_SETTINGS = tuple(SECRET_HINTS)  # each may also be read from the file named by NAME_FILE
 
@@ -127,10 +128,14 @@ def parse_encryption_keys(raw: str) -> tuple[tuple[EncryptionKey, ...], list[str
         key_id = key_id.strip()
         where = f"CREDBOT_ENCRYPTION_KEYS entry {position}"
         if not sep:
-            problems.append(f"{where} is not of the form keyid:base64key; generate one with `python -m bot keys generate`")
+            problems.append(
+                f"{where} is not of the form keyid:base64key; generate one with `python -m bot keys generate`"
+            )
             continue
         if not KEY_ID_PATTERN.match(key_id):
-            problems.append(f"{where}: key id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit)")
+            problems.append(
+                f"{where}: key id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit)"
+            )
             continue
         if key_id in seen:
             problems.append(f"{where}: key id '{key_id}' appears twice; every key needs its own id")
@@ -172,8 +177,9 @@ def _shown(url: str) -> str:
 
 def _refuse_placeholder(name: str, value: str, hint: str) -> None:
     if value in BARE_PREFIXES or PLACEHOLDER_PATTERN.search(value):
-        raise _problem(f"{name} is still a placeholder (a bare 'xoxb-'/'xapp-', '...' or '<...>'), not a real "
-                       f"value; {hint}")
+        raise _problem(
+            f"{name} is still a placeholder (a bare 'xoxb-'/'xapp-', '...' or '<...>'), not a real value; {hint}"
+        )
 
 
 def _secret(prefix: str | None, wrong_prefix_hint: str = "") -> BeforeValidator:
@@ -185,6 +191,7 @@ def _secret(prefix: str | None, wrong_prefix_hint: str = "") -> BeforeValidator:
         if prefix and not value.startswith(prefix):
             raise _problem(f"{name} must start with '{prefix}'; {wrong_prefix_hint}")
         return Secret(value)
+
     return BeforeValidator(check)
 
 
@@ -198,8 +205,11 @@ def _client_id(value: str | None, info: ValidationInfo) -> str | None:
 
 
 def _scopes(value: Any, info: ValidationInfo) -> tuple[str, ...]:
-    scopes = tuple(part.strip() for part in str(value).split(",") if part.strip()) if isinstance(value, str) \
+    scopes = (
+        tuple(part.strip() for part in str(value).split(",") if part.strip())
+        if isinstance(value, str)
         else tuple(value)
+    )
     if not scopes or any(not re.fullmatch(r"[a-z][a-z0-9_.:-]*", scope) for scope in scopes):
         raise _problem(f"{_name(info)}: give comma-separated bot scopes such as commands,chat:write")
     return scopes
@@ -215,9 +225,12 @@ def _http_url(default: str) -> BeforeValidator:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise _problem(f"{_name(info)} must be an http(s) URL such as {default}, got {_shown(value)!r}")
         if parts.scheme == "http" and not _loopback(parts.hostname or ""):
-            raise _problem(f"{_name(info)} must use https:// (keys and tokens are sent there); plain http is "
-                           f"accepted only for a loopback host, got {_shown(value)!r}")
+            raise _problem(
+                f"{_name(info)} must use https:// (keys and tokens are sent there); plain http is "
+                f"accepted only for a loopback host, got {_shown(value)!r}"
+            )
         return value
+
     return BeforeValidator(check)
 
 
@@ -244,6 +257,7 @@ def _whole(low: int, high: int) -> BeforeValidator:
         if not low <= number <= high:
             raise _problem(f"{_name(info)} must be from {low} to {high}, got {number}")
         return number
+
     return BeforeValidator(check)
 
 
@@ -263,6 +277,7 @@ def _choice(options: tuple[str, ...], normalise: Callable[[str], str], wording: 
         if value not in options:
             raise _problem(f"{_name(info)} must be {wording}, got {value!r}")
         return value
+
     return BeforeValidator(check)
 
 
@@ -291,8 +306,10 @@ def _database_url(value: str | None, info: ValidationInfo) -> str:
         # psycopg 3 is the driver we support; spare operators the dialect+driver spelling.
         return "postgresql+psycopg://" + value.split("://", 1)[1]
     if not scheme.startswith(("sqlite", "postgresql")):
-        raise _problem("DATABASE_URL must be a SQLAlchemy URL for SQLite (sqlite:///path/credbot.db) "
-                       "or PostgreSQL (postgresql+psycopg://user@host/db)")
+        raise _problem(
+            "DATABASE_URL must be a SQLAlchemy URL for SQLite (sqlite:///path/credbot.db) "
+            "or PostgreSQL (postgresql+psycopg://user@host/db)"
+        )
     return value
 
 
@@ -322,8 +339,12 @@ def _channels(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if not isinstance(value, str):  # the default
         return value
     items = [item.strip() for item in value.split(",") if item.strip()]
-    wrong = [f"{_name(info)}: {item!r} is not a channel ID (like C0123ABCD; copy it from the channel's details, "
-             "not its #name)" for item in items if not CHANNEL_ID_PATTERN.match(item)]
+    wrong = [
+        f"{_name(info)}: {item!r} is not a channel ID (like C0123ABCD; copy it from the channel's details, "
+        "not its #name)"
+        for item in items
+        if not CHANNEL_ID_PATTERN.match(item)
+    ]
     if wrong:
         raise _problem("\n".join(wrong))
     return tuple(dict.fromkeys(items))
@@ -340,8 +361,12 @@ def _principals(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if not isinstance(value, str):  # the default
         return value or ()
     items = [item for item in re.split(r"[\s,]+", value) if item]
-    wrong = [f"{_name(info)}: {item!r} is not a Slack user id (U… or W…) or user group id (S…); copy ids from a "
-             "profile's ⋮ menu (Copy member ID) or the group's page" for item in items if not PRINCIPAL_PATTERN.match(item)]
+    wrong = [
+        f"{_name(info)}: {item!r} is not a Slack user id (U… or W…) or user group id (S…); copy ids from a "
+        "profile's ⋮ menu (Copy member ID) or the group's page"
+        for item in items
+        if not PRINCIPAL_PATTERN.match(item)
+    ]
     if wrong:
         raise _problem("\n".join(wrong))
     return tuple(dict.fromkeys(items))
@@ -368,17 +393,23 @@ class Settings(BaseSettings):
         arbitrary_types_allowed=True,  # Secret, EncryptionKey
     )
 
-    slack_bot_token: Annotated[Secret | None, _secret("xoxb-", "use the Bot User OAuth Token from your app's "
-                                                                "OAuth & Permissions page")] = None
+    slack_bot_token: Annotated[
+        Secret | None, _secret("xoxb-", "use the Bot User OAuth Token from your app's OAuth & Permissions page")
+    ] = None
     slack_signing_secret: Annotated[Secret | None, _secret(None)] = None
-    slack_app_token: Annotated[Secret | None, _secret("xapp-", "use an app-level token with the "
-                                                               "connections:write scope (Basic Information page)")] = None
+    slack_app_token: Annotated[
+        Secret | None,
+        _secret("xapp-", "use an app-level token with the connections:write scope (Basic Information page)"),
+    ] = None
     slack_client_id: Annotated[str | None, BeforeValidator(_client_id)] = None  # for the OAuth flow
     slack_client_secret: Annotated[Secret | None, _secret(None)] = None
-    # OAuth mode: the bot scopes asked for at install (the manifest's), and the redirect URL when not the app's only one.
+    # OAuth mode: the bot scopes asked for at install (the manifest's), and the redirect URL when not the app's
+    # only one.
     slack_scopes: Annotated[tuple[str, ...], BeforeValidator(_scopes)] = DEFAULT_SLACK_SCOPES
     slack_redirect_uri: str | None = None
-    slack_api_url: Annotated[str, _http_url(DEFAULT_SLACK_API_URL), AfterValidator(_trailing_slash)] = DEFAULT_SLACK_API_URL
+    slack_api_url: Annotated[str, _http_url(DEFAULT_SLACK_API_URL), AfterValidator(_trailing_slash)] = (
+        DEFAULT_SLACK_API_URL
+    )
     data_dir: Annotated[Path, BeforeValidator(_data_dir)] = Path("./.credbot")  # before database_url, which uses it
     database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]
     database_is_default: bool = False  # set from the raw values: DATABASE_URL unset
@@ -394,10 +425,12 @@ class Settings(BaseSettings):
     verify_keys: Annotated[bool, BeforeValidator(_switch)] = True
     # Announcements and the board show every workspace's credentials, not only those of the channel's workspace.
     org_wide_channels: Annotated[bool, BeforeValidator(_switch)] = False
-    paddle_api_url: Annotated[str, _http_url(DEFAULT_PADDLE_API_URL),
-                              AfterValidator(_no_trailing_slash)] = DEFAULT_PADDLE_API_URL
-    paddle_sandbox_api_url: Annotated[str, _http_url(DEFAULT_PADDLE_SANDBOX_API_URL),
-                                      AfterValidator(_no_trailing_slash)] = DEFAULT_PADDLE_SANDBOX_API_URL
+    paddle_api_url: Annotated[str, _http_url(DEFAULT_PADDLE_API_URL), AfterValidator(_no_trailing_slash)] = (
+        DEFAULT_PADDLE_API_URL
+    )
+    paddle_sandbox_api_url: Annotated[
+        str, _http_url(DEFAULT_PADDLE_SANDBOX_API_URL), AfterValidator(_no_trailing_slash)
+    ] = DEFAULT_PADDLE_SANDBOX_API_URL
     paddle_timeout: Annotated[float, BeforeValidator(_seconds)] = 8.0
     log_level: Annotated[str, _choice(LOG_LEVELS, str.upper, "one of " + ", ".join(LOG_LEVELS))] = "INFO"
     log_format: Annotated[str, _choice(LOG_FORMATS, str.lower, "text or json")] = "text"  # "text" or "json"
@@ -410,8 +443,9 @@ class Settings(BaseSettings):
     name_warnings: tuple[str, ...] = ()
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                   file_secret_settings):  # type: ignore[override]
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):  # type: ignore[override]
         """Only what load_settings passes in: it has already read the environment and .env (read_environment),
         so a mapping given by a test is all there is."""
         return (init_settings,)
@@ -454,8 +488,10 @@ def read_sources(cwd: Path | None = None) -> tuple[dict[str, str], dict[str, str
     """(the values of ``.env`` in the working directory, the process environment), read by pydantic-settings'
     own sources (python-dotenv's quoting rules)."""
     dotenv = DotEnvSettingsSource(Settings, env_file=(cwd or Path.cwd()) / ".env")
-    return ({k: v for k, v in dotenv.env_vars.items() if v is not None},
-            {k: v for k, v in EnvSettingsSource(Settings).env_vars.items() if v is not None})
+    return (
+        {k: v for k, v in dotenv.env_vars.items() if v is not None},
+        {k: v for k, v in EnvSettingsSource(Settings).env_vars.items() if v is not None},
+    )
 
 
 def known_names() -> frozenset[str]:
@@ -480,15 +516,17 @@ def _read_secret_files(raw: dict[str, str]) -> list[str]:
             continue
         path = Path(raw[file_name]).expanduser()
         if name in raw:
-            problems.append(f"{name} and {file_name} are both set; keep one (the file is better kept out of "
-                            "the environment)")
+            problems.append(
+                f"{name} and {file_name} are both set; keep one (the file is better kept out of the environment)"
+            )
             continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else "not readable UTF-8 text"
-            problems.append(f"{file_name}: cannot read {path} ({reason}); point it at a readable file that holds "
-                            f"{name}")
+            problems.append(
+                f"{file_name}: cannot read {path} ({reason}); point it at a readable file that holds {name}"
+            )
             continue
         value = text.removesuffix("\n").removesuffix("\r").strip()
         if not value:
@@ -501,21 +539,28 @@ def _read_secret_files(raw: dict[str, str]) -> list[str]:
 
 def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
     """What the command needs (``serve``: Slack's credentials) and what one setting demands of another."""
+
     def given(name: str) -> bool:
         return name in raw or f"{name}_FILE" in raw
 
     problems: list[str] = []
     oauth = given("SLACK_CLIENT_ID") and given("SLACK_CLIENT_SECRET")
     if purpose == "serve" and not given("SLACK_BOT_TOKEN") and not oauth:
-        problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) "
-                        "from your app's OAuth & Permissions page")
+        problems.append(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) "
+            "from your app's OAuth & Permissions page"
+        )
     if purpose == "serve" and not given("SLACK_APP_TOKEN") and not given("SLACK_SIGNING_SECRET"):
-        problems.append("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App Credentials); "
-                        "or set SLACK_APP_TOKEN to run in Socket Mode")
+        problems.append(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App Credentials); "
+            "or set SLACK_APP_TOKEN to run in Socket Mode"
+        )
     if given("DATABASE_URL") and not given("CREDBOT_ENCRYPTION_KEYS") and not raw.get("CREDBOT_KMS_KEY_ID"):
-        problems.append("CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set "
-                        "(only the embedded SQLite default may keep a generated key file); set CREDBOT_KMS_KEY_ID or "
-                        "create one with `python -m bot keys generate`")
+        problems.append(
+            "CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set "
+            "(only the embedded SQLite default may keep a generated key file); set CREDBOT_KMS_KEY_ID or "
+            "create one with `python -m bot keys generate`"
+        )
     return problems
 
 
@@ -547,7 +592,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
     try:
         settings = Settings(**values, name_warnings=tuple(warnings))
     except ValidationError as error:
-        raise ConfigError(name_problems + _problems(error) + problems[len(name_problems):]) from None
+        raise ConfigError(name_problems + _problems(error) + problems[len(name_problems) :]) from None
     if problems:
         raise ConfigError(problems)
     return settings

@@ -29,7 +29,9 @@ def confirm_key_checks(sessions: sessionmaker[Session], key_ring: KeyRing) -> No
         with sessions() as session:
             stored = session.scalar(select(KeyCheck.check_value).where(KeyCheck.key_id == key_id))
             if stored is None:
-                session.add(KeyCheck(key_id=key_id, check_value=key_ring.encrypt(CHECK_TEXT, _aad(), key_id=key_id).blob))
+                session.add(
+                    KeyCheck(key_id=key_id, check_value=key_ring.encrypt(CHECK_TEXT, _aad(), key_id=key_id).blob)
+                )
                 try:
                     session.commit()
                 except IntegrityError:  # another instance wrote it first: check against theirs
@@ -39,8 +41,10 @@ def confirm_key_checks(sessions: sessionmaker[Session], key_ring: KeyRing) -> No
             wrong.append(key_id)
     if wrong:
         names = ", ".join(f"'{key_id}'" for key_id in wrong)
-        raise VaultError(f"the material configured for key id {names} is not the key that id was first used "
-                         "with; restore the original key (a new key needs a new id)")
+        raise VaultError(
+            f"the material configured for key id {names} is not the key that id was first used "
+            "with; restore the original key (a new key needs a new id)"
+        )
 
 
 def _opens(key_ring: KeyRing, key_id: str, stored: bytes) -> bool:
@@ -71,7 +75,10 @@ def encrypted_data(sessions: sessionmaker[Session]) -> dict[str, int]:
 
     counts = {}
     with sessions() as session:
-        for label, model in (("credential", Credential), ("Slack installation", SlackInstallation),
-                             ("key check", KeyCheck)):
+        for label, model in (
+            ("credential", Credential),
+            ("Slack installation", SlackInstallation),
+            ("key check", KeyCheck),
+        ):
             counts[label] = session.scalar(select(func.count()).select_from(model)) or 0
     return {label: count for label, count in counts.items() if count}

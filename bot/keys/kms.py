@@ -45,10 +45,14 @@ def kms_client() -> Any:
         import boto3
         from botocore.config import Config
     except ImportError:
-        raise KmsFailed("CREDBOT_KMS_KEY_ID is set but boto3 is not installed: "
-                        "install the aws extra (pip install 'credbot[aws]')") from None
-    config = Config(connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS,
-                    retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"})
+        raise KmsFailed(
+            "CREDBOT_KMS_KEY_ID is set but boto3 is not installed: install the aws extra (pip install 'credbot[aws]')"
+        ) from None
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
     logging.getLogger("botocore").setLevel(max(logging.WARNING, logging.getLogger().level))  # not "found credentials"
     # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is the name the other AWS SDKs and Lambda use.
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
@@ -88,17 +92,28 @@ class EnvelopeKeys:
     def generate(self) -> EncryptionKey:
         """A new data key from KMS, stored wrapped; its plaintext only returned."""
         key_id = DATA_KEY_PREFIX + os.urandom(6).hex()
-        answer = _call(self.kms_key_id, "GenerateDataKey", self.client.generate_data_key, KeyId=self.kms_key_id,
-                       KeySpec="AES_256", EncryptionContext=encryption_context(key_id))
+        answer = _call(
+            self.kms_key_id,
+            "GenerateDataKey",
+            self.client.generate_data_key,
+            KeyId=self.kms_key_id,
+            KeySpec="AES_256",
+            EncryptionContext=encryption_context(key_id),
+        )
         with self.sessions() as session:
             session.add(DataKey(key_id=key_id, wrapped_key=answer["CiphertextBlob"], kms_key_id=answer["KeyId"]))
             session.commit()
         return EncryptionKey(key_id, Secret(base64.b64encode(answer["Plaintext"]).decode()))
 
     def unwrap(self, row: DataKey) -> EncryptionKey:
-        answer = _call(self.kms_key_id, f"Decrypt of data key '{row.key_id}'", self.client.decrypt,
-                       CiphertextBlob=row.wrapped_key, KeyId=row.kms_key_id,
-                       EncryptionContext=encryption_context(row.key_id))
+        answer = _call(
+            self.kms_key_id,
+            f"Decrypt of data key '{row.key_id}'",
+            self.client.decrypt,
+            CiphertextBlob=row.wrapped_key,
+            KeyId=row.kms_key_id,
+            EncryptionContext=encryption_context(row.key_id),
+        )
         return EncryptionKey(row.key_id, Secret(base64.b64encode(answer["Plaintext"]).decode()))
 
     def unwrap_all(self, *, create: bool) -> list[EncryptionKey]:
@@ -125,10 +140,16 @@ class EnvelopeKeys:
         changed = []
         for row in self.stored():
             context = encryption_context(row.key_id)
-            answer = _call(self.kms_key_id, f"ReEncrypt of data key '{row.key_id}'", self.client.re_encrypt,
-                           CiphertextBlob=row.wrapped_key, SourceKeyId=row.kms_key_id,
-                           SourceEncryptionContext=context, DestinationKeyId=self.kms_key_id,
-                           DestinationEncryptionContext=context)
+            answer = _call(
+                self.kms_key_id,
+                f"ReEncrypt of data key '{row.key_id}'",
+                self.client.re_encrypt,
+                CiphertextBlob=row.wrapped_key,
+                SourceKeyId=row.kms_key_id,
+                SourceEncryptionContext=context,
+                DestinationKeyId=self.kms_key_id,
+                DestinationEncryptionContext=context,
+            )
             with self.sessions() as session:
                 stored = session.get(DataKey, row.key_id)
                 stored.wrapped_key, stored.kms_key_id = answer["CiphertextBlob"], answer["KeyId"]
@@ -137,8 +158,9 @@ class EnvelopeKeys:
         return changed
 
 
-def envelope_key_ring(settings: Settings, sessions: sessionmaker[Session], *, create: bool,
-                      local_first: bool = False) -> KeyRing:
+def envelope_key_ring(
+    settings: Settings, sessions: sessionmaker[Session], *, create: bool, local_first: bool = False
+) -> KeyRing:
     """The newest data key first (it encrypts), then older data keys, then any local keys still configured
     (to read rows not yet moved by `keys rotate`). With ``create``, the first data key is made on first use.
     ``local_first`` puts the local keys first instead: moving back off KMS (`keys rotate --to-local`)."""
@@ -153,14 +175,16 @@ def local_keys_if_any(settings: Settings) -> list[KeyMaterial]:
     """CREDBOT_ENCRYPTION_KEYS, or the embedded default's key file when it exists; never a new key file."""
     from bot.keys.local_keys import KEY_FILE_NAME, local_keys
 
-    if not settings.encryption_keys and not (settings.database_is_default
-                                             and (settings.data_dir / KEY_FILE_NAME).exists()):
+    if not settings.encryption_keys and not (
+        settings.database_is_default and (settings.data_dir / KEY_FILE_NAME).exists()
+    ):
         return []
     return list(local_keys(settings, create=False))
 
 
-def key_ring_for(settings: Settings, sessions: sessionmaker[Session], *, create: bool,
-                 local_first: bool = False) -> KeyRing:
+def key_ring_for(
+    settings: Settings, sessions: sessionmaker[Session], *, create: bool, local_first: bool = False
+) -> KeyRing:
     """The key ring the settings choose: envelope (CREDBOT_KMS_KEY_ID) or local."""
     from bot.keys.local_keys import load_key_ring
 

@@ -34,8 +34,10 @@ def local_keys(settings: Settings, *, create: bool) -> tuple[EncryptionKey, ...]
         raise VaultError("CREDBOT_ENCRYPTION_KEYS is required with a DATABASE_URL")
     path = settings.data_dir / KEY_FILE_NAME
     if not path.exists() and not create:
-        raise KeyFileMissing(f"there is no key file at {path}: `credbot serve` creates one on a first start; "
-                             "if credentials are stored, restore it from your backup (or set CREDBOT_ENCRYPTION_KEYS)")
+        raise KeyFileMissing(
+            f"there is no key file at {path}: `credbot serve` creates one on a first start; "
+            "if credentials are stored, restore it from your backup (or set CREDBOT_ENCRYPTION_KEYS)"
+        )
     try:
         private_dir(settings.data_dir)
         if not path.exists():
@@ -66,5 +68,8 @@ def _generate_key_file(path: Path) -> None:
         return
     finally:
         temporary.unlink(missing_ok=True)
-    log.warning("Generated a new encryption key in %s. Back this file up with the database: "
-                "without it no stored API key can be decrypted.", path)
+    log.warning(
+        "Generated a new encryption key in %s. Back this file up with the database: "
+        "without it no stored API key can be decrypted.",
+        path,
+    )

@@ -12,12 +12,11 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import socket
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
-from typing import Mapping
+from datetime import datetime, UTC
+from collections.abc import Mapping
 
 from bot.credentials.types import KeyCheck, KeyRecord, Outcome
 from bot.infra.http_pool import SHARED, ConnectionPool, proxied
@@ -48,7 +47,7 @@ UNEXPECTED = "unexpected_answer"  # a 200 that is not what Paddle sends: never t
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A 3xx is an unexpected answer, never followed: following would send the key to another address."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
@@ -93,14 +92,19 @@ class PaddleVerifier:
     def _get(self, url: str, api_key: Secret, deadline: float) -> tuple[int, bytes]:
         """(status, body); status 0 for "no answer", -1 for "no whole answer before the deadline". A redirect is
         returned as is, never followed: following would send the key to another address."""
-        headers = {"Authorization": f"Bearer {api_key.reveal()}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {
+            "Authorization": f"Bearer {api_key.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
         if proxied(url):
             return self._get_through_proxy(url, headers, deadline)
         try:
-            status, _headers, body = self.pool.request("GET", url, headers=headers, timeout=self.timeout,
-                                                       max_body=MAX_BODY, deadline=deadline)
+            status, _headers, body = self.pool.request(
+                "GET", url, headers=headers, timeout=self.timeout, max_body=MAX_BODY, deadline=deadline
+            )
             return status, body
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return -1, b""
         except (OSError, http.client.HTTPException) as error:
             log.warning("Paddle unreachable at %s: %s", url.rsplit("/", 1)[0], type(error).__name__)
@@ -123,7 +127,7 @@ class PaddleVerifier:
                 return error.code, b""
             finally:
                 error.close()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return -1, b""
         except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
             log.warning("Paddle unreachable at %s: %s", url.rsplit("/", 1)[0], getattr(error, "reason", error))
@@ -153,21 +157,27 @@ def _failure(status: int, body: bytes, base_url: str) -> KeyCheck:
     if status == 0:
         return KeyCheck(Outcome.UNAVAILABLE, "unreachable", f"Paddle could not be reached. {_TRY_LATER}")
     if status == 429:
-        return KeyCheck(Outcome.UNAVAILABLE, "rate_limited",
-                        "Paddle is rate limiting requests right now. Nothing was saved; try again in a minute.")
+        return KeyCheck(
+            Outcome.UNAVAILABLE,
+            "rate_limited",
+            "Paddle is rate limiting requests right now. Nothing was saved; try again in a minute.",
+        )
     if 300 <= status < 400:
         log.warning("Paddle at %s answered a redirect (HTTP %s); not followed", base_url, status)
-        return KeyCheck(Outcome.UNAVAILABLE, f"http_{status}",
-                        f"Paddle answered unexpectedly (HTTP {status}). {_TRY_LATER}")
-    return KeyCheck(Outcome.UNAVAILABLE, f"http_{status}",
-                    f"Paddle could not be reached (it answered HTTP {status}). {_TRY_LATER}")
+        return KeyCheck(
+            Outcome.UNAVAILABLE, f"http_{status}", f"Paddle answered unexpectedly (HTTP {status}). {_TRY_LATER}"
+        )
+    return KeyCheck(
+        Outcome.UNAVAILABLE, f"http_{status}", f"Paddle could not be reached (it answered HTTP {status}). {_TRY_LATER}"
+    )
 
 
 def _unexpected(base_url: str, what: str) -> KeyCheck:
     """A 200 that is not Paddle's answer (a captive portal, a proxy's page, another service): not a verification."""
     log.warning("Paddle at %s answered 200 but %s; the key is not taken as verified", base_url, what)
-    return KeyCheck(Outcome.UNAVAILABLE, UNEXPECTED, f"Paddle answered unexpectedly, so the key could not be "
-                                                     f"verified. {_TRY_LATER}")
+    return KeyCheck(
+        Outcome.UNAVAILABLE, UNEXPECTED, f"Paddle answered unexpectedly, so the key could not be verified. {_TRY_LATER}"
+    )
 
 
 def _data(body: bytes) -> object:
@@ -195,7 +205,7 @@ def parse_key_record(body: bytes) -> KeyRecord | None:
         try:
             expires_at = datetime.fromisoformat(expires.replace("Z", "+00:00"))
             if expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=timezone.utc)
+                expires_at = expires_at.replace(tzinfo=UTC)
         except ValueError:
             log.info("Paddle's key record had an unreadable expires_at")
     return KeyRecord(data["status"][:20], expires_at)

@@ -9,7 +9,6 @@ Paddle's API; anything else (no answer, another status, another body) means it d
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 
@@ -21,7 +20,7 @@ MAX_BODY = 64 * 1024
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's signature)
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None  # a redirect is an answer of its own: the base URL is not Paddle's API
 
 
@@ -37,7 +36,7 @@ def paddle_problem(base_url: str, timeout: float, pool: ConnectionPool = SHARED)
             status, body = _through_proxy(url, headers, timeout)
         else:
             status, _headers, body = pool.request("GET", url, headers=headers, timeout=timeout, max_body=MAX_BODY)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return f"no answer within {timeout:g} s (PADDLE_TIMEOUT_SECONDS)"
     except OSError as error:
         reason = getattr(error, "reason", None) or error

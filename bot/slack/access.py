@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
 
@@ -39,8 +39,14 @@ class Decision:
 
 
 class AccessPolicy:
-    def __init__(self, admins: Sequence[str], viewers: Sequence[str] | None, client: WebClient,
-                 clock: Callable[[], float] = time.monotonic, ttl: float = GROUP_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        admins: Sequence[str],
+        viewers: Sequence[str] | None,
+        client: WebClient,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = GROUP_CACHE_SECONDS,
+    ) -> None:
         self.admins = tuple(admins)
         self.viewers = None if viewers is None else tuple(viewers)
         self.client = client
@@ -81,22 +87,28 @@ class AccessPolicy:
 
     def refusal(self, kind: str) -> str:
         if not self.who_to_ask(kind):  # open to everyone here, so the refused person is from elsewhere
-            return (":no_entry: Credentials are shown only to people of the workspace that owns them. If you "
-                    "need access from another organisation, ask the bot's operators to name you in CREDBOT_VIEWERS.")
+            return (
+                ":no_entry: Credentials are shown only to people of the workspace that owns them. If you "
+                "need access from another organisation, ask the bot's operators to name you in CREDBOT_VIEWERS."
+            )
         action = "create or change credentials" if kind == MANAGE else "see credentials"
         holders = "credential admins" if kind == MANAGE else "credential viewers"
         return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind)} if you need access."
 
     def home_team(self, user_id: str) -> str | None:
         """The workspace a person belongs to (users.info), kept like group members; None when unreadable."""
+
         def read() -> str:
             team = (self.client.users_info(user=user_id).get("user") or {}).get("team_id")
             if not isinstance(team, str) or not team:
                 raise ValueError("no team_id in the answer")
             return team
 
-        team = self._lookups.get(("home", user_id), read, f"could not read the workspace of user {user_id} "
-                                 "(%s): treating them as an outsider")
+        team = self._lookups.get(
+            ("home", user_id),
+            read,
+            f"could not read the workspace of user {user_id} (%s): treating them as an outsider",
+        )
         return None if team is UNREADABLE else team
 
     # -- internals ----------------------------------------------------------------------
@@ -127,6 +139,9 @@ class AccessPolicy:
                 raise ValueError("no users list in the response")
             return frozenset(u for u in users if isinstance(u, str))
 
-        members = self._lookups.get(("group", workspace.enterprise_id, workspace.team_id, group), read,
-                                    f"could not read members of user group {group} (%s): denying")
+        members = self._lookups.get(
+            ("group", workspace.enterprise_id, workspace.team_id, group),
+            read,
+            f"could not read members of user group {group} (%s): denying",
+        )
         return None if members is UNREADABLE else members

@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class AnswerFirstExecutor(ThreadPoolExecutor):
         held.jobs.append((fn, args, kwargs, future))
         return future
 
-    def holding(self) -> "Held":
+    def holding(self) -> Held:
         """From now until ``Held.stop`` on this thread, submitted work waits for ``Held.release``."""
         held = Held(self)
         _answering.held = held

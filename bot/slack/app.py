@@ -18,8 +18,10 @@ class _SameTokenNotice(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-NOT_INSTALLED = ("Credbot is not installed in this workspace (or was uninstalled). Ask a workspace admin to "
-                 "install it with the app's Add to Slack link (/slack/install), then try again.")
+NOT_INSTALLED = (
+    "Credbot is not installed in this workspace (or was uninstalled). Ask a workspace admin to "
+    "install it with the app's Add to Slack link (/slack/install), then try again."
+)
 
 
 def oauth_arguments(services: Services) -> dict:
@@ -30,12 +32,17 @@ def oauth_arguments(services: Services) -> dict:
     from bot.infra.db import session_factory
     from bot.slack.oauth import oauth_settings
 
-    settings = oauth_settings(services.settings, services.installations, session_factory(services.engine),
-                              services.slack)
+    settings = oauth_settings(
+        services.settings, services.installations, session_factory(services.engine), services.slack
+    )
     # authorize given outright: otherwise App builds one whose token rotator calls slack.com, not SLACK_API_URL.
-    return {"oauth_settings": settings, "installation_store": services.installations,
-            "installation_store_bot_only": True, "authorize": settings.authorize,
-            "user_facing_authorize_error_message": NOT_INSTALLED}
+    return {
+        "oauth_settings": settings,
+        "installation_store": services.installations,
+        "installation_store_bot_only": True,
+        "authorize": settings.authorize,
+        "user_facing_authorize_error_message": NOT_INSTALLED,
+    }
 
 
 def build_app(services: Services, *, app_class: type[App] = App) -> App:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
 
@@ -26,13 +26,20 @@ OWNER_CACHE_SECONDS = 600
 
 
 class ChannelOwners:
-    def __init__(self, client: WebClient, *, org_wide: bool, clock: Callable[[], float] = time.monotonic,
-                 ttl: float = OWNER_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        org_wide: bool,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = OWNER_CACHE_SECONDS,
+    ) -> None:
         self.client, self.org_wide = client, org_wide
         self._lookups = SlackLookup(ttl, clock)
 
-    def split(self, channels: Sequence[str], workspace: Workspace,
-              client: WebClient | None = None) -> tuple[list[str], list[ChannelResult]]:
+    def split(
+        self, channels: Sequence[str], workspace: Workspace, client: WebClient | None = None
+    ) -> tuple[list[str], list[ChannelResult]]:
         """The channels ``workspace``'s credentials may be shown in, and a refusal for each of the others.
         ``client``: the request's (in OAuth mode the process has no token of its own)."""
         if self.org_wide:
@@ -50,9 +57,11 @@ class ChannelOwners:
 
     def owner(self, channel: str, client: WebClient | None = None) -> object:
         """The owning workspace's team id, None when Slack names none, or UNREADABLE."""
+
         def read() -> str | None:
             info = (client or self.client).conversations_info(channel=channel).get("channel") or {}
             return info.get("context_team_id") or next(iter(info.get("shared_team_ids") or []), None)
 
-        return self._lookups.get(channel, read, f"could not tell which workspace owns channel {channel} (%s): "
-                                 "not showing credentials there")
+        return self._lookups.get(
+            channel, read, f"could not tell which workspace owns channel {channel} (%s): not showing credentials there"
+        )

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from collections.abc import Callable
 
 from bot.credentials.types import Workspace
 
@@ -34,13 +34,22 @@ BUSY = "Paddle checks are queued up right now; nothing was changed. Try again in
 
 
 def too_many(wait: float) -> str:
-    return (f"You have started {CHECKS_PER_PERSON} Paddle checks in the last minute; wait {max(1, round(wait))} s "
-            "and try again.")
+    return (
+        f"You have started {CHECKS_PER_PERSON} Paddle checks in the last minute; wait {max(1, round(wait))} s "
+        "and try again."
+    )
 
 
 class FairUse:
-    def __init__(self, clock: Callable[[], float] = time.monotonic, *, per_person: int = CHECKS_PER_PERSON,
-                 window: float = WINDOW_SECONDS, workers: int = PROVIDER_WORKERS, queue: int = PROVIDER_QUEUE) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        per_person: int = CHECKS_PER_PERSON,
+        window: float = WINDOW_SECONDS,
+        workers: int = PROVIDER_WORKERS,
+        queue: int = PROVIDER_QUEUE,
+    ) -> None:
         self.clock, self.per_person, self.window = clock, per_person, window
         self._lock = threading.Lock()
         self._attempts: dict[tuple[str, str, str], deque[float]] = {}
@@ -77,7 +86,7 @@ class FairUse:
         def job() -> None:
             try:
                 work()
-            except Exception:  # noqa: BLE001 - a pool thread must not die silently
+            except Exception:
                 log.exception("a Paddle check failed unexpectedly")
             finally:
                 self.release(credential_id)

@@ -15,8 +15,9 @@ from bot.slack.ui import home_tab
 log = logging.getLogger(__name__)
 
 
-def publish_home(services, client: WebClient, workspace: Workspace, user_id: str, *, page: int = 0,
-                 notice: str | None = None) -> None:
+def publish_home(
+    services, client: WebClient, workspace: Workspace, user_id: str, *, page: int = 0, notice: str | None = None
+) -> None:
     """Show ``user_id`` the Credentials tab as it is now (their own view: menus follow their rights)."""
     if not user_id:
         return
@@ -24,8 +25,9 @@ def publish_home(services, client: WebClient, workspace: Workspace, user_id: str
         view = home_tab.no_access_view(services.access.refusal(VIEW))
     else:
         page_data = services.queries.home_page(workspace, page)
-        view = home_tab.home_view(page_data, may_manage=bool(services.access.may_manage(workspace, user_id)),
-                                  notice=notice)
+        view = home_tab.home_view(
+            page_data, may_manage=bool(services.access.may_manage(workspace, user_id)), notice=notice
+        )
     try:
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from datetime import datetime, timedelta, UTC
+from collections.abc import Callable
 
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
@@ -40,9 +40,16 @@ def token_aad(row_id: str, purpose: str) -> bytes:
 class SealedInstallationStore(InstallationStore):
     """Bolt's InstallationStore (bot-only) over ``slack_installations``."""
 
-    def __init__(self, sessions: sessionmaker[Session], key_ring: KeyRing, *, client_id: str,
-                 rotator: TokenRotator | None = None, refresh_minutes: int = 120,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        key_ring: KeyRing,
+        *,
+        client_id: str,
+        rotator: TokenRotator | None = None,
+        refresh_minutes: int = 120,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.sessions = sessions
         self.key_ring = key_ring
         self.client_id = client_id
@@ -65,8 +72,9 @@ class SealedInstallationStore(InstallationStore):
         """Store (or replace) the workspace's bot and its tokens, sealed; a reinstall keeps the row's id."""
         enterprise, team = _scope(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
         with self.sessions.begin() as session:
-            row = session.scalars(select(SlackInstallation).filter_by(enterprise_id=enterprise, team_id=team)
-                                  .with_for_update()).first()
+            row = session.scalars(
+                select(SlackInstallation).filter_by(enterprise_id=enterprise, team_id=team).with_for_update()
+            ).first()
             if row is None:
                 row = SlackInstallation(enterprise_id=enterprise, team_id=team, version=0)
                 session.add(row)
@@ -94,13 +102,19 @@ class SealedInstallationStore(InstallationStore):
 
     # -- finding --------------------------------------------------------------------------------------
 
-    def find_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
-                          user_id: Optional[str] = None, is_enterprise_install: Optional[bool] = False
-                          ) -> Optional[Installation]:
+    def find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
         return None  # bot-only: Bolt asks find_bot
 
-    def find_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str],
-                 is_enterprise_install: Optional[bool] = False) -> Optional[Bot]:
+    def find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
         """The workspace's bot with its tokens unsealed, refreshed first when it is within its refresh window."""
         row = self._row(enterprise_id, team_id, is_enterprise_install)
         if row is None or row.encrypted_bot_token is None:
@@ -111,27 +125,39 @@ class SealedInstallationStore(InstallationStore):
                 return None
         return self._bot(row)
 
-    def _row(self, enterprise_id: Optional[str], team_id: Optional[str],
-             is_enterprise_install: Optional[bool]) -> SlackInstallation | None:
+    def _row(
+        self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None
+    ) -> SlackInstallation | None:
         enterprise, team = _scope(enterprise_id, team_id, is_enterprise_install)
         with self.sessions() as session:
             row = session.scalars(select(SlackInstallation).filter_by(enterprise_id=enterprise, team_id=team)).first()
             if row is None and enterprise and team:  # a workspace of an org installed org-wide
-                row = session.scalars(select(SlackInstallation).filter_by(
-                    enterprise_id=enterprise, team_id="", is_enterprise_install=True)).first()
+                row = session.scalars(
+                    select(SlackInstallation).filter_by(
+                        enterprise_id=enterprise, team_id="", is_enterprise_install=True
+                    )
+                ).first()
             return row
 
     def _bot(self, row: SlackInstallation) -> Bot:
         refresh = None
         if row.encrypted_refresh_token is not None:
             refresh = self._unseal(row, "refresh", row.encrypted_refresh_token, row.refresh_token_key_id)
-        return Bot(app_id=row.app_id or None, enterprise_id=row.enterprise_id or None,
-                   team_id=row.team_id or None, team_name=row.team_name or None,
-                   bot_token=self._unseal(row, "bot", row.encrypted_bot_token, row.bot_token_key_id),
-                   bot_id=row.bot_id, bot_user_id=row.bot_user_id, bot_scopes=row.bot_scopes,
-                   bot_refresh_token=refresh, bot_token_expires_at=row.bot_token_expires_at,
-                   is_enterprise_install=row.is_enterprise_install, installed_at=row.installed_at,
-                   custom_values={"installer_user_id": row.installer_user_id})
+        return Bot(
+            app_id=row.app_id or None,
+            enterprise_id=row.enterprise_id or None,
+            team_id=row.team_id or None,
+            team_name=row.team_name or None,
+            bot_token=self._unseal(row, "bot", row.encrypted_bot_token, row.bot_token_key_id),
+            bot_id=row.bot_id,
+            bot_user_id=row.bot_user_id,
+            bot_scopes=row.bot_scopes,
+            bot_refresh_token=refresh,
+            bot_token_expires_at=row.bot_token_expires_at,
+            is_enterprise_install=row.is_enterprise_install,
+            installed_at=row.installed_at,
+            custom_values={"installer_user_id": row.installer_user_id},
+        )
 
     def _unseal(self, row: SlackInstallation, purpose: str, blob: bytes | None, key_id: str | None) -> str:
         return self.key_ring.decrypt(Sealed(key_id or "", blob or b""), token_aad(row.id, purpose)).reveal()
@@ -151,26 +177,39 @@ class SealedInstallationStore(InstallationStore):
         (its holder died)."""
         now = self.clock()
         with self.sessions.begin() as session:
-            claimed = session.execute(update(SlackInstallation).where(
-                SlackInstallation.id == row.id, SlackInstallation.version == row.version,
-                or_(SlackInstallation.refresh_claimed_at.is_(None),
-                    SlackInstallation.refresh_claimed_at < now - REFRESH_CLAIM_LEASE))
-                .values(refresh_claimed_at=now)).rowcount == 1
+            claimed = (
+                session.execute(
+                    update(SlackInstallation)
+                    .where(
+                        SlackInstallation.id == row.id,
+                        SlackInstallation.version == row.version,
+                        or_(
+                            SlackInstallation.refresh_claimed_at.is_(None),
+                            SlackInstallation.refresh_claimed_at < now - REFRESH_CLAIM_LEASE,
+                        ),
+                    )
+                    .values(refresh_claimed_at=now)
+                ).rowcount
+                == 1
+            )
         if not claimed:
             return self._newer_than(row)
         try:
             bot = self._bot(row)
             assert self.rotator is not None
             refreshed = self.rotator.perform_bot_token_rotation(
-                bot=bot, minutes_before_expiration=int(self.refresh_window.total_seconds() // 60))
+                bot=bot, minutes_before_expiration=int(self.refresh_window.total_seconds() // 60)
+            )
             if refreshed is not None:
                 self.save_bot(refreshed)  # clears the claim
                 log.info("refreshed the bot token of %s", row.team_id or row.enterprise_id)
         finally:
             with self.sessions.begin() as session:  # after a failure, the next request may try again
-                session.execute(update(SlackInstallation).where(
-                    SlackInstallation.id == row.id, SlackInstallation.refresh_claimed_at == now)
-                    .values(refresh_claimed_at=None))
+                session.execute(
+                    update(SlackInstallation)
+                    .where(SlackInstallation.id == row.id, SlackInstallation.refresh_claimed_at == now)
+                    .values(refresh_claimed_at=None)
+                )
         return self._row(row.enterprise_id, row.team_id, row.is_enterprise_install)
 
     def _newer_than(self, row: SlackInstallation) -> SlackInstallation | None:
@@ -186,15 +225,25 @@ class SealedInstallationStore(InstallationStore):
 
     # -- deleting -------------------------------------------------------------------------------------
 
-    def delete_bot(self, *, enterprise_id: Optional[str], team_id: Optional[str]) -> None:
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Forget the workspace's tokens at once (uninstall, revocation); the row's facts stay for the list."""
         with self.sessions.begin() as session:
-            session.execute(update(SlackInstallation).where(*_matching(enterprise_id, team_id)).values(
-                encrypted_bot_token=None, bot_token_key_id=None, encrypted_refresh_token=None,
-                refresh_token_key_id=None, bot_token_expires_at=None, version=SlackInstallation.version + 1))
+            session.execute(
+                update(SlackInstallation)
+                .where(*_matching(enterprise_id, team_id))
+                .values(
+                    encrypted_bot_token=None,
+                    bot_token_key_id=None,
+                    encrypted_refresh_token=None,
+                    refresh_token_key_id=None,
+                    bot_token_expires_at=None,
+                    version=SlackInstallation.version + 1,
+                )
+            )
 
-    def delete_installation(self, *, enterprise_id: Optional[str], team_id: Optional[str],
-                            user_id: Optional[str] = None) -> None:
+    def delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
         self.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
     def remove(self, *, enterprise_id: str, team_id: str) -> int:
@@ -205,14 +254,13 @@ class SealedInstallationStore(InstallationStore):
             return session.execute(delete(SlackInstallation).where(*conditions)).rowcount
 
 
-def _scope(enterprise_id: Optional[str], team_id: Optional[str],
-           is_enterprise_install: Optional[bool]) -> tuple[str, str]:
+def _scope(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None) -> tuple[str, str]:
     """The row key: an org-wide install is the org's, whatever workspace the request came from."""
     enterprise = enterprise_id or ""
     return (enterprise, "") if is_enterprise_install and enterprise else (enterprise, team_id or "")
 
 
-def _matching(enterprise_id: Optional[str], team_id: Optional[str]) -> list:
+def _matching(enterprise_id: str | None, team_id: str | None) -> list:
     if not enterprise_id and not team_id:
         return [SlackInstallation.id.is_(None)]  # nothing named: nothing matches (never every workspace)
     conditions = [SlackInstallation.enterprise_id == (enterprise_id or "")]
@@ -225,7 +273,7 @@ def _aware(moment: datetime | None) -> datetime | None:
     """SQLite hands timestamps back without their zone; they were stored in UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
-    return moment.replace(tzinfo=timezone.utc)
+    return moment.replace(tzinfo=UTC)
 
 
 def _moment(value: object) -> datetime | None:
@@ -233,19 +281,29 @@ def _moment(value: object) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return _aware(value)
-    return datetime.fromtimestamp(float(value), timezone.utc)  # type: ignore[arg-type]
+    return datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
 
 
 def installation_facts(sessions: sessionmaker[Session]) -> list[dict]:
     """Every installation for `installations list`: who, when, scopes, token expiry; never a token."""
     with sessions() as session:
-        rows = session.scalars(select(SlackInstallation).order_by(SlackInstallation.enterprise_id,
-                                                                  SlackInstallation.team_id)).all()
-    return [{"enterprise_id": row.enterprise_id, "team_id": row.team_id, "team_name": row.team_name,
-             "org_wide": row.is_enterprise_install, "installed_by": row.installer_user_id,
-             "installed_at": _aware(row.installed_at), "scopes": row.bot_scopes.split(",") if row.bot_scopes else [],
-             "token": "stored" if row.encrypted_bot_token is not None else "removed (uninstalled or revoked)",
-             "token_expires_at": _aware(row.bot_token_expires_at)} for row in rows]
+        rows = session.scalars(
+            select(SlackInstallation).order_by(SlackInstallation.enterprise_id, SlackInstallation.team_id)
+        ).all()
+    return [
+        {
+            "enterprise_id": row.enterprise_id,
+            "team_id": row.team_id,
+            "team_name": row.team_name,
+            "org_wide": row.is_enterprise_install,
+            "installed_by": row.installer_user_id,
+            "installed_at": _aware(row.installed_at),
+            "scopes": row.bot_scopes.split(",") if row.bot_scopes else [],
+            "token": "stored" if row.encrypted_bot_token is not None else "removed (uninstalled or revoked)",
+            "token_expires_at": _aware(row.bot_token_expires_at),
+        }
+        for row in rows
+    ]
 
 
 def rewrap_installations(sessions: sessionmaker[Session], key_ring: KeyRing) -> int:
@@ -254,8 +312,10 @@ def rewrap_installations(sessions: sessionmaker[Session], key_ring: KeyRing) -> 
     with sessions.begin() as session:
         for row in session.scalars(select(SlackInstallation).with_for_update()).all():
             moved = False
-            for purpose, blob, key in (("bot", "encrypted_bot_token", "bot_token_key_id"),
-                                       ("refresh", "encrypted_refresh_token", "refresh_token_key_id")):
+            for purpose, blob, key in (
+                ("bot", "encrypted_bot_token", "bot_token_key_id"),
+                ("refresh", "encrypted_refresh_token", "refresh_token_key_id"),
+            ):
                 if getattr(row, blob) is None or getattr(row, key) == key_ring.primary_key_id:
                     continue
                 sealed = key_ring.rewrap(Sealed(getattr(row, key), getattr(row, blob)), token_aad(row.id, purpose))
@@ -270,8 +330,9 @@ def installation_key_usage(sessions: sessionmaker[Session]) -> dict[str, int]:
     """How many installation tokens each encryption key id protects."""
     usage: dict[str, int] = {}
     with sessions() as session:
-        for bot_key, refresh_key in session.execute(select(SlackInstallation.bot_token_key_id,
-                                                           SlackInstallation.refresh_token_key_id)).all():
+        for bot_key, refresh_key in session.execute(
+            select(SlackInstallation.bot_token_key_id, SlackInstallation.refresh_token_key_id)
+        ).all():
             for key_id in (bot_key, refresh_key):
                 if key_id:
                     usage[key_id] = usage.get(key_id, 0) + 1

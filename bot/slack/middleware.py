@@ -9,7 +9,8 @@ install's interaction payload carries no team, so the user's team is used there)
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
@@ -58,8 +59,7 @@ class RequestSetup(Middleware):
     def __init__(self, services: Any, *, time_acks: bool) -> None:
         self.services, self.time_acks = services, time_acks
 
-    def process(self, *, req: BoltRequest, resp: BoltResponse,
-                next: Callable[[], BoltResponse]) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         kind = metrics.name_request(req.body)
         context, body = req.context, req.body
         context["services"] = self.services

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -36,9 +37,9 @@ _REASONS = {
     "slack_unavailable": "Slack had a server error; gave up after retries",
     "unreachable": "Slack could not be reached",
     "other_workspace": "the channel belongs to another workspace of the organisation (CREDBOT_ORG_WIDE_CHANNELS "
-                       "shows every workspace's credentials there)",
+    "shows every workspace's credentials there)",
     "owner_unreadable": "Slack could not say which workspace owns the channel (the app needs channels:read and "
-                        "groups:read), so nothing was shown there",
+    "groups:read), so nothing was shown there",
 }
 
 
@@ -53,8 +54,14 @@ class ChannelResult:
         return _REASONS.get(self.error, f"Slack said {self.error}")
 
 
-def notify_channels(client: WebClient, channels: Sequence[str], text: str, blocks: Sequence[Block | dict],
-                    owners: "ChannelOwners | None" = None, workspace: "Workspace | None" = None) -> list[ChannelResult]:
+def notify_channels(
+    client: WebClient,
+    channels: Sequence[str],
+    text: str,
+    blocks: Sequence[Block | dict],
+    owners: ChannelOwners | None = None,
+    workspace: Workspace | None = None,
+) -> list[ChannelResult]:
     """Post one message to each channel (with ``owners``: each channel ``workspace`` owns); never raises for a
     channel's failure."""
     results: list[ChannelResult] = []
@@ -79,4 +86,3 @@ def notify_channels(client: WebClient, channels: Sequence[str], text: str, block
             metrics.NOTIFICATION_FAILURES.labels("unreachable").inc()
             results.append(ChannelResult(channel, False, "unreachable"))
     return results
-

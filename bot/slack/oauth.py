@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
@@ -46,7 +46,7 @@ class DatabaseStateStore(OAuthStateStore):
 
     def issue(self, *args: object, **kwargs: object) -> str:
         state = secrets.token_urlsafe(32)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.sessions.begin() as session:
             session.execute(delete(OAuthState).where(OAuthState.expires_at < now))  # the abandoned ones
             session.add(OAuthState(state=state, expires_at=now + timedelta(seconds=self.seconds)))
@@ -57,46 +57,65 @@ class DatabaseStateStore(OAuthStateStore):
         if not state:
             return False
         with self.sessions.begin() as session:
-            return session.execute(delete(OAuthState).where(
-                OAuthState.state == state, OAuthState.expires_at >= datetime.now(timezone.utc))).rowcount == 1
+            return (
+                session.execute(
+                    delete(OAuthState).where(OAuthState.state == state, OAuthState.expires_at >= datetime.now(UTC))
+                ).rowcount
+                == 1
+            )
 
 
-def installation_store(settings: Settings, sessions: sessionmaker[Session], key_ring: KeyRing,
-                       client: object) -> SealedInstallationStore:
+def installation_store(
+    settings: Settings, sessions: sessionmaker[Session], key_ring: KeyRing, client: object
+) -> SealedInstallationStore:
     """The store, with a token rotator that calls oauth.v2.access at SLACK_API_URL (through ``client``)."""
     assert settings.slack_client_id and settings.slack_client_secret
-    rotator = TokenRotator(client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.reveal(),
-                           client=client)  # type: ignore[arg-type]
-    return SealedInstallationStore(sessions, key_ring, client_id=settings.slack_client_id, rotator=rotator,
-                                   refresh_minutes=REFRESH_MINUTES)
+    rotator = TokenRotator(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.reveal(), client=client
+    )  # type: ignore[arg-type]
+    return SealedInstallationStore(
+        sessions, key_ring, client_id=settings.slack_client_id, rotator=rotator, refresh_minutes=REFRESH_MINUTES
+    )
 
 
-def oauth_settings(settings: Settings, store: SealedInstallationStore, sessions: sessionmaker[Session],
-                   client: object) -> OAuthSettings:
+def oauth_settings(
+    settings: Settings, store: SealedInstallationStore, sessions: sessionmaker[Session], client: object
+) -> OAuthSettings:
     """Bolt's OAuth settings over our stores; /slack/install answers with a 302 to Slack (and its cookie)."""
     assert settings.slack_client_id and settings.slack_client_secret
     oauth = OAuthSettings(
-        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.reveal(),
-        scopes=list(settings.slack_scopes), redirect_uri=settings.slack_redirect_uri,
-        install_page_rendering_enabled=False, installation_store=store, installation_store_bot_only=True,
-        state_store=DatabaseStateStore(sessions), state_expiration_seconds=STATE_SECONDS,
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.reveal(),
+        scopes=list(settings.slack_scopes),
+        redirect_uri=settings.slack_redirect_uri,
+        install_page_rendering_enabled=False,
+        installation_store=store,
+        installation_store_bot_only=True,
+        state_store=DatabaseStateStore(sessions),
+        state_expiration_seconds=STATE_SECONDS,
         token_rotation_expiration_minutes=REFRESH_MINUTES,
-        callback_options=CallbackOptions(success=success_page, failure=failure_page), logger=log)
+        callback_options=CallbackOptions(success=success_page, failure=failure_page),
+        logger=log,
+    )
     # Bolt's own authorize would build its token rotator on a default client (slack.com, whatever SLACK_API_URL
     # says). The store refreshes first, under its claim, so this rotator finds nothing left to do; it is there
     # because Bolt refuses a bot with a refresh token when it has none.
     oauth.authorize = InstallationStoreAuthorize(
-        logger=log, installation_store=store, bot_only=True, client=client,  # type: ignore[arg-type]
-        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.reveal(),
-        token_rotation_expiration_minutes=REFRESH_MINUTES)
+        logger=log,
+        installation_store=store,
+        bot_only=True,
+        client=client,  # type: ignore[arg-type]
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.reveal(),
+        token_rotation_expiration_minutes=REFRESH_MINUTES,
+    )
     return oauth
 
 
 FAILURES = {
     "invalid_browser": "this browser did not start the installation (its cookie is missing); start again from "
-                       "the Add to Slack link",
-    "invalid_state": "the installation link has expired or was already used; start again from the Add to Slack "
-                     "link",
+    "the Add to Slack link",
+    "invalid_state": "the installation link has expired or was already used; start again from the Add to Slack link",
     "missing_code": "Slack sent no authorization code",
     "invalid_code": "Slack did not accept the authorization code",
     "storage_error": "the installation could not be stored",
@@ -106,8 +125,12 @@ FAILURES = {
 
 def success_page(args: SuccessArgs) -> BoltResponse:
     where = args.installation.team_name or args.installation.enterprise_name or "your workspace"
-    return _page(200, "Credbot is installed", f"Credbot is installed in {where}. Next: open Credbot's Home tab "
-                 "in Slack to see your credentials, or run /create-credential to add one.")
+    return _page(
+        200,
+        "Credbot is installed",
+        f"Credbot is installed in {where}. Next: open Credbot's Home tab "
+        "in Slack to see your credentials, or run /create-credential to add one.",
+    )
 
 
 def failure_page(args: FailureArgs) -> BoltResponse:
@@ -117,7 +140,10 @@ def failure_page(args: FailureArgs) -> BoltResponse:
 
 
 def _page(status: int, title: str, text: str) -> BoltResponse:
-    body = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title></head>"
-            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>")
-    return BoltResponse(status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8",
-                                                            "Cache-Control": "no-store"})
+    body = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
+    )
+    return BoltResponse(
+        status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    )

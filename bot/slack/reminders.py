@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def run_expiry_check(services, client: WebClient, now: datetime | None = None) -> list[tuple[str, str]]:
     """Send every due reminder this instance can claim; returns (credential id, kind) of those sent."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     credentials = services.credentials
     sent = []
     for item, kind in due(credentials.sessions, now):
@@ -55,7 +55,7 @@ class ReminderLoop:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="expiry-reminders", daemon=True)
 
-    def start(self) -> "ReminderLoop":
+    def start(self) -> ReminderLoop:
         self._thread.start()
         return self
 

@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.parse
 from http import HTTPStatus
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -55,8 +55,9 @@ class ParsedOnceHandler(SlackRequestHandler):
         if parsed is None:
             return super().dispatch(request)
         raw, body = parsed
-        return self.app.dispatch(ParsedRequest(raw_body=raw, body=body, query=request.query_string,
-                                               headers=request.get_headers()))
+        return self.app.dispatch(
+            ParsedRequest(raw_body=raw, body=body, query=request.query_string, headers=request.get_headers())
+        )
 
 
 class CredbotWSGI:
@@ -178,9 +179,13 @@ class SignatureDoor:
                 self._unlogged += 1
                 return
             others, self._unlogged, self._last_logged = self._unlogged, 0, now
-        log.warning("refused a request that is not signed by Slack (%s; %d bytes; %s)%s", reason, size,
-                    content_type[:60] or "no content type", f"; {others} more refused since the last line"
-                    if others else "")
+        log.warning(
+            "refused a request that is not signed by Slack (%s; %d bytes; %s)%s",
+            reason,
+            size,
+            content_type[:60] or "no content type",
+            f"; {others} more refused since the last line" if others else "",
+        )
 
 
 def read_slack_body(content_type: str, body: bytes) -> tuple[dict, None] | tuple[None, tuple[int, str]]:
@@ -233,8 +238,10 @@ def _utf8(body: bytes) -> bool:
 def _json(start_response: StartResponse, status: int, body: dict, extra: list | None = None) -> list[bytes]:
     payload = json.dumps(body).encode()
     reason = HTTPStatus(status).phrase
-    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
-                                          ("Content-Length", str(len(payload)))] + (extra or []))
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))] + (extra or []),
+    )
     return [payload]
 
 
@@ -249,13 +256,22 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
         services.start_background()
         return CredbotWSGI(services)
 
-    log.info("Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)", __version__,
-             settings.host, settings.port)
+    log.info(
+        "Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)",
+        __version__,
+        settings.host,
+        settings.port,
+    )
     run_gunicorn(settings, load, on_worker_exit=lambda: _close(worker_services))
 
 
-def run_gunicorn(settings: Settings, make_app: Callable[[], Callable], *, proc_name: str = "credbot",
-                 on_worker_exit: Callable[[], None] = lambda: None) -> None:
+def run_gunicorn(
+    settings: Settings,
+    make_app: Callable[[], Callable],
+    *,
+    proc_name: str = "credbot",
+    on_worker_exit: Callable[[], None] = lambda: None,
+) -> None:
     """gunicorn as Credbot runs it (gthread workers, graceful stop, redacted logs); ``make_app`` builds the WSGI app
     in each worker. The benchmark's bare Bolt app runs on this too, so both stand on the same server."""
     from gunicorn.app.base import BaseApplication
@@ -289,7 +305,10 @@ def run_gunicorn(settings: Settings, make_app: Callable[[], Callable], *, proc_n
             self.cfg.set("logger_class", RedactedGunicornLogger)
             # Several instances may share a host: no shared control socket in $HOME.
             self.cfg.set("control_socket_disable", True)
-            self.cfg.set("post_fork", lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format))
+            self.cfg.set(
+                "post_fork",
+                lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format),
+            )
             self.cfg.set("worker_exit", lambda _arbiter, _worker: on_worker_exit())
 
         def load(self):
@@ -313,7 +332,9 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
 
     services = build_services(settings, key_ring)
     app = build_app(services)
-    handler = SocketModeHandler(app, settings.slack_app_token.reveal(), logger=logging.getLogger("slack_bolt.socket_mode"))
+    handler = SocketModeHandler(
+        app, settings.slack_app_token.reveal(), logger=logging.getLogger("slack_bolt.socket_mode")
+    )
     try:
         connected = connect_socket_mode(handler, stop)
     except BaseException:
@@ -360,11 +381,12 @@ def serve_install_routes(settings: Settings, app: object) -> Callable[[], None]:
         daemon_threads = True
 
     class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (no query strings: states, codes)
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = make_server(settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer,
-                         handler_class=QuietHandler)
+    server = make_server(
+        settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer, handler_class=QuietHandler
+    )
     threading.Thread(target=server.serve_forever, name="install-routes", daemon=True).start()
     log.info("serving GET /slack/install and /slack/oauth_redirect on %s:%s", settings.host, settings.port)
     return server.shutdown

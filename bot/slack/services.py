@@ -49,7 +49,7 @@ class Services:
     def queries(self) -> CredentialQueries:
         return self.credentials.queries
 
-    def __deepcopy__(self, memo: dict) -> "Services":
+    def __deepcopy__(self, memo: dict) -> Services:
         # Bolt deep-copies a request's context for its lazy listeners; this is shared process state, not data.
         return self
 
@@ -99,14 +99,16 @@ def access_client(settings: Settings) -> WebClient:
 
 
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
-    engine = create_db_engine(settings.database_url, pool_size=settings.http_threads,
-                              connect_timeout=settings.database_connect_timeout)
+    engine = create_db_engine(
+        settings.database_url, pool_size=settings.http_threads, connect_timeout=settings.database_connect_timeout
+    )
     count_round_trips(engine, metrics.db_round_trip)
     sessions = session_factory(engine)
     key_ring = key_ring or key_ring_for(settings, sessions, create=True)
     executor = AnswerFirstExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
-    credentials = wiring.credential_service(settings, sessions, key_ring, defer=executor.submit,
-                                            reads=read_session_factory(engine))
+    credentials = wiring.credential_service(
+        settings, sessions, key_ring, defer=executor.submit, reads=read_session_factory(engine)
+    )
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
     client = slack_client(settings)
     installations = None
@@ -114,6 +116,14 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         from bot.slack.oauth import installation_store
 
         installations = installation_store(settings, sessions, key_ring, client)
-    return Services(settings, engine, credentials, wiring.wizard_checks(settings, credentials), client, access,
-                    executor, owners=ChannelOwners(client, org_wide=settings.org_wide_channels),
-                    installations=installations)
+    return Services(
+        settings,
+        engine,
+        credentials,
+        wiring.wizard_checks(settings, credentials),
+        client,
+        access,
+        executor,
+        owners=ChannelOwners(client, org_wide=settings.org_wide_channels),
+        installations=installations,
+    )

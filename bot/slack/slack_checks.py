@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (ConnectionErrorRetryHandler, RateLimitErrorRetryHandler,
-                                                   ServerErrorRetryHandler)
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from bot.slack.web_client import PooledWebClient
 
@@ -47,16 +50,28 @@ def check_client(token: str, base_url: str) -> WebClient:
     """A client that retries once what may pass (a dropped connection, a rate limit, a 5xx), quietly."""
     client_log = logging.getLogger("bot.slack.checks.client")
     client_log.setLevel(logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.CRITICAL)
-    return PooledWebClient(token=token, base_url=base_url, timeout=10, logger=client_log, retry_handlers=[
-        ConnectionErrorRetryHandler(max_retry_count=1), RateLimitErrorRetryHandler(max_retry_count=1),
-        ServerErrorRetryHandler(max_retry_count=1)])
+    return PooledWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        logger=client_log,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=1),
+            ServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
 
 
 def token_facts(client: WebClient) -> TokenFacts:
     """auth.test: whose token it is and the scopes Slack says it has."""
     answer = _call(client, "auth.test", lambda: client.auth_test())
-    return TokenFacts(str(answer.get("user") or ""), str(answer.get("team") or ""), str(answer.get("team_id") or ""),
-                      granted_scopes(answer.headers))
+    return TokenFacts(
+        str(answer.get("user") or ""),
+        str(answer.get("team") or ""),
+        str(answer.get("team_id") or ""),
+        granted_scopes(answer.headers),
+    )
 
 
 def granted_scopes(headers: Mapping[str, object]) -> tuple[str, ...] | None:
@@ -91,5 +106,7 @@ def _call(client: WebClient, method: str, call):
     except (OSError, SlackClientError) as error:  # no route, refused, timed out, TLS
         reason = getattr(error, "reason", None) or error
         text = " ".join(str(reason).split())[:200]
-        raise SlackCheckFailed(f"Slack at {client.base_url} cannot be reached ({type(reason).__name__}"
-                               f"{': ' + text if text else ''})", "unreachable") from None
+        raise SlackCheckFailed(
+            f"Slack at {client.base_url} cannot be reached ({type(reason).__name__}{': ' + text if text else ''})",
+            "unreachable",
+        ) from None

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
+from collections.abc import Callable, Iterator
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -33,8 +34,9 @@ def backoff_delays(first: float = FIRST_DELAY, cap: float = MAX_DELAY) -> Iterat
         delay = min(delay * 2, cap)
 
 
-def until_reachable(attempt: Callable[[], T], what: str, stop: threading.Event,
-                    refusal: Callable[[str], str]) -> T | None:
+def until_reachable(
+    attempt: Callable[[], T], what: str, stop: threading.Event, refusal: Callable[[str], str]
+) -> T | None:
     """``attempt()``'s result once Slack answers; None if ``stop`` was set while waiting to try again.
 
     Raises SlackRefused (with ``refusal(error code)``) when Slack answers with a definite no."""
@@ -57,11 +59,22 @@ def until_reachable(attempt: Callable[[], T], what: str, stop: threading.Event,
 
 def check_bot_token(settings: Settings, stop: threading.Event) -> bool:
     """auth.test until Slack answers; False if stopped first. Raises SlackRefused for a refused token."""
-    client = WebClient(token=settings.slack_bot_token.reveal(), base_url=settings.slack_api_url, timeout=10,
-                       retry_handlers=[], logger=_quiet_client_log())  # retried here, one log line per attempt
-    identity = until_reachable(client.auth_test, "checking SLACK_BOT_TOKEN", stop, lambda code: (
-        f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token (xoxb-…) again from your app's "
-        "OAuth & Permissions page"))
+    client = WebClient(
+        token=settings.slack_bot_token.reveal(),
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[],
+        logger=_quiet_client_log(),
+    )  # retried here, one log line per attempt
+    identity = until_reachable(
+        client.auth_test,
+        "checking SLACK_BOT_TOKEN",
+        stop,
+        lambda code: (
+            f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token (xoxb-…) again from your app's "
+            "OAuth & Permissions page"
+        ),
+    )
     if identity is None:
         return False
     log.info("Slack token belongs to bot %s in team %s", identity.get("user_id"), identity.get("team_id"))
@@ -70,10 +83,14 @@ def check_bot_token(settings: Settings, stop: threading.Event) -> bool:
 
 def socket_mode_refusal(code: str) -> str:
     if code == "not_configured":
-        return ("Slack refused a Socket Mode connection (not_configured): turn Socket Mode on for the app "
-                "(Settings > Socket Mode), or unset SLACK_APP_TOKEN to serve over HTTP")
-    return (f"Slack refused SLACK_APP_TOKEN ({code}): use an app-level token (xapp-…) with the connections:write "
-            "scope, from your app's Basic Information page")
+        return (
+            "Slack refused a Socket Mode connection (not_configured): turn Socket Mode on for the app "
+            "(Settings > Socket Mode), or unset SLACK_APP_TOKEN to serve over HTTP"
+        )
+    return (
+        f"Slack refused SLACK_APP_TOKEN ({code}): use an app-level token (xapp-…) with the connections:write "
+        "scope, from your app's Basic Information page"
+    )
 
 
 def connect_socket_mode(handler, stop: threading.Event) -> bool:

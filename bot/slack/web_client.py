@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any, Dict
+from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request
 
@@ -27,7 +27,7 @@ class PooledWebClient(WebClient):
         self.pool = pool
 
     @classmethod
-    def adopt(cls, plain: WebClient, pool: ConnectionPool = SHARED) -> "PooledWebClient":
+    def adopt(cls, plain: WebClient, pool: ConnectionPool = SHARED) -> PooledWebClient:
         """``plain`` (every setting slack-sdk's constructor gave it: token, base URL, timeout, headers, team,
         logger, retry handlers, proxy) as a client that calls through ``pool``. Bolt builds a plain client for
         each request; constructing a second one ran slack-sdk's constructor again (the user agent and the proxy
@@ -38,7 +38,7 @@ class PooledWebClient(WebClient):
         client.pool = pool
         return client
 
-    def __deepcopy__(self, memo: dict) -> "PooledWebClient":
+    def __deepcopy__(self, memo: dict) -> PooledWebClient:
         # Bolt deep-copies a request's context (its client included) for lazy listeners: a new client with the
         # same settings (its own headers, team and retry handlers), sharing the process's pool (which holds
         # sockets and a lock, and is meant to be shared).
@@ -47,11 +47,12 @@ class PooledWebClient(WebClient):
         copied.retry_handlers = list(self.retry_handlers)
         return copied
 
-    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> Dict[str, Any]:
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         if self.proxy is not None or proxied(url) or self.ssl is not None:
             return super()._perform_urllib_http_request_internal(url, req)
-        status, headers, body = self.pool.request(req.get_method(), url, body=req.data,
-                                                  headers=dict(req.header_items()), timeout=self.timeout)
+        status, headers, body = self.pool.request(
+            req.get_method(), url, body=req.data, headers=dict(req.header_items()), timeout=self.timeout
+        )
         if not 200 <= status < 300:  # urllib raises these; slack-sdk's retry handlers expect that
             raise HTTPError(url, status, headers.get("Status", "") or str(status), headers, io.BytesIO(body))
         if headers.get_content_type() == "application/gzip":

@@ -16,8 +16,15 @@ import pytest
 from tests.kit import REPO, make_key, run_python, test_key
 
 UNKNOWN_ID = "00000000-0000-0000-0000-000000000000"
-READ_ONLY = (["credentials", "list"], ["credentials", "list", "--json"], ["credentials", "show", UNKNOWN_ID],
-             ["credentials", "reveal", UNKNOWN_ID], ["keys", "status"], ["audit"], ["audit", "--json"])
+READ_ONLY = (
+    ["credentials", "list"],
+    ["credentials", "list", "--json"],
+    ["credentials", "show", UNKNOWN_ID],
+    ["credentials", "reveal", UNKNOWN_ID],
+    ["keys", "status"],
+    ["audit"],
+    ["audit", "--json"],
+)
 UNREACHABLE_POSTGRES = "postgresql://credbot:hunter2-secret@127.0.0.1:1/credbot"
 
 
@@ -60,8 +67,18 @@ def test_a_database_without_tables_is_named_and_left_alone(tmp_path):
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
-@pytest.mark.parametrize("args", [["db", "upgrade"], ["credentials", "list"], ["credentials", "show", UNKNOWN_ID],
-                                  ["keys", "status"], ["keys", "rotate"], ["audit"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["db", "upgrade"],
+        ["credentials", "list"],
+        ["credentials", "show", UNKNOWN_ID],
+        ["keys", "status"],
+        ["keys", "rotate"],
+        ["audit"],
+    ],
+    ids=" ".join,
+)
 def test_an_unreachable_database_is_one_line_without_its_password(args, tmp_path):
     result = credbot(args, tmp_path, DATABASE_URL=UNREACHABLE_POSTGRES, CREDBOT_ENCRYPTION_KEYS=test_key("k1"))
     line = one_line_failure(result, 1, "127.0.0.1:1", "cannot be used", "Connection refused")
@@ -69,18 +86,34 @@ def test_an_unreachable_database_is_one_line_without_its_password(args, tmp_path
 
 
 def test_serve_says_cannot_start_on_an_unreachable_database(tmp_path):
-    result = credbot(["serve"], tmp_path, DATABASE_URL=UNREACHABLE_POSTGRES, CREDBOT_ENCRYPTION_KEYS=test_key("k1"),
-                     SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
+    result = credbot(
+        ["serve"],
+        tmp_path,
+        DATABASE_URL=UNREACHABLE_POSTGRES,
+        CREDBOT_ENCRYPTION_KEYS=test_key("k1"),
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_APP_TOKEN="xapp-1",
+    )
     one_line_failure(result, 1, "Credbot cannot start", "cannot be used")
 
 
 def test_an_unusable_data_dir_is_one_line(tmp_path):
-    one_line_failure(credbot(["credentials", "list"], tmp_path, CREDBOT_DATA_DIR="/proc/nope"), 1,
-                     "no database at /proc/nope/credbot.db", "db upgrade")
-    one_line_failure(credbot(["db", "upgrade"], tmp_path, CREDBOT_DATA_DIR="/proc/nope"), 2,
-                     "/proc/nope", "CREDBOT_DATA_DIR")
-    one_line_failure(credbot(["serve"], tmp_path, CREDBOT_DATA_DIR="/proc/nope", SLACK_BOT_TOKEN="xoxb-1",
-                             SLACK_APP_TOKEN="xapp-1"), 2, "Credbot cannot start", "/proc/nope", "CREDBOT_DATA_DIR")
+    one_line_failure(
+        credbot(["credentials", "list"], tmp_path, CREDBOT_DATA_DIR="/proc/nope"),
+        1,
+        "no database at /proc/nope/credbot.db",
+        "db upgrade",
+    )
+    one_line_failure(
+        credbot(["db", "upgrade"], tmp_path, CREDBOT_DATA_DIR="/proc/nope"), 2, "/proc/nope", "CREDBOT_DATA_DIR"
+    )
+    one_line_failure(
+        credbot(["serve"], tmp_path, CREDBOT_DATA_DIR="/proc/nope", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1"),
+        2,
+        "Credbot cannot start",
+        "/proc/nope",
+        "CREDBOT_DATA_DIR",
+    )
 
 
 def test_db_upgrade_in_the_default_data_dir_says_where_and_makes_no_key(tmp_path):
@@ -127,13 +160,20 @@ def store_one_credential(env: dict[str, str], tmp_path: Path) -> str:
     from bot.infra.settings import load_settings
     from bot.keys.local_keys import load_key_ring
 
-    settings = load_settings(env | {"CREDBOT_DATA_DIR": str(tmp_path / ".credbot"), "CREDBOT_VERIFY_KEYS": "false"},
-                             purpose="keys")
+    settings = load_settings(
+        env | {"CREDBOT_DATA_DIR": str(tmp_path / ".credbot"), "CREDBOT_VERIFY_KEYS": "false"}, purpose="keys"
+    )
     engine = create_db_engine(settings.database_url)
     try:
         service = wiring.credential_service(settings, session_factory(engine), load_key_ring(settings))
-        return service.create(Workspace("", "T0CLI"), "U0CLI", name="For the CLI", entity_type="bill",
-                              destination="paddle", api_key=Secret(make_key("live"))).id
+        return service.create(
+            Workspace("", "T0CLI"),
+            "U0CLI",
+            name="For the CLI",
+            entity_type="bill",
+            destination="paddle",
+            api_key=Secret(make_key("live")),
+        ).id
     finally:
         engine.dispose()
 
@@ -163,15 +203,22 @@ def test_reveal_with_the_key_file_gone_says_so_and_makes_no_new_key(tmp_path):
 
 
 def test_usage_errors_are_one_line_exit_2(tmp_path):
-    for args in (["audit", "--limit", "0"], ["audit", "--since", "last tuesday"], ["credentials"], ["nonsense"],
-                 ["credentials", "list", "--destination", "stripe"]):
+    for args in (
+        ["audit", "--limit", "0"],
+        ["audit", "--since", "last tuesday"],
+        ["credentials"],
+        ["nonsense"],
+        ["credentials", "list", "--destination", "stripe"],
+    ):
         one_line_failure(credbot(args, tmp_path), 2)
     assert everything_under(tmp_path) == []
 
 
 def test_debug_adds_the_traceback(tmp_path):
-    for result in (credbot(["--debug", "credentials", "list"], tmp_path),
-                   credbot(["credentials", "list"], tmp_path, LOG_LEVEL="DEBUG")):
+    for result in (
+        credbot(["--debug", "credentials", "list"], tmp_path),
+        credbot(["credentials", "list"], tmp_path, LOG_LEVEL="DEBUG"),
+    ):
         assert result.returncode == 1
         assert "Traceback" in result.stderr and result.stderr.strip().splitlines()[-1].startswith("credbot")
 
@@ -182,10 +229,17 @@ def test_only_one_cli_module_opens_the_core_and_the_database():
     for path in sorted((REPO / "bot" / "cli").glob("*.py")):
         if path.name == "keys_and_database.py":
             continue
-        names = {node.module for node in ast.walk(ast.parse(path.read_text()))
-                 if isinstance(node, ast.ImportFrom) and node.module}
-        names |= {alias.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Import)
-                  for alias in node.names}
+        names = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        names |= {
+            alias.name
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
         bad = sorted(n for n in names if n.startswith(("bot.credentials", "bot.infra.db", "bot.keys", "sqlalchemy")))
         if bad:
             reaching_in[path.name] = bad

@@ -63,7 +63,7 @@ class RefusingSlack:
         body = json.dumps({"ok": False, "error": code}).encode()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -111,8 +111,13 @@ def test_metrics_list_every_family_before_any_request_and_leave_no_folder(tmp_pa
     try:
         with urllib.request.urlopen(bot.url + "/metrics", timeout=10) as response:
             text = response.read().decode()
-        for family in ("credbot_slack_requests_total", "credbot_slack_request_seconds", "credbot_credentials_created",
-                       "credbot_verification_failures", "credbot_notification_failures"):
+        for family in (
+            "credbot_slack_requests_total",
+            "credbot_slack_request_seconds",
+            "credbot_credentials_created",
+            "credbot_verification_failures",
+            "credbot_notification_failures",
+        ):
             assert f"# TYPE {family}" in text, family
         assert (bot.workdir / "data" / "metrics").is_dir()
     finally:

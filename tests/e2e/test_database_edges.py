@@ -45,19 +45,26 @@ def silent_server():
     listener.close()
 
 
-@pytest.mark.parametrize("args", [["credentials", "list"], ["db", "upgrade"], ["keys", "status"], ["serve"]],
-                         ids=" ".join)
-def test_a_server_that_never_answers_fails_within_the_connect_timeout_naming_host_and_port(args, silent_server,
-                                                                                           tmp_path):
-    env = {"DATABASE_URL": f"postgresql://credbot:hunter2@127.0.0.1:{silent_server}/credbot",
-           "CREDBOT_ENCRYPTION_KEYS": test_key("k1"), "DATABASE_CONNECT_TIMEOUT_SECONDS": "2",
-           "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
+@pytest.mark.parametrize(
+    "args", [["credentials", "list"], ["db", "upgrade"], ["keys", "status"], ["serve"]], ids=" ".join
+)
+def test_a_server_that_never_answers_fails_within_the_connect_timeout_naming_host_and_port(
+    args, silent_server, tmp_path
+):
+    env = {
+        "DATABASE_URL": f"postgresql://credbot:hunter2@127.0.0.1:{silent_server}/credbot",
+        "CREDBOT_ENCRYPTION_KEYS": test_key("k1"),
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": "2",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": "xapp-1",
+    }
     try:
         result = credbot(args, tmp_path, **env)  # without a connect timeout this waits for ever
     except subprocess.TimeoutExpired:
         pytest.fail("the command was still connecting after a minute")
-    line = one_line_failure(result, 1, f"127.0.0.1:{silent_server}", "no answer within 2 s",
-                            "DATABASE_CONNECT_TIMEOUT_SECONDS")
+    line = one_line_failure(
+        result, 1, f"127.0.0.1:{silent_server}", "no answer within 2 s", "DATABASE_CONNECT_TIMEOUT_SECONDS"
+    )
     assert "hunter2" not in line
 
 
@@ -91,14 +98,22 @@ def test_db_upgrade_on_a_read_only_data_dir_exits_2_naming_it(content, immutable
     else:
         data.mkdir(mode=0o700)
     immutable(*sorted(data.iterdir()), data)
-    one_line_failure(credbot(["db", "upgrade"], tmp_path, CREDBOT_DATA_DIR=str(data)), 2,
-                     f"the directory {data} is read-only", "CREDBOT_DATA_DIR")
+    one_line_failure(
+        credbot(["db", "upgrade"], tmp_path, CREDBOT_DATA_DIR=str(data)),
+        2,
+        f"the directory {data} is read-only",
+        "CREDBOT_DATA_DIR",
+    )
 
 
 def test_db_upgrade_on_a_data_dir_that_is_a_file_exits_2_naming_it(tmp_path):
     (tmp_path / "data").write_text("not a directory")
-    one_line_failure(credbot(["db", "upgrade"], tmp_path, CREDBOT_DATA_DIR=str(tmp_path / "data")), 2,
-                     str(tmp_path / "data"), "CREDBOT_DATA_DIR")
+    one_line_failure(
+        credbot(["db", "upgrade"], tmp_path, CREDBOT_DATA_DIR=str(tmp_path / "data")),
+        2,
+        str(tmp_path / "data"),
+        "CREDBOT_DATA_DIR",
+    )
 
 
 @pytest.fixture

@@ -15,9 +15,17 @@ from tests.kit import BOT_TOKEN, NOTIFY_CHANNELS, FakePaddle, cli_env, run_cli, 
 from tests.kit.fakes.slack import manifest_bot_scopes
 
 BOARD = "CBOARDCHK"
-ALL_CHECKS = ["settings", "database", "encryption keys", "slack token", "slack scopes",
-              *(f"notification channel {c}" for c in NOTIFY_CHANNELS), f"board channel {BOARD}", "paddle live",
-              "paddle sandbox"]
+ALL_CHECKS = [
+    "settings",
+    "database",
+    "encryption keys",
+    "slack token",
+    "slack scopes",
+    *(f"notification channel {c}" for c in NOTIFY_CHANNELS),
+    f"board channel {BOARD}",
+    "paddle live",
+    "paddle sandbox",
+]
 
 
 def check_env(bot, **overrides: str) -> dict[str, str]:
@@ -55,7 +63,7 @@ def test_a_working_deployment_is_all_ok_and_sends_paddle_no_key(bot, tmp_path, p
     assert all(line.startswith("ok ") for line in result.stdout.splitlines()), result.stdout
     assert result.stderr == ""
     assert BOT_TOKEN not in result.stdout
-    probes = paddle_live.requests[before[0]:] + paddle_sandbox.requests[before[1]:]
+    probes = paddle_live.requests[before[0] :] + paddle_sandbox.requests[before[1] :]
     assert len(probes) == 2 and all("authorization" not in {k.lower() for k in p.headers} for p in probes)
 
 
@@ -152,8 +160,9 @@ def oauth_bot(start_bot):
 
 def test_oauth_mode_checks_each_installation_by_workspace(oauth_bot, slack, tmp_path):
     first, second = "xoxb-check-first-" + "1" * 16, "xoxb-check-second-" + "2" * 16
-    env = check_env(oauth_bot, SLACK_CLIENT_ID=OAUTH["SLACK_CLIENT_ID"],
-                    SLACK_CLIENT_SECRET=OAUTH["SLACK_CLIENT_SECRET"])
+    env = check_env(
+        oauth_bot, SLACK_CLIENT_ID=OAUTH["SLACK_CLIENT_ID"], SLACK_CLIENT_SECRET=OAUTH["SLACK_CLIENT_SECRET"]
+    )
     assert "/slack/install" in failed(check(env, tmp_path), "slack installations")["slack installations"]
     install(oauth_bot, slack, "TCHECKONE", first)
     install(oauth_bot, slack, "TCHECKTWO", second)
@@ -169,7 +178,8 @@ def test_oauth_mode_checks_each_installation_by_workspace(oauth_bot, slack, tmp_
 
     slack.invalid_tokens.add(first)
     slack.token_scopes[second] = ("commands",)
-    named = failed(check(env, tmp_path), "slack token of Team TCHECKONE (TCHECKONE)",
-                   "slack scopes of Team TCHECKTWO (TCHECKTWO)")
+    named = failed(
+        check(env, tmp_path), "slack token of Team TCHECKONE (TCHECKONE)", "slack scopes of Team TCHECKTWO (TCHECKTWO)"
+    )
     assert "reinstall the app in that workspace" in named["slack token of Team TCHECKONE (TCHECKONE)"]
     assert "chat:write" in named["slack scopes of Team TCHECKTWO (TCHECKTWO)"]

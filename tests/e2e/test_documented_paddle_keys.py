@@ -19,8 +19,9 @@ def created(workspace, name: str, destination: str, key: str) -> str:
 
 
 @pytest.mark.parametrize("marker, destination", [("live", "paddle"), ("sdbx", "paddle_sandbox")])
-def test_paddles_documented_example_key_reaches_paddle_and_is_stored(bot, workspace, paddle_live, paddle_sandbox,
-                                                                      marker, destination):
+def test_paddles_documented_example_key_reaches_paddle_and_is_stored(
+    bot, workspace, paddle_live, paddle_sandbox, marker, destination
+):
     key = DOCUMENTED_KEYS[marker]
     fake = paddle_live if marker == "live" else paddle_sandbox
     fake.valid_keys.add(key)

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from tests.kit import Workspace, cli_env, created_id, run_cli, view_text
 
 
 def reminders(slack, credential_id: str) -> list:
-    return [c for c in slack.calls_to("chat.postMessage")
-            if credential_id in view_text(c.params) and "reminder_replace" in view_text(c.params)]
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if credential_id in view_text(c.params) and "reminder_replace" in view_text(c.params)
+    ]
 
 
 def stamp(bot, moment: datetime):
     """A timestamp as each database stores it (SQLAlchemy keeps SQLite's as naive UTC text)."""
     if bot.database_kind == "sqlite":
-        return moment.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return moment
 
 
 def test_the_reminders_command_sends_what_is_due_and_prints_each(bot, slack, workspace, paddle_live, tmp_path):
     """``reminders run`` through the real CLI (the schedule itself is tests/listeners/test_reminders.py)."""
-    expires = (datetime.now(timezone.utc) + timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
+    expires = (datetime.now(UTC) + timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
     paddle_live.key_expires_at = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Expiring", key)
     slack.wait_quiet()
-    result = run_cli(["reminders", "run", "--now", (expires + timedelta(seconds=1)).isoformat()], cli_env(bot), tmp_path)
+    result = run_cli(
+        ["reminders", "run", "--now", (expires + timedelta(seconds=1)).isoformat()], cli_env(bot), tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert f"expired\t{credential_id}" in result.stdout and "Traceback" not in result.stderr
     sent = reminders(slack, credential_id)
@@ -42,13 +47,17 @@ def test_two_instances_send_each_reminder_once(start_bot, database, slack, paddl
     workspace = Workspace(a, slack)
     soon = created_id(workspace, "Soon", paddle_live.new_key("live"))
     gone = created_id(workspace, "Gone", paddle_live.new_key("live"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for credential_id, expires in ((soon, now + timedelta(days=3)), (gone, now - timedelta(days=1))):
         a.sql("UPDATE credentials SET key_expires_at = :t WHERE id = :i", t=stamp(a, expires), i=credential_id)
     b = start_bot(**shared)
     # Both instances check every second; with several checks each, exactly one reminder per kind goes out.
-    slack.wait_for("chat.postMessage", lambda c: soon in view_text(c.params) and "reminder_replace" in view_text(c.params))
-    slack.wait_for("chat.postMessage", lambda c: gone in view_text(c.params) and "reminder_replace" in view_text(c.params))
+    slack.wait_for(
+        "chat.postMessage", lambda c: soon in view_text(c.params) and "reminder_replace" in view_text(c.params)
+    )
+    slack.wait_for(
+        "chat.postMessage", lambda c: gone in view_text(c.params) and "reminder_replace" in view_text(c.params)
+    )
     time.sleep(3)
     assert [c.params["channel"] for c in reminders(slack, soon)] == ["CNOTIFYA", "CNOTIFYB"]
     assert [c.params["channel"] for c in reminders(slack, gone)] == ["CNOTIFYA", "CNOTIFYB"]
@@ -64,15 +73,20 @@ def test_the_board_message_is_posted_once_and_edited_after_every_change(start_bo
 
     def board() -> str:
         slack.wait_quiet()
-        calls = [c for c in slack.calls if c.method in ("chat.postMessage", "chat.update")
-                 and c.params.get("channel") == "CBOARD"]
+        calls = [
+            c
+            for c in slack.calls
+            if c.method in ("chat.postMessage", "chat.update") and c.params.get("channel") == "CBOARD"
+        ]
         return view_text(calls[-1].params)
 
     first = created_id(on_a, "Board first", paddle_live.new_key("live"))
     assert "`Board first`" in board()
     # Two creates at the same moment on two instances: one message, and its last edit shows both.
-    threads = [threading.Thread(target=created_id, args=(w, n, paddle_live.new_key("live")))
-               for w, n in ((on_a, "Board A"), (on_b, "Board B"))]
+    threads = [
+        threading.Thread(target=created_id, args=(w, n, paddle_live.new_key("live")))
+        for w, n in ((on_a, "Board A"), (on_b, "Board B"))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -112,8 +126,11 @@ def test_the_board_shows_only_the_credentials_of_its_channels_workspace(start_bo
 
     def board() -> str:
         slack.wait_quiet()
-        calls = [c for c in slack.calls if c.method in ("chat.postMessage", "chat.update")
-                 and c.params.get("channel") == "CBOARDX"]
+        calls = [
+            c
+            for c in slack.calls
+            if c.method in ("chat.postMessage", "chat.update") and c.params.get("channel") == "CBOARDX"
+        ]
         return view_text(calls[-1].params)
 
     created_id(other, "Elsewhere", paddle_live.new_key("live"))

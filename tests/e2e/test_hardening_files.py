@@ -47,7 +47,9 @@ def test_under_umask_000_the_generated_key_file_is_0600(tmp_path, slack, paddle_
         data = tmp_path / "data"
         assert mode(data) == 0o700
         assert mode(data / "encryption.keys") == 0o600
-        assert all(mode(p) == 0o600 for p in data.iterdir() if p.is_file()), {p.name: oct(mode(p)) for p in data.iterdir()}
+        assert all(mode(p) == 0o600 for p in data.iterdir() if p.is_file()), {
+            p.name: oct(mode(p)) for p in data.iterdir()
+        }
     finally:
         assert bot.stop() == 0
 
@@ -88,8 +90,9 @@ def test_concurrent_db_upgrades_on_an_empty_database_all_succeed(database, tmp_p
     assert [r.returncode for r in results] == [0] * 6, [r.stderr for r in results if r.returncode]
 
 
-def test_instances_started_at_once_on_an_empty_database_all_come_up(database, tmp_path, slack, paddle_live,
-                                                                     paddle_sandbox):
+def test_instances_started_at_once_on_an_empty_database_all_come_up(
+    database, tmp_path, slack, paddle_live, paddle_sandbox
+):
     """A rolling deploy: three instances on one fresh database. On SQLite they share the embedded default's
     data dir, so they also race to generate the key file; exactly one key is made and every instance uses it."""
     shared = {} if database.kind == "sqlite" else database.shared("deploy")

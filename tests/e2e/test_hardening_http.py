@@ -29,12 +29,15 @@ def test_a_flood_of_unsigned_megabyte_bodies_writes_one_short_log_line(start_bot
     assert "AAAAAAAAAA" not in written
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("application/json", b"[" * 100_000),
-    ("application/json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000),
-    ("application/x-www-form-urlencoded", form("[" * 100_000)),
-    ("application/x-www-form-urlencoded", form('{"type":' * 30_000 + '"x"' + "}" * 30_000)),
-])
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/json", b"[" * 100_000),
+        ("application/json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000),
+        ("application/x-www-form-urlencoded", form("[" * 100_000)),
+        ("application/x-www-form-urlencoded", form('{"type":' * 30_000 + '"x"' + "}" * 30_000)),
+    ],
+)
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
 def test_any_nesting_is_answered_4xx_never_500(bot, workspace, content_type, body, signed):
     before = len(bot.log())
@@ -50,22 +53,34 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st 
 
 from bot.infra.logs import MASK, Redactor  # noqa: E402
 
-AWKWARD = st.text(alphabet=st.sampled_from(list("abcXYZ019 _-&%'\"\\+=/{}[]:,") + ["\u200b", "\u200f", "\u202e",
-                                                                                   "\u00e9", "\n", "\t", "\U0001F511"]),
-                  min_size=1, max_size=30)
+AWKWARD = st.text(
+    alphabet=st.sampled_from(
+        list("abcXYZ019 _-&%'\"\\+=/{}[]:,") + ["\u200b", "\u200f", "\u202e", "\u00e9", "\n", "\t", "\U0001f511"]
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 def submission(value: str) -> dict:
-    return {"type": "view_submission", "view": {"callback_id": "replace_key", "state": {"values": {
-        "api_key": {"api_key_input": {"type": "plain_text_input", "value": value}}}}}}
+    return {
+        "type": "view_submission",
+        "view": {
+            "callback_id": "replace_key",
+            "state": {"values": {"api_key": {"api_key_input": {"type": "plain_text_input", "value": value}}}},
+        },
+    }
 
 
 def renderings(payload: dict) -> list[str]:
     body = json.dumps(payload)
-    return [f"request body: {body}", "raw_body: payload=" + urllib.parse.quote_plus(body) + "&x=1",
-            f"parsed: {payload!r}", "frame: " + json.dumps({"envelope_id": "e1", "type": "interactive",
-                                                           "payload": payload}),
-            "string field: " + json.dumps({"payload": body})]
+    return [
+        f"request body: {body}",
+        "raw_body: payload=" + urllib.parse.quote_plus(body) + "&x=1",
+        f"parsed: {payload!r}",
+        "frame: " + json.dumps({"envelope_id": "e1", "type": "interactive", "payload": payload}),
+        "string field: " + json.dumps({"payload": body}),
+    ]
 
 
 @hypothesis_settings(max_examples=150, deadline=None)
@@ -81,7 +96,7 @@ def test_a_typed_key_is_masked_whole_in_every_rendering_of_a_payload(secret):
 
 AWKWARD_KEYS = [
     "horse battery staple",
-    "pdl_live_apikey_01abc\u200bdefghijklmnopqrstuvwxyz_secretpart",   # a zero-width space pasted inside
+    "pdl_live_apikey_01abc\u200bdefghijklmnopqrstuvwxyz_secretpart",  # a zero-width space pasted inside
     "pdl_live_apikey_01it's&50%\\\"quoted\u202e",
     "key with\nnewline and\ttab",
 ]

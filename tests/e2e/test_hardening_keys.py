@@ -47,25 +47,36 @@ def test_the_wrong_material_under_a_known_id_is_refused_by_name(database, tmp_pa
     bot = BotProcess(tmp_path / "first", slack, paddle_live, paddle_sandbox, **env).start()
     assert bot.stop() == 0
     wrong = test_key("main")
-    log = refused(BotProcess(tmp_path / "wrong", slack, paddle_live, paddle_sandbox, **env | {
-        "CREDBOT_ENCRYPTION_KEYS": wrong}))
+    log = refused(
+        BotProcess(tmp_path / "wrong", slack, paddle_live, paddle_sandbox, **env | {"CREDBOT_ENCRYPTION_KEYS": wrong})
+    )
     assert "key id 'main' is not the key that id was first used with" in log
     assert wrong.split(":", 1)[1] not in log
 
 
-def test_a_new_primary_beside_the_right_old_key_starts_and_is_remembered(database, tmp_path, slack, paddle_live,
-                                                                          paddle_sandbox):
+def test_a_new_primary_beside_the_right_old_key_starts_and_is_remembered(
+    database, tmp_path, slack, paddle_live, paddle_sandbox
+):
     old = test_key("old")
     env = database.shared("kcv-rotate") | {"CREDBOT_ENCRYPTION_KEYS": old}
     BotProcess(tmp_path / "a", slack, paddle_live, paddle_sandbox, **env).start().stop()
     new = test_key("new")
-    bot = BotProcess(tmp_path / "b", slack, paddle_live, paddle_sandbox, **env | {"CREDBOT_ENCRYPTION_KEYS": f"{new},{old}"})
+    bot = BotProcess(
+        tmp_path / "b", slack, paddle_live, paddle_sandbox, **env | {"CREDBOT_ENCRYPTION_KEYS": f"{new},{old}"}
+    )
     bot.start()
     try:
         assert sorted(row[0] for row in bot.sql("SELECT key_id FROM key_checks")) == ["new", "old"]
     finally:
         assert bot.stop() == 0
         bot.close_database()
-    log = refused(BotProcess(tmp_path / "c", slack, paddle_live, paddle_sandbox, **env | {
-        "CREDBOT_ENCRYPTION_KEYS": f"{test_key('new')},{old}"}))
+    log = refused(
+        BotProcess(
+            tmp_path / "c",
+            slack,
+            paddle_live,
+            paddle_sandbox,
+            **env | {"CREDBOT_ENCRYPTION_KEYS": f"{test_key('new')},{old}"},
+        )
+    )
     assert "key id 'new'" in log

@@ -13,9 +13,12 @@ from tests.kit import SIGNING_SECRET, command_body
 
 
 def test_forged_signature_is_refused_and_nothing_happens(bot, slack):
-    reply = bot.sender.post(command_body(), "application/x-www-form-urlencoded",
-                            headers={"X-Slack-Signature": "v0=" + "0" * 64, "X-Slack-Request-Timestamp": str(int(time.time()))},
-                            sign=False)
+    reply = bot.sender.post(
+        command_body(),
+        "application/x-www-form-urlencoded",
+        headers={"X-Slack-Signature": "v0=" + "0" * 64, "X-Slack-Request-Timestamp": str(int(time.time()))},
+        sign=False,
+    )
     assert reply.status == 401
     time.sleep(0.3)
     assert slack.count("views.open") == 0
@@ -77,16 +80,18 @@ def utf8(body: bytes) -> bool:
         return False
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("application/json", command_body()),                       # a form body labelled JSON
-    ("text/plain", command_body()),
-    ("application/x-www-form-urlencoded", b"payload=%7Bnot%20json"),  # a truncated interaction payload
-    ("application/x-www-form-urlencoded", b"payload=" + urllib.parse.quote(json.dumps([1, 2])).encode()),
-    ("application/x-www-form-urlencoded", b""),
-    ("application/x-www-form-urlencoded", b"\xff\xfe\x00garbage"),
-])
-def test_signed_but_malformed_requests_are_refused_and_the_bot_keeps_serving(bot, slack, workspace, content_type,
-                                                                             body):
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/json", command_body()),  # a form body labelled JSON
+        ("text/plain", command_body()),
+        ("application/x-www-form-urlencoded", b"payload=%7Bnot%20json"),  # a truncated interaction payload
+        ("application/x-www-form-urlencoded", b"payload=" + urllib.parse.quote(json.dumps([1, 2])).encode()),
+        ("application/x-www-form-urlencoded", b""),
+        ("application/x-www-form-urlencoded", b"\xff\xfe\x00garbage"),
+    ],
+)
+def test_signed_but_malformed_requests_are_refused_and_the_bot_keeps_serving(bot, slack, workspace, content_type, body):
     # Slack signs UTF-8 text (slack-sdk cannot sign anything else), so the body that is not UTF-8 goes unsigned;
     # the door refuses it for its encoding before it looks at a signature.
     reply = bot.sender.post(body, content_type, sign=utf8(body))

@@ -29,8 +29,9 @@ def test_cli_lists_shows_and_reveals_only_to_stdout(bot, slack, workspace, paddl
     revealed = run_cli(["credentials", "reveal", live_id], env, tmp_path)
     assert revealed.returncode == 0 and revealed.stdout == live_key  # nothing else, not even a newline
     assert live_key not in revealed.stderr  # at DEBUG too: the key goes to stdout only
-    trail = bot.sql("SELECT action, actor FROM audit_events WHERE credential_id = :i AND action = 'credential.reveal'",
-                    i=live_id)
+    trail = bot.sql(
+        "SELECT action, actor FROM audit_events WHERE credential_id = :i AND action = 'credential.reveal'", i=live_id
+    )
     assert len(trail) == 1 and trail[0][1].startswith("cli:")
 
     for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
@@ -58,5 +59,6 @@ def test_python_api_works_from_another_process(bot, workspace, paddle_live):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["key"] == key and "Via the API" in answer["names"] and answer["missing"] == "gone"
-    assert bot.sql("SELECT actor FROM audit_events WHERE credential_id = :i AND action = 'credential.reveal'",
-                   i=credential_id)[0][0].startswith("api:")
+    assert bot.sql(
+        "SELECT actor FROM audit_events WHERE credential_id = :i AND action = 'credential.reveal'", i=credential_id
+    )[0][0].startswith("api:")

@@ -47,19 +47,26 @@ def test_serve_with_data_and_no_key_file_says_restore_it_and_creates_nothing(hel
     assert not key_file_of(tmp_path).exists() and everything_under(tmp_path) == before
 
 
-@pytest.mark.parametrize("args", [["keys", "status"], ["keys", "rotate"], ["credentials", "reveal", "ID"]],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "args", [["keys", "status"], ["keys", "rotate"], ["credentials", "reveal", "ID"]], ids=" ".join
+)
 def test_other_commands_say_the_key_file_is_lost(args, tmp_path):
     credential_id = embedded_with_a_credential(tmp_path)
     key_file_of(tmp_path).unlink()
     args = [credential_id if part == "ID" else part for part in args]
-    one_line_failure(credbot(args, tmp_path), 2, f"the key file {key_file_of(tmp_path)} is missing",
-                     "1 credential", "restore the key file from your backup")
+    one_line_failure(
+        credbot(args, tmp_path),
+        2,
+        f"the key file {key_file_of(tmp_path)} is missing",
+        "1 credential",
+        "restore the key file from your backup",
+    )
     assert not key_file_of(tmp_path).exists()
 
 
-@pytest.mark.parametrize("args", [["keys", "status"], ["keys", "rotate"], ["credentials", "reveal", "ID"]],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "args", [["keys", "status"], ["keys", "rotate"], ["credentials", "reveal", "ID"]], ids=" ".join
+)
 def test_a_key_file_already_replaced_is_named_rather_than_a_setting(args, tmp_path):
     """Where an older version replaced the lost file with a new key: the stored key id is not in it."""
     credential_id = embedded_with_a_credential(tmp_path)

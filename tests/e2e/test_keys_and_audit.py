@@ -20,8 +20,9 @@ def status(env: dict, tmp_path) -> dict[str, tuple[str, int]]:
     return {key_id: (role, int(count.split()[0])) for key_id, role, count in rows}
 
 
-def test_rotate_from_key_a_to_b_then_drop_a_and_every_credential_still_decrypts(start_bot, database, slack,
-                                                                                 paddle_live, paddle_sandbox, tmp_path):
+def test_rotate_from_key_a_to_b_then_drop_a_and_every_credential_still_decrypts(
+    start_bot, database, slack, paddle_live, paddle_sandbox, tmp_path
+):
     key_a, key_b = test_key("keyA"), test_key("keyB")
     db_url = database.new_url("rotation")
     bot = start_bot(DATABASE_URL=db_url, CREDBOT_ENCRYPTION_KEYS=key_a)
@@ -67,10 +68,12 @@ def test_rotate_from_key_a_to_b_then_drop_a_and_every_credential_still_decrypts(
     assert "Traceback" not in bot.log()
     audit = run_cli(["audit", "--json"], {**env, "CREDBOT_ENCRYPTION_KEYS": key_b}, tmp_path)
     rotations = [event for event in json.loads(audit.stdout) if event["action"] == "keys.rotate"]
-    assert [r["detail"] for r in rotations] == ["5 credential(s) re-encrypted under 'keyB'",
-                                                "4 credential(s) re-encrypted under 'keyB'",
-                                                "4 credential(s) re-encrypted under 'keyB'",
-                                                "1 credential(s) re-encrypted under 'keyB'"]
+    assert [r["detail"] for r in rotations] == [
+        "5 credential(s) re-encrypted under 'keyB'",
+        "4 credential(s) re-encrypted under 'keyB'",
+        "4 credential(s) re-encrypted under 'keyB'",
+        "1 credential(s) re-encrypted under 'keyB'",
+    ]
 
 
 def test_rotation_refuses_while_a_stored_key_id_is_missing(start_bot, database, slack, paddle_live, tmp_path):
@@ -85,13 +88,18 @@ def test_rotation_refuses_while_a_stored_key_id_is_missing(start_bot, database, 
     assert status({"DATABASE_URL": db_url, "CREDBOT_ENCRYPTION_KEYS": key_b}, tmp_path)["keyA"] == ("MISSING", 1)
 
 
-def test_audit_command_prints_who_did_what_filtered_by_time_and_credential(bot, slack, workspace, paddle_live,
-                                                                            tmp_path):
+def test_audit_command_prints_who_did_what_filtered_by_time_and_credential(
+    bot, slack, workspace, paddle_live, tmp_path
+):
     from tests.kit import make_key
 
     view, _ = workspace.run_wizard("Audited", "paddle", paddle_live.new_key("live"))
     created = workspace.outcome(view["id"])
-    credential_id = next(b for b in created["blocks"] if b.get("block_id") == "created")["text"]["text"].split("ID `")[1].split("`")[0]
+    credential_id = (
+        next(b for b in created["blocks"] if b.get("block_id") == "created")["text"]["text"]
+        .split("ID `")[1]
+        .split("`")[0]
+    )
     view, _ = workspace.run_wizard("Audited rejected", "paddle", make_key("live", "never-valid"))
     workspace.outcome(view["id"])
     workspace.command("/list-credentials")

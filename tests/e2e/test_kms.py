@@ -14,7 +14,6 @@ from tests.kit import test_key
 from tests.kit import BotProcess, Workspace, free_port, run_python, view_text
 
 
-
 def threaded_moto():
     """moto's KMS on loopback (imported here, not at the top: every xdist worker collects this file)."""
     from moto.server import ThreadedMotoServer
@@ -25,11 +24,21 @@ def threaded_moto():
 def kms_client(endpoint: str):
     import boto3
 
-    return boto3.client("kms", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
-AWS = {"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-       "AWS_EC2_METADATA_DISABLED": "true"}
+
+AWS = {
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +85,7 @@ def create_through_slack(bot: BotProcess, slack, paddle_live, name: str) -> tupl
     workspace = Workspace(bot, slack)
     view, reply = workspace.run_wizard(name, "paddle", api_key)
     assert "Credential created" in view_text(workspace.outcome(view["id"])), bot.log()
-    (credential_id,), = bot.sql("SELECT id FROM credentials WHERE name = :name", name=name)
+    ((credential_id,),) = bot.sql("SELECT id FROM credentials WHERE name = :name", name=name)
     return str(credential_id), api_key
 
 
@@ -84,12 +93,15 @@ def stored_bytes(bot: BotProcess) -> bytes:
     """Everything the database holds: the SQLite file, or every row of every Credbot table on PostgreSQL."""
     if bot.database_kind == "sqlite":
         bot.close_database()
-        return b"".join(p.read_bytes() for p in Path(bot.database_url.removeprefix("sqlite:///")).parent.glob("credbot.db*"))
+        return b"".join(
+            p.read_bytes() for p in Path(bot.database_url.removeprefix("sqlite:///")).parent.glob("credbot.db*")
+        )
     dump = b""
     for table in ("credentials", "data_keys", "key_checks", "audit_events"):
         for row in bot.sql(f"SELECT * FROM {table}"):
-            dump += b"|".join(v if isinstance(v, bytes) else bytes(v) if isinstance(v, memoryview)
-                              else str(v).encode() for v in row)
+            dump += b"|".join(
+                v if isinstance(v, bytes) else bytes(v) if isinstance(v, memoryview) else str(v).encode() for v in row
+            )
     return dump
 
 
@@ -109,7 +121,7 @@ def test_kms_only_create_restart_and_decrypt(database, tmp_path, slack, paddle_l
         credential_id, api_key = create_through_slack(bot, slack, paddle_live, "Billing via KMS")
         assert bot.stop() == 0
         assert not (workdir / "data" / "encryption.keys").exists()  # no key file, with any database
-        (data_key_id, kms_key_arn), = bot.sql("SELECT key_id, kms_key_id FROM data_keys")
+        ((data_key_id, kms_key_arn),) = bot.sql("SELECT key_id, kms_key_id FROM data_keys")
         assert data_key_id.startswith("dk-") and kms_env["CREDBOT_KMS_KEY_ID"] in kms_key_arn
         assert bot.sql("SELECT encryption_key_id FROM credentials") == [(data_key_id,)]
         everything = stored_bytes(bot)
@@ -128,8 +140,9 @@ def test_kms_only_create_restart_and_decrypt(database, tmp_path, slack, paddle_l
 
 
 @pytest.mark.parametrize("problem", ["kms down", "unknown key", "disabled key"])
-def test_start_up_refuses_unusable_kms_in_one_line(problem, database, tmp_path, slack, paddle_live, paddle_sandbox,
-                                                   kms, kms_env):
+def test_start_up_refuses_unusable_kms_in_one_line(
+    problem, database, tmp_path, slack, paddle_live, paddle_sandbox, kms, kms_env
+):
     settings = kms_env
     if problem == "kms down":
         settings = kms_env | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
@@ -156,7 +169,7 @@ def test_moving_in_from_local_keys_and_back_out(database, tmp_path, slack, paddl
         both = {**kms_env, "CREDBOT_ENCRYPTION_KEYS": local["CREDBOT_ENCRYPTION_KEYS"]}
         moved = cli(bot, ["keys", "rotate", "--batch-size", "1"], **both)
         assert moved.returncode == 0, moved.stderr
-        (data_key_id,), = bot.sql("SELECT DISTINCT encryption_key_id FROM credentials")
+        ((data_key_id,),) = bot.sql("SELECT DISTINCT encryption_key_id FROM credentials")
         assert data_key_id.startswith("dk-")
         kms_only = cli(bot, ["credentials", "reveal", first_id], **kms_env)  # the local key can go
         assert kms_only.returncode == 0 and kms_only.stdout.strip() == first_key, kms_only.stderr
@@ -164,16 +177,21 @@ def test_moving_in_from_local_keys_and_back_out(database, tmp_path, slack, paddl
         out = cli(bot, ["keys", "rotate", "--to-local"], **back)
         assert out.returncode == 0, out.stderr
         assert bot.sql("SELECT DISTINCT encryption_key_id FROM credentials") == [("local2",)]
-        local_only = cli(bot, ["credentials", "reveal", first_id], CREDBOT_KMS_KEY_ID="",
-                         CREDBOT_ENCRYPTION_KEYS=back["CREDBOT_ENCRYPTION_KEYS"])
+        local_only = cli(
+            bot,
+            ["credentials", "reveal", first_id],
+            CREDBOT_KMS_KEY_ID="",
+            CREDBOT_ENCRYPTION_KEYS=back["CREDBOT_ENCRYPTION_KEYS"],
+        )
         assert local_only.returncode == 0 and local_only.stdout.strip() == first_key, local_only.stderr
     finally:
         bot.stop()
         bot.close_database()
 
 
-def test_rewrap_moves_data_keys_to_a_second_kms_key(database, tmp_path, slack, paddle_live, paddle_sandbox, kms,
-                                                    kms_env):
+def test_rewrap_moves_data_keys_to_a_second_kms_key(
+    database, tmp_path, slack, paddle_live, paddle_sandbox, kms, kms_env
+):
     workdir = tmp_path / "bot"
     bot = BotProcess(workdir, slack, paddle_live, paddle_sandbox, **(database.provision(workdir) | kms_env)).start()
     try:
@@ -199,10 +217,10 @@ def test_rotate_makes_a_new_data_key(database, tmp_path, slack, paddle_live, pad
     try:
         credential_id, api_key = create_through_slack(bot, slack, paddle_live, "Rotated")
         bot.stop()
-        (old,), = bot.sql("SELECT encryption_key_id FROM credentials")
+        ((old,),) = bot.sql("SELECT encryption_key_id FROM credentials")
         rotated = cli(bot, ["keys", "rotate"])
         assert rotated.returncode == 0 and "new data key" in rotated.stdout, rotated.stderr
-        (new,), = bot.sql("SELECT encryption_key_id FROM credentials")
+        ((new,),) = bot.sql("SELECT encryption_key_id FROM credentials")
         assert new != old and new.startswith("dk-")
         revealed = cli(bot, ["credentials", "reveal", credential_id])
         assert revealed.stdout.strip() == api_key, revealed.stderr

@@ -12,20 +12,38 @@ def stored_bytes(bot: BotProcess) -> bytes:
     if bot.database_kind == "sqlite":
         return b"".join(p.read_bytes() for p in (bot.workdir / "data").glob("credbot.db*"))
     rows = bot.sql("SELECT * FROM credentials") + bot.sql("SELECT * FROM audit_events")
-    return b"".join(bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode()
-                    for row in rows for value in row)
+    return b"".join(
+        bytes(value) if isinstance(value, (bytes, memoryview)) else str(value).encode() for row in rows for value in row
+    )
 
 
 def test_bad_settings_stop_start_up_with_every_problem_and_exit_2(tmp_path):
-    result = run_cli(["serve"], {"SLACK_BOT_TOKEN": "xoxp-user-token", "PORT": "http", "CREDBOT_VERIFY_KEYS": "maybe",
-                                 "CREDBOT_NOTIFY_CHANNELS": "#finance", "CREDBOT_ENCRYPTION_KEYS": "k1:short",
-                                 "LOG_LEVEL": "LOUD", "PADDLE_API_URL": "ftp://paddle"}, tmp_path)
+    result = run_cli(
+        ["serve"],
+        {
+            "SLACK_BOT_TOKEN": "xoxp-user-token",
+            "PORT": "http",
+            "CREDBOT_VERIFY_KEYS": "maybe",
+            "CREDBOT_NOTIFY_CHANNELS": "#finance",
+            "CREDBOT_ENCRYPTION_KEYS": "k1:short",
+            "LOG_LEVEL": "LOUD",
+            "PADDLE_API_URL": "ftp://paddle",
+        },
+        tmp_path,
+    )
     assert result.returncode == 2
     err = result.stderr
     assert "Traceback" not in err
-    for needle in ("SLACK_BOT_TOKEN must start with 'xoxb-'", "SLACK_SIGNING_SECRET is not set", "PORT must be",
-                   "CREDBOT_VERIFY_KEYS must be true or false", "'#finance' is not a channel ID",
-                   "key id 'k1'", "LOG_LEVEL must be one of", "PADDLE_API_URL must be an http(s) URL"):
+    for needle in (
+        "SLACK_BOT_TOKEN must start with 'xoxb-'",
+        "SLACK_SIGNING_SECRET is not set",
+        "PORT must be",
+        "CREDBOT_VERIFY_KEYS must be true or false",
+        "'#finance' is not a channel ID",
+        "key id 'k1'",
+        "LOG_LEVEL must be one of",
+        "PADDLE_API_URL must be an http(s) URL",
+    ):
         assert needle in err, needle
 
 
@@ -74,7 +92,10 @@ def test_embedded_default_generates_a_private_key_file_once(tmp_path, slack, pad
 def test_restart_keeps_every_credential_readable_and_sigterm_is_clean(start_bot, slack, paddle_live, paddle_sandbox):
     bot = start_bot()
     workspace = Workspace(bot, slack)
-    keys = {"Before restart live": paddle_live.new_key("live"), "Before restart sandbox": paddle_sandbox.new_key("sandbox")}
+    keys = {
+        "Before restart live": paddle_live.new_key("live"),
+        "Before restart sandbox": paddle_sandbox.new_key("sandbox"),
+    }
     for name, key in keys.items():
         view, _ = workspace.run_wizard(name, "paddle" if "live" in name else "paddle_sandbox", key)
         assert "Credential created" in view_text(workspace.outcome(view["id"]))
@@ -104,8 +125,11 @@ def test_start_up_refuses_when_a_stored_key_id_is_not_configured(start_bot, data
     view, _ = workspace.run_wizard("Under key A", "paddle", paddle_live.new_key("live"))
     assert "Credential created" in view_text(workspace.outcome(view["id"]))
     bot.stop()
-    result = run_cli(["serve"], {k: v for k, v in bot.env.items() if k != "PYTHONPATH"} | {"CREDBOT_ENCRYPTION_KEYS": key_b},
-                     tmp_path)
+    result = run_cli(
+        ["serve"],
+        {k: v for k, v in bot.env.items() if k != "PYTHONPATH"} | {"CREDBOT_ENCRYPTION_KEYS": key_b},
+        tmp_path,
+    )
     assert result.returncode == 2
     assert "'keyA' (1 credential)" in result.stderr and "Traceback" not in result.stderr
     # With A kept as a decrypt-only key, B primary, it starts and A's credential still reads.
@@ -124,8 +148,12 @@ def test_debug_log_and_database_never_contain_the_key(start_bot, slack, paddle_l
     paddle_live.valid_keys.add(legacy)
     rejected = make_key("live", "never-valid")
     wrong_env = make_key("sdbx", "wrong-env")
-    for name, key in (("Debug good", good), ("Debug legacy", legacy), ("Debug rejected", rejected),
-                      ("Debug wrong env", wrong_env)):
+    for name, key in (
+        ("Debug good", good),
+        ("Debug legacy", legacy),
+        ("Debug rejected", rejected),
+        ("Debug wrong env", wrong_env),
+    ):
         view, _ = workspace.run_wizard(name, "paddle", key)
         if key is not wrong_env:
             workspace.outcome(view["id"])
@@ -147,8 +175,16 @@ def test_no_admins_configured_means_everyone_may_create_with_one_warning(bot, wo
 
 
 def test_malformed_admin_ids_stop_start_up(tmp_path):
-    result = run_cli(["serve"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
-                                 "CREDBOT_ADMINS": "U0GOOD,@alice", "CREDBOT_VIEWERS": "#finance"}, tmp_path)
+    result = run_cli(
+        ["serve"],
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "CREDBOT_ADMINS": "U0GOOD,@alice",
+            "CREDBOT_VIEWERS": "#finance",
+        },
+        tmp_path,
+    )
     assert result.returncode == 2
     assert "CREDBOT_ADMINS: '@alice' is not a Slack user id" in result.stderr
     assert "CREDBOT_VIEWERS: '#finance'" in result.stderr

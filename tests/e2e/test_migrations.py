@@ -36,13 +36,25 @@ def test_names_that_already_look_the_same_survive_the_re_keying_migration(databa
             config = alembic_config(url)
             config.attributes["connection"] = conn
             command.upgrade(config, "0005")
-            for row_id, name in (("00000000-0000-0000-0000-000000000001", "Alpha"),
-                                 ("00000000-0000-0000-0000-000000000002", "\u0410lpha")):
-                conn.execute(text(
-                    "INSERT INTO credentials (id, enterprise_id, team_id, name, name_key, entity_type, destination, "
-                    "encrypted_key, encryption_key_id, key_hint, created_by, created_at) VALUES (:id, '', 'T1', "
-                    ":name, :old_key, 'bill', 'paddle', :blob, 'k', 'abcd', 'U1', :at)"),
-                    {"id": row_id, "name": name, "old_key": name.casefold(), "blob": b"x", "at": f"2026-01-0{row_id[-1]} 00:00:00+00:00"})
+            for row_id, name in (
+                ("00000000-0000-0000-0000-000000000001", "Alpha"),
+                ("00000000-0000-0000-0000-000000000002", "\u0410lpha"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO credentials (id, enterprise_id, team_id, name, name_key, entity_type, "
+                        "destination, encrypted_key, encryption_key_id, key_hint, created_by, created_at) "
+                        "VALUES (:id, '', 'T1', "
+                        ":name, :old_key, 'bill', 'paddle', :blob, 'k', 'abcd', 'U1', :at)"
+                    ),
+                    {
+                        "id": row_id,
+                        "name": name,
+                        "old_key": name.casefold(),
+                        "blob": b"x",
+                        "at": f"2026-01-0{row_id[-1]} 00:00:00+00:00",
+                    },
+                )
         upgrade(url)
         with engine.connect() as conn:
             keys = dict(conn.execute(text("SELECT name, name_key FROM credentials")).all())

@@ -42,14 +42,28 @@ def start_install(bot) -> tuple[str, str]:
     return query["state"][0], headers["set-cookie"].split(";", 1)[0]
 
 
-def grant(team_id: str, token: str, *, enterprise_id: str | None = None, org_wide: bool = False,
-          refresh: str | None = None, expires_in: int | None = None) -> dict:
+def grant(
+    team_id: str,
+    token: str,
+    *,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+    refresh: str | None = None,
+    expires_in: int | None = None,
+) -> dict:
     """What oauth.v2.access answers for a workspace (token rotation on when ``refresh`` is given)."""
-    answer = {"ok": True, "app_id": "A0001", "token_type": "bot", "access_token": token,
-              "scope": "commands,chat:write", "bot_user_id": "U0BOT" + team_id[-4:],
-              "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
-              "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
-              "is_enterprise_install": org_wide, "authed_user": {"id": "U0INSTALLER"}}
+    answer = {
+        "ok": True,
+        "app_id": "A0001",
+        "token_type": "bot",
+        "access_token": token,
+        "scope": "commands,chat:write",
+        "bot_user_id": "U0BOT" + team_id[-4:],
+        "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
+        "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+        "is_enterprise_install": org_wide,
+        "authed_user": {"id": "U0INSTALLER"},
+    }
     if refresh:
         answer.update(refresh_token=refresh, expires_in=expires_in)
     return answer
@@ -90,8 +104,9 @@ def test_two_workspaces_each_use_their_own_token_and_a_third_makes_no_call(oauth
 
     stranger = Workspace(oauth_bot, slack)
     slack.reset()
-    reply = stranger.command("/create-credential", trigger_id="trg-stranger",
-                             response_url=slack.response_url("stranger"))
+    reply = stranger.command(
+        "/create-credential", trigger_id="trg-stranger", response_url=slack.response_url("stranger")
+    )
     assert reply.status == 200
     told = slack.wait_for("response_url:stranger")  # the person is told; not a Web API call, no token
     assert "not installed in this workspace" in told.params["text"]
@@ -162,8 +177,14 @@ def test_uninstall_and_revocation_forget_the_tokens(oauth_bot, slack):
 
 
 def event(bot, team_id: str, inner: dict) -> None:
-    body = {"type": "event_callback", "team_id": team_id, "api_app_id": "A0001", "event": inner,
-            "event_id": "Ev" + uuid.uuid4().hex[:8], "event_time": int(time.time())}
+    body = {
+        "type": "event_callback",
+        "team_id": team_id,
+        "api_app_id": "A0001",
+        "event": inner,
+        "event_id": "Ev" + uuid.uuid4().hex[:8],
+        "event_time": int(time.time()),
+    }
     reply = bot.sender.event(body)
     assert reply.status == 200, reply.text
     deadline = time.monotonic() + 10
@@ -177,14 +198,23 @@ def event(bot, team_id: str, inner: dict) -> None:
 def test_a_token_in_its_refresh_window_is_refreshed_once_by_two_instances(start_bot, oauth_bot, slack, tmp_path):
     team = Workspace(oauth_bot, slack)
     install(oauth_bot, slack, team.team_id, "xoxb-old-" + "a" * 20, refresh="xoxe-1-old", expires_in=600)
-    shared = {name: oauth_bot.env[name] for name in ("DATABASE_URL", "CREDBOT_DATA_DIR", "CREDBOT_ENCRYPTION_KEYS")
-              if name in oauth_bot.env}
+    shared = {
+        name: oauth_bot.env[name]
+        for name in ("DATABASE_URL", "CREDBOT_DATA_DIR", "CREDBOT_ENCRYPTION_KEYS")
+        if name in oauth_bot.env
+    }
     other = start_bot(tmp_path / "other", **(OAUTH | shared))
-    slack.oauth_refreshes["xoxe-1-old"] = {"ok": True, "access_token": "xoxb-new-" + "b" * 20,
-                                           "refresh_token": "xoxe-1-new", "expires_in": 43200,
-                                           "token_type": "bot", "team": {"id": team.team_id}}
+    slack.oauth_refreshes["xoxe-1-old"] = {
+        "ok": True,
+        "access_token": "xoxb-new-" + "b" * 20,
+        "refresh_token": "xoxe-1-new",
+        "expires_in": 43200,
+        "token_type": "bot",
+        "team": {"id": team.team_id},
+    }
     there = Workspace(other, slack, team_id=team.team_id)
     import threading
+
     threads = [threading.Thread(target=w.open_wizard) for w in (team, there)]
     for thread in threads:
         thread.start()
@@ -252,15 +282,22 @@ def test_the_wizard_in_each_workspace_sees_only_its_own_credentials(oauth_bot, s
         assert mine in listed and theirs not in listed
 
 
-def test_socket_mode_with_oauth_installs_over_http_and_answers_over_the_socket(tmp_path, database, slack,
-                                                                               paddle_live, paddle_sandbox):
+def test_socket_mode_with_oauth_installs_over_http_and_answers_over_the_socket(
+    tmp_path, database, slack, paddle_live, paddle_sandbox
+):
     from tests.kit import FakeSocketMode
     from tests.kit import BotProcess
 
     with FakeSocketMode() as socket_mode:
         slack.socket_url = socket_mode.url
-        bot = BotProcess(tmp_path, slack, paddle_live, paddle_sandbox, SLACK_APP_TOKEN="xapp-1-A0001-test-token",
-                         **(OAUTH | database.provision(tmp_path)))
+        bot = BotProcess(
+            tmp_path,
+            slack,
+            paddle_live,
+            paddle_sandbox,
+            SLACK_APP_TOKEN="xapp-1-A0001-test-token",
+            **(OAUTH | database.provision(tmp_path)),
+        )
         bot.env.pop("SLACK_SIGNING_SECRET")
         bot.start()
         try:
@@ -268,12 +305,23 @@ def test_socket_mode_with_oauth_installs_over_http_and_answers_over_the_socket(t
             wait_for_port(bot)
             install(bot, slack, "T0SOCKOAUTH", "xoxb-socket-" + "5" * 20)
             assert get(bot, "/slack/events")[0] == 404  # events come over the socket only
-            socket_mode.send({
-                "envelope_id": "env-oauth", "type": "slash_commands", "accepts_response_payload": True,
-                "payload": {"command": "/create-credential", "text": "", "team_id": "T0SOCKOAUTH",
-                            "user_id": "U0SOCK", "channel_id": "C0001", "trigger_id": "trg-socket-oauth",
-                            "response_url": slack.response_url("socket"), "api_app_id": "A0001"},
-            })
+            socket_mode.send(
+                {
+                    "envelope_id": "env-oauth",
+                    "type": "slash_commands",
+                    "accepts_response_payload": True,
+                    "payload": {
+                        "command": "/create-credential",
+                        "text": "",
+                        "team_id": "T0SOCKOAUTH",
+                        "user_id": "U0SOCK",
+                        "channel_id": "C0001",
+                        "trigger_id": "trg-socket-oauth",
+                        "response_url": slack.response_url("socket"),
+                        "api_app_id": "A0001",
+                    },
+                }
+            )
             socket_mode.wait_ack("env-oauth")
             opened = slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == "trg-socket-oauth")
             assert opened.header("Authorization") == "Bearer xoxb-socket-" + "5" * 20
@@ -292,8 +340,7 @@ def wait_for_port(bot, timeout: float = 20.0) -> None:
     raise AssertionError("the install routes were never served:\n" + bot.log())
 
 
-def test_an_org_wide_install_serves_every_workspace_of_the_org_with_credentials_kept_apart(oauth_bot, slack,
-                                                                                           live_key):
+def test_an_org_wide_install_serves_every_workspace_of_the_org_with_credentials_kept_apart(oauth_bot, slack, live_key):
     install(oauth_bot, slack, "TUNUSED", "xoxb-org-" + "4" * 20, enterprise_id="E0GRID", org_wide=True)
     east = Workspace(oauth_bot, slack, team_id="T0EAST", enterprise_id="E0GRID", org_wide=True)
     west = Workspace(oauth_bot, slack, team_id="T0WEST", enterprise_id="E0GRID", org_wide=True)

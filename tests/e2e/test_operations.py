@@ -15,8 +15,11 @@ def scrape(url: str) -> dict[tuple[str, tuple], float]:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain")
         text = response.read().decode()
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
@@ -42,7 +45,9 @@ def test_metrics_count_requests_credentials_and_failures_by_kind(bot, slack, wor
 
     assert delta("credbot_slack_requests_total", kind="command:/create-credential", status="200") == 3
     for stage in ("name", "entity_type", "destination", "api_key"):
-        assert delta("credbot_slack_requests_total", kind=f"view_submission:credential_wizard:{stage}", status="200") == 3
+        assert (
+            delta("credbot_slack_requests_total", kind=f"view_submission:credential_wizard:{stage}", status="200") == 3
+        )
     assert delta("credbot_slack_requests_total", kind="unverified", status="401") == 1
     assert delta("credbot_slack_request_seconds_count", kind="command:/create-credential") == 3
     assert delta("credbot_slack_request_seconds_bucket", kind="command:/create-credential", le="+Inf") == 3

@@ -28,7 +28,7 @@ def test_a_wizard_hops_between_two_instances(database, start_bot, slack, paddle_
     on_a = Workspace(a, slack)
     on_b = Workspace(b, slack, team_id=on_a.team_id)
 
-    view = on_a.open_wizard()                                    # opened through A
+    view = on_a.open_wizard()  # opened through A
     view = next_view(on_b.submit(view, {"name": "Hopper"}), view)  # stage 1 on B
     view = next_view(on_a.submit(view, {"entity_type": "bill"}), view)  # stage 2 on A
     # Back on B brings stage 2 with A's answer kept, then stage 2 again on B.
@@ -38,7 +38,7 @@ def test_a_wizard_hops_between_two_instances(database, start_bot, slack, paddle_
     view = next_view(on_b.submit({**back, "id": view["id"]}, {"entity_type": "bill"}), view)
     view = next_view(on_a.submit(view, {"destination": "paddle"}), view)  # stage 3 on A
     key = paddle_live.new_key("live")
-    on_b.submit(view, {"api_key": key})                           # finished on B
+    on_b.submit(view, {"api_key": key})  # finished on B
     on_b.view_containing(view["id"], "Credential created")
 
     # Either instance lists it and either decrypts it.
@@ -65,8 +65,8 @@ def test_same_name_at_the_same_moment_on_two_instances_creates_one(database, sta
         replies = {}
 
         def submit(person, view, key):
-            barrier.wait()
-            replies[person.user_id] = person.submit(view, {"api_key": key})
+            barrier.wait()  # noqa: B023 (one barrier and one dict per attempt; the threads end within it)
+            replies[person.user_id] = person.submit(view, {"api_key": key})  # noqa: B023 (as above)
 
         threads = [threading.Thread(target=submit, args=args) for args in ready]
         for thread in threads:
@@ -78,8 +78,11 @@ def test_same_name_at_the_same_moment_on_two_instances_creates_one(database, sta
             reply = replies[person.user_id]
             assert reply.status == 200, reply.text  # never a 500
             ack = reply.json()["view"]
-            outcomes.append(view_text(ack) if ack["callback_id"] != "credential_wizard_verifying"
-                            else view_text(person.outcome(view["id"])))
+            outcomes.append(
+                view_text(ack)
+                if ack["callback_id"] != "credential_wizard_verifying"
+                else view_text(person.outcome(view["id"]))
+            )
         assert sum("Credential created" in o for o in outcomes) == 1
         assert sum("already exists" in o for o in outcomes) == 1
         rows = a.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=alice.team_id)
@@ -97,8 +100,10 @@ def test_sigterm_lets_an_in_flight_creation_finish(start_bot, slack, paddle_live
     assert "Credential created" in view_text(workspace.outcome(view["id"], timeout=5))
     # Fully written: the row and its audit event, in one transaction.
     assert bot.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=workspace.team_id) == [(1,)]
-    assert bot.sql("SELECT count(*) FROM audit_events WHERE team_id = :t AND action = 'credential.create' "
-                   "AND outcome = 'created'", t=workspace.team_id) == [(1,)]
+    assert bot.sql(
+        "SELECT count(*) FROM audit_events WHERE team_id = :t AND action = 'credential.create' AND outcome = 'created'",
+        t=workspace.team_id,
+    ) == [(1,)]
 
 
 def test_sigkill_mid_creation_leaves_all_or_nothing(start_bot, slack, paddle_live):
@@ -109,8 +114,9 @@ def test_sigkill_mid_creation_leaves_all_or_nothing(start_bot, slack, paddle_liv
     bot.process.kill()  # no graceful stop at all
     bot.process.wait()
     credentials = bot.sql("SELECT count(*) FROM credentials WHERE team_id = :t", t=workspace.team_id)[0][0]
-    created = bot.sql("SELECT count(*) FROM audit_events WHERE team_id = :t AND outcome = 'created'",
-                      t=workspace.team_id)[0][0]
+    created = bot.sql(
+        "SELECT count(*) FROM audit_events WHERE team_id = :t AND outcome = 'created'", t=workspace.team_id
+    )[0][0]
     assert credentials == created and credentials in (0, 1)
 
 
@@ -118,9 +124,11 @@ def test_sigkill_mid_creation_leaves_all_or_nothing(start_bot, slack, paddle_liv
 def test_a_lost_database_connection_is_replaced_not_a_500(database, bot, workspace):
     assert workspace.command("/list-credentials").status == 200
     schema = bot.database_url.split("application_name=")[-1].split("&")[0]
-    killed = bot.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a "
-                     "AND pid <> pg_backend_pid()",
-                     a=schema)
+    killed = bot.sql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a "
+        "AND pid <> pg_backend_pid()",
+        a=schema,
+    )
     assert killed[0][0] >= 1
     for _ in range(5):
         assert workspace.command("/list-credentials").status == 200
@@ -135,27 +143,56 @@ def test_several_socket_mode_instances_share_one_wizard(database, tmp_path, slac
         slack.socket_url = socket_mode.url
         try:
             for number in range(2):
-                bot = BotProcess(tmp_path / f"socket{number}", slack, paddle_live, paddle_sandbox,
-                                 SLACK_APP_TOKEN="xapp-1-A0001-test-token", **shared)
+                bot = BotProcess(
+                    tmp_path / f"socket{number}",
+                    slack,
+                    paddle_live,
+                    paddle_sandbox,
+                    SLACK_APP_TOKEN="xapp-1-A0001-test-token",
+                    **shared,
+                )
                 bot.env.pop("SLACK_SIGNING_SECRET")
                 bots.append(bot.start())
                 socket_mode.wait_connected(timeout=20, count=number + 1)
             workspace = Workspace(bots[0], slack, team_id="T0SOCKETS")
-            socket_mode.send({"envelope_id": "cmd", "type": "slash_commands", "accepts_response_payload": True,
-                              "payload": {"command": "/create-credential", "text": "Via sockets", "team_id": "T0SOCKETS",
-                                          "user_id": "U0ALICE", "channel_id": "C1", "trigger_id": "trg-sockets",
-                                          "response_url": slack.response_url("sockets"), "api_app_id": "A0001"}},
-                             connection=0)
+            socket_mode.send(
+                {
+                    "envelope_id": "cmd",
+                    "type": "slash_commands",
+                    "accepts_response_payload": True,
+                    "payload": {
+                        "command": "/create-credential",
+                        "text": "Via sockets",
+                        "team_id": "T0SOCKETS",
+                        "user_id": "U0ALICE",
+                        "channel_id": "C1",
+                        "trigger_id": "trg-sockets",
+                        "response_url": slack.response_url("sockets"),
+                        "api_app_id": "A0001",
+                    },
+                },
+                connection=0,
+            )
             socket_mode.wait_ack("cmd")
             opened = slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == "trg-sockets")
             view = {**opened.json("view"), "id": opened.response["view"]["id"]}
-            answers = (("name", "Via sockets"), ("entity_type", "bill"), ("destination", "paddle"),
-                       ("api_key", paddle_live.new_key("live")))
+            answers = (
+                ("name", "Via sockets"),
+                ("entity_type", "bill"),
+                ("destination", "paddle"),
+                ("api_key", paddle_live.new_key("live")),
+            )
             for number, (block, value) in enumerate(answers):
                 envelope_id = f"stage-{number}"
-                socket_mode.send({"envelope_id": envelope_id, "type": "interactive", "accepts_response_payload": True,
-                                  "payload": workspace.submission(view, {block: value})},
-                                 connection=(number + 1) % 2)  # alternate between the two instances
+                socket_mode.send(
+                    {
+                        "envelope_id": envelope_id,
+                        "type": "interactive",
+                        "accepts_response_payload": True,
+                        "payload": workspace.submission(view, {block: value}),
+                    },
+                    connection=(number + 1) % 2,
+                )  # alternate between the two instances
                 ack = socket_mode.wait_ack(envelope_id)
                 assert ack["payload"]["response_action"] == "update", ack
                 view = {**ack["payload"]["view"], "id": view["id"]}

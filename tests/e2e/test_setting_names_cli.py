@@ -14,11 +14,22 @@ from tests.kit import REPO, run_python, test_key
 
 TYPOS = "CREDBOT_NOTIFY_CHANNEL=C0ANNOUNCE\nCREDBOT_ADMIN=U0ADMIN\nDATABSE_URL=sqlite:////tmp/elsewhere.db\n"
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
-COMMANDS = (["serve"], ["db", "upgrade"], ["keys", "status"], ["keys", "rotate"], ["credentials", "list", "--json"],
-            ["credentials", "reveal", "00000000-0000-0000-0000-000000000000"], ["audit", "--json"],
-            ["installations", "list"], ["reminders", "run"])
-SUGGESTIONS = {"CREDBOT_NOTIFY_CHANNEL": "CREDBOT_NOTIFY_CHANNELS", "CREDBOT_ADMIN": "CREDBOT_ADMINS",
-               "DATABSE_URL": "DATABASE_URL"}
+COMMANDS = (
+    ["serve"],
+    ["db", "upgrade"],
+    ["keys", "status"],
+    ["keys", "rotate"],
+    ["credentials", "list", "--json"],
+    ["credentials", "reveal", "00000000-0000-0000-0000-000000000000"],
+    ["audit", "--json"],
+    ["installations", "list"],
+    ["reminders", "run"],
+)
+SUGGESTIONS = {
+    "CREDBOT_NOTIFY_CHANNEL": "CREDBOT_NOTIFY_CHANNELS",
+    "CREDBOT_ADMIN": "CREDBOT_ADMINS",
+    "DATABSE_URL": "DATABASE_URL",
+}
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
@@ -49,8 +60,12 @@ def test_an_unknown_credbot_name_in_the_environment_refuses(tmp_path):
 def test_a_near_miss_in_the_environment_is_one_warning_line_and_json_stays_clean(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/credbot.db", "CREDBOT_ENCRYPTION_KEYS": test_key("k1")}
     assert credbot(["db", "upgrade"], tmp_path, **env).returncode == 0
-    typos = {"DATABSE_URL": "sqlite:////tmp/elsewhere.db", "SLACK_BOT_TOKN": "xoxb-1", "HOSTNAME": "box",
-             "PADDLE_API_KEY": "unrelated"}
+    typos = {
+        "DATABSE_URL": "sqlite:////tmp/elsewhere.db",
+        "SLACK_BOT_TOKN": "xoxb-1",
+        "HOSTNAME": "box",
+        "PADDLE_API_KEY": "unrelated",
+    }
     for args in (["credentials", "list", "--json"], ["audit", "--json"], ["keys", "status", "--json"]):
         result = credbot(args, tmp_path, **env, **typos)
         assert result.returncode == 0, result.stderr
@@ -63,8 +78,10 @@ def test_a_near_miss_in_the_environment_is_one_warning_line_and_json_stays_clean
 
 def test_bot_api_refuses_a_typo_in_dot_env_with_its_one_error_type(tmp_path):
     (tmp_path / ".env").write_text(TYPOS)
-    program = ("from bot.api import CredbotUnavailable, list_credentials\n"
-               "try:\n    list_credentials()\nexcept CredbotUnavailable as error:\n    print(error)\n")
+    program = (
+        "from bot.api import CredbotUnavailable, list_credentials\n"
+        "try:\n    list_credentials()\nexcept CredbotUnavailable as error:\n    print(error)\n"
+    )
     result = run_python(["-c", program], {"PYTHONPATH": str(REPO), "HOME": str(tmp_path)}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 1

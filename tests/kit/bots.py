@@ -38,8 +38,14 @@ class BotBase:
 
     sender: SlackRequests
 
-    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
-                 paddle_sandbox: FakePaddle | None, **overrides: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        slack: FakeSlack,
+        paddle_live: FakePaddle | None,
+        paddle_sandbox: FakePaddle | None,
+        **overrides: str,
+    ) -> None:
         self.workdir = workdir
         self.slack = slack
         self.port = free_port()
@@ -108,8 +114,14 @@ class BotProcess(BotBase):
 
     command: tuple[str, ...] = ("-m", "bot", "serve")
 
-    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
-                 paddle_sandbox: FakePaddle | None, **overrides: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        slack: FakeSlack,
+        paddle_live: FakePaddle | None,
+        paddle_sandbox: FakePaddle | None,
+        **overrides: str,
+    ) -> None:
         super().__init__(workdir, slack, paddle_live, paddle_sandbox, **overrides)
         self.log_path = workdir / f"bot-{self.port}.log"
         self.process: subprocess.Popen | None = None
@@ -119,7 +131,7 @@ class BotProcess(BotBase):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> "BotProcess":
+    def start(self, timeout: float = 30.0) -> BotProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = start_python(list(self.command), self.env, self.workdir, stdout=log, stderr=subprocess.STDOUT)

@@ -10,8 +10,14 @@ from tests.kit.bots import REPO, BotBase
 from tests.kit.processes import run_python
 
 # What the CLI needs of a bot's settings to reach the same database, keys and Slack.
-CLI_SETTINGS = ("DATABASE_URL", "CREDBOT_ENCRYPTION_KEYS", "CREDBOT_DATA_DIR", "SLACK_BOT_TOKEN", "SLACK_API_URL",
-                "CREDBOT_NOTIFY_CHANNELS")
+CLI_SETTINGS = (
+    "DATABASE_URL",
+    "CREDBOT_ENCRYPTION_KEYS",
+    "CREDBOT_DATA_DIR",
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
+    "CREDBOT_NOTIFY_CHANNELS",
+)
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, *, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -34,7 +34,7 @@ def postgres_problem(url: str) -> str | None:
             conn.execute(text("SELECT 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
@@ -82,8 +82,9 @@ class TestDatabase:
         engine.dispose()
         self._schemas.append(schema)
         # application_name lets a test find (and cut) this database's connections in pg_stat_activity.
-        url = make_url(self.base_url).update_query_dict({"options": f"-csearch_path={schema}",
-                                                         "application_name": schema})
+        url = make_url(self.base_url).update_query_dict(
+            {"options": f"-csearch_path={schema}", "application_name": schema}
+        )
         return url.render_as_string(hide_password=False)
 
     def drop_all(self) -> None:

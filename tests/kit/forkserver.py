@@ -5,7 +5,8 @@ to spend 0.6–1.3 s of CPU importing SQLAlchemy, cryptography, Bolt, gunicorn a
 This process imports them once, then forks a child per request. The child becomes what ``python -m bot …``
 (or ``python -c …``) would have been: the requested environment (nothing inherited), working directory, umask,
 argv and standard streams (passed as file descriptors), the module run as
-``__main__`` by runpy, exceptions and exit statuses as the interpreter reports them (see ``exit_status``). The parent reaps children
+``__main__`` by runpy, exceptions and exit statuses as the interpreter reports them (see ``exit_status``).
+The parent reaps children
 and writes each exit status back on the connection that asked for it.
 
 What is preloaded must not read the environment when imported: prometheus-client chooses its multiprocess mode
@@ -32,18 +33,51 @@ import sys
 import threading
 
 PRELOAD = (
-    "bot.cli", "bot.cli.serve", "bot.cli.keys_and_database", "bot.cli.credential_commands", "bot.cli.key_commands",
-    "bot.cli.installation_commands", "bot.cli.reminder_commands", "bot.cli.audit_trail", "bot.cli.schema",
-    "bot.api", "bot.slack.oauth", "bot.slack.installation_store", "bot.keys.kms",
-    "sqlalchemy.dialects.postgresql.psycopg", "sqlalchemy.dialects.sqlite", "psycopg", "alembic.command",
-    "alembic.runtime.migration", "alembic.script", "gunicorn.app.base", "gunicorn.arbiter", "gunicorn.glogging",
-    "gunicorn.workers.gthread", "slack_bolt", "slack_sdk.socket_mode.builtin", "boto3", "botocore.session",
+    "bot.cli",
+    "bot.cli.serve",
+    "bot.cli.keys_and_database",
+    "bot.cli.credential_commands",
+    "bot.cli.key_commands",
+    "bot.cli.installation_commands",
+    "bot.cli.reminder_commands",
+    "bot.cli.audit_trail",
+    "bot.cli.schema",
+    "bot.api",
+    "bot.slack.oauth",
+    "bot.slack.installation_store",
+    "bot.keys.kms",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "sqlalchemy.dialects.sqlite",
+    "psycopg",
+    "alembic.command",
+    "alembic.runtime.migration",
+    "alembic.script",
+    "gunicorn.app.base",
+    "gunicorn.arbiter",
+    "gunicorn.glogging",
+    "gunicorn.workers.gthread",
+    "slack_bolt",
+    "slack_sdk.socket_mode.builtin",
+    "boto3",
+    "botocore.session",
     # what `serve` imports beside the modules that import prometheus-client (bot.slack.app, .services, .server,
     # .middleware)
-    "bot.credentials.service", "bot.credentials.queries", "bot.credentials.wizard_checks", "bot.infra.logs",
-    "bot.providers.paddle", "bot.slack.access", "bot.slack.board", "bot.slack.fair_use", "bot.slack.home_refresh",
-    "bot.slack.slack_lookup", "bot.slack.ui.home_tab", "bot.slack.ui.credential_list",
-    "bot.slack.ui.wizard_modal", "bot.slack.web_client", "slack_bolt.adapter.wsgi", "wsgiref.simple_server",
+    "bot.credentials.service",
+    "bot.credentials.queries",
+    "bot.credentials.wizard_checks",
+    "bot.infra.logs",
+    "bot.providers.paddle",
+    "bot.slack.access",
+    "bot.slack.board",
+    "bot.slack.fair_use",
+    "bot.slack.home_refresh",
+    "bot.slack.slack_lookup",
+    "bot.slack.ui.home_tab",
+    "bot.slack.ui.credential_list",
+    "bot.slack.ui.wizard_modal",
+    "bot.slack.web_client",
+    "slack_bolt.adapter.wsgi",
+    "wsgiref.simple_server",
 )
 NOT_PRELOADED = ("prometheus_client",)
 HEADER = struct.Struct("!I")
@@ -51,7 +85,7 @@ STREAMS = 3  # stdin, stdout, stderr
 # sys.path after the entry Python puts first (the script's folder, or the working directory for -m) and this
 # process's own PYTHONPATH: the standard library and site-packages, which a child keeps.
 _OWN_PYTHONPATH = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
-INSTALLED = sys.path[1 + len(_OWN_PYTHONPATH):]
+INSTALLED = sys.path[1 + len(_OWN_PYTHONPATH) :]
 
 
 def preload() -> None:
@@ -77,7 +111,7 @@ def receive_job(conn: socket.socket) -> tuple[dict, list[int]]:
             raise ConnectionError("request cut short")
         data += more
     (length,) = HEADER.unpack_from(data)
-    return json.loads(data[HEADER.size:HEADER.size + length]), fds
+    return json.loads(data[HEADER.size : HEADER.size + length]), fds
 
 
 def serve(path: str) -> tuple[dict, list[int]]:

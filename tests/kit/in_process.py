@@ -29,8 +29,14 @@ class DispatchSender(SlackRequests):
         super().__init__(signing_secret)
         self.app = app
 
-    def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None,
-             timestamp: int | None = None, sign: bool = True) -> Reply:
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        sign: bool = True,
+    ) -> Reply:
         all_headers = self.headers_for(body, content_type, headers, timestamp, sign)
         request = BoltRequest(body=body.decode("utf-8"), headers={k.lower(): v for k, v in all_headers.items()})
         response = self.app.dispatch(request)
@@ -113,10 +119,18 @@ class InProcessBot(BotBase):
     background unless ``background=True`` (the daily expiry check of ``serve``).
     """
 
-    running: list["InProcessBot"] = []  # so that each test can wait out the work the previous one left behind
+    running: list[InProcessBot] = []  # so that each test can wait out the work the previous one left behind
 
-    def __init__(self, workdir: Path, slack: FakeSlack, paddle_live: FakePaddle | None,
-                 paddle_sandbox: FakePaddle | None, *, background: bool = False, **overrides: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        slack: FakeSlack,
+        paddle_live: FakePaddle | None,
+        paddle_sandbox: FakePaddle | None,
+        *,
+        background: bool = False,
+        **overrides: str,
+    ) -> None:
         super().__init__(workdir, slack, paddle_live, paddle_sandbox, **overrides)
         self.background = background
         self.services = None
@@ -124,7 +138,7 @@ class InProcessBot(BotBase):
         self.sender: DispatchSender | None = None
         self._lines = _Lines()
 
-    def start(self) -> "InProcessBot":
+    def start(self) -> InProcessBot:
         from bot.infra.db import upgrade
         from bot.infra.settings import load_settings
         from bot.keys.local_keys import load_key_ring

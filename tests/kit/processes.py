@@ -84,7 +84,7 @@ class ForkServer:
     workers (``share_with_workers``); stopped when the process that started it ends."""
 
     _lock = threading.Lock()
-    _instance: "ForkServer | None" = None
+    _instance: ForkServer | None = None
 
     def __init__(self, path: str | None = None) -> None:
         """Start a fork server of this process's own, or (``path``) use the one already listening there."""
@@ -95,11 +95,12 @@ class ForkServer:
         self._dir = tempfile.mkdtemp(prefix="credbot-fork-")
         self.path = os.path.join(self._dir, "socket")
         env = dict(os.environ, PYTHONPATH=str(REPO))
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.kit.forkserver", self.path], cwd=REPO,
-                                        env=env, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.kit.forkserver", self.path], cwd=REPO, env=env, stdin=subprocess.DEVNULL
+        )
         atexit.register(self.stop)
 
-    def wait_ready(self, timeout: float = 60) -> "ForkServer":
+    def wait_ready(self, timeout: float = 60) -> ForkServer:
         """Wait until the server accepts (its socket's path appears once it listens, after its imports); raise at
         once if it could not start (it leaves its reason beside the socket's path), whoever started it."""
         from tests.kit.forkserver import failure_marker
@@ -108,20 +109,24 @@ class ForkServer:
         while not os.path.exists(self.path):
             reason = _read(failure_marker(self.path))
             if reason or (self.process is not None and self.process.poll() is not None) or time.monotonic() > deadline:
-                raise RuntimeError(f"the fork server at {self.path} did not start"
-                                   + (f" (exit status {self.process.poll()})" if self.process else "")
-                                   + (f": {reason}" if reason else ""))
+                raise RuntimeError(
+                    f"the fork server at {self.path} did not start"
+                    + (f" (exit status {self.process.poll()})" if self.process else "")
+                    + (f": {reason}" if reason else "")
+                )
             time.sleep(0.02)
         return self
 
     _failed: RuntimeError | None = None
 
     @classmethod
-    def shared(cls) -> "ForkServer":
+    def shared(cls) -> ForkServer:
         with cls._lock:
             if cls._failed is not None:  # once is enough: every later test would wait for the same server again
                 raise cls._failed
-            if cls._instance is None or (cls._instance.process is not None and cls._instance.process.poll() is not None):
+            if cls._instance is None or (
+                cls._instance.process is not None and cls._instance.process.poll() is not None
+            ):
                 given = os.environ.get(SHARED_SERVER)
                 try:
                     cls._instance = (cls(given) if given else cls()).wait_ready()
@@ -140,7 +145,9 @@ class ForkServer:
                 cls._instance = cls()
             os.environ[SHARED_SERVER] = cls._instance.path
 
-    def start(self, args: list[str], env: dict[str, str], cwd: Path | str, streams: tuple[int, int, int]) -> ForkedProcess:
+    def start(
+        self, args: list[str], env: dict[str, str], cwd: Path | str, streams: tuple[int, int, int]
+    ) -> ForkedProcess:
         umask = os.umask(0o022)
         os.umask(umask)
         job = json.dumps({"argv": args, "env": env, "cwd": str(cwd), "umask": umask}).encode()
@@ -162,15 +169,28 @@ class ForkServer:
         os.rmdir(self._dir)
 
 
-def start_python(args: list[str], env: dict[str, str], cwd: Path | str, *, stdout: IO | int | None = None,
-                 stderr: IO | int | None = None, stdin: IO | int | None = None) -> Any:
+def start_python(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path | str,
+    *,
+    stdout: IO | int | None = None,
+    stderr: IO | int | None = None,
+    stdin: IO | int | None = None,
+) -> Any:
     """``python ARGS`` (``-m MODULE …`` or ``-c CODE …``) with exactly ``env``; a Popen-like handle.
 
     ``stdout``/``stderr``/``stdin`` are open files (or ``subprocess.STDOUT`` for stderr); unset ones go to
     /dev/null."""
     if not forking():
-        return subprocess.Popen([sys.executable, *args], env=env, cwd=cwd, stdin=stdin or subprocess.DEVNULL,
-                                stdout=stdout or subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL)
+        return subprocess.Popen(
+            [sys.executable, *args],
+            env=env,
+            cwd=cwd,
+            stdin=stdin or subprocess.DEVNULL,
+            stdout=stdout or subprocess.DEVNULL,
+            stderr=stderr or subprocess.DEVNULL,
+        )
     with open(os.devnull, "r+b") as null:
         fd_in = stdin.fileno() if stdin is not None else null.fileno()
         fd_out = stdout.fileno() if stdout is not None else null.fileno()
@@ -178,8 +198,9 @@ def start_python(args: list[str], env: dict[str, str], cwd: Path | str, *, stdou
         return ForkServer.shared().start(args, env, cwd, (fd_in, fd_out, fd_err))
 
 
-def run_python(args: list[str], env: dict[str, str], cwd: Path | str, *, timeout: float = 60,
-               input: str | None = None) -> subprocess.CompletedProcess:
+def run_python(
+    args: list[str], env: dict[str, str], cwd: Path | str, *, timeout: float = 60, input: str | None = None
+) -> subprocess.CompletedProcess:
     """``python ARGS`` to completion, its output captured as text; never raises on exit status (as
     ``subprocess.run(..., capture_output=True, text=True, timeout=timeout)``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as given:
@@ -195,8 +216,12 @@ def run_python(args: list[str], env: dict[str, str], cwd: Path | str, *, timeout
             raise
         out.seek(0)
         err.seek(0)
-        return subprocess.CompletedProcess([sys.executable, *args], process.returncode,
-                                           out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        return subprocess.CompletedProcess(
+            [sys.executable, *args],
+            process.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
 
 
 def _read(path: str) -> str:

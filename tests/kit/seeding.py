@@ -45,8 +45,14 @@ def seed(service, workspace, name: str, destination: str = "paddle", key: str | 
     from bot.infra.secret import Secret
 
     key = key or make_key("sdbx" if destination == "paddle_sandbox" else "live")
-    return service.create(Scope(workspace.enterprise_id or "", workspace.team_id), workspace.user_id, name=name,
-                          entity_type="bill", destination=destination, api_key=Secret(key))
+    return service.create(
+        Scope(workspace.enterprise_id or "", workspace.team_id),
+        workspace.user_id,
+        name=name,
+        entity_type="bill",
+        destination=destination,
+        api_key=Secret(key),
+    )
 
 
 def scope(workspace):

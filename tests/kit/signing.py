@@ -37,7 +37,9 @@ def sign(signing_secret: str, body: bytes | str, timestamp: int | None = None) -
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError("a body that is not UTF-8 cannot be signed the way Slack signs; send it unsigned")
+            raise ValueError(
+                "a body that is not UTF-8 cannot be signed the way Slack signs; send it unsigned"
+            ) from None
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
@@ -68,13 +70,20 @@ class SlackRequests:
     def __init__(self, signing_secret: str) -> None:
         self.signing_secret = signing_secret
 
-    def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None,
-             timestamp: int | None = None, sign: bool = True) -> Reply:
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        sign: bool = True,
+    ) -> Reply:
         """Send a raw body; signed unless ``sign=False``. Extra ``headers`` win."""
         raise NotImplementedError
 
-    def headers_for(self, body: bytes, content_type: str, headers: dict[str, str] | None, timestamp: int | None,
-                    sign: bool) -> dict[str, str]:
+    def headers_for(
+        self, body: bytes, content_type: str, headers: dict[str, str] | None, timestamp: int | None, sign: bool
+    ) -> dict[str, str]:
         all_headers = {"Content-Type": content_type}
         if sign:
             all_headers.update(_sign(self.signing_secret, body, timestamp))
@@ -95,11 +104,7 @@ class SlackRequests:
         **extra: str,
     ) -> Reply:
         """Send a slash command (form-encoded, like Slack does)."""
-        fields = {
-            "token": "verification-token",
-            "team_id": team_id,
-            "team_domain": "example",
-        }
+        fields = {"token": "verification-token", "team_id": team_id, "team_domain": "example"}
         if enterprise_id is not None:
             fields["enterprise_id"] = enterprise_id
         fields.update(
@@ -138,8 +143,14 @@ class SlackSender(SlackRequests):
     def events_url(self) -> str:
         return self.base_url + "/slack/events"
 
-    def post(self, body: bytes, content_type: str, headers: dict[str, str] | None = None,
-             timestamp: int | None = None, sign: bool = True) -> Reply:
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+        timestamp: int | None = None,
+        sign: bool = True,
+    ) -> Reply:
         all_headers = self.headers_for(body, content_type, headers, timestamp, sign)
         request = urllib.request.Request(self.events_url, data=body, headers=all_headers, method="POST")
         try:
@@ -159,5 +170,14 @@ def new_trigger_id() -> str:
 
 def command_body(team: str = "T0HTTP") -> bytes:
     """A /create-credential slash command body, for requests sent by hand (forged, unsigned, mislabelled)."""
-    return urlencode({"command": "/create-credential", "text": "", "team_id": team, "user_id": "U1",
-                      "trigger_id": "trg-forged", "channel_id": "C1", "response_url": "http://127.0.0.1:1/"}).encode()
+    return urlencode(
+        {
+            "command": "/create-credential",
+            "text": "",
+            "team_id": team,
+            "user_id": "U1",
+            "trigger_id": "trg-forged",
+            "channel_id": "C1",
+            "response_url": "http://127.0.0.1:1/",
+        }
+    ).encode()

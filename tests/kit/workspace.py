@@ -15,8 +15,15 @@ from tests.kit.fakes import FakeSlack
 class Workspace:
     """A Slack workspace with a user: builds the payloads Slack would send from it."""
 
-    def __init__(self, bot: BotBase, slack: FakeSlack, team_id: str | None = None, user_id: str = "U0ALICE",
-                 enterprise_id: str | None = None, org_wide: bool = False) -> None:
+    def __init__(
+        self,
+        bot: BotBase,
+        slack: FakeSlack,
+        team_id: str | None = None,
+        user_id: str = "U0ALICE",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
+    ) -> None:
         self.bot, self.slack = bot, slack
         self.org_wide = org_wide  # an org-wide install: interaction payloads carry "team": null
         self.team_id = team_id or "T" + uuid.uuid4().hex[:10].upper()
@@ -60,22 +67,40 @@ class Workspace:
             payload["is_enterprise_install"] = True
         return payload
 
-    def submit(self, view: dict, values: dict[str, Any] | None = None, *, private_metadata: str | None = None,
-               callback_id: str | None = None):
+    def submit(
+        self,
+        view: dict,
+        values: dict[str, Any] | None = None,
+        *,
+        private_metadata: str | None = None,
+        callback_id: str | None = None,
+    ):
         """A view_submission of ``view`` with the given input values ({block_id: value})."""
         payload = self.submission(view, values, private_metadata=private_metadata, callback_id=callback_id)
         return self.bot.sender.interaction(payload)
 
-    def submission(self, view: dict, values: dict[str, Any] | None = None, *, private_metadata: str | None = None,
-                   callback_id: str | None = None) -> dict:
+    def submission(
+        self,
+        view: dict,
+        values: dict[str, Any] | None = None,
+        *,
+        private_metadata: str | None = None,
+        callback_id: str | None = None,
+    ) -> dict:
         """The view_submission payload itself (for HTTP or a Socket Mode envelope)."""
         state = {}
         for block_id, value in (values or {}).items():
             if isinstance(value, dict):
                 state[block_id] = {f"{block_id}_input": value}
             elif block_id in ("entity_type", "destination"):
-                state[block_id] = {f"{block_id}_input": {"type": "static_select", "selected_option": (
-                    None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value})}}
+                state[block_id] = {
+                    f"{block_id}_input": {
+                        "type": "static_select",
+                        "selected_option": (
+                            None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value}
+                        ),
+                    }
+                }
             else:
                 state[block_id] = {f"{block_id}_input": {"type": "plain_text_input", "value": value}}
         payload = self._base() | {
@@ -85,7 +110,9 @@ class Workspace:
                 "team_id": self.team_id,
                 "type": "modal",
                 "callback_id": callback_id if callback_id is not None else view["callback_id"],
-                "private_metadata": private_metadata if private_metadata is not None else view.get("private_metadata", ""),
+                "private_metadata": private_metadata
+                if private_metadata is not None
+                else view.get("private_metadata", ""),
                 "blocks": view.get("blocks", []),
                 "state": {"values": state},
                 "hash": view.get("hash", "h"),
@@ -97,13 +124,28 @@ class Workspace:
         }
         return payload
 
-    def click(self, action_id: str, value: str = "", *, view: dict | None = None, block_id: str = "b",
-              response_url: str | None = None, state: dict | None = None):
+    def click(
+        self,
+        action_id: str,
+        value: str = "",
+        *,
+        view: dict | None = None,
+        block_id: str = "b",
+        response_url: str | None = None,
+        state: dict | None = None,
+    ):
         """A block_actions payload for a button in a view or in a message."""
         payload = self._base() | {
             "type": "block_actions",
-            "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
-                         "action_ts": str(time.time())}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
         }
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view.get("id")}
@@ -119,13 +161,32 @@ class Workspace:
     def open_home(self, timeout: float = 15.0) -> dict:
         """The user opens the app's Home tab; returns the view the bot published for them."""
         before = len([c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id])
-        event = {"type": "app_home_opened", "user": self.user_id, "channel": "D0HOME", "tab": "home",
-                 "event_ts": str(time.time())}
-        payload = {"token": "legacy-verification-token", "team_id": self.team_id, "api_app_id": "A0001",
-                   "event": event, "type": "event_callback", "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
-                   "event_time": int(time.time()), "is_ext_shared_channel": False,
-                   "authorizations": [{"enterprise_id": self.enterprise_id, "team_id": self.team_id,
-                                       "user_id": "U0BOT", "is_bot": True, "is_enterprise_install": self.org_wide}]}
+        event = {
+            "type": "app_home_opened",
+            "user": self.user_id,
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": str(time.time()),
+        }
+        payload = {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": "A0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
+            "is_ext_shared_channel": False,
+            "authorizations": [
+                {
+                    "enterprise_id": self.enterprise_id,
+                    "team_id": self.team_id,
+                    "user_id": "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": self.org_wide,
+                }
+            ],
+        }
         if self.enterprise_id:
             payload["enterprise_id"] = self.enterprise_id
         reply = self.bot.sender.event(payload)
@@ -134,15 +195,24 @@ class Workspace:
 
     def published(self, before: int, where=lambda text: True, timeout: float = 15.0) -> dict:
         """The first views.publish for this user after ``before`` earlier ones (whose text passes ``where``)."""
-        call = self.slack.wait_for("views.publish", lambda c: c.params.get("user_id") == self.user_id
-                                   and self._nth_publish(c) >= before and where(view_text(c.params)),
-                                   timeout=timeout)
+        call = self.slack.wait_for(
+            "views.publish",
+            lambda c: (
+                c.params.get("user_id") == self.user_id
+                and self._nth_publish(c) >= before
+                and where(view_text(c.params))
+            ),
+            timeout=timeout,
+        )
         return call.json("view")
 
     def published_with(self, text: str, timeout: float = 15.0) -> dict:
         """The first views.publish for this user whose view contains ``text``."""
-        call = self.slack.wait_for("views.publish", lambda c: c.params.get("user_id") == self.user_id
-                                   and text in view_text(c.params), timeout=timeout)
+        call = self.slack.wait_for(
+            "views.publish",
+            lambda c: c.params.get("user_id") == self.user_id and text in view_text(c.params),
+            timeout=timeout,
+        )
         return call.json("view")
 
     def publish_count(self) -> int:
@@ -157,11 +227,24 @@ class Workspace:
         payload = self._base() | {
             "type": "block_actions",
             "container": {"type": "view", "view_id": "VHOME"},
-            "view": {"id": "VHOME", "type": "home", "team_id": self.team_id, "private_metadata": "", "callback_id": "",
-                     "state": {"values": {}}, "hash": "h"},
-            "actions": [{"type": "overflow", "action_id": "credential_menu", "block_id": block_id,
-                         "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
-                         "action_ts": str(time.time())}],
+            "view": {
+                "id": "VHOME",
+                "type": "home",
+                "team_id": self.team_id,
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": {}},
+                "hash": "h",
+            },
+            "actions": [
+                {
+                    "type": "overflow",
+                    "action_id": "credential_menu",
+                    "block_id": block_id,
+                    "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
+                    "action_ts": str(time.time()),
+                }
+            ],
         }
         return self.bot.sender.interaction(payload)
 
@@ -169,20 +252,36 @@ class Workspace:
         payload = self._base() | {
             "type": "block_actions",
             "container": {"type": "view", "view_id": "VHOME"},
-            "view": {"id": "VHOME", "type": "home", "team_id": self.team_id, "private_metadata": "", "callback_id": "",
-                     "state": {"values": {}}, "hash": "h"},
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                         "action_ts": str(time.time())}],
+            "view": {
+                "id": "VHOME",
+                "type": "home",
+                "team_id": self.team_id,
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": {}},
+                "hash": "h",
+            },
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
         }
         return self.bot.sender.interaction(payload)
 
     def opened(self, predicate=lambda view: True, timeout: float = 15.0, after: int = 0) -> dict:
         """The first modal opened (views.open) matching ``predicate`` among those after the first ``after``."""
+
         def nth(call) -> int:
             return next(i for i, c in enumerate(self.slack.calls_to("views.open")) if c is call)
 
-        call = self.slack.wait_for("views.open", lambda c: predicate(c.json("view") or {}) and nth(c) >= after,
-                                   timeout=timeout)
+        call = self.slack.wait_for(
+            "views.open", lambda c: predicate(c.json("view") or {}) and nth(c) >= after, timeout=timeout
+        )
         return {**call.json("view"), "id": call.response["view"]["id"], "hash": call.response["view"]["hash"]}
 
     # -- the whole wizard ----------------------------------------------------------------
@@ -193,7 +292,11 @@ class Workspace:
         for block, value in (("name", name), ("entity_type", entity_type), ("destination", destination)):
             reply = self.submit(view, {block: value})
             body = reply.json()
-            assert reply.status == 200 and body and body.get("response_action") == "update", (block, reply.status, reply.text)
+            assert reply.status == 200 and body and body.get("response_action") == "update", (
+                block,
+                reply.status,
+                reply.text,
+            )
             view = {**body["view"], "id": view["id"], "hash": view["hash"]}
         reply = self.submit(view, {"api_key": api_key})
         return view, reply
@@ -202,16 +305,21 @@ class Workspace:
         """The view the bot put in place of "Verifying…" (the last views.update of this modal)."""
         call = self.slack.wait_for(
             "views.update",
-            lambda c: c.params.get("view_id") == view_id
-            and (c.json("view") or {}).get("callback_id") != "credential_wizard_verifying",
+            lambda c: (
+                c.params.get("view_id") == view_id
+                and (c.json("view") or {}).get("callback_id") != "credential_wizard_verifying"
+            ),
             timeout=timeout,
         )
         return call.json("view")
 
     def view_containing(self, view_id: str, text: str, timeout: float = 20.0) -> dict:
         """The first views.update of this modal whose view contains ``text``."""
-        call = self.slack.wait_for("views.update", lambda c: c.params.get("view_id") == view_id
-                                   and text in view_text(c.params), timeout=timeout)
+        call = self.slack.wait_for(
+            "views.update",
+            lambda c: c.params.get("view_id") == view_id and text in view_text(c.params),
+            timeout=timeout,
+        )
         return call.json("view")
 
 

@@ -14,8 +14,15 @@ VIEWERS = "U0VIEWER S0AUDIT"
 def guarded(bot_class, database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
     """A bot with admins and viewers configured, shared by this module's tests (each in its own workspace)."""
     workdir = tmp_path_factory.mktemp("guarded")
-    bot = bot_class(workdir, slack, paddle_live, paddle_sandbox, CREDBOT_ADMINS=ADMINS, CREDBOT_VIEWERS=VIEWERS,
-                     **database.provision(workdir)).start()
+    bot = bot_class(
+        workdir,
+        slack,
+        paddle_live,
+        paddle_sandbox,
+        CREDBOT_ADMINS=ADMINS,
+        CREDBOT_VIEWERS=VIEWERS,
+        **database.provision(workdir),
+    ).start()
     yield bot
     bot.stop()
     bot.close_database()
@@ -34,7 +41,9 @@ def refused_command(workspace: Workspace, slack, command: str, name: str) -> dic
 
 
 def audit(bot, workspace: Workspace) -> list[tuple]:
-    return bot.sql("SELECT action, outcome, actor FROM audit_events WHERE team_id = :t ORDER BY id", t=workspace.team_id)
+    return bot.sql(
+        "SELECT action, outcome, actor FROM audit_events WHERE team_id = :t ORDER BY id", t=workspace.team_id
+    )
 
 
 def test_a_non_admin_gets_a_short_answer_naming_who_to_ask_and_no_modal(guarded, slack):
@@ -93,7 +102,8 @@ def test_unreadable_group_membership_denies_and_is_not_cached(guarded, slack, fa
     answer = refused_command(member, slack, "/create-credential", f"unreadable-{failure}")
     assert "Only credential admins" in answer["text"]
     assert guarded.sql("SELECT detail FROM audit_events WHERE team_id = :t", t=member.team_id) == [
-        ("membership of S0FINANCE could not be read",)]
+        ("membership of S0FINANCE could not be read",)
+    ]
     del slack.usergroup_errors["S0FINANCE"]  # Slack answers again: the next request is allowed
     assert member.open_wizard()["callback_id"] == "credential_wizard:name"
 
@@ -135,10 +145,18 @@ def test_viewers_may_list_and_others_may_not(guarded, slack):
 def connect_click(workspace: Workspace, user_id: str, home_team: str, response_name: str):
     """A list-paging click by someone whose own workspace is ``home_team``, in a channel of ``workspace``."""
     payload = workspace._base() | {
-        "type": "block_actions", "is_ext_shared_channel": True,
+        "type": "block_actions",
+        "is_ext_shared_channel": True,
         "user": {"id": user_id, "username": "guest", "name": "guest", "team_id": home_team},
-        "actions": [{"type": "button", "action_id": "list_page_next", "block_id": "b", "value": '{"q":"","p":20}',
-                     "action_ts": "1.0"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "list_page_next",
+                "block_id": "b",
+                "value": '{"q":"","p":20}',
+                "action_ts": "1.0",
+            }
+        ],
         "container": {"type": "message", "message_ts": "1.0", "channel_id": "C0SHARED", "is_ephemeral": True},
         "channel": {"id": "C0SHARED", "name": "shared-with-partner"},
         "response_url": workspace.slack.response_url(response_name),
@@ -153,8 +171,9 @@ def test_a_slack_connect_guest_may_not_list_even_when_everyone_may_view(bot, sla
     assert "only to people of the workspace that owns them" in body["text"] and "blocks" not in body
     assert connect_click(workspace, "U0GUEST", "T0PARTNER", "guest-page").status == 200
     assert "only to people of the workspace" in slack.wait_for("response_url:guest-page").params["text"]
-    denied = bot.sql("SELECT outcome, detail FROM audit_events WHERE team_id = :t AND outcome = 'denied'",
-                     t=workspace.team_id)
+    denied = bot.sql(
+        "SELECT outcome, detail FROM audit_events WHERE team_id = :t AND outcome = 'denied'", t=workspace.team_id
+    )
     assert len(denied) == 2 and all("another organisation" in detail for _, detail in denied)
 
 

@@ -9,8 +9,9 @@ from bot.slack.fair_use import ALREADY_RUNNING
 from tests.kit import Workspace, core_service, seed, view_text
 
 
-def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_time(bot, slack, workspace,
-                                                                                    paddle_live):
+def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_time(
+    bot, slack, workspace, paddle_live
+):
     service = core_service(bot)
     ids = [seed(service, workspace, f"Flooded {i}").id for i in range(4)]
     viewers = [Workspace(bot, slack, team_id=workspace.team_id, user_id=f"U0VIEWER{i}") for i in range(8)]

@@ -12,8 +12,12 @@ def test_one_connection_carries_many_requests_and_is_counted_once():
     with FakeSlack() as slack:
         connection = http.client.HTTPConnection("127.0.0.1", slack.port, timeout=5)
         for _ in range(3):
-            connection.request("POST", "/api/auth.test", body=b"token=xoxb-1",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+            connection.request(
+                "POST",
+                "/api/auth.test",
+                body=b"token=xoxb-1",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             response = connection.getresponse()
             assert json.loads(response.read())["ok"] is True
             assert response.version == 11 and not response.will_close
@@ -27,8 +31,9 @@ def test_the_bots_pool_keeps_its_connection_to_the_fakes():
     with FakePaddle() as paddle:
         key = paddle.new_key("live")
         for _ in range(4):
-            status, _, body = pool.request("GET", f"{paddle.url}/event-types",
-                                           headers={"Authorization": f"Bearer {key}"})
+            status, _, body = pool.request(
+                "GET", f"{paddle.url}/event-types", headers={"Authorization": f"Bearer {key}"}
+            )
             assert status == 200 and json.loads(body)["data"]
         assert paddle.accepts == 1
         pool.close()
@@ -48,13 +53,18 @@ def test_errors_and_unknown_paths_keep_the_connection_usable():
 def test_stopping_a_fake_closes_the_connections_clients_keep():
     slack = FakeSlack().start()
     connection = http.client.HTTPConnection("127.0.0.1", slack.port, timeout=5)
-    connection.request("POST", "/api/auth.test", body=b"token=xoxb-1",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    connection.request(
+        "POST", "/api/auth.test", body=b"token=xoxb-1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     connection.getresponse().read()
     slack.stop()
     try:
-        connection.request("POST", "/api/auth.test", body=b"token=xoxb-1",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        connection.request(
+            "POST",
+            "/api/auth.test",
+            body=b"token=xoxb-1",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         connection.getresponse()
     except (http.client.RemoteDisconnected, ConnectionError):
         pass

@@ -13,8 +13,11 @@ ADMINS = "U0ADMIN"
 
 
 def credential_ids(view: dict) -> list[str]:
-    return [b["block_id"].removeprefix("credential_") for b in view["blocks"]
-            if b.get("block_id", "").startswith("credential_")]
+    return [
+        b["block_id"].removeprefix("credential_")
+        for b in view["blocks"]
+        if b.get("block_id", "").startswith("credential_")
+    ]
 
 
 def menu_choices(view: dict, credential_id: str) -> list[str]:
@@ -31,8 +34,9 @@ def next_publish(workspace: Workspace, action) -> dict:
 @pytest.fixture(scope="module")
 def guarded(bot_class, database, tmp_path_factory, slack, paddle_live, paddle_sandbox):
     workdir = tmp_path_factory.mktemp("home-guarded")
-    bot = bot_class(workdir, slack, paddle_live, paddle_sandbox, CREDBOT_ADMINS=ADMINS,
-                     **database.provision(workdir)).start()
+    bot = bot_class(
+        workdir, slack, paddle_live, paddle_sandbox, CREDBOT_ADMINS=ADMINS, **database.provision(workdir)
+    ).start()
     yield bot
     bot.stop()
     bot.close_database()
@@ -47,8 +51,9 @@ def test_empty_tab_offers_create_and_the_button_opens_the_wizard(workspace):
     assert wizard["title"]["text"] == "Create credential"
 
 
-def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_create(workspace, paddle_live,
-                                                                                  paddle_sandbox):
+def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_create(
+    workspace, paddle_live, paddle_sandbox
+):
     workspace.open_home()
     sandbox_id = created_id(workspace, "Sandbox one", paddle_sandbox.new_key("sandbox"), "paddle_sandbox")
     live_key = paddle_live.new_key("live")
@@ -109,12 +114,17 @@ def test_test_connection_records_ok_and_paddle_down(bot, workspace, paddle_live)
     paddle_live.mode = "down"
     opened_before = workspace.slack.count("views.open")
     workspace.choose(f"test:{credential_id}")
-    workspace.view_containing(workspace.opened(lambda v: "Testing" in view_text(v), after=opened_before)["id"],
-                              "could not be reached")
+    workspace.view_containing(
+        workspace.opened(lambda v: "Testing" in view_text(v), after=opened_before)["id"], "could not be reached"
+    )
     workspace.published_with(":warning: Paddle unreachable <!date")
-    assert bot.sql("SELECT last_verification FROM credentials WHERE id = :i", i=credential_id) == [("unavailable:http_503",)]
-    events = bot.sql("SELECT outcome FROM audit_events WHERE credential_id = :i AND action = 'credential.test' "
-                     "ORDER BY id", i=credential_id)
+    assert bot.sql("SELECT last_verification FROM credentials WHERE id = :i", i=credential_id) == [
+        ("unavailable:http_503",)
+    ]
+    events = bot.sql(
+        "SELECT outcome FROM audit_events WHERE credential_id = :i AND action = 'credential.test' ORDER BY id",
+        i=credential_id,
+    )
     assert events == [("ok",), ("unavailable:http_503",)]
 
 
@@ -132,8 +142,10 @@ def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack,
     assert "belongs to a Paddle sandbox account" in problem and "Go Back" not in problem
     refused = workspace.submit(modal, {"api_key": make_key("live", "not-at-paddle")})
     assert refused.json()["view"]["callback_id"] == "credential_replace_verifying"
-    again = {**workspace.view_containing(modal["id"], "Paddle says this key is invalid or has been revoked"),
-             "id": modal["id"]}
+    again = {
+        **workspace.view_containing(modal["id"], "Paddle says this key is invalid or has been revoked"),
+        "id": modal["id"],
+    }
     assert again["callback_id"] == "credential_replace"
     problem = next(b for b in again["blocks"] if b.get("block_id") == "problem")
     support = next(b for b in again["blocks"] if b.get("block_id") == "problem_code")
@@ -150,7 +162,8 @@ def test_replace_checks_the_new_key_like_the_wizard_and_keeps_the_id(bot, slack,
     assert {c.params["channel"] for c in announced} == {"CNOTIFYA", "CNOTIFYB"}
     assert all(new_key not in view_text(c.params) and old_key not in view_text(c.params) for c in announced)
     assert ("credential.replace", "replaced") in bot.sql(
-        "SELECT action, outcome FROM audit_events WHERE credential_id = :i", i=credential_id)
+        "SELECT action, outcome FROM audit_events WHERE credential_id = :i", i=credential_id
+    )
 
 
 def test_rename_follows_stage_one_rules(bot, workspace, paddle_live):
@@ -208,20 +221,41 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
     confirm = admin.opened(lambda v: v.get("callback_id") == "credential_delete")
     reply = viewer.submit(confirm, {})
     assert "Only credential admins" in view_text(reply.json()["view"])
-    for callback, values in (("credential_rename", {"name": "Hijacked"}),
-                             ("credential_replace", {"api_key": paddle_live.new_key("live")})):
+    for callback, values in (
+        ("credential_rename", {"name": "Hijacked"}),
+        ("credential_replace", {"api_key": paddle_live.new_key("live")}),
+    ):
         forged = {**confirm, "callback_id": callback}
         assert "Only credential admins" in view_text(viewer.submit(forged, values).json()["view"])
     assert InProcessBot.settle_all()
     assert guarded.sql("SELECT name FROM credentials WHERE id = :i", i=credential_id) == [("Admins only",)]
-    denied = guarded.sql("SELECT action FROM audit_events WHERE team_id = :t AND outcome = 'denied' ORDER BY id",
-                         t=admin.team_id)
-    assert sorted(row[0] for row in denied) == sorted(["credential.replace", "credential.rename", "credential.delete",
-                                                       "credential.delete", "credential.rename", "credential.replace"])
+    denied = guarded.sql(
+        "SELECT action FROM audit_events WHERE team_id = :t AND outcome = 'denied' ORDER BY id", t=admin.team_id
+    )
+    assert sorted(row[0] for row in denied) == sorted(
+        [
+            "credential.replace",
+            "credential.rename",
+            "credential.delete",
+            "credential.delete",
+            "credential.rename",
+            "credential.replace",
+        ]
+    )
 
 
-@pytest.mark.parametrize("value", ["", "copy_id", "copy_id:", "explode:00000000-0000-0000-0000-000000000000",
-                                   "test:not-a-uuid", "test:' OR 1=1 --", "delete:" + "9" * 200])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "copy_id",
+        "copy_id:",
+        "explode:00000000-0000-0000-0000-000000000000",
+        "test:not-a-uuid",
+        "test:' OR 1=1 --",
+        "delete:" + "9" * 200,
+    ],
+)
 def test_mangled_menu_values_get_a_clear_answer(workspace, value):
     before = workspace.publish_count()
     assert workspace.choose(value).status == 200
@@ -239,8 +273,11 @@ def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspa
     opened = [view_text(c.params) for c in slack.calls_to("views.open") if c.params.get("trigger_id")]
     assert credential_id not in "".join(opened[-5:]) and sum("no longer exists" in o for o in opened[-5:]) == 5
     metadata = json.dumps({"credential_id": credential_id})
-    for callback, values in (("credential_rename", {"name": "Stolen"}), ("credential_delete", {}),
-                             ("credential_replace", {"api_key": paddle_live.new_key("live")})):
+    for callback, values in (
+        ("credential_rename", {"name": "Stolen"}),
+        ("credential_delete", {}),
+        ("credential_replace", {"api_key": paddle_live.new_key("live")}),
+    ):
         reply = stranger.submit({"id": "V0STRANGE", "callback_id": callback}, values, private_metadata=metadata)
         assert "no longer exists" in view_text(reply.json()) or reply.json().get("response_action") == "update"
     stranger.click("reminder_replace", credential_id)
@@ -258,11 +295,14 @@ def test_a_damaged_ciphertext_is_reported_and_audited_not_left_testing(bot, work
     bot.sql("UPDATE credentials SET encrypted_key = :b WHERE id = :i", b=damaged, i=credential_id)
     calls_before = len(paddle_live.requests)
     workspace.choose(f"test:{credential_id}")
-    shown = workspace.view_containing(workspace.opened(lambda v: "Testing" in view_text(v))["id"],
-                                      "could not be decrypted")
+    shown = workspace.view_containing(
+        workspace.opened(lambda v: "Testing" in view_text(v))["id"], "could not be decrypted"
+    )
     reference = re.search(r"reference ([0-9a-f]{10})", view_text(shown)).group(1)
     assert "Replace API key" in view_text(shown)
     assert len(paddle_live.requests) == calls_before
-    events = bot.sql("SELECT outcome, detail FROM audit_events WHERE credential_id = :i AND action = 'credential.test'",
-                     i=credential_id)
+    events = bot.sql(
+        "SELECT outcome, detail FROM audit_events WHERE credential_id = :i AND action = 'credential.test'",
+        i=credential_id,
+    )
     assert len(events) == 1 and events[0][0] == "undecryptable" and reference in events[0][1]

@@ -21,14 +21,14 @@ ACCEPTED_NAMES = [
 ]
 
 REFUSED_NAMES = [
-    ("\u202eevil\u202c", "invisible characters"),   # right-to-left override
-    ("pay\u200bments", "invisible characters"),     # zero-width space
-    ("\ufeffbom", "invisible characters"),          # zero-width no-break space
+    ("\u202eevil\u202c", "invisible characters"),  # right-to-left override
+    ("pay\u200bments", "invisible characters"),  # zero-width space
+    ("\ufeffbom", "invisible characters"),  # zero-width no-break space
     ("bad\u0007bell", "control characters"),
     ("line\nbreak", "control characters"),
     ("nul\u0000byte", "control characters"),
     ("x" * 10_000, "Use at most 100 characters (this one has 10000)"),
-    ("\ud800", "control characters"),                          # a lone surrogate
+    ("\ud800", "control characters"),  # a lone surrogate
 ]
 
 
@@ -69,19 +69,23 @@ def test_a_hostile_filter_is_literal(bot, workspace):
         assert "<!channel>" not in view_text(reply.json())
 
 
-@pytest.mark.parametrize("values", [
-    {},                                                     # no field at all
-    {"name": {"type": "plain_text_input"}},                  # the field without a value
-    {"name": {"type": "plain_text_input", "value": None}},
-    {"name": {"type": "plain_text_input", "value": 12345}},  # not a string
-    {"name": "not even an object"},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},  # no field at all
+        {"name": {"type": "plain_text_input"}},  # the field without a value
+        {"name": {"type": "plain_text_input", "value": None}},
+        {"name": {"type": "plain_text_input", "value": 12345}},  # not a string
+        {"name": "not even an object"},
+    ],
+)
 def test_empty_or_malformed_fields_get_an_inline_error(workspace, values):
     view = workspace.open_wizard()
     state_values = {key: value for key, value in values.items()}
     payload = workspace.submission(view)
-    payload["view"]["state"]["values"] = {k: ({"name_input": v} if isinstance(v, dict) else v)
-                                          for k, v in state_values.items()}
+    payload["view"]["state"]["values"] = {
+        k: ({"name_input": v} if isinstance(v, dict) else v) for k, v in state_values.items()
+    }
     reply = workspace.bot.sender.interaction(payload)
     assert reply.status == 200
     assert reply.json() == {"response_action": "errors", "errors": {"name": "Enter a name for the credential."}}

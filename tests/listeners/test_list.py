@@ -99,7 +99,9 @@ def test_pages_of_twenty_with_previous_and_next(bot, slack, workspace):
     workspace.click("list_page_previous", buttons["list_page_previous"]["value"], response_url=slack.response_url("b1"))
     back1 = slack.wait_for("response_url:b1").params
     assert names(back1) == names(body) and "1–20 of 45" in view_text(back1)
-    assert {e["action_id"] for b in back1["blocks"] if b["type"] == "actions" for e in b["elements"]} == {"list_page_next"}
+    assert {e["action_id"] for b in back1["blocks"] if b["type"] == "actions" for e in b["elements"]} == {
+        "list_page_next"
+    }
 
 
 def test_paging_is_keyset_so_new_credentials_do_not_shift_pages(bot, slack, workspace):
@@ -142,13 +144,28 @@ def test_paging_keeps_the_filter(bot, slack, workspace):
 CURSOR = ["2026-11-28T00:00:00+00:00", "0b5e9f0c-2f43-4a8e-9d7e-0e0f7f5b1c2a"]
 
 
-@pytest.mark.parametrize("value", [
-    "", "{", "[]", "null", json.dumps({"q": 5, "p": 0}), json.dumps({"q": "", "p": -1}), json.dumps({"q": "", "p": "20"}),
-    json.dumps({"q": "x" * 500, "p": 0}), json.dumps({"q": "", "o": 20}), json.dumps({"q": "", "a": CURSOR, "b": CURSOR}),
-    json.dumps({"a": ["yesterday", CURSOR[1]]}), json.dumps({"a": [CURSOR[0], "' OR 1=1 --"]}),
-    json.dumps({"a": ["2026-11-28T00:00:00", CURSOR[1]]}), json.dumps({"a": [CURSOR[0]]}), json.dumps({"b": "x"}),
-    json.dumps({"a": ["9" * 400, CURSOR[1]]}), "x" * 3000,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "{",
+        "[]",
+        "null",
+        json.dumps({"q": 5, "p": 0}),
+        json.dumps({"q": "", "p": -1}),
+        json.dumps({"q": "", "p": "20"}),
+        json.dumps({"q": "x" * 500, "p": 0}),
+        json.dumps({"q": "", "o": 20}),
+        json.dumps({"q": "", "a": CURSOR, "b": CURSOR}),
+        json.dumps({"a": ["yesterday", CURSOR[1]]}),
+        json.dumps({"a": [CURSOR[0], "' OR 1=1 --"]}),
+        json.dumps({"a": ["2026-11-28T00:00:00", CURSOR[1]]}),
+        json.dumps({"a": [CURSOR[0]]}),
+        json.dumps({"b": "x"}),
+        json.dumps({"a": ["9" * 400, CURSOR[1]]}),
+        "x" * 3000,
+    ],
+)
 def test_tampered_page_buttons_get_a_clear_answer(bot, slack, workspace, value):
     reply = workspace.click("list_page_next", value, response_url=slack.response_url("tampered"))
     assert reply.status == 200

@@ -9,8 +9,10 @@ from tests.kit import view_text
 def announcement_result(workspace, view_id: str) -> dict:
     call = workspace.slack.wait_for(
         "views.update",
-        lambda c: c.params.get("view_id") == view_id and (
-            "Announced in" in view_text(c.params) or "did not get the announcement" in view_text(c.params)),
+        lambda c: (
+            c.params.get("view_id") == view_id
+            and ("Announced in" in view_text(c.params) or "did not get the announcement" in view_text(c.params))
+        ),
         timeout=20,
     )
     return call.json("view")
@@ -36,8 +38,11 @@ def test_rate_limits_and_server_errors_are_retried(slack, workspace, live_key):
     result = announcement_result(workspace, view["id"])
     assert "Announced in <#CNOTIFYA>, <#CNOTIFYB>" in view_text(result)
     for channel in ("CNOTIFYA", "CNOTIFYB"):
-        attempts = [c for c in slack.calls_to("chat.postMessage")
-                    if c.params.get("channel") == channel and "Retried" in c.params.get("text", "")]
+        attempts = [
+            c
+            for c in slack.calls_to("chat.postMessage")
+            if c.params.get("channel") == channel and "Retried" in c.params.get("text", "")
+        ]
         assert [c.status for c in attempts] in ([429, 200], [500, 200])
 
 
@@ -66,8 +71,15 @@ def test_announcement_has_every_field_and_fallback_text(slack, workspace, sandbo
     text = post.params["text"]
     assert "Fields" in text and "Bill" in text and "Paddle (Sandbox Mode)" in text and "<@U0ALICE>" in text
     blocks = view_text(post.json("blocks"))
-    for expected in ("Entity type", "Destination", "Created by", "Key hint", sandbox_key[-4:], "Paddle (Sandbox Mode)",
-                     "ID `"):
+    for expected in (
+        "Entity type",
+        "Destination",
+        "Created by",
+        "Key hint",
+        sandbox_key[-4:],
+        "Paddle (Sandbox Mode)",
+        "ID `",
+    ):
         assert expected in blocks
     assert sandbox_key not in view_text(post.params)
 
@@ -84,8 +96,11 @@ def test_a_channel_owned_by_another_workspace_gets_no_announcement(start_bot, sl
     text = view_text(announcement_result(workspace, view["id"]))
     assert "Announced in <#CNOTIFYA>" in text
     assert "<#CNOTIFYB>: the channel belongs to another workspace" in text
-    posted = {c.params.get("channel") for c in slack.calls_to("chat.postMessage") if "Own channel only" in
-              c.params.get("text", "")}
+    posted = {
+        c.params.get("channel")
+        for c in slack.calls_to("chat.postMessage")
+        if "Own channel only" in c.params.get("text", "")
+    }
     assert posted == {"CNOTIFYA"}
 
 
@@ -97,8 +112,11 @@ def test_a_channel_whose_owner_slack_cannot_tell_is_skipped_and_said(start_bot, 
     view, _ = workspace.run_wizard("Owner unknown", "paddle", live_key)
     text = view_text(announcement_result(workspace, view["id"]))
     assert "<#CNOTIFYB>: Slack could not say which workspace owns the channel" in text
-    assert not [c for c in slack.calls_to("chat.postMessage")
-                if c.params.get("channel") == "CNOTIFYB" and "Owner unknown" in c.params.get("text", "")]
+    assert not [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.params.get("channel") == "CNOTIFYB" and "Owner unknown" in c.params.get("text", "")
+    ]
 
 
 def test_the_org_wide_option_announces_in_every_listed_channel(start_bot, slack, live_key):

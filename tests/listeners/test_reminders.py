@@ -7,22 +7,26 @@ on the in-process bot's services "at" chosen times; tests/e2e/test_expiry_and_bo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from tests.kit import InProcessBot, created_id, view_text
 
 
 def reminders(slack, credential_id: str) -> list:
-    return [c for c in slack.calls_to("chat.postMessage")
-            if credential_id in view_text(c.params) and "reminder_replace" in view_text(c.params)]
+    return [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if credential_id in view_text(c.params) and "reminder_replace" in view_text(c.params)
+    ]
 
 
-def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_expiry(bot, slack, workspace,
-                                                                                    paddle_live):
+def test_expiry_is_read_from_paddle_and_reminders_go_out_7_days_before_and_on_expiry(
+    bot, slack, workspace, paddle_live
+):
     from bot.slack.reminders import run_expiry_check
 
     # The key expires at midnight UTC some 100 days from now; the checks below run "at" times around it.
-    expires = (datetime.now(timezone.utc) + timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
+    expires = (datetime.now(UTC) + timedelta(days=100)).replace(hour=0, minute=0, second=0, microsecond=0)
     paddle_live.key_expires_at = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Expiring", key)

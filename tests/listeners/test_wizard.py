@@ -49,7 +49,8 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     select = next(b for b in v3["blocks"] if b.get("block_id") == "destination")
     assert [o["text"]["text"] for o in select["element"]["options"]] == ["Paddle", "Paddle (Sandbox Mode)"]
     assert [o["description"]["text"] for o in select["element"]["options"]] == [
-        d.description for d in catalog.DESTINATIONS]
+        d.description for d in catalog.DESTINATIONS
+    ]
     assert "sandbox" in select["hint"]["text"].lower() and "live" in select["hint"]["text"].lower()
 
     v4 = workspace.submit({**v3, "id": view["id"]}, {"destination": "paddle"}).json()["view"]
@@ -79,7 +80,9 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     assert [r.path.split("_")[0] for r in checks] == ["/api-keys/apikey"]
 
     # Announced to every channel, never with the key.
-    posts = [slack.wait_for("chat.postMessage", lambda c, ch=ch: c.params.get("channel") == ch) for ch in NOTIFY_CHANNELS]
+    posts = [
+        slack.wait_for("chat.postMessage", lambda c, ch=ch: c.params.get("channel") == ch) for ch in NOTIFY_CHANNELS
+    ]
     for post in posts:
         body = view_text(post.params)
         assert "Acme Live" in body and "<@U0ALICE>" in body and live_key[-4:] in body
@@ -88,8 +91,11 @@ def test_full_wizard_creates_verifies_stores_and_announces(workspace, slack, pad
     assert "Announced in <#CNOTIFYA>, <#CNOTIFYB>" in view_text(final)
 
     # Stored encrypted: the row has ciphertext, a key id, the hint, the creator.
-    [row] = bot.sql("SELECT name, entity_type, destination, encrypted_key, encryption_key_id, key_hint, created_by, "
-                    "team_id FROM credentials WHERE team_id = :t", t=workspace.team_id)
+    [row] = bot.sql(
+        "SELECT name, entity_type, destination, encrypted_key, encryption_key_id, key_hint, created_by, "
+        "team_id FROM credentials WHERE team_id = :t",
+        t=workspace.team_id,
+    )
     assert row[:3] == ("Acme Live", "bill", "paddle")
     assert live_key.encode() not in row[3] and row[4] and row[5] == live_key[-4:] and row[6] == "U0ALICE"
 
@@ -113,7 +119,9 @@ def test_back_returns_to_previous_stage_with_answer_prefilled(workspace, slack):
     v4 = workspace.submit({**v3, "id": view["id"]}, {"destination": "paddle_sandbox"}).json()["view"]
 
     # Back from stage 4 -> stage 3 with the destination chosen.
-    reply = workspace.click("wizard_back", "back", view={**v4, "id": view["id"], "hash": "hash-4"}, block_id="wizard_nav")
+    reply = workspace.click(
+        "wizard_back", "back", view={**v4, "id": view["id"], "hash": "hash-4"}, block_id="wizard_nav"
+    )
     assert reply.status == 200
     call = slack.wait_for("views.update", lambda c: c.params.get("hash") == "hash-4")
     back3 = call.json("view")
@@ -138,7 +146,9 @@ def test_back_keeps_a_choice_made_but_not_submitted(workspace, slack):
     v2 = workspace.submit(view, {"name": "Draft keeper"}).json()["view"]
     v3 = workspace.submit({**v2, "id": view["id"]}, {"entity_type": "bill"}).json()["view"]
     state = {"destination": {"destination_input": {"type": "static_select", "selected_option": {"value": "paddle"}}}}
-    workspace.click("wizard_back", "back", view={**v3, "id": view["id"], "hash": "hash-d"}, block_id="wizard_nav", state=state)
+    workspace.click(
+        "wizard_back", "back", view={**v3, "id": view["id"], "hash": "hash-d"}, block_id="wizard_nav", state=state
+    )
     back2 = slack.wait_for("views.update", lambda c: c.params.get("hash") == "hash-d").json("view")
     again = workspace.submit({**back2, "id": view["id"]}, {"entity_type": "bill"}).json()["view"]
     select = next(b for b in again["blocks"] if b.get("block_id") == "destination")["element"]

@@ -21,13 +21,16 @@ def stage_four(workspace, name: str = "Stage four", destination: str = "paddle")
     return view
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "Enter a name"),
-    ("    ", "Enter a name"),
-    (None, "Enter a name"),
-    ("x" * 101, "at most 100 characters"),
-    ("bad\u0007bell", "control characters"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Enter a name"),
+        ("    ", "Enter a name"),
+        (None, "Enter a name"),
+        ("x" * 101, "at most 100 characters"),
+        ("bad\u0007bell", "control characters"),
+    ],
+)
 def test_stage_one_rejects_bad_names_inline(workspace, name, message):
     view = workspace.open_wizard()
     reply = workspace.submit(view, {"name": name})
@@ -43,11 +46,14 @@ def test_name_limit_is_after_trimming(workspace):
     assert body["response_action"] == "update"
 
 
-@pytest.mark.parametrize("existing, attempt", [
-    ("Acme Billing", "acme billing"),
-    ("Straße", "STRASSE"),          # Unicode case folding, not lower()
-    ("ﬁnance", "FINANCE"),          # compatibility ligature folds too
-])
+@pytest.mark.parametrize(
+    "existing, attempt",
+    [
+        ("Acme Billing", "acme billing"),
+        ("Straße", "STRASSE"),  # Unicode case folding, not lower()
+        ("ﬁnance", "FINANCE"),  # compatibility ligature folds too
+    ],
+)
 def test_stage_one_refuses_a_name_taken_ignoring_case(bot, workspace, existing, attempt):
     seed(core_service(bot), workspace, existing)
     view = workspace.open_wizard()
@@ -65,9 +71,16 @@ def test_stage_one_refuses_a_name_that_looks_the_same_and_names_it(bot, workspac
     assert "looks the same as “Alpha”" in body["errors"]["name"]
 
 
-@pytest.mark.parametrize("attempt, words", [("Alpha\u034f", "invisible"), ("Alpha\u3164", "invisible"),
-                                            ("Alpha\u2800", "invisible"), ("\u0301" * 100, "letter or digit"),
-                                            ("\ufdfa" * 100, "too long once")])
+@pytest.mark.parametrize(
+    "attempt, words",
+    [
+        ("Alpha\u034f", "invisible"),
+        ("Alpha\u3164", "invisible"),
+        ("Alpha\u2800", "invisible"),
+        ("\u0301" * 100, "letter or digit"),
+        ("\ufdfa" * 100, "too long once"),
+    ],
+)
 def test_stage_one_refuses_hidden_characters_before_paddle_is_called(bot, workspace, paddle_live, attempt, words):
     calls_before = len(paddle_live.requests)
     view = workspace.open_wizard()
@@ -109,18 +122,26 @@ def test_missing_selection_is_an_inline_error(workspace):
     assert body == {"response_action": "errors", "errors": {"destination": "Select a destination."}}
 
 
-@pytest.mark.parametrize("destination, key, message", [
-    ("paddle", make_key("sdbx", "x"), "belongs to a Paddle sandbox account"),
-    ("paddle_sandbox", make_key("live", "y"), "belongs to a live Paddle account"),
-    ("paddle", make_key("sdbx", "short")[:-3], "belongs to a Paddle sandbox account"),  # unfamiliar, yet marked
-    ("paddle", "sk_live_1234567890", "does not look like a Paddle API key"),
-    ("paddle", "", "Paste the API key"),
-    ("paddle", make_key("live", "w")[:40] + " " + make_key("live", "w")[40:], "characters Paddle keys never contain"),
-    ("paddle", make_key("live", "q")[:-2] + "+/", "characters Paddle keys never contain"),
-    ("paddle", "pdl_live_apikey_" + "a" * 190, "longer than any Paddle key"),
-])
-def test_stage_four_refuses_malformed_or_wrong_environment_keys(bot, workspace, paddle_live, paddle_sandbox,
-                                                                destination, key, message):
+@pytest.mark.parametrize(
+    "destination, key, message",
+    [
+        ("paddle", make_key("sdbx", "x"), "belongs to a Paddle sandbox account"),
+        ("paddle_sandbox", make_key("live", "y"), "belongs to a live Paddle account"),
+        ("paddle", make_key("sdbx", "short")[:-3], "belongs to a Paddle sandbox account"),  # unfamiliar, yet marked
+        ("paddle", "sk_live_1234567890", "does not look like a Paddle API key"),
+        ("paddle", "", "Paste the API key"),
+        (
+            "paddle",
+            make_key("live", "w")[:40] + " " + make_key("live", "w")[40:],
+            "characters Paddle keys never contain",
+        ),
+        ("paddle", make_key("live", "q")[:-2] + "+/", "characters Paddle keys never contain"),
+        ("paddle", "pdl_live_apikey_" + "a" * 190, "longer than any Paddle key"),
+    ],
+)
+def test_stage_four_refuses_malformed_or_wrong_environment_keys(
+    bot, workspace, paddle_live, paddle_sandbox, destination, key, message
+):
     view = stage_four(workspace, destination=destination)
     calls_before = len(paddle_live.requests) + len(paddle_sandbox.requests)
     reply = workspace.submit(view, {"api_key": key})
@@ -148,19 +169,26 @@ def test_key_paddle_rejects_returns_to_stage_four_and_saves_nothing(bot, workspa
     outcome = workspace.outcome(view["id"])
     assert outcome["callback_id"] == "credential_wizard:api_key"
     problem = next(b for b in outcome["blocks"] if b.get("block_id") == "problem")["text"]["text"]
-    assert "Paddle says this key is invalid or has been revoked: create a new one in Paddle › Developer tools › " \
-           "Authentication" in problem and "invalid_token" not in problem  # what to do, not Paddle's code
+    assert (
+        "Paddle says this key is invalid or has been revoked: create a new one in Paddle › Developer tools › "
+        "Authentication"
+        in problem
+        and "invalid_token" not in problem
+    )  # what to do, not Paddle's code
     support = next(b for b in outcome["blocks"] if b.get("block_id") == "problem_code")
     assert support["type"] == "context" and "`invalid_token`" in view_text(support)  # the code, apart, for support
     assert unknown not in view_text(outcome)
     assert count_rows(bot, workspace.team_id) == 0
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("down", "Paddle could not be reached (it answered HTTP 503)"),
-    ("error500", "Paddle could not be reached (it answered HTTP 500)"),
-    ("slow", "Paddle did not answer in time"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("down", "Paddle could not be reached (it answered HTTP 503)"),
+        ("error500", "Paddle could not be reached (it answered HTTP 500)"),
+        ("slow", "Paddle did not answer in time"),
+    ],
+)
 def test_paddle_unreachable_says_so_and_saves_nothing(bot, workspace, paddle_live, live_key, mode, message):
     paddle_live.mode = mode
     view, _ = workspace.run_wizard(f"Paddle {mode}", "paddle", live_key)
@@ -182,15 +210,18 @@ def test_name_taken_while_typing_the_key_goes_back_to_stage_one(bot, workspace, 
     assert len(paddle_live.requests) == calls  # found before asking Paddle
 
 
-@pytest.mark.parametrize("metadata", [
-    "",
-    "not json",
-    json.dumps({"v": 1, "stage": "api_key", "name": "x", "entity_type": "bill", "destination": "stripe"}),
-    json.dumps({"v": 1, "stage": "nowhere"}),
-    json.dumps({"v": 99, "stage": "name"}),
-    json.dumps({"v": 1, "stage": "name", "name": ["a"]}),
-    json.dumps({"v": 1, "stage": "name"})[:-5],
-])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "",
+        "not json",
+        json.dumps({"v": 1, "stage": "api_key", "name": "x", "entity_type": "bill", "destination": "stripe"}),
+        json.dumps({"v": 1, "stage": "nowhere"}),
+        json.dumps({"v": 99, "stage": "name"}),
+        json.dumps({"v": 1, "stage": "name", "name": ["a"]}),
+        json.dumps({"v": 1, "stage": "name"})[:-5],
+    ],
+)
 def test_tampered_or_truncated_metadata_is_refused(bot, workspace, live_key, metadata):
     view = stage_four(workspace, name="Tamper target")
     reply = workspace.submit(view, {"api_key": live_key}, private_metadata=metadata)
@@ -245,11 +276,15 @@ def test_unknown_actions_and_views_get_no_crash(workspace, bot):
 
 def refuse_doomed_inserts(bot) -> None:
     if bot.database_kind == "sqlite":
-        bot.sql("CREATE TRIGGER IF NOT EXISTS refuse_doomed BEFORE INSERT ON credentials "
-                "WHEN NEW.name = 'Doomed' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        bot.sql(
+            "CREATE TRIGGER IF NOT EXISTS refuse_doomed BEFORE INSERT ON credentials "
+            "WHEN NEW.name = 'Doomed' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
         return
-    bot.sql("CREATE OR REPLACE FUNCTION refuse_doomed() RETURNS trigger AS $$ BEGIN "
-            "IF NEW.name = 'Doomed' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
+    bot.sql(
+        "CREATE OR REPLACE FUNCTION refuse_doomed() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.name = 'Doomed' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+    )
     bot.sql("CREATE TRIGGER refuse_doomed BEFORE INSERT ON credentials FOR EACH ROW EXECUTE FUNCTION refuse_doomed()")
 
 
@@ -272,13 +307,19 @@ def test_a_credential_whose_audit_event_cannot_be_written_is_not_stored_either(b
     on SQLite one transaction): here the event's insert fails, so the credential must be gone too."""
     doomed = Workspace(bot, slack, team_id=workspace.team_id, user_id="U0DOOMED")
     if bot.database_kind == "sqlite":
-        bot.sql("CREATE TRIGGER refuse_event BEFORE INSERT ON audit_events WHEN NEW.actor = 'U0DOOMED' "
-                "AND NEW.outcome = 'created' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+        bot.sql(
+            "CREATE TRIGGER refuse_event BEFORE INSERT ON audit_events WHEN NEW.actor = 'U0DOOMED' "
+            "AND NEW.outcome = 'created' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+        )
     else:
-        bot.sql("CREATE OR REPLACE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN IF NEW.actor = 'U0DOOMED' "
-                "AND NEW.outcome = 'created' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ "
-                "LANGUAGE plpgsql")
-        bot.sql("CREATE TRIGGER refuse_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_event()")
+        bot.sql(
+            "CREATE OR REPLACE FUNCTION refuse_event() RETURNS trigger AS $$ BEGIN IF NEW.actor = 'U0DOOMED' "
+            "AND NEW.outcome = 'created' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        bot.sql(
+            "CREATE TRIGGER refuse_event BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_event()"
+        )
     try:
         view, _ = doomed.run_wizard("Unrecorded", "paddle", live_key)
         outcome = doomed.outcome(view["id"])

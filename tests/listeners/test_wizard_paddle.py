@@ -24,8 +24,9 @@ def block(view: dict, block_id: str) -> dict:
 
 
 @pytest.mark.parametrize("marker, destination", [("live", "paddle"), ("sdbx", "paddle_sandbox")])
-def test_paddles_documented_example_key_is_created_and_sent_to_paddle(workspace, paddle_live, paddle_sandbox,
-                                                                      marker, destination):
+def test_paddles_documented_example_key_is_created_and_sent_to_paddle(
+    workspace, paddle_live, paddle_sandbox, marker, destination
+):
     key = DOCUMENTED_KEYS[marker]
     fake = paddle_live if marker == "live" else paddle_sandbox
     fake.valid_keys.add(key)
@@ -85,8 +86,7 @@ def test_an_unfamiliar_shape_is_refused_offline_when_keys_are_not_verified(start
 
 
 @pytest.mark.parametrize("mode, kind", [("garbage", "with id"), ("garbage", "legacy"), ("wrong_record", "with id")])
-def test_a_200_that_is_not_paddles_answer_is_not_verified_and_saves_nothing(bot, workspace, paddle_live, mode,
-                                                                              kind):
+def test_a_200_that_is_not_paddles_answer_is_not_verified_and_saves_nothing(bot, workspace, paddle_live, mode, kind):
     key = paddle_live.new_key("live") if kind == "with id" else make_legacy_key()
     paddle_live.valid_keys.add(key)
     paddle_live.mode = mode
@@ -100,8 +100,7 @@ def test_a_200_that_is_not_paddles_answer_is_not_verified_and_saves_nothing(bot,
 
 
 @pytest.mark.parametrize("kind", ["with id", "legacy"])
-def test_a_trickling_paddle_ends_as_timed_out_within_the_setting_and_saves_nothing(bot, workspace, paddle_live,
-                                                                                   kind):
+def test_a_trickling_paddle_ends_as_timed_out_within_the_setting_and_saves_nothing(bot, workspace, paddle_live, kind):
     key = paddle_live.new_key("live") if kind == "with id" else make_legacy_key()
     paddle_live.valid_keys.add(key)
     paddle_live.trickle_abandoned.clear()

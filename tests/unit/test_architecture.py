@@ -10,10 +10,27 @@ from pathlib import Path
 import pytest
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
-CORE_FORBIDDEN = ("slack_bolt", "slack_sdk", "bot.slack", "bot.providers", "bot.infra.settings", "bot.infra.logs",
-                  "bot.infra.metrics", "bot.cli", "bot.wiring", "bot.keys", "boto3", "prometheus_client")
-PROVIDER_FORBIDDEN = ("bot.credentials.service", "bot.credentials.queries", "bot.credentials.models", "bot.slack",
-                      "bot.infra.settings")
+CORE_FORBIDDEN = (
+    "slack_bolt",
+    "slack_sdk",
+    "bot.slack",
+    "bot.providers",
+    "bot.infra.settings",
+    "bot.infra.logs",
+    "bot.infra.metrics",
+    "bot.cli",
+    "bot.wiring",
+    "bot.keys",
+    "boto3",
+    "prometheus_client",
+)
+PROVIDER_FORBIDDEN = (
+    "bot.credentials.service",
+    "bot.credentials.queries",
+    "bot.credentials.models",
+    "bot.slack",
+    "bot.infra.settings",
+)
 
 
 def modules(folder: str) -> list[Path]:
@@ -49,8 +66,13 @@ def test_no_function_over_60_lines_and_no_class_over_250():
     too_long = []
     for path in BOT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            limit = 60 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else \
-                250 if isinstance(node, ast.ClassDef) else None
+            limit = (
+                60
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                else 250
+                if isinstance(node, ast.ClassDef)
+                else None
+            )
             if limit and node.end_lineno - node.lineno + 1 > limit:
                 too_long.append(f"{path.relative_to(BOT)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert too_long == []
@@ -67,5 +89,8 @@ def test_no_two_modules_share_a_name():
 @pytest.mark.parametrize("path", sorted((BOT.parent / "bench").rglob("*.py")), ids=lambda p: p.name)
 def test_the_benchmarks_share_only_the_test_kit(path):
     """bench/ reuses the fakes and bots through tests.kit, never a test module or conftest."""
-    assert [name for name in imported(path) if name.startswith("tests") and not
-            (name == "tests.kit" or name.startswith("tests.kit."))] == []
+    assert [
+        name
+        for name in imported(path)
+        if name.startswith("tests") and not (name == "tests.kit" or name.startswith("tests.kit."))
+    ] == []

@@ -9,15 +9,23 @@ from bot.slack.slack_checks import granted_scopes, missing_scopes
 def test_each_status_renders_as_one_line_a_person_reads():
     assert render(Check("settings", OK)) == "ok settings"
     assert render(Check("paddle live", OK, "https://api.paddle.com")) == "ok paddle live: https://api.paddle.com"
-    assert render(Check("slack token", FAILED, "Slack said invalid_auth: copy it again")) == \
-        "FAIL slack token: Slack said invalid_auth: copy it again"
-    assert render(Check("slack scopes", SKIPPED, "the token check failed")) == \
-        "skipped slack scopes: the token check failed"
+    assert (
+        render(Check("slack token", FAILED, "Slack said invalid_auth: copy it again"))
+        == "FAIL slack token: Slack said invalid_auth: copy it again"
+    )
+    assert (
+        render(Check("slack scopes", SKIPPED, "the token check failed"))
+        == "skipped slack scopes: the token check failed"
+    )
 
 
 def test_a_check_document_has_name_ok_status_and_detail():
-    assert Check("database", FAILED, "gone").document() == {"name": "database", "ok": False, "status": "failed",
-                                                            "detail": "gone"}
+    assert Check("database", FAILED, "gone").document() == {
+        "name": "database",
+        "ok": False,
+        "status": "failed",
+        "detail": "gone",
+    }
     assert Check("database", SKIPPED, "why").document()["ok"] is False
 
 

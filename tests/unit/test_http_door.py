@@ -13,26 +13,72 @@ from bot.slack.server import ParsedRequest, read_slack_body
 
 FORM = "application/x-www-form-urlencoded"
 VIEW_SUBMISSION = {
-    "type": "view_submission", "team": {"id": "T1", "domain": "x"}, "user": {"id": "U1", "team_id": "T1"},
-    "api_app_id": "A1", "is_enterprise_install": False, "enterprise": None, "trigger_id": "1.2.3",
-    "view": {"id": "V1", "callback_id": "credential_wizard:name", "private_metadata": "{\"s\":1}",
-             "state": {"values": {"name": {"name_input": {"type": "plain_text_input", "value": "Ünïcode & co %20"}}}}},
+    "type": "view_submission",
+    "team": {"id": "T1", "domain": "x"},
+    "user": {"id": "U1", "team_id": "T1"},
+    "api_app_id": "A1",
+    "is_enterprise_install": False,
+    "enterprise": None,
+    "trigger_id": "1.2.3",
+    "view": {
+        "id": "V1",
+        "callback_id": "credential_wizard:name",
+        "private_metadata": '{"s":1}',
+        "state": {"values": {"name": {"name_input": {"type": "plain_text_input", "value": "Ünïcode & co %20"}}}},
+    },
 }
 BODIES = [
-    (FORM, urlencode({"command": "/list-credentials", "text": "a&b=c %", "team_id": "T1", "user_id": "U1",
-                      "trigger_id": "1.2", "channel_id": "C1", "response_url": "https://hooks/x"})),
+    (
+        FORM,
+        urlencode(
+            {
+                "command": "/list-credentials",
+                "text": "a&b=c %",
+                "team_id": "T1",
+                "user_id": "U1",
+                "trigger_id": "1.2",
+                "channel_id": "C1",
+                "response_url": "https://hooks/x",
+            }
+        ),
+    ),
     (FORM, urlencode({"payload": json.dumps(VIEW_SUBMISSION)})),
-    (FORM, urlencode({"payload": json.dumps({**VIEW_SUBMISSION, "type": "block_actions",
-                                             "actions": [{"action_id": "list_page_next", "value": "{}"}]})})),
-    ("application/json", json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1",
-                                     "event": {"type": "app_home_opened", "user": "U1", "tab": "home"}})),
+    (
+        FORM,
+        urlencode(
+            {
+                "payload": json.dumps(
+                    {
+                        **VIEW_SUBMISSION,
+                        "type": "block_actions",
+                        "actions": [{"action_id": "list_page_next", "value": "{}"}],
+                    }
+                )
+            }
+        ),
+    ),
+    (
+        "application/json",
+        json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "event": {"type": "app_home_opened", "user": "U1", "tab": "home"},
+            }
+        ),
+    ),
     ("application/json; charset=utf-8", json.dumps({"type": "url_verification", "challenge": "c"})),
 ]
 
 
 def headers(content_type: str, raw: str) -> dict:
-    return {"content-type": content_type, "content-length": str(len(raw.encode())), "x-slack-signature": "v0=ab",
-            "x-slack-request-timestamp": "1700000000"}
+    return {
+        "content-type": content_type,
+        "content-length": str(len(raw.encode())),
+        "x-slack-signature": "v0=ab",
+        "x-slack-request-timestamp": "1700000000",
+    }
 
 
 @pytest.mark.parametrize("content_type, raw", BODIES)
@@ -66,16 +112,19 @@ def test_a_field_given_twice_is_checked_as_the_value_used():
     assert read_slack_body(FORM, raw.encode())[0] == VIEW_SUBMISSION
 
 
-@pytest.mark.parametrize("content_type, raw, status, words", [
-    (FORM, b"\xff\xfe", 400, "not UTF-8"),
-    ("application/json", b"[" * 100_000, 400, "nested too deeply"),
-    ("application/json", b"{nope", 400, "not JSON"),
-    ("application/json", b"[1, 2]", 400, "not a JSON object"),
-    ("text/plain", b"command=/x", 415, "application/x-www-form-urlencoded"),
-    (FORM, b"payload=%7Bnope", 400, "payload field is not JSON"),
-    (FORM, b"payload=%5B1%5D", 400, "payload field is not a JSON object"),
-    (FORM, b"text=hello", 400, "neither a slash command nor an interaction"),
-])
+@pytest.mark.parametrize(
+    "content_type, raw, status, words",
+    [
+        (FORM, b"\xff\xfe", 400, "not UTF-8"),
+        ("application/json", b"[" * 100_000, 400, "nested too deeply"),
+        ("application/json", b"{nope", 400, "not JSON"),
+        ("application/json", b"[1, 2]", 400, "not a JSON object"),
+        ("text/plain", b"command=/x", 415, "application/x-www-form-urlencoded"),
+        (FORM, b"payload=%7Bnope", 400, "payload field is not JSON"),
+        (FORM, b"payload=%5B1%5D", 400, "payload field is not a JSON object"),
+        (FORM, b"text=hello", 400, "neither a slash command nor an interaction"),
+    ],
+)
 def test_what_cannot_be_a_slack_request_is_refused_with_a_reason(content_type, raw, status, words):
     body, problem = read_slack_body(content_type, raw)
     assert body is None and problem[0] == status and words in problem[1]

@@ -92,8 +92,12 @@ def test_a_connection_closed_while_idle_is_replaced_without_an_error(server):
 def test_the_pooled_web_client_reuses_one_connection_and_keeps_slack_sdks_retries():
     server = CountingServer([(429, {"Retry-After": "0"}, {"ok": False, "error": "ratelimited"})])
     try:
-        client = PooledWebClient(token="xoxb-test", base_url=server.url + "/api/", pool=ConnectionPool(),
-                                 retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+        client = PooledWebClient(
+            token="xoxb-test",
+            base_url=server.url + "/api/",
+            pool=ConnectionPool(),
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+        )
         assert client.auth_test()["ok"] is True  # the 429 was retried by slack-sdk's handler
         for _ in range(5):
             client.chat_postMessage(channel="C1", text="hi")
@@ -114,12 +118,20 @@ def test_a_plain_client_adopted_into_the_pool_keeps_every_setting():
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler as Handler
 
     pool = ConnectionPool()
-    plain = WebClient(token="xoxb-adopt", base_url="http://127.0.0.1:9/api/", timeout=7, headers={"X-A": "1"},
-                      team_id="T0ORG", retry_handlers=[Handler(max_retry_count=2)])
+    plain = WebClient(
+        token="xoxb-adopt",
+        base_url="http://127.0.0.1:9/api/",
+        timeout=7,
+        headers={"X-A": "1"},
+        team_id="T0ORG",
+        retry_handlers=[Handler(max_retry_count=2)],
+    )
     adopted = PooledWebClient.adopt(plain, pool)
     assert type(adopted) is PooledWebClient and adopted.pool is pool
     assert vars(adopted) == {**vars(plain), "pool": pool}
-    assert adopted.default_params == {"team_id": "T0ORG"} and adopted.headers["User-Agent"] == plain.headers["User-Agent"]
+    assert (
+        adopted.default_params == {"team_id": "T0ORG"} and adopted.headers["User-Agent"] == plain.headers["User-Agent"]
+    )
 
 
 def test_bolt_can_copy_the_client_for_lazy_listeners_and_the_copy_shares_the_pool():
@@ -136,8 +148,16 @@ def test_bolt_can_copy_the_client_for_lazy_listeners_and_the_copy_shares_the_poo
 def test_whether_a_url_goes_through_a_proxy_follows_the_environment_read_once(monkeypatch):
     from bot.infra.http_pool import proxied
 
-    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
-                 "all_proxy"):
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     proxied.cache_clear()
     assert not proxied("https://slack.com/api/chat.postMessage")

@@ -60,14 +60,27 @@ class OneRotation:
         self.calls += 1
         if self.during is not None:
             self.during()
-        return Bot(team_id=bot.team_id, bot_token="xoxb-new-" + "5" * 20, bot_id="B1", bot_user_id="U1",
-                   bot_refresh_token="xoxe-1-new", bot_token_expires_at=int(time.time()) + 43200,
-                   installed_at=time.time())
+        return Bot(
+            team_id=bot.team_id,
+            bot_token="xoxb-new-" + "5" * 20,
+            bot_id="B1",
+            bot_user_id="U1",
+            bot_refresh_token="xoxe-1-new",
+            bot_token_expires_at=int(time.time()) + 43200,
+            installed_at=time.time(),
+        )
 
 
 def expiring(team: str) -> Bot:
-    return Bot(team_id=team, bot_token="xoxb-old-" + "4" * 20, bot_id="B1", bot_user_id="U1",
-               bot_refresh_token="xoxe-1-old", bot_token_expires_at=int(time.time()) + 600, installed_at=time.time())
+    return Bot(
+        team_id=team,
+        bot_token="xoxb-old-" + "4" * 20,
+        bot_id="B1",
+        bot_user_id="U1",
+        bot_refresh_token="xoxe-1-old",
+        bot_token_expires_at=int(time.time()) + 600,
+        installed_at=time.time(),
+    )
 
 
 def test_an_instance_that_reads_the_row_while_another_refreshes_waits_instead_of_refreshing_again(store):

@@ -10,8 +10,15 @@ from bot.infra.logs import LibraryLineLimit
 
 
 def test_library_lines_above_debug_never_carry_a_body():
-    record = logging.LogRecord("slack_bolt.App", logging.WARNING, __file__, 1,
-                               "Unhandled request (%s)", (json.dumps({"view": {"state": "typed secret"}}),), None)
+    record = logging.LogRecord(
+        "slack_bolt.App",
+        logging.WARNING,
+        __file__,
+        1,
+        "Unhandled request (%s)",
+        (json.dumps({"view": {"state": "typed secret"}}),),
+        None,
+    )
     LibraryLineLimit().filter(record)
     assert "typed secret" not in record.getMessage()
     assert record.getMessage().startswith("Unhandled request (")

@@ -20,7 +20,8 @@ LOCKS = {"requirements.lock": ["aws"], "requirements-test.lock": ["aws", "test"]
 def test_the_lock_was_made_from_this_pyproject(name):
     recorded = lockfile.recorded_digest(ROOT / name)
     assert recorded == lockfile.pyproject_digest(), (
-        f"{name} was generated from another pyproject.toml; run scripts/lock and commit the lock files")
+        f"{name} was generated from another pyproject.toml; run scripts/lock and commit the lock files"
+    )
 
 
 @pytest.mark.parametrize("name, extras", LOCKS.items())
@@ -35,7 +36,8 @@ def test_every_requirement_is_pinned_within_its_range(name, extras):
         version = pins.get(lockfile.normalise(requirement.name))
         assert version, f"{requirement.name} is not in {name}; run scripts/lock"
         assert requirement.specifier.contains(version, prereleases=True), (
-            f"{name} pins {requirement.name}=={version}, outside {requirement.specifier}; run scripts/lock")
+            f"{name} pins {requirement.name}=={version}, outside {requirement.specifier}; run scripts/lock"
+        )
 
 
 @pytest.mark.parametrize("name", LOCKS)

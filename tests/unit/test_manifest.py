@@ -51,8 +51,11 @@ def manifest(manifest_text: str) -> dict:
 def _schema(version: str) -> dict:
     path = SCHEMAS[version]
     if not path.is_file():
-        pytest.fail(f"Slack manifest schema not found at {path}. It is vendored in tests/data/; restore it from "
-                    "git rather than skipping this test.", pytrace=False)
+        pytest.fail(
+            f"Slack manifest schema not found at {path}. It is vendored in tests/data/; restore it from "
+            "git rather than skipping this test.",
+            pytrace=False,
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -82,10 +85,7 @@ def _errors(validator, instance) -> list[jsonschema.ValidationError]:
 
 
 def _describe(errors) -> str:
-    return "\n".join(
-        f"- at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-        for e in errors
-    )
+    return "\n".join(f"- at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in errors)
 
 
 def _commands(manifest: dict) -> dict[str, dict]:
@@ -95,8 +95,8 @@ def _commands(manifest: dict) -> dict[str, dict]:
 @pytest.mark.parametrize("version", SCHEMAS)
 def test_manifest_matches_slack_schema(manifest, version):
     errors = _errors(_validator(_schema(version)), manifest)
-    assert not errors, (
-        f"{MANIFEST_PATH.name} has {len(errors)} error(s) against schema {version}:\n" + _describe(errors)
+    assert not errors, f"{MANIFEST_PATH.name} has {len(errors)} error(s) against schema {version}:\n" + _describe(
+        errors
     )
 
 
@@ -113,17 +113,15 @@ def test_newest_schema_is_2_0_0(schema):
         ("unknown_top_level_key", "additionalProperties"),
     ],
 )
-def test_validator_rejects_bad_manifests(
-    manifest, validator, schema, breakage, expected_keyword
-):
+def test_validator_rejects_bad_manifests(manifest, validator, schema, breakage, expected_keyword):
     """Guards against the schema test passing vacuously."""
     bad = copy.deepcopy(manifest)
     if breakage == "command_missing_description":
         del bad["features"]["slash_commands"][0]["description"]
     elif breakage == "app_description_too_long":
-        limit = schema["definitions"]["app-manifests.v1.display_information.schema"][
-            "properties"
-        ]["description"]["maxLength"]
+        limit = schema["definitions"]["app-manifests.v1.display_information.schema"]["properties"]["description"][
+            "maxLength"
+        ]
         bad["display_information"]["description"] = "x" * (limit + 1)
     elif breakage == "unknown_top_level_key":
         bad["not_a_manifest_key"] = True
@@ -135,9 +133,7 @@ def test_validator_rejects_bad_manifests(
 def test_background_color_is_hex(manifest, schema):
     # The schema spells this constraint "regex", which JSON Schema ignores,
     # so check it here.
-    prop = schema["definitions"]["app-manifests.v1.display_information.schema"][
-        "properties"
-    ]["background_color"]
+    prop = schema["definitions"]["app-manifests.v1.display_information.schema"]["properties"]["background_color"]
     color = manifest["display_information"]["background_color"]
     assert re.fullmatch(prop["regex"], color), color
 
@@ -191,22 +187,19 @@ def test_http_switch_instructions_are_commented(manifest_text):
     for line in manifest_text.splitlines():
         if "/slack/events" in line:
             assert line.lstrip().startswith("#"), line
-    commented_urls = re.findall(
-        r"^\s*#\s*url: https://YOUR-HOST/slack/events", manifest_text, re.M
-    )
+    commented_urls = re.findall(r"^\s*#\s*url: https://YOUR-HOST/slack/events", manifest_text, re.M)
     assert len(commented_urls) == len(EXPECTED_COMMANDS)
-    assert re.search(
-        r"^\s*#\s*request_url: https://YOUR-HOST/slack/events",
-        manifest_text,
-        re.M,
-    )
+    assert re.search(r"^\s*#\s*request_url: https://YOUR-HOST/slack/events", manifest_text, re.M)
 
 
 # Each mode's settings, as an operator sets them (README): one workspace's bot token, or OAuth's client.
 MODES = {
     "single-workspace": {"SLACK_BOT_TOKEN": "xoxb-1-manifest-test", "SLACK_SIGNING_SECRET": "signing-secret-for-tests"},
-    "oauth": {"SLACK_CLIENT_ID": "1111111111.2222222222", "SLACK_CLIENT_SECRET": "oauth-secret-for-tests",
-              "SLACK_SIGNING_SECRET": "signing-secret-for-tests"},
+    "oauth": {
+        "SLACK_CLIENT_ID": "1111111111.2222222222",
+        "SLACK_CLIENT_SECRET": "oauth-secret-for-tests",
+        "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
+    },
 }
 # The bot scopes each event needs, from its page in Slack's Events API reference ("Required scopes"): an event
 # listened for that is not here fails the test below until someone has looked it up.

@@ -9,8 +9,11 @@ import yaml
 
 from bot.infra.settings import DEFAULT_SLACK_SCOPES, ConfigError, load_settings
 
-OAUTH = {"SLACK_CLIENT_ID": "1111111111.2222222222", "SLACK_CLIENT_SECRET": "oauth-secret-for-tests",
-         "SLACK_SIGNING_SECRET": "signing-secret-for-tests"}
+OAUTH = {
+    "SLACK_CLIENT_ID": "1111111111.2222222222",
+    "SLACK_CLIENT_SECRET": "oauth-secret-for-tests",
+    "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
+}
 
 
 def test_oauth_mode_needs_no_bot_token(tmp_path):
@@ -22,8 +25,13 @@ def test_oauth_mode_needs_no_bot_token(tmp_path):
 
 def test_single_workspace_mode_still_needs_its_token(tmp_path):
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN is not set"):
-        load_settings({"SLACK_SIGNING_SECRET": "x" * 20, "SLACK_CLIENT_ID": "1111111111.2222222222",
-                       "CREDBOT_DATA_DIR": str(tmp_path)})
+        load_settings(
+            {
+                "SLACK_SIGNING_SECRET": "x" * 20,
+                "SLACK_CLIENT_ID": "1111111111.2222222222",
+                "CREDBOT_DATA_DIR": str(tmp_path),
+            }
+        )
 
 
 def test_scopes_are_parsed_and_checked(tmp_path):

@@ -24,7 +24,7 @@ class Recorder(BaseHTTPRequestHandler):
     location = ""
     status = 302
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         type(self).seen.append((self.path, self.headers.get("Authorization")))
         self.send_response(self.status)
         if self.location:
@@ -49,7 +49,8 @@ def test_a_redirect_is_an_unexpected_answer_and_the_key_stays_home(status):
     origin = serve(type("Origin", (Recorder,), {"seen": [], "status": status, "location": target}))
     try:
         check = PaddleVerifier({"paddle": f"http://127.0.0.1:{origin.server_port}"}, timeout=3).check(
-            "paddle", Secret(KEY), None)
+            "paddle", Secret(KEY), None
+        )
         assert check.outcome is not Outcome.ACCEPTED
         assert origin.RequestHandlerClass.seen and elsewhere.RequestHandlerClass.seen == []
     finally:
@@ -63,7 +64,7 @@ class Scripted(BaseHTTPRequestHandler):
     seen: list = []
     answers: dict = {}
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         type(self).seen.append(self.path)
         status, body = type(self).answers.get(self.path, (404, b'{"error": {"code": "not_found"}}'))
         self.send_response(status)
@@ -82,19 +83,28 @@ INVALID = b'{"error": {"type": "request_error", "code": "invalid_token", "detail
 EVENT_TYPES = b'{"data": []}'
 
 
-@pytest.mark.parametrize("record_answer, paths, outcome, has_record", [
-    ((200, RECORD), ["/api-keys/apikey_x"], Outcome.ACCEPTED, True),  # one request verifies and reads the record
-    ((403, INVALID), ["/api-keys/apikey_x"], Outcome.REJECTED, False),
-    ((500, b"{}"), ["/api-keys/apikey_x"], Outcome.UNAVAILABLE, False),
-    ((403, FORBIDDEN), ["/api-keys/apikey_x", "/event-types"], Outcome.ACCEPTED, False),  # then verified elsewhere
-    ((404, b"{}"), ["/api-keys/apikey_x", "/event-types"], Outcome.ACCEPTED, False),
-])
+@pytest.mark.parametrize(
+    "record_answer, paths, outcome, has_record",
+    [
+        ((200, RECORD), ["/api-keys/apikey_x"], Outcome.ACCEPTED, True),  # one request verifies and reads the record
+        ((403, INVALID), ["/api-keys/apikey_x"], Outcome.REJECTED, False),
+        ((500, b"{}"), ["/api-keys/apikey_x"], Outcome.UNAVAILABLE, False),
+        ((403, FORBIDDEN), ["/api-keys/apikey_x", "/event-types"], Outcome.ACCEPTED, False),  # then verified elsewhere
+        ((404, b"{}"), ["/api-keys/apikey_x", "/event-types"], Outcome.ACCEPTED, False),
+    ],
+)
 def test_a_key_with_an_id_is_verified_by_reading_its_own_record(record_answer, paths, outcome, has_record):
-    server = serve(type("Paddle", (Scripted,), {"seen": [], "answers": {
-        "/api-keys/apikey_x": record_answer, "/event-types": (200, EVENT_TYPES)}}))
+    server = serve(
+        type(
+            "Paddle",
+            (Scripted,),
+            {"seen": [], "answers": {"/api-keys/apikey_x": record_answer, "/event-types": (200, EVENT_TYPES)}},
+        )
+    )
     try:
         check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=3).check(
-            "paddle", Secret(KEY), "apikey_x")
+            "paddle", Secret(KEY), "apikey_x"
+        )
         assert server.RequestHandlerClass.seen == paths
         assert check.outcome is outcome and (check.record is not None) is has_record
         if has_record:
@@ -107,7 +117,8 @@ def test_a_key_without_an_id_is_verified_on_event_types():
     server = serve(type("Paddle", (Scripted,), {"seen": [], "answers": {"/event-types": (403, INVALID)}}))
     try:
         check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=3).check(
-            "paddle", Secret(KEY), None)
+            "paddle", Secret(KEY), None
+        )
         assert server.RequestHandlerClass.seen == ["/event-types"] and check.outcome is Outcome.REJECTED
     finally:
         server.shutdown()
@@ -130,14 +141,23 @@ def check_against(answers: dict, key_record_id: str | None, timeout: float = 3) 
     server = serve(type("Paddle", (Scripted,), {"seen": [], "answers": answers}))
     try:
         check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=timeout).check(
-            "paddle", Secret(KEY), key_record_id)
+            "paddle", Secret(KEY), key_record_id
+        )
         return check, server.RequestHandlerClass.seen
     finally:
         server.shutdown()
 
 
-@pytest.mark.parametrize("fixture", ["api_key.created.json", "api_key.updated.json", "api_key.expiring.json",
-                                     "api_key.expired.json", "api_key.revoked.json"])
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "api_key.created.json",
+        "api_key.updated.json",
+        "api_key.expiring.json",
+        "api_key.expired.json",
+        "api_key.revoked.json",
+    ],
+)
 def test_paddles_api_key_entity_is_read_as_the_keys_record(fixture):
     key_id, body = record_body(fixture)
     entity = json.loads(body)["data"]
@@ -152,14 +172,17 @@ def test_paddles_event_types_list_verifies_a_key_without_an_id():
     assert check.outcome is Outcome.ACCEPTED and seen == ["/event-types"] and check.record is None
 
 
-@pytest.mark.parametrize("answers, key_record_id", [
-    ({"/api-keys/apikey_x": (200, b"<html>Upstream gateway says hello</html>")}, "apikey_x"),
-    ({"/api-keys/apikey_x": (200, b"")}, "apikey_x"),
-    ({"/api-keys/apikey_x": (200, b'["not", "an", "entity"]')}, "apikey_x"),
-    ({"/api-keys/apikey_x": (200, record_body("api_key.created.json")[1])}, "apikey_x"),  # another key's record
-    ({"/event-types": (200, b"<html>Upstream gateway says hello</html>")}, None),
-    ({"/event-types": (200, b'{"data": {"not": "a list"}}')}, None),
-])
+@pytest.mark.parametrize(
+    "answers, key_record_id",
+    [
+        ({"/api-keys/apikey_x": (200, b"<html>Upstream gateway says hello</html>")}, "apikey_x"),
+        ({"/api-keys/apikey_x": (200, b"")}, "apikey_x"),
+        ({"/api-keys/apikey_x": (200, b'["not", "an", "entity"]')}, "apikey_x"),
+        ({"/api-keys/apikey_x": (200, record_body("api_key.created.json")[1])}, "apikey_x"),  # another key's record
+        ({"/event-types": (200, b"<html>Upstream gateway says hello</html>")}, None),
+        ({"/event-types": (200, b'{"data": {"not": "a list"}}')}, None),
+    ],
+)
 def test_a_200_that_is_not_paddles_answer_is_never_verified(answers, key_record_id):
     check, _ = check_against(answers, key_record_id)
     assert check.outcome is Outcome.UNAVAILABLE and check.reason == "unexpected_answer"
@@ -176,8 +199,10 @@ def test_paddles_documented_refusals_become_what_to_do(code):
     # forbidden on its own record is want of permission: the key is then tried on /event-types
     assert seen == (["/api-keys/apikey_x", "/event-types"] if code == "forbidden" else ["/api-keys/apikey_x"])
     if code == "invalid_token":
-        assert "invalid or has been revoked: create a new one in Paddle › Developer tools › Authentication" in \
-            check.message
+        assert (
+            "invalid or has been revoked: create a new one in Paddle › Developer tools › Authentication"
+            in check.message
+        )
 
 
 class Dawdling(BaseHTTPRequestHandler):
@@ -189,7 +214,7 @@ class Dawdling(BaseHTTPRequestHandler):
     trickle_headers = False
     closed = threading.Event()
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         type(self).seen.append(self.path)
         if self.trickle_headers:
             for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + b"X-Padding: " + b"x" * 200:
@@ -217,7 +242,8 @@ def test_the_timeout_bounds_both_requests_of_a_check_together():
     server = serve(type("Paddle", (Dawdling,), {"seen": [], "pause": 0.7}))
     try:
         check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=1.0).check(
-            "paddle", Secret(KEY), "apikey_x")
+            "paddle", Secret(KEY), "apikey_x"
+        )
         assert server.RequestHandlerClass.seen == ["/api-keys/apikey_x", "/event-types"]
         assert check.outcome is Outcome.UNAVAILABLE and check.reason == "timeout"
         assert "did not answer in time" in check.message
@@ -226,21 +252,28 @@ def test_the_timeout_bounds_both_requests_of_a_check_together():
 
 
 def test_the_timeout_bounds_trickled_headers_and_the_connection_is_closed():
-    handler = type("Paddle", (Dawdling,), {"seen": [], "pause": 0.2, "trickle_headers": True,
-                                           "closed": threading.Event()})
+    handler = type(
+        "Paddle", (Dawdling,), {"seen": [], "pause": 0.2, "trickle_headers": True, "closed": threading.Event()}
+    )
     server = serve(handler)
     try:
         check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=1.0).check(
-            "paddle", Secret(KEY), None)
+            "paddle", Secret(KEY), None
+        )
         assert check.outcome is Outcome.UNAVAILABLE and check.reason == "timeout"
         assert handler.closed.wait(10)  # the client hung up; the server did not finish its answer
     finally:
         server.shutdown()
 
 
-@pytest.mark.parametrize("authorization, code", [(None, "authentication_missing"),
-                                                 ("Basic abc", "authentication_malformed"),
-                                                 ("Bearer pdl_live_apikey_unknown", "invalid_token")])
+@pytest.mark.parametrize(
+    "authorization, code",
+    [
+        (None, "authentication_missing"),
+        ("Basic abc", "authentication_malformed"),
+        ("Bearer pdl_live_apikey_unknown", "invalid_token"),
+    ],
+)
 def test_the_fake_paddle_refuses_as_paddle_documents(authorization, code):
     """What `credbot check` and the verifier rely on: the fake's refusals are Paddle's documented bodies, 403."""
     import urllib.error

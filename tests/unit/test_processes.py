@@ -22,12 +22,15 @@ def mode(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize("code, status, stderr", [
-    ("pass", 0, ""),
-    ("import sys; sys.exit(3)", 3, ""),
-    ("import sys; sys.exit('refused: bad input')", 1, "refused: bad input\n"),
-    ("raise ValueError('boom')", 1, "ValueError: boom"),
-])
+@pytest.mark.parametrize(
+    "code, status, stderr",
+    [
+        ("pass", 0, ""),
+        ("import sys; sys.exit(3)", 3, ""),
+        ("import sys; sys.exit('refused: bad input')", 1, "refused: bad input\n"),
+        ("raise ValueError('boom')", 1, "ValueError: boom"),
+    ],
+)
 def test_exit_statuses_and_stderr_are_the_interpreters(mode, tmp_path, code, status, stderr):
     result = run_python(["-c", code], ENV, tmp_path)
     assert result.returncode == status
@@ -35,8 +38,10 @@ def test_exit_statuses_and_stderr_are_the_interpreters(mode, tmp_path, code, sta
 
 
 def test_the_process_sees_only_its_environment_place_argv_umask_and_input(mode, tmp_path):
-    program = ("import os, sys, json; print(json.dumps([sorted(k for k in os.environ if k != 'LC_CTYPE'), "
-               "os.getcwd(), sys.argv[1:], os.umask(0), sys.stdin.read()])); print('to stderr', file=sys.stderr)")
+    program = (
+        "import os, sys, json; print(json.dumps([sorted(k for k in os.environ if k != 'LC_CTYPE'), "
+        "os.getcwd(), sys.argv[1:], os.umask(0), sys.stdin.read()])); print('to stderr', file=sys.stderr)"
+    )
     previous = os.umask(0o027)
     try:
         result = run_python(["-c", program, "one", "two"], ENV, tmp_path, input="typed in")
@@ -55,17 +60,24 @@ def test_a_module_runs_as_main_with_its_arguments(mode, tmp_path):
 
 
 def test_atexit_and_non_daemon_threads_finish_before_the_exit(mode, tmp_path):
-    program = ("import atexit, threading, time\n"
-               "atexit.register(lambda: print('atexit ran', flush=True))\n"
-               "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done', flush=True))).start()\n")
+    program = (
+        "import atexit, threading, time\n"
+        "atexit.register(lambda: print('atexit ran', flush=True))\n"
+        "threading.Thread(target=lambda: (time.sleep(0.2), print('thread done', flush=True))).start()\n"
+    )
     result = run_python(["-c", program], ENV, tmp_path)
     assert result.stdout == "thread done\natexit ran\n"
 
 
 def test_sigterm_and_poll_and_wait(mode, tmp_path):
     log = open(tmp_path / "out.log", "wb")
-    process = start_python(["-c", "import time; print('up', flush=True); time.sleep(30)"], ENV, tmp_path,
-                           stdout=log, stderr=subprocess.STDOUT)
+    process = start_python(
+        ["-c", "import time; print('up', flush=True); time.sleep(30)"],
+        ENV,
+        tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     deadline = time.monotonic() + 10
     while b"up" not in (tmp_path / "out.log").read_bytes() and time.monotonic() < deadline:

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.infra.secret import Secret
-from bot.infra.settings import (ENV_NAMES, SECRET_SETTINGS, ConfigError, EncryptionKey, Settings, load_settings,
-                                read_environment)
+from bot.infra.settings import (
+    ENV_NAMES,
+    SECRET_SETTINGS,
+    ConfigError,
+    EncryptionKey,
+    Settings,
+    load_settings,
+    read_environment,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "primary:" + base64.b64encode(b"k" * 32).decode()
@@ -42,10 +49,23 @@ def test_defaults_have_the_types_callers_use(tmp_path):
     assert settings.database_is_default and settings.database_url == f"sqlite:///{tmp_path / 'data' / 'credbot.db'}"
     assert settings.encryption_keys == () and settings.notify_channels == () and settings.board_channel is None
     assert settings.admins == () and settings.viewers is None and settings.verify_keys is True
-    assert (settings.reminder_interval, settings.paddle_timeout, settings.port, settings.http_threads) == (86_400, 8.0, 3000, 16)
-    assert (settings.log_level, settings.log_format, settings.host, settings.metrics_port) == ("INFO", "text", "0.0.0.0", None)
+    assert (settings.reminder_interval, settings.paddle_timeout, settings.port, settings.http_threads) == (
+        86_400,
+        8.0,
+        3000,
+        16,
+    )
+    assert (settings.log_level, settings.log_format, settings.host, settings.metrics_port) == (
+        "INFO",
+        "text",
+        "0.0.0.0",
+        None,
+    )
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert (settings.paddle_api_url, settings.paddle_sandbox_api_url) == ("https://api.paddle.com", "https://sandbox-api.paddle.com")
+    assert (settings.paddle_api_url, settings.paddle_sandbox_api_url) == (
+        "https://api.paddle.com",
+        "https://sandbox-api.paddle.com",
+    )
 
 
 def test_the_default_data_dir_is_made_absolute(tmp_path, monkeypatch):
@@ -56,18 +76,39 @@ def test_the_default_data_dir_is_made_absolute(tmp_path, monkeypatch):
 
 
 def test_values_are_normalised(tmp_path):
-    settings = load_settings({
-        "SLACK_BOT_TOKEN": "  xoxb-1-valid  ", "SLACK_APP_TOKEN": "xapp-1-A0", "SLACK_CLIENT_ID": "1234567890.987654321",
-        "SLACK_CLIENT_SECRET": "client-secret-1", "SLACK_API_URL": "http://127.0.0.1:9/api",
-        "DATABASE_URL": "postgres://u:pw-123456@h/db", "CREDBOT_ENCRYPTION_KEYS": f"{KEY}, older:{'B' * 43}=",
-        "CREDBOT_NOTIFY_CHANNELS": " C1AAA, C2BBB ,C1AAA,", "CREDBOT_BOARD_CHANNEL": "G0BOARD",
-        "CREDBOT_ADMINS": "U0AAA W0BBB,S0CCC U0AAA", "CREDBOT_VIEWERS": "S0DDD", "CREDBOT_VERIFY_KEYS": "No",
-        "PADDLE_API_URL": "https://paddle.test/", "PADDLE_SANDBOX_API_URL": "https://sandbox.test//",
-        "PADDLE_TIMEOUT_SECONDS": "2.5", "LOG_LEVEL": "debug", "LOG_FORMAT": "JSON", "HOST": "127.0.0.1",
-        "PORT": "8080", "CREDBOT_HTTP_WORKERS": "3", "CREDBOT_HTTP_THREADS": "4", "METRICS_PORT": "9100",
-        "CREDBOT_REMINDER_INTERVAL_SECONDS": "60", "CREDBOT_DATA_DIR": str(tmp_path)})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "  xoxb-1-valid  ",
+            "SLACK_APP_TOKEN": "xapp-1-A0",
+            "SLACK_CLIENT_ID": "1234567890.987654321",
+            "SLACK_CLIENT_SECRET": "client-secret-1",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "DATABASE_URL": "postgres://u:pw-123456@h/db",
+            "CREDBOT_ENCRYPTION_KEYS": f"{KEY}, older:{'B' * 43}=",
+            "CREDBOT_NOTIFY_CHANNELS": " C1AAA, C2BBB ,C1AAA,",
+            "CREDBOT_BOARD_CHANNEL": "G0BOARD",
+            "CREDBOT_ADMINS": "U0AAA W0BBB,S0CCC U0AAA",
+            "CREDBOT_VIEWERS": "S0DDD",
+            "CREDBOT_VERIFY_KEYS": "No",
+            "PADDLE_API_URL": "https://paddle.test/",
+            "PADDLE_SANDBOX_API_URL": "https://sandbox.test//",
+            "PADDLE_TIMEOUT_SECONDS": "2.5",
+            "LOG_LEVEL": "debug",
+            "LOG_FORMAT": "JSON",
+            "HOST": "127.0.0.1",
+            "PORT": "8080",
+            "CREDBOT_HTTP_WORKERS": "3",
+            "CREDBOT_HTTP_THREADS": "4",
+            "METRICS_PORT": "9100",
+            "CREDBOT_REMINDER_INTERVAL_SECONDS": "60",
+            "CREDBOT_DATA_DIR": str(tmp_path),
+        }
+    )
     assert settings.slack_bot_token.reveal() == "xoxb-1-valid" and settings.socket_mode
-    assert settings.slack_client_id == "1234567890.987654321" and settings.slack_client_secret.reveal() == "client-secret-1"
+    assert (
+        settings.slack_client_id == "1234567890.987654321"
+        and settings.slack_client_secret.reveal() == "client-secret-1"
+    )
     assert settings.slack_api_url == "http://127.0.0.1:9/api/"
     assert settings.database_url == "postgresql+psycopg://u:pw-123456@h/db" and not settings.database_is_default
     assert [key.key_id for key in settings.encryption_keys] == ["primary", "older"]
@@ -93,11 +134,24 @@ def test_settings_are_frozen():
 
 
 def test_known_secrets_hold_every_secret_and_repr_none():
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-bot-secret", "SLACK_APP_TOKEN": "xapp-app-secret",
-                              "SLACK_SIGNING_SECRET": "signing-secret", "SLACK_CLIENT_SECRET": "client-secret",
-                              "DATABASE_URL": "postgresql://credbot:db-password@h/db", "CREDBOT_ENCRYPTION_KEYS": KEY})
-    secrets = {"xoxb-bot-secret", "xapp-app-secret", "signing-secret", "client-secret", "db-password",
-               base64.b64encode(b"k" * 32).decode()}
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bot-secret",
+            "SLACK_APP_TOKEN": "xapp-app-secret",
+            "SLACK_SIGNING_SECRET": "signing-secret",
+            "SLACK_CLIENT_SECRET": "client-secret",
+            "DATABASE_URL": "postgresql://credbot:db-password@h/db",
+            "CREDBOT_ENCRYPTION_KEYS": KEY,
+        }
+    )
+    secrets = {
+        "xoxb-bot-secret",
+        "xapp-app-secret",
+        "signing-secret",
+        "client-secret",
+        "db-password",
+        base64.b64encode(b"k" * 32).decode(),
+    }
     assert set(settings.known_secrets()) == secrets
     assert not any(secret in repr(settings) for secret in secrets)
 
@@ -109,41 +163,87 @@ def test_known_secrets_skip_what_is_unset():
 # --- every validator's message
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"SLACK_BOT_TOKEN": "xoxp-user"}, "SLACK_BOT_TOKEN must start with 'xoxb-'; use the Bot User OAuth Token"),
-    ({"SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN must start with 'xapp-'; use an app-level token"),
-    ({"SLACK_CLIENT_ID": "abc"}, "SLACK_CLIENT_ID must look like 1234567890.1234567890; copy the Client ID"),
-    ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/, got 'slack.com/api'"),
-    ({"SLACK_API_URL": "http://[::1"}, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/"),
-    ({"PADDLE_API_URL": "ftp://paddle"}, "PADDLE_API_URL must be an http(s) URL such as https://api.paddle.com, got 'ftp://paddle'"),
-    ({"PADDLE_API_URL": "http://paddle.example"}, "PADDLE_API_URL must use https:// (keys and tokens are sent there)"),
-    ({"SLACK_API_URL": "http://10.0.0.5/api/"}, "SLACK_API_URL must use https://"),
-    ({"PADDLE_SANDBOX_API_URL": "x"}, "PADDLE_SANDBOX_API_URL must be an http(s) URL such as https://sandbox-api.paddle.com"),
-    ({"CREDBOT_DATA_DIR": "~nobody-at-all/x"}, "CREDBOT_DATA_DIR must be a directory path such as /var/lib/credbot"),
-    ({"DATABASE_URL": "mysql://x", "CREDBOT_ENCRYPTION_KEYS": KEY}, "DATABASE_URL must be a SQLAlchemy URL for SQLite"),
-    ({"DATABASE_URL": "sqlite:///x.db"}, "CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set"),
-    ({"CREDBOT_ENCRYPTION_KEYS": "nocolon"}, "CREDBOT_ENCRYPTION_KEYS entry 1 is not of the form keyid:base64key"),
-    ({"CREDBOT_ENCRYPTION_KEYS": "bad id:" + "A" * 44}, "CREDBOT_ENCRYPTION_KEYS entry 1: key id must be 1-64 letters"),
-    ({"CREDBOT_ENCRYPTION_KEYS": f"{KEY},{KEY}"}, "CREDBOT_ENCRYPTION_KEYS entry 2: key id 'primary' appears twice"),
-    ({"CREDBOT_ENCRYPTION_KEYS": "k:not*base64"}, "CREDBOT_ENCRYPTION_KEYS entry 1 (key id 'k'): the key is not valid base64"),
-    ({"CREDBOT_ENCRYPTION_KEYS": "k:c2hvcnQ="}, "(key id 'k'): the key must be 32 bytes (AES-256), got 5"),
-    ({"CREDBOT_ENCRYPTION_KEYS": ", ,"}, "CREDBOT_ENCRYPTION_KEYS is set but holds no key"),
-    ({"CREDBOT_NOTIFY_CHANNELS": "C1AAA,#finance"}, "CREDBOT_NOTIFY_CHANNELS: '#finance' is not a channel ID (like C0123ABCD;"),
-    ({"CREDBOT_BOARD_CHANNEL": "board"}, "CREDBOT_BOARD_CHANNEL: 'board' is not a channel ID (like C0123ABCD)"),
-    ({"CREDBOT_REMINDER_INTERVAL_SECONDS": "0"}, "CREDBOT_REMINDER_INTERVAL_SECONDS must be from 1 to 604800, got 0"),
-    ({"CREDBOT_ADMINS": "U0GOOD,@alice"}, "CREDBOT_ADMINS: '@alice' is not a Slack user id (U… or W…) or user group id (S…)"),
-    ({"CREDBOT_VIEWERS": "#finance"}, "CREDBOT_VIEWERS: '#finance' is not a Slack user id"),
-    ({"CREDBOT_VERIFY_KEYS": "maybe"}, "CREDBOT_VERIFY_KEYS must be true or false, got 'maybe'"),
-    ({"PADDLE_TIMEOUT_SECONDS": "0"}, "PADDLE_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60, got '0'"),
-    ({"PADDLE_TIMEOUT_SECONDS": "soon"}, "PADDLE_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60, got 'soon'"),
-    ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'"),
-    ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be text or json, got 'xml'"),
-    ({"PORT": "http"}, "PORT must be a whole number from 1 to 65535, got 'http'"),
-    ({"PORT": "70000"}, "PORT must be from 1 to 65535, got 70000"),
-    ({"CREDBOT_HTTP_WORKERS": "65"}, "CREDBOT_HTTP_WORKERS must be from 1 to 64, got 65"),
-    ({"CREDBOT_HTTP_THREADS": "0"}, "CREDBOT_HTTP_THREADS must be from 1 to 256, got 0"),
-    ({"METRICS_PORT": "-1"}, "METRICS_PORT must be from 1 to 65535, got -1"),
-], ids=lambda value: next(iter(value)) if isinstance(value, dict) else None)
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"SLACK_BOT_TOKEN": "xoxp-user"}, "SLACK_BOT_TOKEN must start with 'xoxb-'; use the Bot User OAuth Token"),
+        ({"SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN must start with 'xapp-'; use an app-level token"),
+        ({"SLACK_CLIENT_ID": "abc"}, "SLACK_CLIENT_ID must look like 1234567890.1234567890; copy the Client ID"),
+        (
+            {"SLACK_API_URL": "slack.com/api"},
+            "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/, got 'slack.com/api'",
+        ),
+        ({"SLACK_API_URL": "http://[::1"}, "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/"),
+        (
+            {"PADDLE_API_URL": "ftp://paddle"},
+            "PADDLE_API_URL must be an http(s) URL such as https://api.paddle.com, got 'ftp://paddle'",
+        ),
+        (
+            {"PADDLE_API_URL": "http://paddle.example"},
+            "PADDLE_API_URL must use https:// (keys and tokens are sent there)",
+        ),
+        ({"SLACK_API_URL": "http://10.0.0.5/api/"}, "SLACK_API_URL must use https://"),
+        (
+            {"PADDLE_SANDBOX_API_URL": "x"},
+            "PADDLE_SANDBOX_API_URL must be an http(s) URL such as https://sandbox-api.paddle.com",
+        ),
+        (
+            {"CREDBOT_DATA_DIR": "~nobody-at-all/x"},
+            "CREDBOT_DATA_DIR must be a directory path such as /var/lib/credbot",
+        ),
+        (
+            {"DATABASE_URL": "mysql://x", "CREDBOT_ENCRYPTION_KEYS": KEY},
+            "DATABASE_URL must be a SQLAlchemy URL for SQLite",
+        ),
+        (
+            {"DATABASE_URL": "sqlite:///x.db"},
+            "CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set",
+        ),
+        ({"CREDBOT_ENCRYPTION_KEYS": "nocolon"}, "CREDBOT_ENCRYPTION_KEYS entry 1 is not of the form keyid:base64key"),
+        (
+            {"CREDBOT_ENCRYPTION_KEYS": "bad id:" + "A" * 44},
+            "CREDBOT_ENCRYPTION_KEYS entry 1: key id must be 1-64 letters",
+        ),
+        (
+            {"CREDBOT_ENCRYPTION_KEYS": f"{KEY},{KEY}"},
+            "CREDBOT_ENCRYPTION_KEYS entry 2: key id 'primary' appears twice",
+        ),
+        (
+            {"CREDBOT_ENCRYPTION_KEYS": "k:not*base64"},
+            "CREDBOT_ENCRYPTION_KEYS entry 1 (key id 'k'): the key is not valid base64",
+        ),
+        ({"CREDBOT_ENCRYPTION_KEYS": "k:c2hvcnQ="}, "(key id 'k'): the key must be 32 bytes (AES-256), got 5"),
+        ({"CREDBOT_ENCRYPTION_KEYS": ", ,"}, "CREDBOT_ENCRYPTION_KEYS is set but holds no key"),
+        (
+            {"CREDBOT_NOTIFY_CHANNELS": "C1AAA,#finance"},
+            "CREDBOT_NOTIFY_CHANNELS: '#finance' is not a channel ID (like C0123ABCD;",
+        ),
+        ({"CREDBOT_BOARD_CHANNEL": "board"}, "CREDBOT_BOARD_CHANNEL: 'board' is not a channel ID (like C0123ABCD)"),
+        (
+            {"CREDBOT_REMINDER_INTERVAL_SECONDS": "0"},
+            "CREDBOT_REMINDER_INTERVAL_SECONDS must be from 1 to 604800, got 0",
+        ),
+        (
+            {"CREDBOT_ADMINS": "U0GOOD,@alice"},
+            "CREDBOT_ADMINS: '@alice' is not a Slack user id (U… or W…) or user group id (S…)",
+        ),
+        ({"CREDBOT_VIEWERS": "#finance"}, "CREDBOT_VIEWERS: '#finance' is not a Slack user id"),
+        ({"CREDBOT_VERIFY_KEYS": "maybe"}, "CREDBOT_VERIFY_KEYS must be true or false, got 'maybe'"),
+        ({"PADDLE_TIMEOUT_SECONDS": "0"}, "PADDLE_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60, got '0'"),
+        (
+            {"PADDLE_TIMEOUT_SECONDS": "soon"},
+            "PADDLE_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 60, got 'soon'",
+        ),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'LOUD'"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT must be text or json, got 'xml'"),
+        ({"PORT": "http"}, "PORT must be a whole number from 1 to 65535, got 'http'"),
+        ({"PORT": "70000"}, "PORT must be from 1 to 65535, got 70000"),
+        ({"CREDBOT_HTTP_WORKERS": "65"}, "CREDBOT_HTTP_WORKERS must be from 1 to 64, got 65"),
+        ({"CREDBOT_HTTP_THREADS": "0"}, "CREDBOT_HTTP_THREADS must be from 1 to 256, got 0"),
+        ({"METRICS_PORT": "-1"}, "METRICS_PORT must be from 1 to 65535, got -1"),
+    ],
+    ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
+)
 def test_each_malformed_setting_is_one_problem_with_its_fix(env, message):
     assert message in only_problem(SERVE | env)
 
@@ -158,14 +258,17 @@ def test_every_problem_is_reported_at_once():
     assert all(line.startswith("  - ") for line in raised.value.render().splitlines()[1:])
 
 
-@pytest.mark.parametrize("env, missing", [
-    ({}, ["SLACK_BOT_TOKEN is not set", "SLACK_SIGNING_SECRET is not set"]),
-    ({"SLACK_BOT_TOKEN": "xoxb-1"}, ["SLACK_SIGNING_SECRET is not set: HTTP mode needs it"]),
-    ({"SLACK_APP_TOKEN": "xapp-1"}, ["SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token"]),
-])
+@pytest.mark.parametrize(
+    "env, missing",
+    [
+        ({}, ["SLACK_BOT_TOKEN is not set", "SLACK_SIGNING_SECRET is not set"]),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, ["SLACK_SIGNING_SECRET is not set: HTTP mode needs it"]),
+        ({"SLACK_APP_TOKEN": "xapp-1"}, ["SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token"]),
+    ],
+)
 def test_serve_needs_a_bot_token_and_a_signing_secret_unless_socket_mode(env, missing):
     found = problems(env)
-    assert len(found) == len(missing) and all(m in f for m, f in zip(missing, found))
+    assert len(found) == len(missing) and all(m in f for m, f in zip(missing, found, strict=True))
 
 
 @pytest.mark.parametrize("purpose", ["db", "keys"])
@@ -177,12 +280,22 @@ def test_other_commands_need_no_slack_settings(purpose):
 # --- placeholders
 
 
-@pytest.mark.parametrize("name, value", [
-    ("SLACK_BOT_TOKEN", "xoxb-"), ("SLACK_BOT_TOKEN", "xoxb-..."), ("SLACK_BOT_TOKEN", "xoxb-…"),
-    ("SLACK_BOT_TOKEN", "<your bot token>"), ("SLACK_APP_TOKEN", "xapp-"), ("SLACK_APP_TOKEN", "xapp-1-..."),
-    ("SLACK_SIGNING_SECRET", "..."), ("SLACK_CLIENT_SECRET", "<client secret>"), ("SLACK_CLIENT_ID", "123..."),
-    ("DATABASE_URL", "postgresql://credbot:<password>@db/credbot"), ("CREDBOT_ENCRYPTION_KEYS", "primary:..."),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-"),
+        ("SLACK_BOT_TOKEN", "xoxb-..."),
+        ("SLACK_BOT_TOKEN", "xoxb-…"),
+        ("SLACK_BOT_TOKEN", "<your bot token>"),
+        ("SLACK_APP_TOKEN", "xapp-"),
+        ("SLACK_APP_TOKEN", "xapp-1-..."),
+        ("SLACK_SIGNING_SECRET", "..."),
+        ("SLACK_CLIENT_SECRET", "<client secret>"),
+        ("SLACK_CLIENT_ID", "123..."),
+        ("DATABASE_URL", "postgresql://credbot:<password>@db/credbot"),
+        ("CREDBOT_ENCRYPTION_KEYS", "primary:..."),
+    ],
+)
 def test_placeholders_are_refused_naming_the_setting(name, value):
     env = SERVE | {"CREDBOT_ENCRYPTION_KEYS": KEY} | {name: value}
     problem = only_problem(env)
@@ -193,16 +306,32 @@ def test_placeholders_are_refused_naming_the_setting(name, value):
 # --- NAME_FILE
 
 
-@pytest.mark.parametrize("name, value", [
-    ("SLACK_BOT_TOKEN", "xoxb-from-a-file"), ("SLACK_SIGNING_SECRET", "signing-from-a-file"),
-    ("SLACK_APP_TOKEN", "xapp-from-a-file"), ("SLACK_CLIENT_SECRET", "client-from-a-file"),
-    ("CREDBOT_ENCRYPTION_KEYS", KEY), ("DATABASE_URL", "postgresql+psycopg://credbot:file-pw@db/credbot"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-from-a-file"),
+        ("SLACK_SIGNING_SECRET", "signing-from-a-file"),
+        ("SLACK_APP_TOKEN", "xapp-from-a-file"),
+        ("SLACK_CLIENT_SECRET", "client-from-a-file"),
+        ("CREDBOT_ENCRYPTION_KEYS", KEY),
+        ("DATABASE_URL", "postgresql+psycopg://credbot:file-pw@db/credbot"),
+    ],
+)
 def test_each_secret_can_come_from_a_file(tmp_path, name, value):
-    assert set(SECRET_SETTINGS) == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-                                    "SLACK_CLIENT_SECRET", "CREDBOT_ENCRYPTION_KEYS", "DATABASE_URL"}
+    assert set(SECRET_SETTINGS) == {
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_CLIENT_SECRET",
+        "CREDBOT_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+    }
     (tmp_path / "secret").write_text(value + "\n")  # one trailing newline, as `echo` and editors leave it
-    env = {k: v for k, v in (SERVE | {"CREDBOT_ENCRYPTION_KEYS": KEY, "DATABASE_URL": "sqlite:///x.db"}).items() if k != name}
+    env = {
+        k: v
+        for k, v in (SERVE | {"CREDBOT_ENCRYPTION_KEYS": KEY, "DATABASE_URL": "sqlite:///x.db"}).items()
+        if k != name
+    }
     from_file = load_settings(env | {f"{name}_FILE": str(tmp_path / "secret")})
     assert from_file == load_settings(env | {name: value})
 
@@ -226,24 +355,32 @@ def test_name_and_name_file_both_set_is_a_problem_naming_both(tmp_path):
     assert "xoxb-file" not in problem and "xoxb-1-valid" not in problem
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda path: None, "No such file or directory"),
-    (lambda path: path.mkdir(), "Is a directory"),
-    (lambda path: path.write_bytes(b"\xff\xfe-not-text"), "not readable UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda path: None, "No such file or directory"),
+        (lambda path: path.mkdir(), "Is a directory"),
+        (lambda path: path.write_bytes(b"\xff\xfe-not-text"), "not readable UTF-8 text"),
+    ],
+)
 def test_a_file_that_cannot_be_read_is_a_problem_naming_the_file(tmp_path, make, reason):
     path = tmp_path / "slack-signing-secret"
     make(path)
     problem = only_problem({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET_FILE": str(path)})
-    assert problem == (f"SLACK_SIGNING_SECRET_FILE: cannot read {path} ({reason}); point it at a readable file "
-                       "that holds SLACK_SIGNING_SECRET")  # and not also "SLACK_SIGNING_SECRET is not set"
+    assert problem == (
+        f"SLACK_SIGNING_SECRET_FILE: cannot read {path} ({reason}); point it at a readable file "
+        "that holds SLACK_SIGNING_SECRET"
+    )  # and not also "SLACK_SIGNING_SECRET is not set"
 
 
 def test_an_empty_file_is_a_problem_naming_the_file(tmp_path):
     (tmp_path / "keys").write_text("\n")
-    problem = only_problem({"DATABASE_URL": "sqlite:///x.db", "CREDBOT_ENCRYPTION_KEYS_FILE": str(tmp_path / "keys")},
-                           purpose="keys")
-    assert problem.startswith(f"CREDBOT_ENCRYPTION_KEYS_FILE: {tmp_path / 'keys'} is empty; put CREDBOT_ENCRYPTION_KEYS in it")
+    problem = only_problem(
+        {"DATABASE_URL": "sqlite:///x.db", "CREDBOT_ENCRYPTION_KEYS_FILE": str(tmp_path / "keys")}, purpose="keys"
+    )
+    assert problem.startswith(
+        f"CREDBOT_ENCRYPTION_KEYS_FILE: {tmp_path / 'keys'} is empty; put CREDBOT_ENCRYPTION_KEYS in it"
+    )
 
 
 def test_file_problems_are_reported_with_the_others(tmp_path):
@@ -254,18 +391,24 @@ def test_file_problems_are_reported_with_the_others(tmp_path):
 # --- no secret in any message (pydantic's hide_input_in_errors, and our own messages)
 
 
-@pytest.mark.parametrize("env, secret", [
-    ({"SLACK_BOT_TOKEN": "xoxp-secret-user-token-42"}, "secret-user-token-42"),
-    ({"SLACK_APP_TOKEN": "xoxb-secret-app-token-42"}, "secret-app-token-42"),
-    ({"SLACK_BOT_TOKEN": "xoxb-secret-token-.../42"}, "secret-token"),
-    ({"CREDBOT_ENCRYPTION_KEYS": "k:SECRETKEYMATERIAL*42"}, "SECRETKEYMATERIAL"),
-    ({"CREDBOT_ENCRYPTION_KEYS": "k:" + base64.b64encode(b"s" * 31).decode()}, base64.b64encode(b"s" * 31).decode()),
-    ({"CREDBOT_ENCRYPTION_KEYS": base64.b64encode(b"s" * 32).decode()}, base64.b64encode(b"s" * 32).decode()),
-    ({"DATABASE_URL": "mysql://credbot:db-pass-42@db/credbot", "CREDBOT_ENCRYPTION_KEYS": KEY}, "db-pass-42"),
-    ({"SLACK_API_URL": "ftp://user:url-pass-42@slack.test/"}, "url-pass-42"),
-    ({"PADDLE_API_URL": "htps://user:url-pass-42@paddle.test"}, "url-pass-42"),
-    ({"SLACK_CLIENT_ID": "<client id>", "SLACK_CLIENT_SECRET": "<client-secret-42>"}, "client-secret-42"),
-])
+@pytest.mark.parametrize(
+    "env, secret",
+    [
+        ({"SLACK_BOT_TOKEN": "xoxp-secret-user-token-42"}, "secret-user-token-42"),
+        ({"SLACK_APP_TOKEN": "xoxb-secret-app-token-42"}, "secret-app-token-42"),
+        ({"SLACK_BOT_TOKEN": "xoxb-secret-token-.../42"}, "secret-token"),
+        ({"CREDBOT_ENCRYPTION_KEYS": "k:SECRETKEYMATERIAL*42"}, "SECRETKEYMATERIAL"),
+        (
+            {"CREDBOT_ENCRYPTION_KEYS": "k:" + base64.b64encode(b"s" * 31).decode()},
+            base64.b64encode(b"s" * 31).decode(),
+        ),
+        ({"CREDBOT_ENCRYPTION_KEYS": base64.b64encode(b"s" * 32).decode()}, base64.b64encode(b"s" * 32).decode()),
+        ({"DATABASE_URL": "mysql://credbot:db-pass-42@db/credbot", "CREDBOT_ENCRYPTION_KEYS": KEY}, "db-pass-42"),
+        ({"SLACK_API_URL": "ftp://user:url-pass-42@slack.test/"}, "url-pass-42"),
+        ({"PADDLE_API_URL": "htps://user:url-pass-42@paddle.test"}, "url-pass-42"),
+        ({"SLACK_CLIENT_ID": "<client id>", "SLACK_CLIENT_SECRET": "<client-secret-42>"}, "client-secret-42"),
+    ],
+)
 def test_no_error_repeats_a_secret(env, secret):
     with pytest.raises(ConfigError) as raised:
         load_settings(SERVE | env)
@@ -298,8 +441,10 @@ def test_an_explicit_mapping_is_all_that_is_read(tmp_path, monkeypatch):
 def test_without_a_mapping_the_environment_wins_over_dot_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "signing").write_text("signing-from-file\n")
-    (tmp_path / ".env").write_text("# a comment\nSLACK_BOT_TOKEN=xoxb-from-dotenv\nexport PORT='8081'\n"
-                                   'LOG_LEVEL="debug"\nSLACK_SIGNING_SECRET_FILE=signing\nHOST=\n')
+    (tmp_path / ".env").write_text(
+        "# a comment\nSLACK_BOT_TOKEN=xoxb-from-dotenv\nexport PORT='8081'\n"
+        'LOG_LEVEL="debug"\nSLACK_SIGNING_SECRET_FILE=signing\nHOST=\n'
+    )
     for name in ENV_NAMES.values():
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
@@ -366,7 +511,10 @@ def test_dot_env_example_copied_as_it_is_refuses_to_start_only_for_what_is_missi
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
     found = problems(read_environment())
-    assert [problem.split(":")[0] for problem in found] == ["SLACK_BOT_TOKEN is not set", "SLACK_SIGNING_SECRET is not set"]
+    assert [problem.split(":")[0] for problem in found] == [
+        "SLACK_BOT_TOKEN is not set",
+        "SLACK_SIGNING_SECRET is not set",
+    ]
 
 
 def test_dot_env_example_defaults_are_the_real_defaults(tmp_path):
@@ -378,6 +526,8 @@ def test_dot_env_example_defaults_are_the_real_defaults(tmp_path):
     assert uncommented == load_settings(env)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://api.paddle.com"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://api.paddle.com"]
+)
 def test_plain_http_is_accepted_only_for_loopback_hosts(url):
     assert load_settings(SERVE | {"PADDLE_API_URL": url}).paddle_api_url == url

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 from slack_sdk.errors import SlackObjectFormationError
@@ -27,8 +27,15 @@ from tests.kit import make_key
 
 
 def test_defaults_and_parsing():
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": "/tmp/cb",
-                              "CREDBOT_NOTIFY_CHANNELS": " C1AAA, C2BBB ,C1AAA", "CREDBOT_VERIFY_KEYS": "off"})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "CREDBOT_DATA_DIR": "/tmp/cb",
+            "CREDBOT_NOTIFY_CHANNELS": " C1AAA, C2BBB ,C1AAA",
+            "CREDBOT_VERIFY_KEYS": "off",
+        }
+    )
     assert settings.port == 3000 and settings.host == "0.0.0.0"
     assert settings.database_url == "sqlite:////tmp/cb/credbot.db" and settings.database_is_default
     assert settings.notify_channels == ("C1AAA", "C2BBB")
@@ -41,8 +48,14 @@ def test_defaults_and_parsing():
 
 
 def test_socket_mode_needs_no_signing_secret_and_postgres_urls_get_psycopg():
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "DATABASE_URL": "postgres://u@h/db",
-                              "CREDBOT_ENCRYPTION_KEYS": "k:" + "A" * 43 + "="})
+    settings = load_settings(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_APP_TOKEN": "xapp-1",
+            "DATABASE_URL": "postgres://u@h/db",
+            "CREDBOT_ENCRYPTION_KEYS": "k:" + "A" * 43 + "=",
+        }
+    )
     assert settings.socket_mode and settings.database_url == "postgresql+psycopg://u@h/db"
 
 
@@ -124,8 +137,17 @@ def test_slack_limits_are_enforced_by_the_models():
 
 
 def summary(number: int, name: str = "Name") -> CredentialSummary:
-    return CredentialSummary(f"id-{number}", f"{name} {number}", catalog.ENTITY_TYPES[0], "paddle", "Paddle", False,
-                             "U1", datetime(2026, 11, 28, tzinfo=timezone.utc), "abcd")
+    return CredentialSummary(
+        f"id-{number}",
+        f"{name} {number}",
+        catalog.ENTITY_TYPES[0],
+        "paddle",
+        "Paddle",
+        False,
+        "U1",
+        datetime(2026, 11, 28, tzinfo=UTC),
+        "abcd",
+    )
 
 
 def test_list_and_success_views_fit_slack_limits_at_full_pages():
@@ -143,8 +165,10 @@ def test_list_and_success_views_fit_slack_limits_at_full_pages():
 
 def test_announcements_are_what_the_models_would_send_at_their_longest():
     item = summary(1, "<!channel> " + "w" * 90)
-    for text, blocks in (credentials_ui.announcement(item),
-                         home_ui.change_announcement("was deleted", item, "U" + "9" * 31, "x" * 200)):
+    for text, blocks in (
+        credentials_ui.announcement(item),
+        home_ui.change_announcement("was deleted", item, "U" + "9" * 31, "x" * 200),
+    ):
         assert [b.to_dict() for b in Block.parse_all(blocks)] == blocks  # plain dicts: held to Slack's limits here
         assert "<!channel>" not in text + json.dumps(blocks)
 
@@ -152,8 +176,10 @@ def test_announcements_are_what_the_models_would_send_at_their_longest():
 def test_slack_date_is_localised_with_a_utc_fallback():
     from bot.slack.ui.text import slack_date
 
-    assert slack_date(datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)) == \
-        "<!date^1795858200^{date_short_pretty} at {time}|2026-11-28 09:30 UTC>"
+    assert (
+        slack_date(datetime(2026, 11, 28, 9, 30, tzinfo=UTC))
+        == "<!date^1795858200^{date_short_pretty} at {time}|2026-11-28 09:30 UTC>"
+    )
 
 
 def test_escape():
@@ -186,13 +212,18 @@ def test_healthz_is_503_when_the_database_cannot_answer(tmp_path):
     from bot.slack.server import CredbotWSGI
     from bot.slack.services import build_services
 
-    settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": str(tmp_path)})
+    settings = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": str(tmp_path)}
+    )
     services = build_services(settings)
     try:
         services.engine = create_engine(f"sqlite:///file:{tmp_path}/missing/x.db?mode=ro&uri=true")
         statuses = []
-        body = b"".join(CredbotWSGI(services)({"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"},
-                                              lambda status, headers: statuses.append(status)))
+        body = b"".join(
+            CredbotWSGI(services)(
+                {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}, lambda status, headers: statuses.append(status)
+            )
+        )
     finally:
         services.close()
     assert statuses == ["503 Service Unavailable"]
@@ -251,12 +282,15 @@ def test_the_home_tab_is_valid_block_kit_within_slack_limits():
             assert all(len(m) == (5 if may_manage else 2) for m in menus)
 
 
-@pytest.mark.parametrize("one, other", [
-    ("Alpha", "\u0410lpha"),      # Cyrillic А
-    ("alpha", "A1pha"),           # digit one for l
-    ("Paddle live", "PADDLE LIVE"),
-    ("credo", "cred0"),
-])
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ("Alpha", "\u0410lpha"),  # Cyrillic А
+        ("alpha", "A1pha"),  # digit one for l
+        ("Paddle live", "PADDLE LIVE"),
+        ("credo", "cred0"),
+    ],
+)
 def test_names_that_look_the_same_share_a_key(one, other):
     assert normalise_name(one) == normalise_name(other)
 
@@ -266,18 +300,21 @@ def test_names_that_read_differently_keep_their_own_keys(one, other):
     assert normalise_name(one) != normalise_name(other)
 
 
-@pytest.mark.parametrize("name, words", [
-    ("Alpha\u034f", "invisible"),           # combining grapheme joiner (default-ignorable)
-    ("Alpha\u3164", "invisible"),           # Hangul filler
-    ("\u115fAlpha", "invisible"),           # Hangul choseong filler
-    ("Alpha\uffa0", "invisible"),           # halfwidth Hangul filler
-    ("Alpha\u2800", "invisible"),           # braille blank
-    ("Al\ufe0fpha", "invisible"),           # a variation selector outside an emoji
-    ("\u0301" * 100, "letter or digit"),    # bare combining marks
-    ("-- !! --", "letter or digit"),
-    ("Alpha\ue000", "no agreed appearance"),  # private use
-    ("\ufdfa" * 100, "too long once"),      # folds to 1,800 characters, more than the column holds
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("Alpha\u034f", "invisible"),  # combining grapheme joiner (default-ignorable)
+        ("Alpha\u3164", "invisible"),  # Hangul filler
+        ("\u115fAlpha", "invisible"),  # Hangul choseong filler
+        ("Alpha\uffa0", "invisible"),  # halfwidth Hangul filler
+        ("Alpha\u2800", "invisible"),  # braille blank
+        ("Al\ufe0fpha", "invisible"),  # a variation selector outside an emoji
+        ("\u0301" * 100, "letter or digit"),  # bare combining marks
+        ("-- !! --", "letter or digit"),
+        ("Alpha\ue000", "no agreed appearance"),  # private use
+        ("\ufdfa" * 100, "too long once"),  # folds to 1,800 characters, more than the column holds
+    ],
+)
 def test_names_that_hide_what_they_are_are_refused(name, words):
     with pytest.raises(InvalidInput) as refused:
         validate_name(name)
@@ -312,4 +349,3 @@ def test_the_slack_client_logger_has_the_configured_level_so_request_bodies_are_
             root.addHandler(handler)
         root.setLevel(saved[1])
         client_logger.setLevel(saved[2])
-

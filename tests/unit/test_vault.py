@@ -32,8 +32,9 @@ def test_round_trip_and_fresh_nonce_each_time():
 def test_ciphertext_moved_to_another_row_does_not_decrypt():
     keys = ring(generate_key("a"))
     sealed = keys.encrypt(Secret("k"), AAD)
-    other_row = associated_data(credential_id="c2", enterprise_id="", team_id="T1", destination="paddle",
-                                entity_type="bill")
+    other_row = associated_data(
+        credential_id="c2", enterprise_id="", team_id="T1", destination="paddle", entity_type="bill"
+    )
     with pytest.raises(VaultError, match="moved from another credential"):
         keys.decrypt(sealed, other_row)
 
@@ -76,14 +77,20 @@ def test_first_key_encrypts_all_decrypt_and_rewrap_moves_to_primary():
     assert ring(new).decrypt(rewrapped, AAD).reveal() == "k"
 
 
-@pytest.mark.parametrize("spec, problem", [
-    ("nocolon", "not of the form keyid:base64key"),
-    ("bad id!:" + base64.b64encode(os.urandom(32)).decode(), "key id must be"),
-    ("a:" + base64.b64encode(os.urandom(16)).decode(), "must be 32 bytes"),
-    ("a:%%%", "not valid base64"),
-    ("a:" + base64.b64encode(os.urandom(32)).decode() + ",a:" + base64.b64encode(os.urandom(32)).decode(),
-     "appears twice"),
-], ids=["no colon", "bad id", "short key", "not base64", "duplicate id"])
+@pytest.mark.parametrize(
+    "spec, problem",
+    [
+        ("nocolon", "not of the form keyid:base64key"),
+        ("bad id!:" + base64.b64encode(os.urandom(32)).decode(), "key id must be"),
+        ("a:" + base64.b64encode(os.urandom(16)).decode(), "must be 32 bytes"),
+        ("a:%%%", "not valid base64"),
+        (
+            "a:" + base64.b64encode(os.urandom(32)).decode() + ",a:" + base64.b64encode(os.urandom(32)).decode(),
+            "appears twice",
+        ),
+    ],
+    ids=["no colon", "bad id", "short key", "not base64", "duplicate id"],
+)
 def test_key_list_problems_are_named_without_key_material(spec, problem):
     keys, problems = parse_encryption_keys(spec)
     assert any(problem in p for p in problems)

@@ -16,9 +16,14 @@ OTHER_RING = KeyRing(parse_encryption_keys(generate_key("primary"))[0])  # same 
 
 texts = st.text(min_size=0, max_size=400)  # any Unicode, including empty, NULs and astral characters
 ids = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
-bindings = st.builds(lambda c, e, t, d, k: associated_data(credential_id=c, enterprise_id=e, team_id=t,
-                                                           destination=d, entity_type=k),
-                     ids, ids, ids, st.sampled_from(["paddle", "paddle_sandbox", "x"]), ids)
+bindings = st.builds(
+    lambda c, e, t, d, k: associated_data(credential_id=c, enterprise_id=e, team_id=t, destination=d, entity_type=k),
+    ids,
+    ids,
+    ids,
+    st.sampled_from(["paddle", "paddle_sandbox", "x"]),
+    ids,
+)
 fast = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -39,8 +39,9 @@ def installs(checkout: Path, lock: str | None) -> list[str]:
     env.pop("CREDBOT_LOCK", None)
     if lock:
         env["CREDBOT_LOCK"] = lock
-    done = subprocess.run(["bash", "-c", ". scripts/venv.sh"], cwd=checkout, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "-c", ". scripts/venv.sh"], cwd=checkout, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     lines = calls.read_text().splitlines() if calls.exists() else []
     return [line.split("-r ", 1)[1] for line in lines if "-r " in line]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from bot.credentials.wizard_state import STAGES, WizardState
 from bot.slack.ui import credential_list, home_tab, wizard_modal
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
 # The names docs/words.md retires (case matters: "Integration Credential" is the name, "integration credential"
 # is not). "credential" alone stays, as the short form after the name.
 RETIRED = re.compile(r"Create Credential|Create Integration Credential|[Ii]ntegration credential")
@@ -28,9 +28,18 @@ RETIRED = re.compile(r"Create Credential|Create Integration Credential|[Ii]ntegr
 
 def credential(destination: str) -> CredentialSummary:
     found = catalog.destination(destination)
-    return CredentialSummary("3f0c5a1e-0000-4000-8000-000000000001", "Acme billing", catalog.ENTITY_TYPES[0],
-                             destination, found.label, found.sandbox, "U1", NOW, "abcd",
-                             key_expires_at=NOW + timedelta(days=3))
+    return CredentialSummary(
+        "3f0c5a1e-0000-4000-8000-000000000001",
+        "Acme billing",
+        catalog.ENTITY_TYPES[0],
+        destination,
+        found.label,
+        found.sandbox,
+        "U1",
+        NOW,
+        "abcd",
+        key_expires_at=NOW + timedelta(days=3),
+    )
 
 
 def _text(rendered) -> str:
@@ -48,24 +57,34 @@ def _text(rendered) -> str:
 def renderings(item: CredentialSummary) -> dict[str, str]:
     """Everything Credbot shows about one credential: the modals, the Home tab, the list, the channel messages."""
     page = CredentialPage([item], 1, 0, 20, has_next=False, has_previous=False)
-    state = WizardState(stage="api_key", name=item.name, entity_type=item.entity_type.value,
-                        destination=item.destination)
-    shown = {f"wizard {field}": wizard_modal.stage_view(state.at(field)) for field, _ in STAGES
-             if field != "destination"}  # the chooser lists every destination with its description: see below
+    state = WizardState(
+        stage="api_key", name=item.name, entity_type=item.entity_type.value, destination=item.destination
+    )
+    shown = {
+        f"wizard {field}": wizard_modal.stage_view(state.at(field)) for field, _ in STAGES if field != "destination"
+    }  # the chooser lists every destination with its description: see below
     shown |= {
         "verifying": wizard_modal.verifying_view(state),
         "created view": credential_list.created_view(item, page, None),
-        "list": credential_list.list_blocks(page, ""), "list fallback": credential_list.list_fallback(page),
-        "announcement": credential_list.announcement(item), "created DM": credential_list.created_text(item),
+        "list": credential_list.list_blocks(page, ""),
+        "list fallback": credential_list.list_fallback(page),
+        "announcement": credential_list.announcement(item),
+        "created DM": credential_list.created_text(item),
         "not created DM": credential_list.not_created_text(item.name, "Paddle did not answer"),
         "home": home_tab.home_view(HomePage([item], 0, 40, 1), may_manage=True),
-        "copy id": home_tab.copy_id_view(item), "testing": home_tab.testing_view(item),
-        "tested": home_tab.tested_view(item, "verified"), "replace": home_tab.replace_view(item),
-        "replacing": home_tab.replacing_view(item), "replaced": home_tab.replaced_view(item),
-        "deleted": home_tab.deleted_view(item), "rename": home_tab.rename_view(item),
-        "delete": home_tab.delete_view(item), "change": home_tab.change_announcement("was replaced", item, "U2"),
-        "reminder": home_tab.reminder_message(item, "soon", NOW), "expired": home_tab.reminder_message(
-            item, "expired", NOW), "board": home_tab.board_message([item], 1),
+        "copy id": home_tab.copy_id_view(item),
+        "testing": home_tab.testing_view(item),
+        "tested": home_tab.tested_view(item, "verified"),
+        "replace": home_tab.replace_view(item),
+        "replacing": home_tab.replacing_view(item),
+        "replaced": home_tab.replaced_view(item),
+        "deleted": home_tab.deleted_view(item),
+        "rename": home_tab.rename_view(item),
+        "delete": home_tab.delete_view(item),
+        "change": home_tab.change_announcement("was replaced", item, "U2"),
+        "reminder": home_tab.reminder_message(item, "soon", NOW),
+        "expired": home_tab.reminder_message(item, "expired", NOW),
+        "board": home_tab.board_message([item], 1),
     }
     return {where: _text(rendered) for where, rendered in shown.items()}
 
@@ -93,24 +112,31 @@ def test_one_name_for_the_credential_and_one_for_creating_it(destination):
 
 
 def test_the_cli_manifest_and_readme_use_the_same_names():
-    texts = {"CLI help": parser().format_help(), "manifest": (REPO / "manifest.yml").read_text(encoding="utf-8"),
-             "README": (REPO / "README.md").read_text(encoding="utf-8")}
+    texts = {
+        "CLI help": parser().format_help(),
+        "manifest": (REPO / "manifest.yml").read_text(encoding="utf-8"),
+        "README": (REPO / "README.md").read_text(encoding="utf-8"),
+    }
     for where, text in texts.items():
         assert not RETIRED.search(text), f"{where} uses a retired name: {RETIRED.search(text).group()}"
         assert vocabulary.CREDENTIALS in text, where
     manifest = yaml.safe_load(texts["manifest"])
     assert [c["description"] for c in manifest["features"]["slash_commands"]] == [
-        f"Create a Paddle {vocabulary.CREDENTIAL}", f"List this workspace's {vocabulary.CREDENTIALS}"]
+        f"Create a Paddle {vocabulary.CREDENTIAL}",
+        f"List this workspace's {vocabulary.CREDENTIALS}",
+    ]
 
 
-@pytest.mark.parametrize("field, choices", [("entity_type", catalog.ENTITY_TYPES),
-                                             ("destination", catalog.DESTINATIONS)])
+@pytest.mark.parametrize(
+    "field, choices", [("entity_type", catalog.ENTITY_TYPES), ("destination", catalog.DESTINATIONS)]
+)
 def test_choices_carry_the_catalogs_descriptions(field, choices):
     view = wizard_modal.stage_view(WizardState(stage=field, name="Acme", entity_type="bill"))
     block = next(b for b in view["blocks"] if b.get("block_id") == field)
     options = block["element"]["options"]
     assert [(o["value"], o["text"]["text"], o["description"]["text"]) for o in options] == [
-        (c.value, c.label, c.description) for c in choices]
+        (c.value, c.label, c.description) for c in choices
+    ]
     assert all(len(c.description) <= wizard_modal.OPTION_DESCRIPTION_MAX for c in choices)
     for choice in choices:  # the hint explains each, the one already chosen (whose description is hidden) too
         assert f"{choice.label}: {choice.description}" in block["hint"]["text"]
@@ -122,9 +148,16 @@ def test_every_modal_title_fits_slacks_24_characters():
     for destination in catalog.DESTINATIONS:
         item = credential(destination.value)
         page = CredentialPage([item], 1, 0, 20, has_next=False, has_previous=False)
-        views = [home_tab.copy_id_view(item), home_tab.testing_view(item), home_tab.replace_view(item),
-                 home_tab.replacing_view(item), home_tab.replaced_view(item), home_tab.deleted_view(item),
-                 home_tab.rename_view(item), home_tab.delete_view(item)]
+        views = [
+            home_tab.copy_id_view(item),
+            home_tab.testing_view(item),
+            home_tab.replace_view(item),
+            home_tab.replacing_view(item),
+            home_tab.replaced_view(item),
+            home_tab.deleted_view(item),
+            home_tab.rename_view(item),
+            home_tab.delete_view(item),
+        ]
         titles |= {v.title.text if hasattr(v.title, "text") else v.title for v in views}
         titles.add(credential_list.created_view(item, page, None)["title"]["text"])
     too_long = sorted(t for t in titles if len(t) > 24)

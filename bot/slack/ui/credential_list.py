@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
@@ -48,7 +48,7 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
     """A Previous/Next button's value: the filter, the row to page from, and the label position."""
     value: dict = {"q": text[:FILTER_MAX], "p": offset}
     if cursor is not None:
-        value[direction] = [cursor.created_at.astimezone(timezone.utc).isoformat(), cursor.id]
+        value[direction] = [cursor.created_at.astimezone(UTC).isoformat(), cursor.id]
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -66,16 +66,22 @@ def list_blocks(page: CredentialPage, text: str) -> list[dict]:
             message = "No credentials in this workspace yet. Create the first with `/create-credential`."
         return [section("empty", message)]
     first, last = page.offset + 1, page.offset + len(page.items)
-    blocks = [section("summary", f"*{CREDENTIALS}*{shown_filter} — {first}–{last} of {total_text(page)}, "
-                                  "newest first")]
+    blocks = [section("summary", f"*{CREDENTIALS}*{shown_filter} — {first}–{last} of {total_text(page)}, newest first")]
     blocks += [section(f"credential_{item.id}", credential_text(item)) for item in page.items]
     buttons = []
     if page.has_previous:
-        buttons.append(button("Previous", PAGE_PREVIOUS,
-                              page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit)), emoji=True))
+        buttons.append(
+            button(
+                "Previous",
+                PAGE_PREVIOUS,
+                page_value(text, page.first_cursor, "b", max(0, page.offset - page.limit)),
+                emoji=True,
+            )
+        )
     if page.has_next:
-        buttons.append(button("Next", PAGE_NEXT, page_value(text, page.last_cursor, "a", page.offset + page.limit),
-                              emoji=True))
+        buttons.append(
+            button("Next", PAGE_NEXT, page_value(text, page.last_cursor, "a", page.offset + page.limit), emoji=True)
+        )
     if buttons:
         blocks.append({"type": "actions", "block_id": "pages", "elements": buttons})
     return blocks
@@ -102,22 +108,38 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
     Plain Block Kit dicts, like list_blocks (it is drawn twice for every credential created: before and after
     the announcements); tests/unit parses it back into the models at its longest."""
     blocks = [
-        {"type": "header", "block_id": "done", "text": {"type": "plain_text", "text": f"{CREDENTIAL} created",
-                                                         "emoji": True}},
-        section("created", f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can "
-                            f"reference it by ID `{new.id}`. The key is stored encrypted and will not be shown again."),
+        {
+            "type": "header",
+            "block_id": "done",
+            "text": {"type": "plain_text", "text": f"{CREDENTIAL} created", "emoji": True},
+        },
+        section(
+            "created",
+            f":white_check_mark: {literal(new.name)} was verified and saved. Integrations can "
+            f"reference it by ID `{new.id}`. The key is stored encrypted and will not be shown again.",
+        ),
     ]
     if notice:
         blocks.append(context("notice", truncate(notice, NOTICE_MAX)))
-    blocks += [{"type": "divider"},
-               section("list_title", f"*{CREDENTIALS}* — {total_text(page)} in this workspace, newest first")]
-    blocks += [section(f"credential_{item.id}", credential_text(item, marked=item.id == new.id))
-               for item in page.items]
+    blocks += [
+        {"type": "divider"},
+        section("list_title", f"*{CREDENTIALS}* — {total_text(page)} in this workspace, newest first"),
+    ]
+    blocks += [section(f"credential_{item.id}", credential_text(item, marked=item.id == new.id)) for item in page.items]
     if page.has_next:
-        blocks.append(context("more", f"…and {'many' if page.total_capped else page.total - len(page.items)} more: "
-                                       "use `/list-credentials`."))
-    return {"type": "modal", "callback_id": DONE_CALLBACK, "title": {"type": "plain_text", "text": TITLE, "emoji": True},
-            "close": {"type": "plain_text", "text": "Done", "emoji": True}, "blocks": blocks}
+        blocks.append(
+            context(
+                "more",
+                f"…and {'many' if page.total_capped else page.total - len(page.items)} more: use `/list-credentials`.",
+            )
+        )
+    return {
+        "type": "modal",
+        "callback_id": DONE_CALLBACK,
+        "title": {"type": "plain_text", "text": TITLE, "emoji": True},
+        "close": {"type": "plain_text", "text": "Done", "emoji": True},
+        "blocks": blocks,
+    }
 
 
 def announcing_notice(channels: list[str]) -> str | None:
@@ -131,21 +153,30 @@ def announced_notice(delivered: list[str], failures: list[tuple[str, str]]) -> s
         parts.append(":mega: Announced in " + ", ".join(f"<#{c}>" for c in delivered) + ".")
     if failures:
         lines = [f"<#{channel}>: {escape(reason)}" for channel, reason in failures]
-        parts.append(":warning: The credential is saved, but these channels did not get the announcement:\n"
-                     + "\n".join(lines))
+        parts.append(
+            ":warning: The credential is saved, but these channels did not get the announcement:\n" + "\n".join(lines)
+        )
     return "\n".join(parts) or None
 
 
 def announcement(item: CredentialSummary) -> tuple[str, list[dict]]:
     """The channel notice for a new credential: fallback text and blocks (plain dicts, parsed back into the models
     at their longest by tests/unit). Never the key."""
-    text = (f"New {CREDENTIAL} {literal(item.name)}: {escape(item.entity_type.label)} → "
-            f"{escape(item.destination_label)}, created by {mention(item.created_by)}")
-    fields = [f"*Entity type*\n{escape(item.entity_type.label)}", f"*Destination*\n{destination_text(item)}",
-              f"*Created by*\n{mention(item.created_by)}", f"*Key hint*\n`…{escape(item.key_hint)}`"]
+    text = (
+        f"New {CREDENTIAL} {literal(item.name)}: {escape(item.entity_type.label)} → "
+        f"{escape(item.destination_label)}, created by {mention(item.created_by)}"
+    )
+    fields = [
+        f"*Entity type*\n{escape(item.entity_type.label)}",
+        f"*Destination*\n{destination_text(item)}",
+        f"*Created by*\n{mention(item.created_by)}",
+        f"*Key hint*\n`…{escape(item.key_hint)}`",
+    ]
     blocks = [
-        {**section("announce", f":key: New {CREDENTIAL} {literal(item.name)}"),
-         "fields": [mrkdwn(field) for field in fields]},
+        {
+            **section("announce", f":key: New {CREDENTIAL} {literal(item.name)}"),
+            "fields": [mrkdwn(field) for field in fields],
+        },
         context("announce_id", f"ID `{item.id}`  ·  {slack_date(item.created_at)}"),
     ]
     return text, blocks
@@ -177,7 +208,7 @@ def _cursor(raw: object) -> Cursor:
     created_at = datetime.fromisoformat(stamp)  # ValueError when malformed
     if created_at.tzinfo is None:
         raise ValueError("bad page cursor")
-    return Cursor(created_at.astimezone(timezone.utc), credential_id)
+    return Cursor(created_at.astimezone(UTC), credential_id)
 
 
 def created_text(item: CredentialSummary) -> str:
@@ -189,5 +220,4 @@ def not_created_text(name: str, reason: str) -> str:
 
 
 def open_failed_text(reason: str) -> str:
-    return (f"The {CREATE} form could not be opened (Slack said `{escape(reason)}`). Run /create-credential "
-            "again.")
+    return f"The {CREATE} form could not be opened (Slack said `{escape(reason)}`). Run /create-credential again."

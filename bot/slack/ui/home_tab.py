@@ -40,8 +40,13 @@ DELETE_TITLE = "Delete credential"
 TITLES = (CREATE, CHOSEN_TITLE, ID_TITLE, TEST_TITLE, REPLACE_TITLE, RENAME_TITLE, DELETE_TITLE)
 
 COPY, TEST, REPLACE, RENAME, DELETE = "copy_id", "test", "replace", "rename", "delete"
-MENU_CHOICES = ((COPY, "Copy ID"), (TEST, "Test connection"), (REPLACE, "Replace API key"), (RENAME, "Rename"),
-                (DELETE, "Delete…"))
+MENU_CHOICES = (
+    (COPY, "Copy ID"),
+    (TEST, "Test connection"),
+    (REPLACE, "Replace API key"),
+    (RENAME, "Rename"),
+    (DELETE, "Delete…"),
+)
 MANAGING = {REPLACE, RENAME, DELETE}
 
 REPLACE_CALLBACK = "credential_replace"
@@ -83,6 +88,7 @@ def parse_metadata(raw: object) -> str | None:
 
 # -- the Home tab ---------------------------------------------------------------------------
 
+
 def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) -> dict:
     """The tab, as plain Block Kit dicts.
 
@@ -93,19 +99,36 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
     """
     blocks: list[dict] = [
         header("title", CREDENTIALS),
-        section("intro", f"{CREDENTIALS} connect this workspace's billing integrations to Paddle. An "
-                          "integration references a credential by its ID; the key itself is stored encrypted and "
-                          "never shown again."),
+        section(
+            "intro",
+            f"{CREDENTIALS} connect this workspace's billing integrations to Paddle. An "
+            "integration references a credential by its ID; the key itself is stored encrypted and "
+            "never shown again.",
+        ),
     ]
     if may_manage:
-        blocks.append({"type": "actions", "block_id": "create", "elements": [
-            button(CREATE, CREATE_ACTION, "create", style="primary")]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "create",
+                "elements": [button(CREATE, CREATE_ACTION, "create", style="primary")],
+            }
+        )
     if notice:
         blocks.append(context("notice", notice))
     if not page.items:
-        blocks += [{"type": "divider"}, section("empty", "*No credentials yet.*\n" + (
-            "Create the first with the button above, or `/create-credential`." if may_manage
-            else "Ask a credential admin to create one."))]
+        blocks += [
+            {"type": "divider"},
+            section(
+                "empty",
+                "*No credentials yet.*\n"
+                + (
+                    "Create the first with the button above, or `/create-credential`."
+                    if may_manage
+                    else "Ask a credential admin to create one."
+                ),
+            ),
+        ]
         return {"type": "home", "blocks": blocks}
     current = None
     for item in page.items:
@@ -128,11 +151,16 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
 
 def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict]:
     """Two blocks a credential: what it is (with its menu), then its key's health."""
-    options = [{"text": {"type": "plain_text", "text": label}, "value": menu_value(choice, item.id)}
-               for choice, label in MENU_CHOICES if may_manage or choice not in MANAGING]
-    text = (f"{literal(item.name)}  ·  {escape(item.entity_type.label)}\n"
-            f"Created by {mention(item.created_by)} {slack_date(item.created_at)}  ·  key ending "
-            f"`…{escape(item.key_hint)}`")
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": menu_value(choice, item.id)}
+        for choice, label in MENU_CHOICES
+        if may_manage or choice not in MANAGING
+    ]
+    text = (
+        f"{literal(item.name)}  ·  {escape(item.entity_type.label)}\n"
+        f"Created by {mention(item.created_by)} {slack_date(item.created_at)}  ·  key ending "
+        f"`…{escape(item.key_hint)}`"
+    )
     listed = section(f"credential_{item.id}", text)
     listed["accessory"] = {"type": "overflow", "action_id": MENU_ACTION, "options": options}
     return [listed, context(f"health_{item.id}", health_text(item))]
@@ -167,6 +195,7 @@ def no_access_view(text: str) -> dict:
 
 # -- modals ---------------------------------------------------------------------------------
 
+
 def _on_destination(item: CredentialSummary) -> str:
     """A credential and where its key works, in a sentence: "*Acme* on Paddle (Sandbox Mode)". Not in parentheses:
     the label may hold its own."""
@@ -174,23 +203,43 @@ def _on_destination(item: CredentialSummary) -> str:
 
 
 def info_view(title: str, text: str) -> View:
-    return View(type="modal", callback_id=INFO_CALLBACK, title=truncate(title, 24), close="Close",
-                blocks=[SectionBlock(block_id="info", text=MarkdownTextObject(text=text))])
+    return View(
+        type="modal",
+        callback_id=INFO_CALLBACK,
+        title=truncate(title, 24),
+        close="Close",
+        blocks=[SectionBlock(block_id="info", text=MarkdownTextObject(text=text))],
+    )
 
 
 def copy_id_view(item: CredentialSummary) -> View:
-    return View(type="modal", callback_id=INFO_CALLBACK, title=ID_TITLE, close="Close", blocks=[
-        SectionBlock(block_id="which", text=MarkdownTextObject(
-            text=f"{literal(item.name)}  ·  {escape(item.destination_label)}")),
-        SectionBlock(block_id="id", text=MarkdownTextObject(text=f"```{item.id}```")),
-        ContextBlock(block_id="how", elements=[MarkdownTextObject(
-            text="Use this ID in the Integration Configuration that should use this credential.")]),
-    ])
+    return View(
+        type="modal",
+        callback_id=INFO_CALLBACK,
+        title=ID_TITLE,
+        close="Close",
+        blocks=[
+            SectionBlock(
+                block_id="which",
+                text=MarkdownTextObject(text=f"{literal(item.name)}  ·  {escape(item.destination_label)}"),
+            ),
+            SectionBlock(block_id="id", text=MarkdownTextObject(text=f"```{item.id}```")),
+            ContextBlock(
+                block_id="how",
+                elements=[
+                    MarkdownTextObject(
+                        text="Use this ID in the Integration Configuration that should use this credential."
+                    )
+                ],
+            ),
+        ],
+    )
 
 
 def testing_view(item: CredentialSummary) -> View:
-    return info_view(TEST_TITLE, f":hourglass_flowing_sand: Testing {literal(item.name)} with "
-                                        f"{escape(item.destination_label)}…")
+    return info_view(
+        TEST_TITLE, f":hourglass_flowing_sand: Testing {literal(item.name)} with {escape(item.destination_label)}…"
+    )
 
 
 def tested_view(item: CredentialSummary, message: str) -> View:
@@ -205,22 +254,52 @@ def tested_view(item: CredentialSummary, message: str) -> View:
 def replace_view(item: CredentialSummary, problem: str | None = None, problem_code: str = "") -> View:
     rules = catalog.destination(item.destination)
     where = rules.key_rules.where_to_get if rules else "the Paddle dashboard"
-    blocks: list[Block] = [SectionBlock(block_id="which", text=MarkdownTextObject(
-        text=f"Replace the API key of {_on_destination(item)}. The ID stays the "
-             f"same, so integrations keep working. The current key (ending `…{escape(item.key_hint)}`) is not "
-             "shown."))]
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id="which",
+            text=MarkdownTextObject(
+                text=f"Replace the API key of {_on_destination(item)}. The ID stays the "
+                f"same, so integrations keep working. The current key (ending `…{escape(item.key_hint)}`) is not "
+                "shown."
+            ),
+        )
+    ]
     if problem:
         blocks.extend(Block.parse_all(problem_blocks(problem, problem_code)))
-    blocks.append(InputBlock(block_id="api_key", label="New API key", hint=f"Paste a key generated in {where}.",
-                             element=PlainTextInputElement(action_id="api_key_input", placeholder="pdl_…")))
-    return View(type="modal", callback_id=REPLACE_CALLBACK, title=REPLACE_TITLE, submit="Replace key",
-                close="Cancel", private_metadata=metadata(item.id), blocks=blocks)
+    blocks.append(
+        InputBlock(
+            block_id="api_key",
+            label="New API key",
+            hint=f"Paste a key generated in {where}.",
+            element=PlainTextInputElement(action_id="api_key_input", placeholder="pdl_…"),
+        )
+    )
+    return View(
+        type="modal",
+        callback_id=REPLACE_CALLBACK,
+        title=REPLACE_TITLE,
+        submit="Replace key",
+        close="Cancel",
+        private_metadata=metadata(item.id),
+        blocks=blocks,
+    )
 
 
 def replacing_view(item: CredentialSummary) -> View:
-    return View(type="modal", callback_id=VERIFYING_CALLBACK, title=REPLACE_TITLE, close="Close",
-                private_metadata=metadata(item.id), blocks=[SectionBlock(text=MarkdownTextObject(
-                    text=f":hourglass_flowing_sand: *Verifying the new key for {literal(item.name)}…*"))])
+    return View(
+        type="modal",
+        callback_id=VERIFYING_CALLBACK,
+        title=REPLACE_TITLE,
+        close="Close",
+        private_metadata=metadata(item.id),
+        blocks=[
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f":hourglass_flowing_sand: *Verifying the new key for {literal(item.name)}…*"
+                )
+            )
+        ],
+    )
 
 
 def key_ending(item: CredentialSummary) -> str:
@@ -228,35 +307,64 @@ def key_ending(item: CredentialSummary) -> str:
 
 
 def replaced_view(item: CredentialSummary) -> View:
-    return info_view(REPLACE_TITLE, f":white_check_mark: The key of {literal(item.name)} was replaced (now "
-                                        f"ending {key_ending(item)}). Integrations using its ID keep working.")
+    return info_view(
+        REPLACE_TITLE,
+        f":white_check_mark: The key of {literal(item.name)} was replaced (now "
+        f"ending {key_ending(item)}). Integrations using its ID keep working.",
+    )
 
 
 def deleted_view(item: CredentialSummary) -> View:
-    return info_view(DELETE_TITLE, f":wastebasket: {literal(item.name)} was deleted, with its encrypted "
-                                          "key. Revoke the key in Paddle too if nothing else uses it.")
+    return info_view(
+        DELETE_TITLE,
+        f":wastebasket: {literal(item.name)} was deleted, with its encrypted "
+        "key. Revoke the key in Paddle too if nothing else uses it.",
+    )
 
 
 def rename_view(item: CredentialSummary) -> View:
-    return View(type="modal", callback_id=RENAME_CALLBACK, title=RENAME_TITLE, submit="Rename",
-                close="Cancel", private_metadata=metadata(item.id), blocks=[
-                    InputBlock(block_id="name", label="Credential name",
-                               hint="Unique in this workspace; the ID and the key do not change.",
-                               element=PlainTextInputElement(action_id="name_input", initial_value=item.name,
-                                                             max_length=NAME_MAX))])
+    return View(
+        type="modal",
+        callback_id=RENAME_CALLBACK,
+        title=RENAME_TITLE,
+        submit="Rename",
+        close="Cancel",
+        private_metadata=metadata(item.id),
+        blocks=[
+            InputBlock(
+                block_id="name",
+                label="Credential name",
+                hint="Unique in this workspace; the ID and the key do not change.",
+                element=PlainTextInputElement(action_id="name_input", initial_value=item.name, max_length=NAME_MAX),
+            )
+        ],
+    )
 
 
 def delete_view(item: CredentialSummary) -> View:
     """The confirmation: names the credential and what deleting it does."""
-    return View(type="modal", callback_id=DELETE_CALLBACK, title=DELETE_TITLE, submit="Delete",
-                close="Cancel", private_metadata=metadata(item.id), blocks=[SectionBlock(
-                    block_id="confirm", text=MarkdownTextObject(
-                        text=f":warning: Delete {_on_destination(item)}?\n"
-                             f"Integrations using ID `{item.id}` will stop working. The encrypted key is erased; "
-                             "this cannot be undone. Revoke the key in Paddle too if it is no longer needed."))])
+    return View(
+        type="modal",
+        callback_id=DELETE_CALLBACK,
+        title=DELETE_TITLE,
+        submit="Delete",
+        close="Cancel",
+        private_metadata=metadata(item.id),
+        blocks=[
+            SectionBlock(
+                block_id="confirm",
+                text=MarkdownTextObject(
+                    text=f":warning: Delete {_on_destination(item)}?\n"
+                    f"Integrations using ID `{item.id}` will stop working. The encrypted key is erased; "
+                    "this cannot be undone. Revoke the key in Paddle too if it is no longer needed."
+                ),
+            )
+        ],
+    )
 
 
 # -- channel messages -----------------------------------------------------------------------
+
 
 def change_announcement(verb: str, item: CredentialSummary, actor: str, extra: str = "") -> tuple[str, list[dict]]:
     """A replaced or deleted credential, for the notification channels (plain dicts). Never the key."""
@@ -270,14 +378,17 @@ def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple
         headline = f":rotating_light: The API key of {_on_destination(item)} has expired"
     else:
         days = max(0, (item.key_expires_at - now).days) if item.key_expires_at else 7
-        headline = (f":hourglass: The API key of {_on_destination(item)} expires in "
-                    f"{days} day{'s' if days != 1 else ''}")
+        headline = f":hourglass: The API key of {_on_destination(item)} expires in {days} day{'s' if days != 1 else ''}"
     when = slack_date(item.key_expires_at) if item.key_expires_at else "soon"
     text = f"{headline} ({when}). Replace it so integrations using ID `{item.id}` keep working."
     return text, [
         SectionBlock(block_id="reminder", text=MarkdownTextObject(text=text)),
-        ActionsBlock(block_id="reminder_actions", elements=[ButtonElement(
-            text="Replace API key", action_id=REPLACE_FROM_REMINDER, value=item.id, style="primary")]),
+        ActionsBlock(
+            block_id="reminder_actions",
+            elements=[
+                ButtonElement(text="Replace API key", action_id=REPLACE_FROM_REMINDER, value=item.id, style="primary")
+            ],
+        ),
     ]
 
 
@@ -295,7 +406,8 @@ def board_message(items: list[CredentialSummary], total: int) -> tuple[str, list
     for item in items[:BOARD_LIMIT]:
         lines_by_destination.setdefault(item.destination_label, []).append(
             f"• {literal(truncate(item.name, 60))}  ·  {escape(item.entity_type.label)}  ·  `{item.id}`"
-            + (f"  ·  expires {slack_date(item.key_expires_at)}" if item.key_expires_at else ""))
+            + (f"  ·  expires {slack_date(item.key_expires_at)}" if item.key_expires_at else "")
+        )
     for label, lines in lines_by_destination.items():
         chunk = f"*{escape(label)}*"
         for line in lines:  # a section holds 3,000 characters: continue in the next one

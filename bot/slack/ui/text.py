@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 
 def escape(text: str) -> str:
@@ -26,7 +26,7 @@ def truncate(text: str, limit: int) -> str:
 
 def slack_date(moment: datetime) -> str:
     """A date every reader sees in their own time zone; the fallback is UTC."""
-    at = moment if moment.tzinfo in (None, timezone.utc) else moment.astimezone(timezone.utc)
+    at = moment if moment.tzinfo in (None, UTC) else moment.astimezone(UTC)
     fallback = f"{at.year:04d}-{at.month:02d}-{at.day:02d} {at.hour:02d}:{at.minute:02d} UTC"  # strftime: 3x the time
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 

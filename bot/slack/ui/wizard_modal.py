@@ -75,8 +75,7 @@ def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
 
 
 def _back_button() -> dict:
-    return {"type": "actions", "block_id": "wizard_nav",
-            "elements": [button("Back", BACK_ACTION, "back", emoji=True)]}
+    return {"type": "actions", "block_id": "wizard_nav", "elements": [button("Back", BACK_ACTION, "back", emoji=True)]}
 
 
 def _input(block_id: str, label: str, element: dict, hint: str) -> dict:
@@ -86,8 +85,12 @@ def _input(block_id: str, label: str, element: dict, hint: str) -> dict:
 def _select(field: str, placeholder: str, choices: tuple, chosen: str | None) -> dict:
     """A menu of catalog entries (entity types or destinations): each its label, with its description under it."""
     options = [_option(c.value, c.label, c.description) for c in choices]
-    element = {"type": "static_select", "action_id": input_action(field), "placeholder": _shown(placeholder),
-               "options": options}
+    element = {
+        "type": "static_select",
+        "action_id": input_action(field),
+        "placeholder": _shown(placeholder),
+        "options": options,
+    }
     initial = next((option for option in options if option["value"] == chosen), None)
     if initial:
         element["initial_option"] = initial
@@ -95,8 +98,12 @@ def _select(field: str, placeholder: str, choices: tuple, chosen: str | None) ->
 
 
 def _text_input(field: str, placeholder: str, max_length: int, initial: str | None = None) -> dict:
-    element = {"type": "plain_text_input", "action_id": input_action(field), "placeholder": _shown(placeholder),
-               "max_length": max_length}
+    element = {
+        "type": "plain_text_input",
+        "action_id": input_action(field),
+        "placeholder": _shown(placeholder),
+        "max_length": max_length,
+    }
     if initial:
         element["initial_value"] = initial[:max_length]
     return element
@@ -111,25 +118,56 @@ def _stage_blocks(state: WizardState, problem: str | None, problem_code: str) ->
     field = state.stage
     blocks: list[dict] = problem_blocks(problem, problem_code) if problem else []
     if field == "name":
-        blocks.append(_input("name", "Credential name", _text_input("name", "e.g. Acme billing", NAME_MAX, state.name),
-                             "Unique in this workspace, up to 100 characters. Integrations refer to the credential "
-                             "by its ID."))
+        blocks.append(
+            _input(
+                "name",
+                "Credential name",
+                _text_input("name", "e.g. Acme billing", NAME_MAX, state.name),
+                "Unique in this workspace, up to 100 characters. Integrations refer to the credential by its ID.",
+            )
+        )
     elif field == "entity_type":
-        blocks.append(_input("entity_type", "Entity type", _select(
-            "entity_type", "Select an entity type", catalog.ENTITY_TYPES,
-            state.entity_type or catalog.ENTITY_TYPES[0].value), _described(catalog.ENTITY_TYPES)))
+        blocks.append(
+            _input(
+                "entity_type",
+                "Entity type",
+                _select(
+                    "entity_type",
+                    "Select an entity type",
+                    catalog.ENTITY_TYPES,
+                    state.entity_type or catalog.ENTITY_TYPES[0].value,
+                ),
+                _described(catalog.ENTITY_TYPES),
+            )
+        )
     elif field == "destination":
-        blocks.append(_input("destination", "Destination", _select(
-            "destination", "Select a destination", catalog.DESTINATIONS, state.destination),
-            _described(catalog.DESTINATIONS)))
+        blocks.append(
+            _input(
+                "destination",
+                "Destination",
+                _select("destination", "Select a destination", catalog.DESTINATIONS, state.destination),
+                _described(catalog.DESTINATIONS),
+            )
+        )
     else:
         dest = catalog.destination(state.destination)
         where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
-        blocks.append(section("panel", f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
-                                       f"Paste an API key generated in {escape(where)}."))
-        blocks.append(_input("api_key", "API key", _text_input("api_key", "pdl_…", 200),
-                             f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted "
-                             "as soon as you submit and is never shown again."))
+        blocks.append(
+            section(
+                "panel",
+                f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
+                f"Paste an API key generated in {escape(where)}.",
+            )
+        )
+        blocks.append(
+            _input(
+                "api_key",
+                "API key",
+                _text_input("api_key", "pdl_…", 200),
+                f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted "
+                "as soon as you submit and is never shown again.",
+            )
+        )
     if state.index > 0:
         blocks.append(_back_button())
     return blocks
@@ -139,22 +177,43 @@ def stage_view(state: WizardState, *, problem: str | None = None, problem_code: 
     """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input, with the
     provider's ``problem_code`` beneath it for support."""
     final = state.stage == STAGES[-1][0]
-    return {"type": "modal", "callback_id": CALLBACK_PREFIX + state.stage, "title": _shown(TITLE),
-            "submit": _shown(vocabulary.CREATE if final else "Next"), "close": _shown("Cancel"),
-            "private_metadata": state.to_metadata(), "blocks": stepper(state) + _stage_blocks(state, problem,
-                                                                                             problem_code)}
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_PREFIX + state.stage,
+        "title": _shown(TITLE),
+        "submit": _shown(vocabulary.CREATE if final else "Next"),
+        "close": _shown("Cancel"),
+        "private_metadata": state.to_metadata(),
+        "blocks": stepper(state) + _stage_blocks(state, problem, problem_code),
+    }
 
 
 def verifying_view(state: WizardState) -> dict:
-    return {"type": "modal", "callback_id": VERIFYING_CALLBACK, "title": _shown(TITLE), "close": _shown("Close"),
-            "private_metadata": state.to_metadata(),
-            "blocks": stepper(state) + [{"type": "section", "text": mrkdwn(
-                ":hourglass_flowing_sand: *Verifying with Paddle…*\nChecking the key and saving the credential. "
-                "This takes a few seconds.")}]}
+    return {
+        "type": "modal",
+        "callback_id": VERIFYING_CALLBACK,
+        "title": _shown(TITLE),
+        "close": _shown("Close"),
+        "private_metadata": state.to_metadata(),
+        "blocks": stepper(state)
+        + [
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    ":hourglass_flowing_sand: *Verifying with Paddle…*\nChecking the key and saving the credential. "
+                    "This takes a few seconds."
+                ),
+            }
+        ],
+    }
 
 
 def message_view(title: str, text: str) -> View:
     """A closing view for outcomes that are not tied to a stage (an apology, an expired form)."""
-    return View(type="modal", callback_id=DONE_CALLBACK, title=truncate(title, 24), close="Close",
-                blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
-
+    return View(
+        type="modal",
+        callback_id=DONE_CALLBACK,
+        title=truncate(title, 24),
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+    )

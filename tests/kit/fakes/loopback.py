@@ -23,7 +23,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT_SECONDS
     server: Any
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
 
     def setup(self) -> None:
@@ -58,7 +58,7 @@ class _Server(ThreadingHTTPServer):
             self.fake.accepts += 1
         return request, address
 
-    def shutdown_request(self, request) -> None:  # noqa: ANN001
+    def shutdown_request(self, request) -> None:
         with self.connections_lock:
             self.open_connections.discard(request)
         super().shutdown_request(request)

@@ -15,7 +15,7 @@ import secrets
 import string
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 from .loopback import KeepAliveHandler, LoopbackHTTPServer
@@ -63,8 +63,11 @@ def make_key(environment: str, seed: str = "", shape: str = "random") -> str:
         raise ValueError(f"unknown Paddle environment {environment!r}") from None
     if shape not in SHAPES:
         raise ValueError(f"unknown key shape {shape!r}; expected one of {SHAPES}")
-    rng = random.Random(f"{env}:{seed}:{shape}" if shape != "random" else f"{env}:{seed}") if seed \
+    rng = (
+        random.Random(f"{env}:{seed}:{shape}" if shape != "random" else f"{env}:{seed}")
+        if seed
         else random.SystemRandom()
+    )
     first = "".join(rng.choice(_LOWER_ALNUM) for _ in range(26))
     secret = [rng.choice(URL_SAFE) for _ in range(26)]
     if shape in ("leading", "edges"):
@@ -86,9 +89,19 @@ def make_legacy_key() -> str:
 def _error(code: str, detail: str = "", type_: str = "request_error") -> dict[str, Any]:
     """Paddle's error body: the documented example for a code Paddle documents, with a fresh request id."""
     documented = ERRORS.get(code)
-    body = copy.deepcopy(documented["body"]) if documented else {"error": {
-        "type": type_, "code": code, "detail": detail,
-        "documentation_url": f"https://developer.paddle.com/errors/shared/{code}"}, "meta": {}}
+    body = (
+        copy.deepcopy(documented["body"])
+        if documented
+        else {
+            "error": {
+                "type": type_,
+                "code": code,
+                "detail": detail,
+                "documentation_url": f"https://developer.paddle.com/errors/shared/{code}",
+            },
+            "meta": {},
+        }
+    )
     body["meta"]["request_id"] = str(uuid.uuid4())
     return body
 
@@ -130,14 +143,14 @@ class _Handler(KeepAliveHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # client gave up (e.g. timed out on "slow" mode)
 
-    def _trickle(self, data: bytes, fake: "FakePaddle") -> None:
+    def _trickle(self, data: bytes, fake: FakePaddle) -> None:
         """One byte every ``trickle_seconds``: each read gets something, the whole answer takes ages."""
         self.wfile.flush()
         for index in range(len(data)):
             if fake._stopping.wait(fake.trickle_seconds if index else 0):
                 return
             try:
-                self.wfile.write(data[index:index + 1])
+                self.wfile.write(data[index : index + 1])
                 self.wfile.flush()
             except OSError:  # the client closed the connection: what a bounded check does
                 fake.trickle_abandoned.set()
@@ -171,12 +184,11 @@ class FakePaddle(LoopbackHTTPServer):
         #: status / expires_at reported by GET /api-keys/<id> (Paddle's default lifetime: 90 days from now,
         #: so no test's key is ever close enough to expiry to trigger a reminder by itself)
         self.key_status = "active"
-        self.key_expires_at: str | None = (datetime.now(timezone.utc) + timedelta(days=90)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        self.key_expires_at: str | None = (datetime.now(UTC) + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # -- lifecycle -----------------------------------------------------------
 
-    def start(self) -> "FakePaddle":
+    def start(self) -> FakePaddle:
         self._stopping.clear()
         return super().start()
 
@@ -216,16 +228,15 @@ class FakePaddle(LoopbackHTTPServer):
 
     # -- API behaviour -------------------------------------------------------
 
-    def _answer(
-        self, method: str, path: str, headers: dict[str, str]
-    ) -> tuple[int, dict[str, Any] | bytes]:
+    def _answer(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any] | bytes]:
         """Compute (status, JSON payload or raw bytes) for one request."""
         mode = self.mode
         if mode not in MODES:
             raise ValueError(f"unknown FakePaddle mode {mode!r}; expected one of {MODES}")
         if mode == "down":
-            return 503, _error("service_unavailable", "The service is temporarily unavailable. Please try again "
-                                                      "later.", "api_error")
+            return 503, _error(
+                "service_unavailable", "The service is temporarily unavailable. Please try again later.", "api_error"
+            )
         if mode == "error500":
             return 500, _error("internal_error", "An internal error has occurred.", "api_error")
         if mode == "garbage":
@@ -245,8 +256,12 @@ class FakePaddle(LoopbackHTTPServer):
         record_id = path.rsplit("/", 1)[1]
         if mode == "wrong_record":  # another key's record: what a confused proxy or cache might hand back
             record_id = "apikey_01" + "x" * 24
-        data = {**copy.deepcopy(API_KEY_ENTITY), "id": record_id, "status": self.key_status,
-                "expires_at": self.key_expires_at}
+        data = {
+            **copy.deepcopy(API_KEY_ENTITY),
+            "id": record_id,
+            "status": self.key_status,
+            "expires_at": self.key_expires_at,
+        }
         return 200, {"data": data, "meta": {"request_id": str(uuid.uuid4())}}
 
     def _check_auth(self, headers: dict[str, str]) -> dict[str, Any] | None:

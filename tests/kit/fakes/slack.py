@@ -14,7 +14,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from .loopback import KeepAliveHandler, LoopbackHTTPServer
@@ -126,10 +127,10 @@ class _Handler(KeepAliveHandler):
 
         fake = self.server.fake
         if url.path.startswith("/api/"):
-            method = url.path[len("/api/"):]
+            method = url.path[len("/api/") :]
             status, extra_headers, payload = fake._answer(method, params, headers)
         elif url.path.startswith("/response/") and self.command == "POST":
-            method = "response_url:" + url.path[len("/response/"):]
+            method = "response_url:" + url.path[len("/response/") :]
             params = _parse_body("application/json", body) or params
             status, extra_headers, payload = 200, {}, {"ok": True}
         else:
@@ -225,10 +226,7 @@ class FakeSlack(LoopbackHTTPServer):
         return len(self.calls_to(method))
 
     def wait_for(
-        self,
-        method: str,
-        predicate: Callable[[Call], bool] = lambda call: True,
-        timeout: float = 10.0,
+        self, method: str, predicate: Callable[[Call], bool] = lambda call: True, timeout: float = 10.0
     ) -> Call:
         """Block until a call to ``method`` matching ``predicate`` is recorded.
 
@@ -243,9 +241,7 @@ class FakeSlack(LoopbackHTTPServer):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     seen = [c.method for c in self._calls]
-                    raise AssertionError(
-                        f"no matching {method!r} call within {timeout}s; recorded: {seen}"
-                    )
+                    raise AssertionError(f"no matching {method!r} call within {timeout}s; recorded: {seen}")
                 self._cond.wait(remaining)
 
     def wait_quiet(self, seconds: float = 0.5, timeout: float = 20.0) -> None:
@@ -347,8 +343,9 @@ class FakeSlack(LoopbackHTTPServer):
         with self._cond:
             if method == "views.update" and params.get("view_id") in self.gone_view_ids:
                 return {"ok": False, "error": "not_found"}
-            if method == "views.open" and (params.get("trigger_id") in self.expired_triggers
-                                           or self._trigger_expired(params.get("trigger_id"))):
+            if method == "views.open" and (
+                params.get("trigger_id") in self.expired_triggers or self._trigger_expired(params.get("trigger_id"))
+            ):
                 return {"ok": False, "error": "expired_trigger_id"}
             if params.get("hash") and self.stale_hash:
                 return {"ok": False, "error": "hash_conflict"}
@@ -363,9 +360,7 @@ class FakeSlack(LoopbackHTTPServer):
         view.update(id=view_id, hash=new_hash)
         return {"ok": True, "view": view, "hash": new_hash}
 
-    def _chat(
-        self, method: str, params: dict[str, Any]
-    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def _chat(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         channel = params.get("channel", "")
         failure = self._failure_for(channel)
         if failure == "ratelimited":

@@ -20,7 +20,7 @@ class FakeSocketMode:
         self._server = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "FakeSocketMode":
+    def start(self) -> FakeSocketMode:
         self._server = serve(self._handle, "127.0.0.1", 0)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -30,7 +30,7 @@ class FakeSocketMode:
         if self._server is not None:
             self._server.shutdown()
 
-    def __enter__(self) -> "FakeSocketMode":
+    def __enter__(self) -> FakeSocketMode:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

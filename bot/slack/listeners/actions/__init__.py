@@ -13,9 +13,11 @@ def register(app: App) -> None:
     # Every action is acknowledged at once and handled after: views.open/update may be slow.
     app.action(wizard_modal.BACK_ACTION)(ack=acknowledge, lazy=[wizard_back.go_back])
     app.action(re.compile(f"^({credential_list.PAGE_PREVIOUS}|{credential_list.PAGE_NEXT})$"))(
-        ack=acknowledge, lazy=[list_page.turn_page])
-    app.action(re.compile(f"^{home_tab.PAGE_ACTION}_(previous|next)$"))(ack=acknowledge,
-                                                                        lazy=[home_buttons.turn_home_page])
+        ack=acknowledge, lazy=[list_page.turn_page]
+    )
+    app.action(re.compile(f"^{home_tab.PAGE_ACTION}_(previous|next)$"))(
+        ack=acknowledge, lazy=[home_buttons.turn_home_page]
+    )
     app.action(home_tab.CREATE_ACTION)(ack=acknowledge, lazy=[home_buttons.create_from_home])
     app.action(home_tab.REPLACE_FROM_REMINDER)(ack=acknowledge, lazy=[home_buttons.replace_from_reminder])
     app.action(home_tab.MENU_ACTION)(ack=acknowledge, lazy=[credential_menu.menu_chosen])

@@ -23,8 +23,12 @@ from bot.slack.ui import home_tab
 log = logging.getLogger(__name__)
 
 STALE_MENU = "That menu is out of date. The Credentials tab has been refreshed; try again there."
-MODALS = {home_tab.COPY: home_tab.copy_id_view, home_tab.REPLACE: home_tab.replace_view,
-          home_tab.RENAME: home_tab.rename_view, home_tab.DELETE: home_tab.delete_view}
+MODALS = {
+    home_tab.COPY: home_tab.copy_id_view,
+    home_tab.REPLACE: home_tab.replace_view,
+    home_tab.RENAME: home_tab.rename_view,
+    home_tab.DELETE: home_tab.delete_view,
+}
 
 
 def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:

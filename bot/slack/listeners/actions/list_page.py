@@ -19,7 +19,16 @@ def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
     except ValueError:
         respond(response_type="ephemeral", replace_original=False, text=credential_list.STALE_PAGE_BUTTON)
         return
-    page = services.credentials.list(context["workspace"], context["actor"], text=wanted.text, after=wanted.after,
-                                     before=wanted.before, offset=wanted.offset)
-    respond(replace_original=True, text=credential_list.list_fallback(page),
-            blocks=credential_list.list_blocks(page, wanted.text))
+    page = services.credentials.list(
+        context["workspace"],
+        context["actor"],
+        text=wanted.text,
+        after=wanted.after,
+        before=wanted.before,
+        offset=wanted.offset,
+    )
+    respond(
+        replace_original=True,
+        text=credential_list.list_fallback(page),
+        blocks=credential_list.list_blocks(page, wanted.text),
+    )

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 def go_back(body: dict, client: WebClient, context: BoltContext) -> None:
     view = body.get("view") or {}
     if not permitted(context, MANAGE, "credential.create"):
-        client.views_update(view_id=view.get("id"), view=wizard_modal.message_view(
-            wizard_modal.TITLE, context["services"].access.refusal(MANAGE)))
+        client.views_update(
+            view_id=view.get("id"),
+            view=wizard_modal.message_view(wizard_modal.TITLE, context["services"].access.refusal(MANAGE)),
+        )
         return
     stage = str(view.get("callback_id", "")).removeprefix(wizard_modal.CALLBACK_PREFIX)
     try:
@@ -38,7 +40,9 @@ def go_back(body: dict, client: WebClient, context: BoltContext) -> None:
             pass  # an unknown option: drop the draft, keep the rest
     previous = state.previous_stage()
     try:
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=wizard_modal.stage_view(state.at(previous)))
+        client.views_update(
+            view_id=view.get("id"), hash=view.get("hash"), view=wizard_modal.stage_view(state.at(previous))
+        )
     except SlackApiError as error:
         if error.response.get("error") != "hash_conflict":
             raise

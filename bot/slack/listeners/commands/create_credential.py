@@ -29,7 +29,9 @@ def open_wizard(command: dict, client: WebClient, respond: Respond, context: Bol
         return
     prefilled = " ".join((command.get("text") or "").split())[:NAME_MAX]
     try:
-        client.views_open(trigger_id=command.get("trigger_id"), view=wizard_modal.stage_view(WizardState(name=prefilled)))
+        client.views_open(
+            trigger_id=command.get("trigger_id"), view=wizard_modal.stage_view(WizardState(name=prefilled))
+        )
     except SlackApiError as error:  # e.g. the trigger expired because Slack delivered the command late
         log.warning("views.open failed: %s", error.response.get("error"))
         respond(response_type="ephemeral", text=credential_list.open_failed_text(str(error.response.get("error"))))

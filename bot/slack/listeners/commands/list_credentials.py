@@ -16,5 +16,8 @@ def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
         return
     text = (command.get("text") or "").strip()[: credential_list.FILTER_MAX]
     page = services.credentials.list(context["workspace"], context["actor"], text=text)
-    ack(response_type="ephemeral", text=credential_list.list_fallback(page),
-        blocks=credential_list.list_blocks(page, text))
+    ack(
+        response_type="ephemeral",
+        text=credential_list.list_fallback(page),
+        blocks=credential_list.list_blocks(page, text),
+    )

@@ -16,8 +16,12 @@ def rename(ack: Ack, view: dict, context: BoltContext) -> None:
     if not managing_or_refused(ack, context, "credential.rename", home_tab.RENAME_TITLE):
         return
     try:
-        context["services"].credentials.rename(context["workspace"], context["actor"],
-                                    home_tab.parse_metadata(view.get("private_metadata")), read_input(view, "name"))
+        context["services"].credentials.rename(
+            context["workspace"],
+            context["actor"],
+            home_tab.parse_metadata(view.get("private_metadata")),
+            read_input(view, "name"),
+        )
     except InvalidInput as problem:
         ack(response_action="errors", errors={"name": problem.message})
         return

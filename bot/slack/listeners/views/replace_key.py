@@ -65,12 +65,14 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
         return
     except CredentialError as problem:
         services.fair_use.release(item.id)
-        update_modal(client, view["id"], home_tab.replace_view(item, problem=problem.message,
-                                                               problem_code=refusal_code(problem)))
+        update_modal(
+            client, view["id"], home_tab.replace_view(item, problem=problem.message, problem_code=refusal_code(problem))
+        )
         return
     services.fair_use.release(item.id)  # Paddle has answered and the key is stored: the next check may start
     update_modal(client, view["id"], home_tab.replaced_view(replaced))
-    text, blocks = home_tab.change_announcement("had its API key replaced", replaced, actor,
-                                                f"key now ends {home_tab.key_ending(replaced)}")
+    text, blocks = home_tab.change_announcement(
+        "had its API key replaced", replaced, actor, f"key now ends {home_tab.key_ending(replaced)}"
+    )
     notify_channels(client, services.settings.notify_channels, text, blocks, services.owners, workspace)
     after_change(services, client, workspace, actor)

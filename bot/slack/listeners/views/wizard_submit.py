@@ -48,16 +48,19 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
             ack(response_action="errors", errors={"api_key": problem.message})
         else:
             state = WizardState.from_metadata(view.get("private_metadata"))
-            ack(response_action="update", view=wizard_modal.stage_view(state.at(problem.field),
-                                                                       problem=problem.message))
+            ack(
+                response_action="update", view=wizard_modal.stage_view(state.at(problem.field), problem=problem.message)
+            )
         return
     ack(response_action="update", view=wizard_modal.verifying_view(state))
-    after_answer(context, create_credential, services, client, view["id"], context["workspace"], context["actor"],
-                 state, api_key)
+    after_answer(
+        context, create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
+    )
 
 
-def create_credential(services, client: WebClient, view_id: str, workspace: Workspace, actor: str,
-                      state: WizardState, api_key: Secret) -> None:
+def create_credential(
+    services, client: WebClient, view_id: str, workspace: Workspace, actor: str, state: WizardState, api_key: Secret
+) -> None:
     """After the ack: verify with the provider, save, show the outcome and announce it; the key is redacted from
     every log line meanwhile."""
     with REDACTOR.holding(api_key):
@@ -70,17 +73,26 @@ def read_final_submission(services, view: dict) -> tuple[WizardState, Secret]:
     return state, services.wizard.key(state.destination, read_input(view, "api_key"))
 
 
-def finish_wizard(services, client: WebClient, view_id: str, workspace: Workspace, actor: str,
-                  state: WizardState, api_key: Secret) -> None:
+def finish_wizard(
+    services, client: WebClient, view_id: str, workspace: Workspace, actor: str, state: WizardState, api_key: Secret
+) -> None:
     """Verify and save, then replace the "Verifying" view with the outcome and announce it."""
     screen = _Screen(client, view_id, actor)
     try:
-        created = services.credentials.create(workspace, actor, name=state.name, entity_type=state.entity_type,
-                                              destination=state.destination, api_key=api_key)
+        created = services.credentials.create(
+            workspace,
+            actor,
+            name=state.name,
+            entity_type=state.entity_type,
+            destination=state.destination,
+            api_key=api_key,
+        )
     except CredentialError as problem:  # InvalidInput (e.g. the name taken while the key was typed) names a stage
         stage = state.at(problem.field) if isinstance(problem, InvalidInput) else state
-        screen.show(wizard_modal.stage_view(stage, problem=problem.message, problem_code=refusal_code(problem)),
-                    credential_list.not_created_text(state.name, problem.message))
+        screen.show(
+            wizard_modal.stage_view(stage, problem=problem.message, problem_code=refusal_code(problem)),
+            credential_list.not_created_text(state.name, problem.message),
+        )
         return
     except Exception:
         reference = new_reference()
@@ -93,15 +105,23 @@ def finish_wizard(services, client: WebClient, view_id: str, workspace: Workspac
     except Exception:  # the credential is saved; show it alone rather than leave "Verifying…" up
         log.exception("listing after a create failed")
         page = CredentialPage([created], 1, 0, 1)
-    screen.show(credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
-                credential_list.created_text(created))
+    screen.show(
+        credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
+        credential_list.created_text(created),
+    )
     if channels:
         announce(client, screen, created, page, channels, services.owners)
     after_change(services, client, workspace, actor)
 
 
-def announce(client: WebClient, screen: "_Screen", created: CredentialSummary, page: CredentialPage,
-             channels: list[str], owners: ChannelOwners | None) -> None:
+def announce(
+    client: WebClient,
+    screen: _Screen,
+    created: CredentialSummary,
+    page: CredentialPage,
+    channels: list[str],
+    owners: ChannelOwners | None,
+) -> None:
     text, blocks = credential_list.announcement(created)
     results = notify_channels(client, channels, text, blocks, owners, created.workspace)
     delivered = [r.channel for r in results if r.ok]
