@@ -30,8 +30,9 @@ from bot.runtime import (
     upgrade_database,
 )
 
-# The catalog's destinations, for `--destination` (this module is the CLI's one way into the core).
-DESTINATION_VALUES = tuple(d.value for d in catalog.DESTINATIONS)
+# The catalog's destinations, for `--destination` (this module is the CLI's one way into the core); read when
+# the parser is built, so that a destination registered before then is a choice.
+destination_values = catalog.destination_values
 
 log = logging.getLogger("bot.cli")
 

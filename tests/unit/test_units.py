@@ -40,8 +40,8 @@ def test_defaults_and_parsing():
     assert settings.database_url == "sqlite:////tmp/cb/credbot.db" and settings.database_is_default
     assert settings.notify_channels == ("C1AAA", "C2BBB")
     assert settings.verify_keys is False
-    assert settings.paddle_api_url == "https://api.paddle.com"
-    assert settings.paddle_sandbox_api_url == "https://sandbox-api.paddle.com"
+    assert settings.base_url("paddle") == "https://api.paddle.com"
+    assert settings.base_url("paddle_sandbox") == "https://sandbox-api.paddle.com"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert not settings.socket_mode
     assert "xoxb-1" not in repr(settings)
