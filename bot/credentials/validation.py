@@ -135,10 +135,15 @@ def check_api_key(
         )
         raise InvalidInput(
             "api_key",
-            f"This is not a {provider} API key as {provider} issues them: {problem}. Copy the whole key again.",
+            f"This is not {_a(provider)} API key as {provider} issues them: {problem}. Copy the whole key again.",
         )
     shape = f"; they {rules.shape}" if rules.shape else ""
-    raise InvalidInput("api_key", f"This does not look like a {provider} API key{shape} ({rules.where_to_get}).")
+    raise InvalidInput("api_key", f"This does not look like {_a(provider)} API key{shape} ({rules.where_to_get}).")
+
+
+def _a(word: str) -> str:
+    """The article before a provider's name: "a Paddle key", "an Acme Pay key"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _same_environment(marker: str, destination: catalog.Destination, destination_fixed: bool) -> None:

@@ -349,3 +349,18 @@ def test_the_slack_client_logger_has_the_configured_level_so_request_bodies_are_
             root.addHandler(handler)
         root.setLevel(saved[1])
         client_logger.setLevel(saved[2])
+
+
+def test_the_stage_table_is_the_wizard_states_fields_and_the_services_arguments():
+    """Adding a wizard field is a row of STAGES: the state carries exactly its carried fields, and the service's
+    create takes each of them by name (wizard_submit passes state.answers())."""
+    import dataclasses
+    import inspect
+
+    from bot.credentials.service import CredentialService
+    from bot.credentials.wizard_state import CARRIED, KEY_STAGE, STAGES
+
+    assert [f.name for f in dataclasses.fields(WizardState)] == ["stage", *CARRIED]
+    parameters = inspect.signature(CredentialService.create).parameters
+    assert set(CARRIED) | {KEY_STAGE} <= set(parameters)
+    assert [s.field for s in STAGES if not s.carried] == [KEY_STAGE] == [STAGES[-1].field]
