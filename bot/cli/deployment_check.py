@@ -18,7 +18,6 @@ from bot.cli import keys_and_database
 from bot.cli.failures import CommandFailed
 from bot.runtime import CredbotUnavailable
 from bot.cli.printing import print_json
-from bot.credentials import catalog
 from bot.infra.settings import ConfigError, Settings
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -251,7 +250,7 @@ def paddle_checks(settings: Settings | None) -> list[tuple[str, str, str]]:
     """(check name, base URL, setting) for each of the catalog's Paddle destinations: "paddle live"…"""
     return [
         (f"paddle {d.environment}", (settings.base_url(d.value) if settings else None) or "", d.base_url_setting)
-        for d in catalog.DESTINATIONS
+        for d in keys_and_database.destinations()
         if d.provider == "paddle"
     ]
 

@@ -34,6 +34,12 @@ from bot.runtime import (
 # the parser is built, so that a destination registered before then is a choice.
 destination_values = catalog.destination_values
 
+
+def destinations() -> tuple[catalog.Destination, ...]:
+    """The catalog's destinations as they are now (the deployment check's base URLs)."""
+    return tuple(catalog.DESTINATIONS)
+
+
 log = logging.getLogger("bot.cli")
 
 __all__ = [
