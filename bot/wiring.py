@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.credentials import catalog
 from bot.credentials.audit import AuditLog
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing
@@ -19,7 +18,7 @@ from bot.infra import metrics
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.infra.settings import Settings
-from bot.providers.paddle import PaddleVerifier
+from bot.providers.registry import ByProvider
 
 
 class EdgeObserver:
@@ -35,10 +34,10 @@ class EdgeObserver:
         return REDACTOR.holding(secret)
 
 
-def key_verifier(settings: Settings) -> PaddleVerifier:
-    """Paddle, with each destination's base URL read from the setting the catalog names."""
-    base_urls = {d.value: getattr(settings, d.base_url_setting.lower()) for d in catalog.DESTINATIONS}
-    return PaddleVerifier(base_urls, timeout=settings.paddle_timeout)
+def key_verifier(settings: Settings) -> ByProvider:
+    """One verifier per provider of the catalog's destinations (bot.providers.registry), each destination on the
+    base URL its catalog-named setting gives."""
+    return ByProvider(settings.base_url, timeout=settings.paddle_timeout)
 
 
 def credential_service(

@@ -29,7 +29,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     creds_cmd = creds.add_subparsers(dest="credentials_command", required=True)
     listing = creds_cmd.add_parser("list", help="every credential (no keys)")
-    listing.add_argument("--destination", choices=keys_and_database.DESTINATION_VALUES, help="only this destination")
+    listing.add_argument("--destination", choices=keys_and_database.destination_values(), help="only this destination")
     listing.add_argument("--json", action="store_true", help="one JSON array of credential objects")
     listing.set_defaults(func=list_credentials)
     show = creds_cmd.add_parser("show", help="one credential's details (no key)")

@@ -86,7 +86,7 @@ def run_checks() -> list[Check]:
         why = "the settings do not load"
         return [Check("settings", FAILED, "; ".join(error.problems) + " (environment or .env)")] + [
             Check(name, SKIPPED, why)
-            for name in ("database", "encryption keys", "slack token", "paddle live", "paddle sandbox")
+            for name in ("database", "encryption keys", "slack token", *(c[0] for c in paddle_checks(None)))
         ]
     checks = [Check("settings", OK)]
     with opened_database(settings, checks) as opened:
@@ -246,14 +246,20 @@ def channel_check(name: str, channel: str, setting: str, targets: list[SlackTarg
     )
 
 
+def paddle_checks(settings: Settings | None) -> list[tuple[str, str, str]]:
+    """(check name, base URL, setting) for each of the catalog's Paddle destinations: "paddle live"…"""
+    return [
+        (f"paddle {d.environment}", (settings.base_url(d.value) if settings else None) or "", d.base_url_setting)
+        for d in keys_and_database.destinations()
+        if d.provider == "paddle"
+    ]
+
+
 def check_paddle(settings: Settings, checks: list[Check]) -> None:
     """Each base URL answers a request without a key as Paddle's API does (no key is sent)."""
     from bot.providers.paddle_reachability import paddle_problem
 
-    for name, url, setting in (
-        ("paddle live", settings.paddle_api_url, "PADDLE_API_URL"),
-        ("paddle sandbox", settings.paddle_sandbox_api_url, "PADDLE_SANDBOX_API_URL"),
-    ):
+    for name, url, setting in paddle_checks(settings):
         problem = paddle_problem(url, settings.paddle_timeout)
         checks.append(
             Check(name, OK, url)

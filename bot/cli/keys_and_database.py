@@ -30,8 +30,15 @@ from bot.runtime import (
     upgrade_database,
 )
 
-# The catalog's destinations, for `--destination` (this module is the CLI's one way into the core).
-DESTINATION_VALUES = tuple(d.value for d in catalog.DESTINATIONS)
+# The catalog's destinations, for `--destination` (this module is the CLI's one way into the core); read when
+# the parser is built, so that a destination registered before then is a choice.
+destination_values = catalog.destination_values
+
+
+def destinations() -> tuple[catalog.Destination, ...]:
+    """The catalog's destinations as they are now (the deployment check's base URLs)."""
+    return tuple(catalog.DESTINATIONS)
+
 
 log = logging.getLogger("bot.cli")
 

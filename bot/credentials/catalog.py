@@ -1,14 +1,18 @@
-"""Entity types and destinations as data.
+"""Entity types and destinations as data: the one source of truth for both.
 
-Adding a destination or an entity type is an entry here, not a new code
-path: the wizard, the list, the notifications and the key checks all read
-these tables.
+A destination is one entry here: its provider, base-URL setting, key rules and the words used about them. The
+wizard, the list, Home, the settings, the CLI, the log masks, fair use and the key checks all read these tables
+when they need them, so an entry registered at run time (:func:`register`) is seen by all of them. A new
+provider also needs one module, ``bot.providers.<provider>`` (see bot.providers.registry).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class EntityType:
 
 @dataclass(frozen=True)
 class KeyRules:
-    """What a destination's API keys look like, checked before any network call."""
+    """What a destination's API keys look like, checked before any network call, and how they are spoken of."""
 
     pattern: re.Pattern[str]  # the current key format; group "env" names the environment
     environment_marker: str  # the value of group "env" that belongs to this destination
@@ -28,6 +32,11 @@ class KeyRules:
     family_pattern: re.Pattern[str] | None  # any key of this provider, shape unfamiliar; group "env" as above
     id_pattern: re.Pattern[str] | None  # where a key of the family shows its own record's id (group "id")
     where_to_get: str  # where in the provider's dashboard a key is generated
+    prefix: str = ""  # what every key of the provider starts with ("pdl_"); the input's placeholder shows it
+    shape: str = ""  # the current format in words: "start with … and are 69 characters long"
+    length: int | None = None  # the current format's length, when it has one
+    record_prefix: str = ""  # what the provider puts before the id of a key's own record ("apikey_")
+    log_patterns: tuple[re.Pattern[str], ...] = ()  # searched in every log line and masked, even truncated keys
 
 
 @dataclass(frozen=True)
@@ -36,9 +45,13 @@ class Destination:
     label: str
     environment: str  # short, human: "live" / "sandbox"
     description: str  # shown where a person chooses one (a Block Kit option: 75 characters)
-    base_url_setting: str  # the setting that holds the provider's base URL (resolved at wiring time)
+    base_url_setting: str  # the setting that holds the provider's base URL (read by bot.infra.settings)
     sandbox: bool
     key_rules: KeyRules
+    provider: str  # the provider module that checks its keys: bot.providers.<provider>
+    provider_label: str  # the provider's name in sentences
+    default_base_url: str  # the base URL when its setting is unset
+    account: str  # whose keys belong here, in a sentence: "a live Paddle account"
 
 
 ENTITY_TYPES: tuple[EntityType, ...] = (EntityType("bill", "Bill", "Bills from your billing platform"),)
@@ -53,7 +66,21 @@ _PADDLE_FAMILY = re.compile(rf"^(?=.{{16,200}}$)pdl_(?P<env>[A-Za-z0-9]+)_[{_URL
 _PADDLE_KEY_ID = re.compile(r"^pdl_[A-Za-z0-9]+_apikey_(?P<id>[a-z0-9]{26})_")
 # Keys issued before the environment marker existed: 50 characters, no way to tell the environment.
 _PADDLE_LEGACY_KEY = re.compile(r"^[A-Za-z0-9]{50}$")
-_PADDLE_WHERE = "Paddle dashboard > Developer tools > Authentication > API keys"
+_PADDLE_LOGGED = (
+    re.compile(r"pdl_[A-Za-z0-9]+_[A-Za-z0-9_-]+"),  # Paddle keys (URL-safe), even truncated
+    re.compile(r"\b[A-Za-z0-9]{50}\b"),  # Paddle legacy keys
+)
+_PADDLE_RULES = dict(
+    legacy_pattern=_PADDLE_LEGACY_KEY,
+    family_pattern=_PADDLE_FAMILY,
+    id_pattern=_PADDLE_KEY_ID,
+    where_to_get="Paddle dashboard > Developer tools > Authentication > API keys",
+    prefix="pdl_",
+    shape="start with pdl_live_apikey_ or pdl_sdbx_apikey_ and are 69 characters long",
+    length=69,
+    record_prefix="apikey_",
+    log_patterns=_PADDLE_LOGGED,
+)
 
 
 def _paddle(value: str, label: str, environment: str, host: str, setting: str, marker: str) -> Destination:
@@ -67,22 +94,78 @@ def _paddle(value: str, label: str, environment: str, host: str, setting: str, m
         description=f"{account.capitalize()} at {host}, {data}",
         base_url_setting=setting,
         sandbox=sandbox,
-        key_rules=KeyRules(_PADDLE_KEY, marker, _PADDLE_LEGACY_KEY, _PADDLE_FAMILY, _PADDLE_KEY_ID, _PADDLE_WHERE),
+        key_rules=KeyRules(_PADDLE_KEY, marker, **_PADDLE_RULES),  # type: ignore[arg-type]  # the dict's values
+        provider="paddle",
+        provider_label="Paddle",
+        default_base_url=f"https://{host}",
+        account="a Paddle sandbox account" if sandbox else "a live Paddle account",
     )
 
 
-DESTINATIONS: tuple[Destination, ...] = (
-    _paddle("paddle", "Paddle", "live", "api.paddle.com", "PADDLE_API_URL", "live"),
-    _paddle(
-        "paddle_sandbox", "Paddle (Sandbox Mode)", "sandbox", "sandbox-api.paddle.com", "PADDLE_SANDBOX_API_URL", "sdbx"
-    ),
+class Destinations(Sequence[Destination]):
+    """The registered destinations, in the order they are shown; read at each use, never copied at import.
+
+    ``version`` counts registrations, so that what is derived from the entries (the log masks) can tell when to
+    derive it again."""
+
+    def __init__(self, entries: Sequence[Destination]) -> None:
+        self._entries: tuple[Destination, ...] = tuple(entries)
+        self._lock = threading.Lock()
+        self.version = 0
+
+    @overload
+    def __getitem__(self, index: int) -> Destination: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Destination]: ...
+    def __getitem__(self, index: int | slice) -> Destination | Sequence[Destination]:
+        return self._entries[index]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Destination]:
+        return iter(self._entries)
+
+    def register(self, entry: Destination) -> None:
+        with self._lock:
+            if any(d.value == entry.value for d in self._entries):
+                raise ValueError(f"a destination {entry.value!r} is already registered")
+            self._entries += (entry,)
+            self.version += 1
+
+    def unregister(self, value: str) -> None:
+        with self._lock:
+            self._entries = tuple(d for d in self._entries if d.value != value)
+            self.version += 1
+
+
+DESTINATIONS = Destinations(
+    (
+        _paddle("paddle", "Paddle", "live", "api.paddle.com", "PADDLE_API_URL", "live"),
+        _paddle(
+            "paddle_sandbox",
+            "Paddle (Sandbox Mode)",
+            "sandbox",
+            "sandbox-api.paddle.com",
+            "PADDLE_SANDBOX_API_URL",
+            "sdbx",
+        ),
+    )
 )
 
-_ENVIRONMENT_NAMES = {"live": "a live Paddle account", "sdbx": "a Paddle sandbox account"}
+
+def register(entry: Destination) -> None:
+    """Add a destination after the built-in ones (a plug-in, a test). Everything that lists or checks
+    destinations sees it from then on; settings read its base-URL setting the next time they are loaded."""
+    DESTINATIONS.register(entry)
+
+
+def unregister(value: str) -> None:
+    """Remove a destination registered with :func:`register`; credentials stored for it show its stored value."""
+    DESTINATIONS.unregister(value)
 
 
 _ENTITY_TYPE_BY_VALUE = {e.value: e for e in ENTITY_TYPES}
-_DESTINATION_BY_VALUE = {d.value: d for d in DESTINATIONS}
 
 
 def entity_type(value: str) -> EntityType | None:
@@ -90,7 +173,17 @@ def entity_type(value: str) -> EntityType | None:
 
 
 def destination(value: str) -> Destination | None:
-    return _DESTINATION_BY_VALUE.get(value)
+    return next((d for d in DESTINATIONS if d.value == value), None)
+
+
+def destination_values() -> tuple[str, ...]:
+    """Every destination's value: the CLI's ``--destination`` choices, the read API's filter."""
+    return tuple(d.value for d in DESTINATIONS)
+
+
+def providers() -> tuple[str, ...]:
+    """The providers of the registered destinations, each once, in catalog order."""
+    return tuple(dict.fromkeys(d.provider for d in DESTINATIONS))
 
 
 def destination_label(value: str) -> str:
@@ -99,23 +192,36 @@ def destination_label(value: str) -> str:
     return found.label if found else value
 
 
+def provider_label(value: str) -> str:
+    """The provider's name for a destination's value; "the provider" for one no longer in the catalog."""
+    found = destination(value)
+    return found.provider_label if found else "the provider"
+
+
 def is_sandbox(value: str) -> bool:
     found = destination(value)
     return bool(found and found.sandbox)
 
 
-def destination_for_marker(marker: str) -> Destination | None:
-    return next((d for d in DESTINATIONS if d.key_rules.environment_marker == marker), None)
+def destination_for_marker(marker: str, provider: str) -> Destination | None:
+    """The destination of ``provider`` whose keys carry ``marker``: markers are the provider's own words."""
+    return next((d for d in DESTINATIONS if d.provider == provider and d.key_rules.environment_marker == marker), None)
 
 
-def environment_name(marker: str) -> str:
-    return _ENVIRONMENT_NAMES.get(marker, marker)
+def environment_name(marker: str, provider: str) -> str:
+    found = destination_for_marker(marker, provider)
+    return found.account if found and found.account else marker
 
 
 def destinations_matching(text: str) -> list[str]:
     """Values of destinations whose label or value contains ``text`` (case-insensitive)."""
     needle = text.casefold()
     return [d.value for d in DESTINATIONS if needle in d.label.casefold() or needle in d.value.casefold()]
+
+
+def key_log_patterns() -> tuple[re.Pattern[str], ...]:
+    """Every destination's key masks, each once: what the log redactor searches for."""
+    return tuple(dict.fromkeys(p for d in DESTINATIONS for p in d.key_rules.log_patterns))
 
 
 def key_record_id(destination: Destination, key: str) -> str | None:
@@ -125,5 +231,5 @@ def key_record_id(destination: Destination, key: str) -> str | None:
     for pattern in (rules.pattern, rules.id_pattern):
         match = pattern.match(key) if pattern is not None else None
         if match is not None and "id" in match.groupdict():
-            return f"apikey_{match.group('id')}"
+            return f"{rules.record_prefix}{match.group('id')}"
     return None

@@ -44,15 +44,15 @@ def row_binding(row: Credential) -> bytes:
     return binding(row.id, Workspace(row.enterprise_id, row.team_id), row.destination, row.entity_type)
 
 
-def check_message(check: KeyCheck) -> str:
-    """What a Test connection tells the person (the key is stored either way)."""
+def check_message(check: KeyCheck, provider: str) -> str:
+    """What a Test connection tells the person (the key is stored either way); ``provider`` is its name."""
     if check.accepted:
-        return "Paddle accepted the key."
+        return f"{provider} accepted the key."
     if check.outcome is Outcome.REJECTED:  # the provider's words say what to do; its code is shown apart
         return f"{check.message} Then use Replace API key."
     return (
-        "Paddle could not be reached, or did not answer as Paddle does, so the key was not checked. Try again "
-        "in a few minutes."
+        f"{provider} could not be reached, or did not answer as {provider} does, so the key was not checked. Try "
+        "again in a few minutes."
     )
 
 
@@ -151,7 +151,8 @@ class CredentialService:
         row = self.queries.row(raw_id, workspace)
         api_key = self._open(row, actor, "credential.test")
         with self.observer.holding(api_key):
-            check = self.verification.check(workspace, actor, validate_destination(row.destination), api_key, row.id)
+            dest = validate_destination(row.destination)
+            check = self.verification.check(workspace, actor, dest, api_key, row.id)
         verification = Verification(self.clock(), check.outcome, check.reason)
         values = _verification_values(verification, check.record)
         if check.record is None:  # keep what we knew of the expiry when the provider did not say
@@ -159,7 +160,7 @@ class CredentialService:
         with self.sessions.begin() as session:
             session.execute(update(Credential).where(*in_workspace(workspace), Credential.id == row.id).values(values))
             self.audit.append(session, workspace, actor, "credential.test", verification.label, row.id)
-        return self.queries.get(workspace, row.id), check_message(check)
+        return self.queries.get(workspace, row.id), check_message(check, dest.provider_label)
 
     def replace_key(self, workspace: Workspace, actor: str, raw_id: object, raw_key: str | None) -> CredentialSummary:
         """A new key for the same credential (same id: integrations keep working); the old key is never shown."""

@@ -95,12 +95,13 @@ def check_api_key(
     Refused here is only what can never work: text that is not a key, or a key marked for the other environment.
     A key of the provider's family in a shape we do not know (a new marker, another length) is the provider's to
     judge when keys are verified with it; without verification nothing could confirm it, so it is refused.
-    The returned :class:`Secret` is the trimmed key. Error messages never repeat the key.
+    The returned :class:`Secret` is the trimmed key. Error messages never repeat the key; they name the
+    destination's provider and its key rules, from the catalog.
     """
     key = (raw or "").strip()
-    rules = destination.key_rules
+    rules, provider = destination.key_rules, destination.provider_label
     if not key:
-        raise InvalidInput("api_key", "Paste the API key from the Paddle dashboard.")
+        raise InvalidInput("api_key", f"Paste the API key from the {provider} dashboard.")
     match = rules.pattern.match(key)
     if match:
         _same_environment(match.group("env"), destination, destination_fixed)
@@ -109,48 +110,52 @@ def check_api_key(
         if not live_verification:
             raise InvalidInput(
                 "api_key",
-                "This looks like a legacy Paddle key, which says nothing about its environment. It can only be "
-                "accepted when keys are verified with Paddle (CREDBOT_VERIFY_KEYS); ask an operator, or create a "
-                "new key in Paddle.",
+                f"This looks like a legacy {provider} key, which says nothing about its environment. It can only be "
+                f"accepted when keys are verified with {provider} (CREDBOT_VERIFY_KEYS); ask an operator, or "
+                f"create a new key in {provider}.",
             )
         return Secret(key)
     family = rules.family_pattern.match(key) if rules.family_pattern is not None else None
     if family:
         _same_environment(family.group("env"), destination, destination_fixed)
         if not live_verification:
+            length = f"they have {rules.length} characters; " if rules.length else ""
             raise InvalidInput(
                 "api_key",
-                f"This key is not shaped like the Paddle keys Credbot knows (they have 69 characters; this one has "
-                f"{len(key)}), and keys are not verified with Paddle here (CREDBOT_VERIFY_KEYS), so it cannot be "
-                "confirmed. Copy the whole key again, or ask an operator to turn verification on.",
+                f"This key is not shaped like the {provider} keys Credbot knows ({length}this one has "
+                f"{len(key)}), and keys are not verified with {provider} here (CREDBOT_VERIFY_KEYS), so it cannot "
+                "be confirmed. Copy the whole key again, or ask an operator to turn verification on.",
             )
         return Secret(key)
-    if key.startswith("pdl_"):
+    if rules.prefix and key.startswith(rules.prefix):
         problem = (
-            "it is longer than any Paddle key"
+            f"it is longer than any {provider} key"
             if len(key) > KEY_MAX
-            else "it has characters Paddle keys never contain (spaces, quotes or other symbols)"
+            else f"it has characters {provider} keys never contain (spaces, quotes or other symbols)"
         )
         raise InvalidInput(
-            "api_key", f"This is not a Paddle API key as Paddle issues them: {problem}. Copy the whole key again."
+            "api_key",
+            f"This is not {_a(provider)} API key as {provider} issues them: {problem}. Copy the whole key again.",
         )
-    raise InvalidInput(
-        "api_key",
-        "This does not look like a Paddle API key; they start with pdl_live_apikey_ or pdl_sdbx_apikey_ "
-        f"and are 69 characters long ({rules.where_to_get}).",
-    )
+    shape = f"; they {rules.shape}" if rules.shape else ""
+    raise InvalidInput("api_key", f"This does not look like {_a(provider)} API key{shape} ({rules.where_to_get}).")
+
+
+def _a(word: str) -> str:
+    """The article before a provider's name: "a Paddle key", "an Acme Pay key"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _same_environment(marker: str, destination: catalog.Destination, destination_fixed: bool) -> None:
     """Refuse a key whose marker names another destination's environment; an unknown marker is the provider's."""
-    rules = destination.key_rules
-    owner = catalog.destination_for_marker(marker)
+    rules, provider = destination.key_rules, destination.provider
+    owner = catalog.destination_for_marker(marker, provider)
     if marker == rules.environment_marker or owner is None:
         return
     # In the wizard the destination can still change; when replacing a key it cannot.
     suggestion = f" Go Back and choose “{owner.label}”, or paste a key" if not destination_fixed else " Paste a key"
     raise InvalidInput(
         "api_key",
-        f"This key belongs to {catalog.environment_name(marker)}, but the destination is "
-        f"“{destination.label}”.{suggestion} from {catalog.environment_name(rules.environment_marker)}.",
+        f"This key belongs to {catalog.environment_name(marker, provider)}, but the destination is "
+        f"“{destination.label}”.{suggestion} from {catalog.environment_name(rules.environment_marker, provider)}.",
     )

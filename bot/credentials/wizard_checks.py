@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.credentials.errors import InvalidInput, NameTaken
+from bot.credentials.errors import NameTaken
 from bot.credentials.queries import CredentialQueries
 from bot.credentials.types import Workspace
-from bot.credentials.validation import check_api_key, validate_destination, validate_entity_type, validate_name
-from bot.credentials.wizard_state import WizardState, stage_named
+from bot.credentials.validation import check_api_key, validate_destination, validate_name
+from bot.credentials.wizard_state import STAGES, WizardState, stage_of
 from bot.infra.secret import Secret
 
 
@@ -23,22 +23,17 @@ class WizardChecks:
         return name
 
     def answer(self, workspace: Workspace, field: str, value: str | None) -> str:
-        """Check one stage's answer (stages 1-3); returns the value to carry forward. Stages 2 and 3 are
-        checked against the catalog only: no database."""
-        if field == "name":
-            return self.name_available(workspace, value)
-        if field == "entity_type":
-            return validate_entity_type(value).value
-        if field == "destination":
-            return validate_destination(value).value
-        raise InvalidInput(stage_named(field), "The key is checked with the final submission, not as a stage answer.")
+        """Check one carried stage's answer; returns the value to carry forward. Menus are checked against the
+        catalog only; a name is also checked against the workspace's names."""
+        checked = stage_of(field).checked(value)
+        return self.name_available(workspace, checked) if field == "name" else checked
 
     @staticmethod
     def carried_answers(state: WizardState) -> None:
-        """Stages 1-3 again, without the database: raises InvalidInput for the first bad one."""
-        validate_name(state.name)
-        validate_entity_type(state.entity_type)
-        validate_destination(state.destination)
+        """Every carried stage again, without the database: raises InvalidInput for the first bad one."""
+        for stage in STAGES:
+            if stage.carried:
+                stage.checked(state.answer(stage.field))
 
     def key(self, destination: str, value: str | None, *, destination_fixed: bool = False) -> Secret:
         """The offline key check of the final stage (shape and environment)."""

@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from datetime import datetime, UTC
 from collections.abc import Iterable, Iterator
 
+from bot.credentials import catalog
 from bot.infra.secret import Secret
 
 MASK = "[REDACTED]"
-_PATTERNS = [
-    re.compile(r"pdl_[A-Za-z0-9]+_[A-Za-z0-9_-]+"),  # Paddle keys (URL-safe), even truncated
-    re.compile(r"\b[A-Za-z0-9]{50}\b"),  # Paddle legacy keys
+# Beside the catalog's key masks (catalog.key_log_patterns: every destination's keys, even truncated).
+_OWN_PATTERNS = [
     re.compile(r"\bx(?:ox[abpoesr]|app)-[A-Za-z0-9-]{6,}"),  # Slack tokens
     # Whatever was typed in the API key input, however the payload is quoted or encoded.
     re.compile(
@@ -43,6 +43,20 @@ _QUOTED_KEY_VALUE = re.compile(
     re.DOTALL,
 )
 _FORM_PAYLOAD = re.compile(r"payload=([^&\s'\"]+)")
+
+
+_patterns: tuple[int, list[re.Pattern[str]]] = (-1, [])
+
+
+def key_patterns() -> list[re.Pattern[str]]:
+    """The catalog's key masks and our own; derived again whenever a destination is (un)registered."""
+    global _patterns
+    version, patterns = _patterns
+    if version != catalog.DESTINATIONS.version:
+        version = catalog.DESTINATIONS.version
+        patterns = [*catalog.key_log_patterns(), *_OWN_PATTERNS]
+        _patterns = (version, patterns)
+    return patterns
 
 
 def _mask_key_inputs(value: object) -> object:
@@ -131,7 +145,7 @@ class Redactor:
         for value in values:
             if value in text:
                 text = text.replace(value, MASK)
-        for pattern in _PATTERNS:
+        for pattern in key_patterns():
             if pattern.groups:
                 text = pattern.sub(lambda m: m.group(1) + MASK, text)
             else:

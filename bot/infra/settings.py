@@ -22,14 +22,13 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, Va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
 
+from bot.credentials import catalog
 from bot.infra.secret import Secret
 from bot.infra.setting_names import check_names
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # The manifest's bot scopes (a test keeps them equal): what an OAuth install asks for unless SLACK_SCOPES says.
 DEFAULT_SLACK_SCOPES = ("commands", "chat:write", "usergroups:read", "channels:read", "groups:read", "users:read")
-DEFAULT_PADDLE_API_URL = "https://api.paddle.com"
-DEFAULT_PADDLE_SANDBOX_API_URL = "https://sandbox-api.paddle.com"
 
 KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CHANNEL_ID_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -42,7 +41,8 @@ LOG_FORMATS = ("text", "json")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
-# Field name -> the variable it is read from: the one list of settings (the README table and .env.example follow it).
+# Field name -> the variable it is read from. With each destination's base-URL setting (the catalog's, read at
+# each load: setting_names()) this is the one list of settings; the README table and .env.example follow it.
 ENV_NAMES: dict[str, str] = {
     "slack_bot_token": "SLACK_BOT_TOKEN",
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
@@ -64,8 +64,6 @@ ENV_NAMES: dict[str, str] = {
     "admins": "CREDBOT_ADMINS",
     "viewers": "CREDBOT_VIEWERS",
     "verify_keys": "CREDBOT_VERIFY_KEYS",
-    "paddle_api_url": "PADDLE_API_URL",
-    "paddle_sandbox_api_url": "PADDLE_SANDBOX_API_URL",
     "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
     "log_level": "LOG_LEVEL",
     "log_format": "LOG_FORMAT",
@@ -217,21 +215,45 @@ def _scopes(value: Any, info: ValidationInfo) -> tuple[str, ...]:
 
 def _http_url(default: str) -> BeforeValidator:
     def check(value: str | None, info: ValidationInfo) -> str:
-        value = value or default
-        try:
-            parts = urlsplit(value)
-        except ValueError:  # "http://[::1": nothing of it is worth repeating
-            raise _problem(f"{_name(info)} must be an http(s) URL such as {default}") from None
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise _problem(f"{_name(info)} must be an http(s) URL such as {default}, got {_shown(value)!r}")
-        if parts.scheme == "http" and not _loopback(parts.hostname or ""):
-            raise _problem(
-                f"{_name(info)} must use https:// (keys and tokens are sent there); plain http is "
-                f"accepted only for a loopback host, got {_shown(value)!r}"
-            )
-        return value
+        return _checked_url(_name(info), value or default, default)
 
     return BeforeValidator(check)
+
+
+def _checked_url(name: str, value: str, default: str) -> str:
+    """``value`` if it is an http(s) URL Credbot may send keys and tokens to; else the problem, named ``name``."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[::1": nothing of it is worth repeating
+        raise _problem(f"{name} must be an http(s) URL such as {default}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _problem(f"{name} must be an http(s) URL such as {default}, got {_shown(value)!r}")
+    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
+        raise _problem(
+            f"{name} must use https:// (keys and tokens are sent there); plain http is "
+            f"accepted only for a loopback host, got {_shown(value)!r}"
+        )
+    return value
+
+
+def _base_urls(value: Any) -> dict[str, str]:
+    """Each destination's base URL (by destination value) from its catalog-named setting, or its default;
+    every bad one is a problem of its own."""
+    if not isinstance(value, dict):
+        return value
+    urls: dict[str, str] = {}
+    problems: list[str] = []
+    for entry in catalog.DESTINATIONS:
+        try:
+            url = _checked_url(
+                entry.base_url_setting, value.get(entry.value) or entry.default_base_url, entry.default_base_url
+            )
+            urls[entry.value] = url.rstrip("/")
+        except PydanticCustomError as problem:
+            problems.append(problem.message())
+    if problems:
+        raise _problem("\n".join(problems))
+    return urls
 
 
 def _loopback(host: str) -> bool:
@@ -376,10 +398,6 @@ def _trailing_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def _no_trailing_slash(url: str) -> str:
-    return url.rstrip("/")
-
-
 class Settings(BaseSettings):
     """Every setting, typed. Build it with :func:`load_settings`, which gathers the raw values and reports
     every problem at once; the class alone reads nothing from the environment."""
@@ -425,12 +443,8 @@ class Settings(BaseSettings):
     verify_keys: Annotated[bool, BeforeValidator(_switch)] = True
     # Announcements and the board show every workspace's credentials, not only those of the channel's workspace.
     org_wide_channels: Annotated[bool, BeforeValidator(_switch)] = False
-    paddle_api_url: Annotated[str, _http_url(DEFAULT_PADDLE_API_URL), AfterValidator(_no_trailing_slash)] = (
-        DEFAULT_PADDLE_API_URL
-    )
-    paddle_sandbox_api_url: Annotated[
-        str, _http_url(DEFAULT_PADDLE_SANDBOX_API_URL), AfterValidator(_no_trailing_slash)
-    ] = DEFAULT_PADDLE_SANDBOX_API_URL
+    # Destination value -> its provider's base URL, read from the setting the catalog names (PADDLE_API_URL…).
+    base_urls: Annotated[dict[str, str], BeforeValidator(_base_urls)] = Field(default_factory=dict)
     paddle_timeout: Annotated[float, BeforeValidator(_seconds)] = 8.0
     log_level: Annotated[str, _choice(LOG_LEVELS, str.upper, "one of " + ", ".join(LOG_LEVELS))] = "INFO"
     log_format: Annotated[str, _choice(LOG_FORMATS, str.lower, "text or json")] = "text"  # "text" or "json"
@@ -453,7 +467,12 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _derived(cls, data: Any) -> Any:
-        return {**data, "database_is_default": "DATABASE_URL" not in data}
+        base_urls = {d.value: data.get(d.base_url_setting) for d in catalog.DESTINATIONS}
+        return {**data, "database_is_default": "DATABASE_URL" not in data, "base_urls": base_urls}
+
+    def base_url(self, destination: str) -> str | None:
+        """The base URL of a destination's provider; None for one registered after these settings were read."""
+        return self.base_urls.get(destination)
 
     @property
     def oauth_mode(self) -> bool:
@@ -494,9 +513,14 @@ def read_sources(cwd: Path | None = None) -> tuple[dict[str, str], dict[str, str
     )
 
 
+def setting_names() -> tuple[str, ...]:
+    """Every setting's variable: the fields', then each destination's base-URL setting (from the catalog)."""
+    return (*ENV_NAMES.values(), *dict.fromkeys(d.base_url_setting for d in catalog.DESTINATIONS))
+
+
 def known_names() -> frozenset[str]:
     """Every name Credbot reads: the settings, and ``NAME_FILE`` for each secret."""
-    return frozenset(ENV_NAMES.values()) | {f"{name}_FILE" for name in SECRET_SETTINGS}
+    return frozenset(setting_names()) | {f"{name}_FILE" for name in SECRET_SETTINGS}
 
 
 def _present(env: Mapping[str, str]) -> dict[str, str]:

@@ -217,3 +217,8 @@ def _error_code(body: bytes) -> str | None:
         return code if isinstance(code, str) else None
     except (ValueError, AttributeError):
         return None
+
+
+def verifier(base_urls: Mapping[str, str], timeout: float) -> PaddleVerifier:
+    """This provider's KeyVerifier (bot.providers.registry builds it for the catalog's Paddle destinations)."""
+    return PaddleVerifier(base_urls, timeout=timeout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from bot.slack.fair_use import ALREADY_RUNNING
+from bot.slack.fair_use import already_running
 from tests.kit import Workspace, core_service, seed, view_text
 
 
@@ -26,7 +26,7 @@ def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_
     opened = slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger, timeout=10)
     assert opened.response["ok"], opened.response  # not expired_trigger_id: the modal opened in time
 
-    refusals = [c for c in slack.calls_to("views.open") if ALREADY_RUNNING in view_text(c.json("view") or {})]
+    refusals = [c for c in slack.calls_to("views.open") if already_running("paddle") in view_text(c.json("view") or {})]
     assert len(refusals) >= 30
     assert bot.settle()  # the four checks have finished and published
     assert len(paddle_live.requests) - calls_before <= len(ids)  # one check (one request) per credential

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from bot.credentials.types import Workspace as Scope
-from bot.slack.fair_use import ALREADY_RUNNING, FairUse
+from bot.slack.fair_use import FairUse, already_running
 
 
 def scope() -> Scope:
@@ -17,15 +17,15 @@ def test_claims_expire_with_the_window_and_release_frees_the_credential():
     now = [0.0]
     fair = FairUse(lambda: now[0], per_person=2, window=60)
     try:
-        assert fair.claim(scope(), "U1", "c1") is None
-        assert fair.claim(scope(), "U2", "c1") == ALREADY_RUNNING
+        assert fair.claim(scope(), "U1", "c1", "paddle") is None
+        assert fair.claim(scope(), "U2", "c1", "paddle") == already_running("paddle")
         fair.release("c1")
-        assert fair.claim(scope(), "U1", "c1") is None
+        assert fair.claim(scope(), "U1", "c1", "paddle") is None
         fair.release("c1")
-        assert "wait 60 s" in fair.claim(scope(), "U1", "c2")
+        assert "wait 60 s" in fair.claim(scope(), "U1", "c2", "paddle")
         now[0] = 60.5
-        assert fair.claim(scope(), "U1", "c2") is None
-        assert fair.claim(Scope("", "T2"), "U1", "c3") is None  # another workspace's U1 is another person
+        assert fair.claim(scope(), "U1", "c2", "paddle") is None
+        assert fair.claim(Scope("", "T2"), "U1", "c3", "paddle") is None  # another workspace's U1 is another person
     finally:
         fair.close()
 
@@ -34,9 +34,9 @@ def test_a_claim_never_released_frees_its_credential_after_its_expiry():
     now = [0.0]
     fair = FairUse(lambda: now[0])
     try:
-        assert fair.claim(scope(), "U1", "c1") is None
+        assert fair.claim(scope(), "U1", "c1", "paddle") is None
         now[0] = 121
-        assert fair.claim(scope(), "U2", "c1") is None
+        assert fair.claim(scope(), "U2", "c1", "paddle") is None
     finally:
         fair.close()
 
@@ -46,11 +46,11 @@ def test_the_pool_refuses_when_full_and_releases_the_claim():
     gate = threading.Event()
     try:
         for credential_id in ("a", "b"):
-            assert fair.claim(scope(), "U1", credential_id) is None
+            assert fair.claim(scope(), "U1", credential_id, "paddle") is None
             assert fair.run(credential_id, gate.wait)
-        assert fair.claim(scope(), "U1", "c") is None
+        assert fair.claim(scope(), "U1", "c", "paddle") is None
         assert not fair.run("c", gate.wait)
-        assert fair.claim(scope(), "U2", "c") is None  # refused work does not hold its credential
+        assert fair.claim(scope(), "U2", "c", "paddle") is None  # refused work does not hold its credential
     finally:
         gate.set()
         fair.close()

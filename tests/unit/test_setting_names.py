@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.infra.setting_names import TOOLING_NAMES, check_names, nearest
-from bot.infra.settings import ENV_NAMES, known_names
+from bot.infra.settings import known_names, setting_names
 
 KNOWN = known_names()
 
@@ -31,7 +31,7 @@ def test_a_name_like_nothing_has_no_suggestion():
 
 
 def test_every_name_in_dot_env_that_is_not_a_setting_is_a_problem_and_known_ones_pass():
-    problems, warnings = check_names(["CREDBOT_ADMIN", "PATH", *ENV_NAMES.values(), "DATABASE_URL_FILE"], [], KNOWN)
+    problems, warnings = check_names(["CREDBOT_ADMIN", "PATH", *setting_names(), "DATABASE_URL_FILE"], [], KNOWN)
     assert problems == [
         "CREDBOT_ADMIN (in .env) is not a setting; did you mean CREDBOT_ADMINS?",
         "PATH (in .env) is not a setting; .env.example lists every setting",

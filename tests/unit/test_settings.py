@@ -11,7 +11,7 @@ import pytest
 
 from bot.infra.secret import Secret
 from bot.infra.settings import (
-    ENV_NAMES,
+    setting_names,
     SECRET_SETTINGS,
     ConfigError,
     EncryptionKey,
@@ -62,7 +62,7 @@ def test_defaults_have_the_types_callers_use(tmp_path):
         None,
     )
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert (settings.paddle_api_url, settings.paddle_sandbox_api_url) == (
+    assert (settings.base_url("paddle"), settings.base_url("paddle_sandbox")) == (
         "https://api.paddle.com",
         "https://sandbox-api.paddle.com",
     )
@@ -116,14 +116,17 @@ def test_values_are_normalised(tmp_path):
     assert settings.notify_channels == ("C1AAA", "C2BBB") and settings.board_channel == "G0BOARD"
     assert settings.admins == ("U0AAA", "W0BBB", "S0CCC") and settings.viewers == ("S0DDD",)
     assert settings.verify_keys is False and settings.paddle_timeout == 2.5
-    assert (settings.paddle_api_url, settings.paddle_sandbox_api_url) == ("https://paddle.test", "https://sandbox.test")
+    assert (settings.base_url("paddle"), settings.base_url("paddle_sandbox")) == (
+        "https://paddle.test",
+        "https://sandbox.test",
+    )
     assert (settings.log_level, settings.log_format, settings.host) == ("DEBUG", "json", "127.0.0.1")
     assert (settings.port, settings.http_workers, settings.http_threads, settings.metrics_port) == (8080, 3, 4, 9100)
     assert settings.reminder_interval == 60
 
 
 def test_empty_values_count_as_unset():
-    settings = load_settings({name: " " for name in ENV_NAMES.values()} | SERVE)
+    settings = load_settings({name: " " for name in setting_names()} | SERVE)
     assert settings.port == 3000 and settings.viewers is None and settings.database_is_default
 
 
@@ -445,7 +448,7 @@ def test_without_a_mapping_the_environment_wins_over_dot_env(tmp_path, monkeypat
         "# a comment\nSLACK_BOT_TOKEN=xoxb-from-dotenv\nexport PORT='8081'\n"
         'LOG_LEVEL="debug"\nSLACK_SIGNING_SECRET_FILE=signing\nHOST=\n'
     )
-    for name in ENV_NAMES.values():
+    for name in setting_names():
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
     monkeypatch.setenv("LOG_LEVEL", "warning")
@@ -485,7 +488,7 @@ def dot_env_example() -> dict[str, tuple[str, bool]]:
 
 
 def test_the_readme_table_documents_every_setting():
-    assert sorted(readme_settings()) == sorted(ENV_NAMES.values())
+    assert sorted(readme_settings()) == sorted(setting_names())
 
 
 def test_dot_env_example_lists_every_documented_setting_with_a_comment():
@@ -507,7 +510,7 @@ def test_dot_env_example_sets_nothing_but_leaves_required_ones_to_fill_in():
 def test_dot_env_example_copied_as_it_is_refuses_to_start_only_for_what_is_missing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
-    for name in ENV_NAMES.values():
+    for name in setting_names():
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
     found = problems(read_environment())
@@ -530,4 +533,4 @@ def test_dot_env_example_defaults_are_the_real_defaults(tmp_path):
     "url", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9", "https://api.paddle.com"]
 )
 def test_plain_http_is_accepted_only_for_loopback_hosts(url):
-    assert load_settings(SERVE | {"PADDLE_API_URL": url}).paddle_api_url == url
+    assert load_settings(SERVE | {"PADDLE_API_URL": url}).base_url("paddle") == url

@@ -40,8 +40,8 @@ def test_defaults_and_parsing():
     assert settings.database_url == "sqlite:////tmp/cb/credbot.db" and settings.database_is_default
     assert settings.notify_channels == ("C1AAA", "C2BBB")
     assert settings.verify_keys is False
-    assert settings.paddle_api_url == "https://api.paddle.com"
-    assert settings.paddle_sandbox_api_url == "https://sandbox-api.paddle.com"
+    assert settings.base_url("paddle") == "https://api.paddle.com"
+    assert settings.base_url("paddle_sandbox") == "https://sandbox-api.paddle.com"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert not settings.socket_mode
     assert "xoxb-1" not in repr(settings)
@@ -349,3 +349,18 @@ def test_the_slack_client_logger_has_the_configured_level_so_request_bodies_are_
             root.addHandler(handler)
         root.setLevel(saved[1])
         client_logger.setLevel(saved[2])
+
+
+def test_the_stage_table_is_the_wizard_states_fields_and_the_services_arguments():
+    """Adding a wizard field is a row of STAGES: the state carries exactly its carried fields, and the service's
+    create takes each of them by name (wizard_submit passes state.answers())."""
+    import dataclasses
+    import inspect
+
+    from bot.credentials.service import CredentialService
+    from bot.credentials.wizard_state import CARRIED, KEY_STAGE, STAGES
+
+    assert [f.name for f in dataclasses.fields(WizardState)] == ["stage", *CARRIED]
+    parameters = inspect.signature(CredentialService.create).parameters
+    assert set(CARRIED) | {KEY_STAGE} <= set(parameters)
+    assert [s.field for s in STAGES if not s.carried] == [KEY_STAGE] == [STAGES[-1].field]

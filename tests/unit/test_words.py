@@ -61,7 +61,9 @@ def renderings(item: CredentialSummary) -> dict[str, str]:
         stage="api_key", name=item.name, entity_type=item.entity_type.value, destination=item.destination
     )
     shown = {
-        f"wizard {field}": wizard_modal.stage_view(state.at(field)) for field, _ in STAGES if field != "destination"
+        f"wizard {field}": wizard_modal.stage_view(state.at(field))
+        for field in (s.field for s in STAGES)
+        if field != "destination"
     }  # the chooser lists every destination with its description: see below
     shown |= {
         "verifying": wizard_modal.verifying_view(state),

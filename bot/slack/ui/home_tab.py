@@ -101,7 +101,7 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
         header("title", CREDENTIALS),
         section(
             "intro",
-            f"{CREDENTIALS} connect this workspace's billing integrations to Paddle. An "
+            f"{CREDENTIALS} connect this workspace's billing integrations to {_providers()}. An "
             "integration references a credential by its ID; the key itself is stored encrypted and "
             "never shown again.",
         ),
@@ -169,7 +169,7 @@ def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict
 def health_text(item: CredentialSummary) -> str:
     parts = [verification_text(item)]
     if item.key_status and item.key_status != "active":
-        parts.append(f":no_entry: Paddle says the key is *{escape(item.key_status)}*")
+        parts.append(f":no_entry: {_provider(item)} says the key is *{escape(item.key_status)}*")
     if item.key_expires_at:
         parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
     elif item.verification.ok:
@@ -180,13 +180,23 @@ def health_text(item: CredentialSummary) -> str:
 def verification_text(item: CredentialSummary) -> str:
     checked = item.verification
     if not checked.at or checked.outcome is None:
-        return ":grey_question: not verified with Paddle yet"
+        return f":grey_question: not verified with {_provider(item)} yet"
     when = slack_date(checked.at)
     if checked.ok:
         return f":white_check_mark: verified {when}"
     if checked.outcome is Outcome.REJECTED:
-        return f":x: Paddle refused the key {when}"  # its code is shown apart, where the key is tested
-    return f":warning: Paddle unreachable {when}"
+        return f":x: {_provider(item)} refused the key {when}"  # its code is shown apart, where the key is tested
+    return f":warning: {_provider(item)} unreachable {when}"
+
+
+def _providers() -> str:
+    """Every provider of the catalog's destinations, by name: "Paddle", "Paddle and Acme"."""
+    names = list(dict.fromkeys(d.provider_label for d in catalog.DESTINATIONS))
+    return escape(", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names))
+
+
+def _provider(item: CredentialSummary) -> str:
+    return escape(catalog.provider_label(item.destination))
 
 
 def no_access_view(text: str) -> dict:
@@ -253,7 +263,8 @@ def tested_view(item: CredentialSummary, message: str) -> View:
 
 def replace_view(item: CredentialSummary, problem: str | None = None, problem_code: str = "") -> View:
     rules = catalog.destination(item.destination)
-    where = rules.key_rules.where_to_get if rules else "the Paddle dashboard"
+    where = rules.key_rules.where_to_get if rules else "the provider's dashboard"
+    placeholder = f"{rules.key_rules.prefix}…" if rules and rules.key_rules.prefix else None
     blocks: list[Block] = [
         SectionBlock(
             block_id="which",
@@ -271,7 +282,7 @@ def replace_view(item: CredentialSummary, problem: str | None = None, problem_co
             block_id="api_key",
             label="New API key",
             hint=f"Paste a key generated in {where}.",
-            element=PlainTextInputElement(action_id="api_key_input", placeholder="pdl_…"),
+            element=PlainTextInputElement(action_id="api_key_input", placeholder=placeholder),
         )
     )
     return View(
@@ -318,7 +329,7 @@ def deleted_view(item: CredentialSummary) -> View:
     return info_view(
         DELETE_TITLE,
         f":wastebasket: {literal(item.name)} was deleted, with its encrypted "
-        "key. Revoke the key in Paddle too if nothing else uses it.",
+        f"key. Revoke the key in {_provider(item)} too if nothing else uses it.",
     )
 
 
@@ -356,7 +367,7 @@ def delete_view(item: CredentialSummary) -> View:
                 text=MarkdownTextObject(
                     text=f":warning: Delete {_on_destination(item)}?\n"
                     f"Integrations using ID `{item.id}` will stop working. The encrypted key is erased; "
-                    "this cannot be undone. Revoke the key in Paddle too if it is no longer needed."
+                    f"this cannot be undone. Revoke the key in {_provider(item)} too if it is no longer needed."
                 ),
             )
         ],

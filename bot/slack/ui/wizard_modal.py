@@ -6,8 +6,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.credentials import catalog, vocabulary
-from bot.credentials.validation import NAME_MAX
-from bot.credentials.wizard_state import STAGES, WizardState
+from bot.credentials.wizard_state import STAGES, Stage, WizardState
 from bot.slack.ui.blocks import button, context, mrkdwn, plain, problem_blocks, section
 from bot.slack.ui.text import escape, literal, truncate
 
@@ -23,14 +22,10 @@ def input_action(field: str) -> str:
     return f"{field}_input"
 
 
-def _answer_label(state: WizardState, field: str) -> str:
-    value = state.answer(field)
-    if field == "entity_type":
-        found = catalog.entity_type(value)
-        return found.label if found else value
-    if field == "destination":
-        return catalog.destination_label(value)
-    return value
+def _answer_label(state: WizardState, stage: Stage) -> str:
+    value = state.answer(stage.field)
+    found = stage.choice(value)
+    return found.label if found else value
 
 
 # The stage and "Verifying" views are built as plain Block Kit dicts, not slack_sdk.models: they are an ack's
@@ -60,14 +55,14 @@ def stepper(state: WizardState, *, current: int | None = None) -> list[dict]:
     """Stages done (checked, with their answers), the current one in focus, later ones greyed."""
     current = state.index if current is None else current
     lines = []
-    for position, (field, title) in enumerate(STAGES[: current + 1]):
+    for position, stage in enumerate(STAGES[: current + 1]):
         if position < current:
-            answer = literal(truncate(_answer_label(state, field), 60))
-            lines.append(f":white_check_mark: Stage {position + 1}  {title}: {answer}")
+            answer = literal(truncate(_answer_label(state, stage), 60))
+            lines.append(f":white_check_mark: Stage {position + 1}  {stage.title}: {answer}")
         else:
-            lines.append(f":arrow_right: *Stage {position + 1}  {title}*")
+            lines.append(f":arrow_right: *Stage {position + 1}  {stage.title}*")
     blocks = [section("stepper", "\n".join(lines))]
-    later = [f"Stage {i + 1}  {title}" for i, (_, title) in enumerate(STAGES) if i > current]
+    later = [f"Stage {i + 1}  {stage.title}" for i, stage in enumerate(STAGES) if i > current]
     if later:
         blocks.append(context("stepper_later", "  ·  ".join(later)))
     blocks.append({"type": "divider"})
@@ -115,68 +110,48 @@ def _described(choices: tuple) -> str:
 
 
 def _stage_blocks(state: WizardState, problem: str | None, problem_code: str) -> list[dict]:
-    field = state.stage
+    stage = STAGES[state.index]
     blocks: list[dict] = problem_blocks(problem, problem_code) if problem else []
-    if field == "name":
-        blocks.append(
-            _input(
-                "name",
-                "Credential name",
-                _text_input("name", "e.g. Acme billing", NAME_MAX, state.name),
-                "Unique in this workspace, up to 100 characters. Integrations refer to the credential by its ID.",
-            )
-        )
-    elif field == "entity_type":
-        blocks.append(
-            _input(
-                "entity_type",
-                "Entity type",
-                _select(
-                    "entity_type",
-                    "Select an entity type",
-                    catalog.ENTITY_TYPES,
-                    state.entity_type or catalog.ENTITY_TYPES[0].value,
-                ),
-                _described(catalog.ENTITY_TYPES),
-            )
-        )
-    elif field == "destination":
-        blocks.append(
-            _input(
-                "destination",
-                "Destination",
-                _select("destination", "Select a destination", catalog.DESTINATIONS, state.destination),
-                _described(catalog.DESTINATIONS),
-            )
-        )
+    if stage.choices is not None:
+        choices = tuple(stage.choices())
+        chosen = state.answer(stage.field) or (choices[0].value if stage.preselect_first and choices else "")
+        element = _select(stage.field, stage.placeholder, choices, chosen)
+        blocks.append(_input(stage.field, stage.label, element, _described(choices)))
+    elif stage.carried:
+        element = _text_input(stage.field, stage.placeholder, stage.max_length, state.answer(stage.field))
+        blocks.append(_input(stage.field, stage.label, element, stage.hint))
     else:
-        dest = catalog.destination(state.destination)
-        where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
-        blocks.append(
-            section(
-                "panel",
-                f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
-                f"Paste an API key generated in {escape(where)}.",
-            )
-        )
-        blocks.append(
-            _input(
-                "api_key",
-                "API key",
-                _text_input("api_key", "pdl_…", 200),
-                f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted "
-                "as soon as you submit and is never shown again.",
-            )
-        )
+        blocks += _key_blocks(state, stage)
     if state.index > 0:
         blocks.append(_back_button())
     return blocks
 
 
+def _key_blocks(state: WizardState, stage: Stage) -> list[dict]:
+    """The key stage: where the destination's keys come from, and the input (its placeholder the key prefix)."""
+    dest = catalog.destination(state.destination)
+    where = dest.key_rules.where_to_get if dest else "the provider's dashboard"
+    placeholder = f"{dest.key_rules.prefix}…" if dest and dest.key_rules.prefix else "…"
+    return [
+        section(
+            "panel",
+            f"*{escape(catalog.destination_label(state.destination))} Connection*\n"
+            f"Paste an API key generated in {escape(where)}.",
+        ),
+        _input(
+            stage.field,
+            stage.label,
+            _text_input(stage.field, placeholder, stage.max_length),
+            f"Generate a key in {where}. Slack cannot hide what you type here: the key is encrypted "
+            "as soon as you submit and is never shown again.",
+        ),
+    ]
+
+
 def stage_view(state: WizardState, *, problem: str | None = None, problem_code: str = "") -> dict:
     """The modal for ``state.stage``, answers so far pre-filled; ``problem`` is shown above the input, with the
     provider's ``problem_code`` beneath it for support."""
-    final = state.stage == STAGES[-1][0]
+    final = state.stage == STAGES[-1].field
     return {
         "type": "modal",
         "callback_id": CALLBACK_PREFIX + state.stage,
@@ -200,8 +175,8 @@ def verifying_view(state: WizardState) -> dict:
             {
                 "type": "section",
                 "text": mrkdwn(
-                    ":hourglass_flowing_sand: *Verifying with Paddle…*\nChecking the key and saving the credential. "
-                    "This takes a few seconds."
+                    f":hourglass_flowing_sand: *Verifying with {escape(catalog.provider_label(state.destination))}…*\n"
+                    "Checking the key and saving the credential. This takes a few seconds."
                 ),
             }
         ],

@@ -16,7 +16,7 @@ from bot.credentials.errors import CredentialError, CredentialGone
 from bot.credentials.types import CredentialSummary
 from bot.slack.access import MANAGE, VIEW
 from bot.slack.home_refresh import publish_home
-from bot.slack.fair_use import BUSY
+from bot.slack.fair_use import busy
 from bot.slack.listeners.common import open_modal, permitted, update_modal
 from bot.slack.ui import home_tab
 
@@ -61,13 +61,13 @@ def _choice_and_credential(context: BoltContext, raw: object) -> tuple[str, Cred
 def test_connection(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
     """Claim a check (one per credential, a few per person), show "Testing…", and let the Paddle pool finish it."""
     services, workspace, actor = context["services"], context["workspace"], context["actor"]
-    refusal = services.fair_use.claim(workspace, actor, item.id)
+    refusal = services.fair_use.claim(workspace, actor, item.id, item.destination)
     if refusal:
         open_modal(client, body, home_tab.info_view(home_tab.TEST_TITLE, refusal))
         return
     view_id = open_modal(client, body, home_tab.testing_view(item))  # the trigger expires in 3 s; Paddle may not
     if not services.fair_use.run(item.id, lambda: _finish_test(client, context, item, view_id)) and view_id:
-        update_modal(client, view_id, home_tab.info_view(home_tab.TEST_TITLE, BUSY))
+        update_modal(client, view_id, home_tab.info_view(home_tab.TEST_TITLE, busy(item.destination)))
 
 
 def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummary, view_id: str | None) -> None:

@@ -3,6 +3,7 @@
 from slack_bolt import App
 
 from bot.slack.listeners.views import delete_credential, rename_credential, replace_key, wizard_stage, wizard_submit
+from bot.credentials.wizard_state import KEY_STAGE
 from bot.slack.ui import home_tab, wizard_modal
 
 
@@ -10,7 +11,7 @@ def register(app: App) -> None:
     app.view(wizard_stage.STAGE_CALLBACK)(wizard_stage.next_stage)
     # Slack wants an answer within 3 s and Paddle may take longer: answer, then finish on the listener pool
     # (the wizard's final stage hands its checked submission over itself: listeners.common.after_answer).
-    app.view(wizard_modal.CALLBACK_PREFIX + "api_key")(wizard_submit.check_submission)
+    app.view(wizard_modal.CALLBACK_PREFIX + KEY_STAGE)(wizard_submit.check_submission)
     app.view(home_tab.REPLACE_CALLBACK)(ack=replace_key.check_replacement, lazy=[replace_key.replace_key])
     app.view(home_tab.RENAME_CALLBACK)(ack=rename_credential.rename, lazy=[rename_credential.after_rename])
     app.view(home_tab.DELETE_CALLBACK)(ack=delete_credential.confirm_delete, lazy=[delete_credential.delete])

@@ -10,7 +10,7 @@ from bot.credentials.types import CredentialSummary
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
-from bot.slack.fair_use import BUSY
+from bot.slack.fair_use import busy
 from bot.slack.home_refresh import after_change, publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input, update_modal
 from bot.slack.notify import notify_channels
@@ -31,7 +31,9 @@ def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
     except InvalidInput as problem:
         ack(response_action="errors", errors={"api_key": problem.message})
         return
-    refusal = services.fair_use.claim(context["workspace"], context["actor"], item.id)  # released by replace_key
+    refusal = services.fair_use.claim(
+        context["workspace"], context["actor"], item.id, item.destination
+    )  # released by replace_key
     if refusal:
         ack(response_action="errors", errors={"api_key": refusal})
         return
@@ -49,7 +51,7 @@ def replace_key(view: dict, context: BoltContext, client: WebClient) -> None:
         services.fair_use.release(str(home_tab.parse_metadata(view.get("private_metadata"))))
         return  # answered at ack time
     if not services.fair_use.run(item.id, lambda: _finish_replacement(view, context, client, item)):
-        update_modal(client, view["id"], home_tab.replace_view(item, problem=BUSY))
+        update_modal(client, view["id"], home_tab.replace_view(item, problem=busy(item.destination)))
 
 
 def _finish_replacement(view: dict, context: BoltContext, client: WebClient, item: CredentialSummary) -> None:

@@ -7,12 +7,13 @@ import re
 from slack_bolt import Ack, BoltContext
 
 from bot.credentials.errors import InvalidInput, WizardStateInvalid
-from bot.credentials.wizard_state import WizardState
+from bot.credentials.wizard_state import CARRIED, WizardState
 from bot.slack.access import MANAGE
 from bot.slack.listeners.common import permitted, read_input
 from bot.slack.ui import wizard_modal
 
-STAGE_CALLBACK = re.compile(f"^{re.escape(wizard_modal.CALLBACK_PREFIX)}(name|entity_type|destination)$")
+# The carried stages (every one before the key), from the one stage table.
+STAGE_CALLBACK = re.compile(f"^{re.escape(wizard_modal.CALLBACK_PREFIX)}({'|'.join(map(re.escape, CARRIED))})$")
 
 
 def next_stage(ack: Ack, view: dict, context: BoltContext) -> None:

@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 
 from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInvalid
 from bot.credentials.types import CredentialPage, CredentialSummary, Workspace
-from bot.credentials.wizard_state import WizardState
+from bot.credentials.wizard_state import KEY_STAGE, WizardState
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
@@ -44,8 +44,8 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
         ack(response_action="update", view=wizard_modal.message_view(wizard_modal.TITLE, problem.message))
         return
     except InvalidInput as problem:
-        if problem.field == "api_key":
-            ack(response_action="errors", errors={"api_key": problem.message})
+        if problem.field == KEY_STAGE:
+            ack(response_action="errors", errors={KEY_STAGE: problem.message})
         else:
             state = WizardState.from_metadata(view.get("private_metadata"))
             ack(
@@ -69,8 +69,8 @@ def create_credential(
 
 def read_final_submission(services, view: dict) -> tuple[WizardState, Secret]:
     """The carried answers and the key, checked offline; the API key is read from nowhere else."""
-    state = WizardState.from_metadata(view.get("private_metadata")).at("api_key")
-    return state, services.wizard.key(state.destination, read_input(view, "api_key"))
+    state = WizardState.from_metadata(view.get("private_metadata")).at(KEY_STAGE)
+    return state, services.wizard.key(state.destination, read_input(view, KEY_STAGE))
 
 
 def finish_wizard(
@@ -79,14 +79,7 @@ def finish_wizard(
     """Verify and save, then replace the "Verifying" view with the outcome and announce it."""
     screen = _Screen(client, view_id, actor)
     try:
-        created = services.credentials.create(
-            workspace,
-            actor,
-            name=state.name,
-            entity_type=state.entity_type,
-            destination=state.destination,
-            api_key=api_key,
-        )
+        created = services.credentials.create(workspace, actor, **state.answers(), api_key=api_key)
     except CredentialError as problem:  # InvalidInput (e.g. the name taken while the key was typed) names a stage
         stage = state.at(problem.field) if isinstance(problem, InvalidInput) else state
         screen.show(
