@@ -194,7 +194,8 @@ class Opened(runtime.Opened):
         """An org's installation (E…) or one team's (T…), tokens and all; how many rows went."""
         from bot.slack.installation_store import SealedInstallationStore
 
-        store = SealedInstallationStore(self.sessions, self.ring, client_id="")
+        # remove() deletes rows and reads no token: `installations remove` opens no key ring
+        store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]  # see above
         enterprise, team = (workspace_id, "") if workspace_id.startswith("E") else ("", workspace_id)
         with database_errors(self.settings):
             return store.remove(enterprise_id=enterprise, team_id=team)

@@ -217,6 +217,7 @@ class SealedInstallationStore(InstallationStore):
         return self._row(row.enterprise_id, row.team_id, row.is_enterprise_install)
 
     def _newer_than(self, row: SlackInstallation) -> SlackInstallation | None:
+        log.info("waiting for another instance's refresh of the bot token of %s", row.team_id or row.enterprise_id)
         deadline = time.monotonic() + REFRESH_WAIT_SECONDS
         while time.monotonic() < deadline:
             time.sleep(0.1)
