@@ -43,8 +43,8 @@ def walk(workspace: Workspace, paddle: FakePaddle, number: int, samples: dict[st
     samples[STEPS[0]].append(ms)
     call = workspace.slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger)
     view = {**call.json("view"), "id": call.response["view"]["id"]}
-    for step, (block, value) in zip(  # noqa: B905 (the two tuples are written side by side)
-        STEPS[1:4], (("name", f"Bench {number}"), ("entity_type", "bill"), ("destination", "paddle"))
+    for step, (block, value) in zip(
+        STEPS[1:4], (("name", f"Bench {number}"), ("entity_type", "bill"), ("destination", "paddle")), strict=True
     ):
         reply, ms = timed(lambda: workspace.submit(view, {block: value}))  # noqa: B023 (called at once)
         assert reply.json()["response_action"] == "update", reply.text

@@ -15,13 +15,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Self, TypeVar, overload
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.vault import KeyRing, VaultError
 from bot.infra import db
 from bot.infra.files import UnsafePath, private_dir
 from bot.infra.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.credentials.service import CredentialService
 
 log = logging.getLogger("bot.runtime")
 
@@ -65,7 +71,9 @@ def key_file(settings: Settings) -> Path | None:
     return settings.data_dir / KEY_FILE_NAME
 
 
-def key_ring_of(settings: Settings, *, create: bool, sessions=None, local_first: bool = False) -> KeyRing:
+def key_ring_of(
+    settings: Settings, *, create: bool, sessions: sessionmaker[Session], local_first: bool = False
+) -> KeyRing:
     """The local key ring, or with CREDBOT_KMS_KEY_ID the envelope key ring (its data keys live in the database
     that ``sessions`` opens; the first one is made on first use: a data key, unlike a key file, needs no backup)."""
     from bot.keys.kms import key_ring_for
@@ -87,11 +95,11 @@ def key_ring_of(settings: Settings, *, create: bool, sessions=None, local_first:
         ) from None
 
 
-def _key_file_missing(settings: Settings, sessions) -> str | None:
+def _key_file_missing(settings: Settings, sessions: sessionmaker[Session]) -> str | None:
     """The key file is gone: lost (restore it) when the database holds what it opened; None when it holds nothing."""
     from bot.keys.key_checks import encrypted_data
 
-    held = encrypted_data(sessions) if sessions is not None else {}
+    held = encrypted_data(sessions)
     if not held:
         return None
     what = ", ".join(f"{count} {label}{'s' if count != 1 else ''}" for label, count in held.items())
@@ -171,6 +179,19 @@ def prepare_for_serving(settings: Settings) -> KeyRing:
     return key_ring
 
 
+@overload
+def open_existing(
+    settings: Settings, *, keys: bool = False, key_ring: KeyRing | None = None, read_only: bool = False
+) -> Opened: ...
+@overload
+def open_existing(
+    settings: Settings,
+    *,
+    keys: bool = False,
+    key_ring: KeyRing | None = None,
+    read_only: bool = False,
+    kind: type[_Opened],
+) -> _Opened: ...
 def open_existing(
     settings: Settings,
     *,
@@ -211,23 +232,30 @@ class Opened:
     """An open database (and maybe the key ring)."""
 
     settings: Settings
-    engine: object
-    sessions: object
+    engine: Engine
+    sessions: sessionmaker[Session]
     key_ring: KeyRing | None
+
+    @property
+    def ring(self) -> KeyRing:
+        """The key ring, for what reads or writes ciphertext (opened with ``keys=True``)."""
+        if self.key_ring is None:
+            raise RuntimeError("opened without the key ring: open_existing(..., keys=True)")
+        return self.key_ring
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> Opened:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def service(self):
+    def service(self) -> CredentialService:
         from bot import wiring
 
-        return wiring.credential_service(self.settings, self.sessions, self.key_ring)
+        return wiring.credential_service(self.settings, self.sessions, self.ring)
 
     def key_usage(self) -> dict[str, int]:
         from bot.credentials.queries import key_usage
@@ -241,6 +269,9 @@ class Opened:
 
         with database_errors(self.settings):
             try:
-                confirm_key_checks(self.sessions, self.key_ring)
+                confirm_key_checks(self.sessions, self.ring)
             except VaultError as error:
                 raise CredbotUnavailable(f"encryption keys: {error}", EXIT_CONFIG) from None
+
+
+_Opened = TypeVar("_Opened", bound=Opened)

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 import traceback
+from typing import NoReturn
 
 from bot.cli import (
     audit_trail,
@@ -35,7 +36,7 @@ __all__ = ["main", "parser", "CommandFailed", "EXIT_CONFIG", "EXIT_RUNTIME"]
 class Parser(argparse.ArgumentParser):
     """argparse, with a usage error on one line (and exit 2) instead of the usage text and the error."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_CONFIG, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 

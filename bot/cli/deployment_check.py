@@ -13,12 +13,16 @@ import argparse
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from bot.cli import keys_and_database
 from bot.cli.failures import CommandFailed
 from bot.runtime import CredbotUnavailable
 from bot.cli.printing import print_json
 from bot.infra.settings import ConfigError, Settings
+
+if TYPE_CHECKING:  # slack-sdk is imported only by the Slack checks, when they run
+    from slack_sdk import WebClient
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 TOKEN_FIX = "copy the Bot User OAuth Token (xoxb-…) again from your app's OAuth & Permissions page into SLACK_BOT_TOKEN"
@@ -51,7 +55,7 @@ class SlackTarget:
     """One bot token to check: the process's, or one installation's (OAuth mode)."""
 
     label: str  # "" for SLACK_BOT_TOKEN, else the workspace
-    client: object
+    client: WebClient
     fix: str
     bot_name: str = "credbot"
     working: bool = False
@@ -98,7 +102,7 @@ def run_checks() -> list[Check]:
 
 
 @contextmanager
-def opened_database(settings: Settings, checks: list[Check]) -> Iterator[object | None]:
+def opened_database(settings: Settings, checks: list[Check]) -> Iterator[keys_and_database.Opened | None]:
     """The database as it is (reachable and migrated), or None with the failure noted."""
     try:
         opened = keys_and_database.open_existing(settings)
@@ -113,7 +117,7 @@ def opened_database(settings: Settings, checks: list[Check]) -> Iterator[object 
         opened.close()
 
 
-def check_keys(opened, checks: list[Check]) -> bool:
+def check_keys(opened: keys_and_database.Opened | None, checks: list[Check]) -> bool:
     """The key ring opens (with KMS: the data keys unwrap), has every stored key id, and each id's material is
     the one first used."""
     if opened is None:
@@ -127,7 +131,7 @@ def check_keys(opened, checks: list[Check]) -> bool:
     if problems:
         checks.append(Check("encryption keys", FAILED, "; ".join(problems)))
         return False
-    ids = opened.key_ring.key_ids
+    ids = opened.ring.key_ids
     checks.append(Check("encryption keys", OK, f"{len(ids)} key id{'s' if len(ids) != 1 else ''}"))
     return True
 

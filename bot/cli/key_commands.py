@@ -64,8 +64,8 @@ def key_status(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings, keys=True) as opened:
         usage = opened.key_usage()
-        rows = key_rows(opened.key_ring, usage)
-        missing = keys_and_database.missing_keys(opened.key_ring, usage)
+        rows = key_rows(opened.ring, usage)
+        missing = keys_and_database.missing_keys(opened.ring, usage)
     print_json(rows) if args.json else print_key_rows(rows)
     if missing:
         raise CommandFailed(
@@ -82,7 +82,7 @@ def rotate_keys(args: argparse.Namespace) -> None:
             opened.encrypt_with_local_keys()
         elif settings.kms_key_id:
             fresh_data_key_when_done(opened)
-        key_ring, usage = opened.key_ring, opened.key_usage()
+        key_ring, usage = opened.ring, opened.key_usage()
         missing = keys_and_database.missing_keys(key_ring, usage)
         if missing:
             advice = (
@@ -123,7 +123,7 @@ def rotate_keys(args: argparse.Namespace) -> None:
 def fresh_data_key_when_done(opened) -> None:
     """With KMS, rotation moves rows to a new data key; but while rows are still under other keys (an interrupted
     run, or moving in from local keys) it goes on with the current one, so running it again resumes."""
-    primary, usage = opened.key_ring.primary_key_id, opened.key_usage()
+    primary, usage = opened.ring.primary_key_id, opened.key_usage()
     if opened.is_data_key(primary) and any(k != primary and n for k, n in usage.items()):
         return
     print(f"new data key '{opened.new_data_key()}' wrapped by AWS KMS key '{opened.settings.kms_key_id}'")

@@ -119,7 +119,7 @@ class Opened(runtime.Opened):
         service = self.service()
         with database_errors(self.settings), _known(credential_id):
             key_id = service.queries.row(credential_id).encryption_key_id
-            if key_id not in self.key_ring.key_ids:
+            if key_id not in self.ring.key_ids:
                 advice = restore_advice(self.settings, "it")
                 raise CommandFailed(
                     f"credential {credential_id} is encrypted with key '{key_id}', which is not configured: {advice}",
@@ -135,7 +135,7 @@ class Opened(runtime.Opened):
 
         with database_errors(self.settings):
             return rotate_keys(
-                self.sessions, self.key_ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch
+                self.sessions, self.ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch
             )
 
     def envelope(self):
@@ -180,7 +180,7 @@ class Opened(runtime.Opened):
 
         with database_errors(self.settings):
             try:
-                return rewrap_installations(self.sessions, self.key_ring)
+                return rewrap_installations(self.sessions, self.ring)
             except VaultError as error:
                 raise CommandFailed(f"cannot rotate the Slack installations' tokens: {error}", EXIT_CONFIG) from None
 
@@ -201,7 +201,8 @@ class Opened(runtime.Opened):
         """An org's installation (E…) or one team's (T…), tokens and all; how many rows went."""
         from bot.slack.installation_store import SealedInstallationStore
 
-        store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]
+        # remove() deletes rows and reads no token: `installations remove` opens no key ring
+        store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]  # see above
         enterprise, team = (workspace_id, "") if workspace_id.startswith("E") else ("", workspace_id)
         with database_errors(self.settings):
             return store.remove(enterprise_id=enterprise, team_id=team)
@@ -220,16 +221,16 @@ class Opened(runtime.Opened):
 
         with database_errors(self.settings):
             credentials, tokens = self.key_usage(), installation_key_usage(self.sessions)
-            wrong = unconfirmed_key_ids(self.sessions, self.key_ring)
+            wrong = unconfirmed_key_ids(self.sessions, self.ring)
         problems = []
-        if missing_keys(self.key_ring, credentials):
+        if missing_keys(self.ring, credentials):
             problems.append(
-                f"stored credentials use keys that are not configured: {missing_keys(self.key_ring, credentials)}"
+                f"stored credentials use keys that are not configured: {missing_keys(self.ring, credentials)}"
             )
-        if missing_keys(self.key_ring, tokens):
+        if missing_keys(self.ring, tokens):
             problems.append(
                 "Slack installation tokens use keys that are not configured: "
-                + missing_keys(self.key_ring, tokens).replace("credential", "token")
+                + missing_keys(self.ring, tokens).replace("credential", "token")
             )
         if problems:
             problems[-1] += (
@@ -249,7 +250,7 @@ class Opened(runtime.Opened):
         from bot.infra.secret import Secret
         from bot.slack.installation_store import SealedInstallationStore
 
-        store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]
+        store = SealedInstallationStore(self.sessions, self.ring, client_id="")
         found: list[tuple[dict, object, str | None]] = []
         for facts in self.installations():
             if facts["token"] != "stored":

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.credentials.models import AuditEvent
+from bot.credentials.models import AuditEvent, table_of
 from bot.credentials.ports import Clock, utc_now
 from bot.credentials.types import Workspace
 
@@ -56,7 +56,7 @@ class AuditLog:
         outcome: str,
         credential_id: str | None = None,
         detail: str = "",
-    ) -> dict:
+    ) -> dict[str, object]:
         """One event's columns, each cut to its column's size."""
         return {
             "at": self.clock(),
@@ -95,7 +95,7 @@ class AuditLog:
             log.error("audit write failed for %s/%s: %s", action, outcome, type(error).__name__)
 
 
-_INSERT = insert(AuditEvent.__table__)
+_INSERT = insert(table_of(AuditEvent))
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -111,7 +111,7 @@ class Event:
     credential_id: str | None
     detail: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {
             "at": self.at.isoformat(),
             "action": self.action,

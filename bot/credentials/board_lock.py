@@ -28,4 +28,7 @@ def locked_board(sessions: sessionmaker[Session], channel: str) -> Iterator[Boar
         pass  # another instance created it first
     with sessions.begin() as session:
         session.execute(update(BoardMessage).where(BoardMessage.channel_id == channel).values(updated_at=utcnow()))
-        yield session.scalar(select(BoardMessage).where(BoardMessage.channel_id == channel).with_for_update())
+        # scalar_one: the row was made above, and nothing deletes a board's row
+        yield session.execute(
+            select(BoardMessage).where(BoardMessage.channel_id == channel).with_for_update()
+        ).scalar_one()

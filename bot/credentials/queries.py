@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
 import re
+from collections.abc import Mapping
 from datetime import datetime, UTC
 from functools import cache
+from typing import Any, TypedDict, overload
 
-from sqlalchemy import Select, bindparam, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials import catalog
 from bot.credentials.errors import CredentialGone
-from bot.credentials.models import Credential, HomeViewer
+from bot.credentials.models import Credential, HomeViewer, table_of
 from bot.credentials.types import (
     COUNT_CAP,
     PAGE_SIZE,
@@ -47,7 +50,7 @@ _SHOWN_COUNT = len(SHOWN_COLUMNS)
 # parameter: SQLAlchemy then makes their cache key and compiled form once, and no ORM layer runs per execution.
 # Built per call through the ORM, the first page of /list-credentials spent about 380 us before the database saw
 # it, against about 90 us this way (SQLite, 2-core machine).
-_TABLE = Credential.__table__
+_TABLE = table_of(Credential)
 _SHOWN = tuple(_TABLE.c[column.key] for column in SHOWN_COLUMNS)
 _NEWEST = (_TABLE.c.created_at.desc(), _TABLE.c.id.desc())
 _OLDEST = (_TABLE.c.created_at.asc(), _TABLE.c.id.asc())
@@ -65,7 +68,7 @@ _COUNT_IN_GROUP = select(func.count()).select_from(
     select(_TABLE.c.id).where(*_IN_GROUP).limit(bindparam("cap")).subquery()
 )
 _GROUP_PAGE = select(*_SHOWN).where(*_IN_GROUP).order_by(*_NEWEST).offset(bindparam("skip")).limit(bindparam("limit"))
-_VIEWER = HomeViewer.__table__
+_VIEWER = table_of(HomeViewer)
 _HAS_OPENED_HOME = select(_VIEWER.c.user_id).where(
     _VIEWER.c.enterprise_id == bindparam("enterprise_id"),
     _VIEWER.c.team_id == bindparam("team_id"),
@@ -75,6 +78,12 @@ _OUTCOME_BY_VALUE = {outcome.value: outcome for outcome in Outcome}
 UUID_TEXT = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+@overload
+def utc(moment: datetime) -> datetime: ...
+@overload
+def utc(moment: None) -> None: ...
+@overload
+def utc(moment: datetime | None) -> datetime | None: ...
 def utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     if moment is None:
@@ -98,10 +107,11 @@ def verification_column(verification: Verification) -> str | None:
     return verification.label[:60]
 
 
-def summary_of(row) -> CredentialSummary:
+def summary_of(row: Row[*tuple[Any, ...]] | Credential | Mapping[str, Any]) -> CredentialSummary:
     """A row of SHOWN_COLUMNS (or a Credential, or the dict of its values) as the value shown to people."""
-    if isinstance(row, dict):  # the values of a row just inserted
-        return _summary(*(row.get(column.key) for column in SHOWN_COLUMNS))
+    if isinstance(row, Mapping):  # the values of a row just inserted
+        values: builtins.list[Any] = [row.get(column.key) for column in SHOWN_COLUMNS]  # columns absent: None
+        return _summary(*values)
     if isinstance(row, Credential):
         return _summary(*(getattr(row, column.key) for column in SHOWN_COLUMNS))
     return _summary(*row[:_SHOWN_COUNT])  # a Row unpacks far faster than it answers attribute lookups
@@ -150,12 +160,21 @@ def credential_id(value: object) -> str:
     raise CredentialGone()
 
 
-def in_workspace(workspace: Workspace) -> tuple:
+def in_workspace(workspace: Workspace) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return Credential.enterprise_id == workspace.enterprise_id, Credential.team_id == workspace.team_id
 
 
 def _workspace_values(workspace: Workspace) -> dict[str, str]:
     return {"enterprise_id": workspace.enterprise_id, "team_id": workspace.team_id}
+
+
+class Paging(TypedDict, total=False):
+    """Which page of a list: the keyword arguments of CredentialQueries.list after the filter."""
+
+    after: Cursor | None
+    before: Cursor | None
+    offset: int
+    limit: int
 
 
 class CredentialQueries:
@@ -171,7 +190,8 @@ class CredentialQueries:
         """The name of the workspace's credential that ``name`` collides with (the same, or looking the same)."""
         values = {**_workspace_values(workspace), "name_key": name_key(name)}
         with self.engine.connect() as connection:
-            return connection.execute(_NAME_HOLDER, values).scalar()
+            holder: str | None = connection.execute(_NAME_HOLDER, values).scalar()
+            return holder
 
     def get(self, workspace: Workspace, raw_id: object) -> CredentialSummary:
         """One credential of the workspace; CredentialGone otherwise (also for an id that is not an id)."""
@@ -289,7 +309,7 @@ class CredentialQueries:
         with self.engine.connect() as connection:
             return connection.execute(_HAS_OPENED_HOME, values).first() is not None
 
-    def board_listing(self, limit: int, team_id: str | None = None) -> tuple[list[CredentialSummary], int]:
+    def board_listing(self, limit: int, team_id: str | None = None) -> tuple[builtins.list[CredentialSummary], int]:
         """The first ``limit`` credentials (by destination, newest first) of every workspace, or of the workspace
         ``team_id`` names, and how many in all."""
         scope = [Credential.team_id == team_id] if team_id else []
@@ -300,7 +320,7 @@ class CredentialQueries:
             ).all()
         return [summary_of(r) for r in rows], total
 
-    def all_credentials(self, destination: str | None = None) -> list[CredentialSummary]:
+    def all_credentials(self, destination: str | None = None) -> builtins.list[CredentialSummary]:
         """Every credential of every workspace, optionally of one destination."""
         query = select(*SHOWN_COLUMNS).order_by(Credential.destination, *NEWEST_FIRST)
         if destination:
@@ -331,7 +351,7 @@ def _matching(text: str) -> tuple[str, list[str]]:
 
 
 @cache
-def _page_statement(direction: str, filtered: bool, by_destination: bool, counted: bool) -> Select:
+def _page_statement(direction: str, filtered: bool, by_destination: bool, counted: bool) -> Select[*tuple[Any, ...]]:
     """The page query of one shape (first page, after or before a row; filtered by name, and by destination;
     with the capped count), made once; the workspace, filter, cursor and limit are bound parameters."""
     conditions = list(_IN_WORKSPACE)
@@ -340,7 +360,7 @@ def _page_statement(direction: str, filtered: bool, by_destination: bool, counte
         if by_destination:
             matches.append(_TABLE.c.destination.in_(bindparam("destinations", expanding=True)))
         conditions.append(or_(*matches))
-    columns = list(_SHOWN)
+    columns: builtins.list[ColumnElement[Any]] = list(_SHOWN)
     if counted:  # uncorrelated: evaluated once, however many rows the page has
         columns.append(
             select(func.count())

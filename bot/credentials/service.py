@@ -9,18 +9,27 @@ from __future__ import annotations
 import logging
 import uuid
 from functools import lru_cache
+from typing import Any, Unpack, cast
 
-from sqlalchemy import Insert, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, Delete, Insert, Update, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.audit import AuditLog
 from bot.credentials.errors import CredentialGone, KeyUnreadable, NameTaken, StorageFailed
 from bot.credentials.key_verification import KeyVerification
-from bot.credentials.models import AuditEvent, Credential, HomeViewer
+from bot.credentials.models import AuditEvent, Credential, HomeViewer, table_of
 from bot.credentials.ports import Clock, KeyVerifier, Observer, Unobserved, utc_now
-from bot.credentials.queries import CredentialQueries, in_workspace, summary_of, verification_column
-from bot.credentials.types import CredentialPage, CredentialSummary, KeyCheck, Outcome, Verification, Workspace
+from bot.credentials.queries import CredentialQueries, Paging, in_workspace, summary_of, verification_column
+from bot.credentials.types import (
+    CredentialPage,
+    CredentialSummary,
+    KeyCheck,
+    KeyRecord,
+    Outcome,
+    Verification,
+    Workspace,
+)
 from bot.credentials.names import name_key
 from bot.credentials.validation import check_api_key, validate_destination, validate_entity_type, validate_name
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data
@@ -112,7 +121,7 @@ class CredentialService:
         self.observer.credential_created(dest.value)
         return summary_of(row)
 
-    def _insert(self, workspace: Workspace, actor: str, row: dict, name: str, detail: str) -> None:
+    def _insert(self, workspace: Workspace, actor: str, row: dict[str, Any], name: str, detail: str) -> None:
         """The row and its audit event, both or neither, as Core INSERTs (the ORM's unit of work cost more than
         the rest of the save); the unique index decides a name race.
 
@@ -222,7 +231,7 @@ class CredentialService:
 
     # -- audited reads and notes ---------------------------------------------------------------
 
-    def list(self, workspace: Workspace, actor: str, *, text: str = "", **paging) -> CredentialPage:
+    def list(self, workspace: Workspace, actor: str, *, text: str = "", **paging: Unpack[Paging]) -> CredentialPage:
         """A page of ``/list-credentials`` (see CredentialQueries.list), audited after the answer has gone."""
         page = self.queries.list(workspace, text=text, **paging)
         shown = f"{len(page.items)} shown" + (f" from {page.offset + 1}" if paging else "")
@@ -268,14 +277,23 @@ class CredentialService:
             raise KeyUnreadable(reference) from None
 
     def _change(
-        self, workspace: Workspace, actor: str, credential_id: str, event: tuple[str, str, str], statement
+        self,
+        workspace: Workspace,
+        actor: str,
+        credential_id: str,
+        event: tuple[str, str, str],
+        statement: Update | Delete,
     ) -> None:
         """An UPDATE or DELETE of one credential of the workspace with its audit event, in one transaction.
 
         CredentialGone when the row vanished meanwhile; IntegrityError passes through (a name race)."""
         try:
             with self.sessions.begin() as session:
-                changed = session.execute(statement.where(*in_workspace(workspace), Credential.id == credential_id))
+                # a DML statement's result is a CursorResult (Session.execute is typed as the general Result)
+                changed = cast(
+                    CursorResult[Any],
+                    session.execute(statement.where(*in_workspace(workspace), Credential.id == credential_id)),
+                )
                 if not changed.rowcount:
                     raise CredentialGone()
                 self.audit.append(session, workspace, actor, *event[:2], credential_id, event[2])
@@ -286,7 +304,8 @@ class CredentialService:
 
     def _storage_failed(self, workspace: Workspace, actor: str, error: SQLAlchemyError) -> StorageFailed:
         # The statement and its parameters stay out of the log: they hold the ciphertext.
-        cause = type(error.orig).__name__ if getattr(error, "orig", None) is not None else "-"
+        orig = getattr(error, "orig", None)  # the driver's error, on the DBAPIError kind
+        cause = type(orig).__name__ if orig is not None else "-"
         log.error("storing a credential failed: %s (%s)", type(error).__name__, cause)
         self.audit.record(
             workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}"
@@ -297,7 +316,7 @@ class CredentialService:
         )
 
 
-_INSERT_CREDENTIAL = insert(Credential.__table__)
+_INSERT_CREDENTIAL = insert(table_of(Credential))
 _EVENT_COLUMNS = ("at", "action", "outcome", "actor", "enterprise_id", "team_id", "detail")
 
 
@@ -305,7 +324,7 @@ _EVENT_COLUMNS = ("at", "action", "outcome", "actor", "enterprise_id", "team_id"
 def _create_with_event(columns: tuple[str, ...]) -> Insert:
     """``INSERT INTO audit_events … SELECT …, created.id FROM (INSERT INTO credentials … RETURNING id) created``:
     a credential and its "created" event in one statement (PostgreSQL), built once per set of columns."""
-    table, events = Credential.__table__, AuditEvent.__table__
+    table, events = table_of(Credential), table_of(AuditEvent)
     created = (
         insert(table)
         .values({table.c[key]: bindparam(f"c_{key}", type_=table.c[key].type) for key in columns})
@@ -316,7 +335,7 @@ def _create_with_event(columns: tuple[str, ...]) -> Insert:
     return insert(events).from_select([*_EVENT_COLUMNS, "credential_id"], chosen)
 
 
-def _verification_values(verification: Verification, record) -> dict:
+def _verification_values(verification: Verification, record: KeyRecord | None) -> dict[str, Any]:
     """The columns a verification (and the key's record, when known) sets."""
     return {
         "last_verified_at": verification.at,

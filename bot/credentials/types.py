@@ -94,7 +94,7 @@ class CredentialSummary:
     def workspace(self) -> Workspace:
         return Workspace(self.enterprise_id, self.team_id)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         """The JSON shape used by the CLI and integrations (never the key)."""
         return {
             "id": self.id,

@@ -44,8 +44,12 @@ def associated_data(**fields: str) -> bytes:
 
 
 class KeyMaterial(Protocol):
-    key_id: str
-    material: Secret  # the 32 raw bytes, base64 encoded
+    # Read-only members: the settings' keys are frozen dataclasses, and the ring never changes a key.
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def material(self) -> Secret: ...  # the 32 raw bytes, base64 encoded
 
 
 class KeyRing:

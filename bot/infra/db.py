@@ -48,8 +48,8 @@ def create_db_engine(
 
 
 def _sqlite_engine(url: str, read_only: bool) -> Engine:
-    database = make_url(url).database
-    on_disk = bool(database) and database != ":memory:"
+    database = make_url(url).database or ""
+    on_disk = database not in ("", ":memory:")
     if read_only and on_disk:
         url = read_only_url(Path(database))
     elif on_disk:
@@ -248,6 +248,8 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     head = ScriptDirectory.from_config(
         alembic_config(engine.url.render_as_string(hide_password=False))
     ).get_current_head()
+    if head is None:  # the package ships its migrations
+        raise RuntimeError("no migrations found in bot/migrations")
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()
     return current, head

@@ -174,7 +174,7 @@ def _proxied(scheme: str, host: str) -> bool:
     return scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
 
 
-proxied.cache_clear = _proxied.cache_clear  # type: ignore[attr-defined]  (for tests that change the environment)
+proxied.cache_clear = _proxied.cache_clear  # type: ignore[attr-defined]  # a function attribute, for tests that change the environment
 
 
 SHARED = ConnectionPool()  # one per process: Slack and Paddle calls from every thread

@@ -37,6 +37,8 @@ VERIFICATION_FAILURES = Counter(
 NOTIFICATION_FAILURES = Counter(
     "credbot_notification_failures", "Channel announcements that failed after retries, by Slack error", ["error"]
 )
+# Rises with every check the reminder loop finishes (failed or not): a flat line means the loop has stopped.
+EXPIRY_CHECKS = Counter("credbot_expiry_checks", "Expiry checks run by the reminder loop")
 DB_ROUND_TRIPS = Counter(
     "credbot_db_round_trips",
     "Exchanges with the database (statement, begin, commit, rollback, ping, connect), by the Slack "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 
 class Secret:
     """Holds a secret string; ``str``/``repr`` are masked.
@@ -39,5 +41,5 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # never pickled into caches or task queues by accident
+    def __reduce__(self) -> NoReturn:  # never pickled into caches or task queues by accident
         raise TypeError("Secret values cannot be pickled")

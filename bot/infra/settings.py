@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.credentials import catalog
 from bot.infra.secret import Secret
@@ -429,7 +435,7 @@ class Settings(BaseSettings):
         DEFAULT_SLACK_API_URL
     )
     data_dir: Annotated[Path, BeforeValidator(_data_dir)] = Path("./.credbot")  # before database_url, which uses it
-    database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]
+    database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]  # None is validated: _database_url makes it the SQLite file
     database_is_default: bool = False  # set from the raw values: DATABASE_URL unset
     # PostgreSQL: how long connecting may take (a server that accepts and never answers would hang every command)
     database_connect_timeout: Annotated[int, _whole(1, 300)] = 5
@@ -458,8 +464,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-    ):  # type: ignore[override]
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only what load_settings passes in: it has already read the environment and .env (read_environment),
         so a mapping given by a test is all there is."""
         return (init_settings,)
@@ -612,7 +623,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, purpose: str = "serve
     name_problems, warnings = check_names(dotenv, environment, known_names())
     raw = _present(dotenv | environment)
     problems = name_problems + _read_secret_files(raw) + _requirements(raw, purpose)
-    values = {name: value for name, value in raw.items() if not name.endswith("_FILE")}
+    # raw text for pydantic to validate into each field's type
+    values: dict[str, Any] = {name: value for name, value in raw.items() if not name.endswith("_FILE")}
     try:
         settings = Settings(**values, name_warnings=tuple(warnings))
     except ValidationError as error:

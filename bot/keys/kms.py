@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -62,7 +63,7 @@ def kms_client() -> Any:
         raise KmsFailed(f"AWS KMS cannot be configured: {error}") from None
 
 
-def _call(kms_key_id: str, action: str, call, **kwargs) -> dict:
+def _call(kms_key_id: str, action: str, call: Callable[..., dict[str, Any]], **kwargs: object) -> dict[str, Any]:
     """One KMS request; any failure becomes one line naming KMS, the action and the key id."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -151,7 +152,7 @@ class EnvelopeKeys:
                 DestinationEncryptionContext=context,
             )
             with self.sessions() as session:
-                stored = session.get(DataKey, row.key_id)
+                stored = session.get_one(DataKey, row.key_id)
                 stored.wrapped_key, stored.kms_key_id = answer["CiphertextBlob"], answer["KeyId"]
                 session.commit()
             changed.append((row.key_id, row.kms_key_id, answer["KeyId"]))
@@ -159,12 +160,12 @@ class EnvelopeKeys:
 
 
 def envelope_key_ring(
-    settings: Settings, sessions: sessionmaker[Session], *, create: bool, local_first: bool = False
+    kms_key_id: str, settings: Settings, sessions: sessionmaker[Session], *, create: bool, local_first: bool = False
 ) -> KeyRing:
     """The newest data key first (it encrypts), then older data keys, then any local keys still configured
     (to read rows not yet moved by `keys rotate`). With ``create``, the first data key is made on first use.
     ``local_first`` puts the local keys first instead: moving back off KMS (`keys rotate --to-local`)."""
-    envelope = EnvelopeKeys(settings.kms_key_id, sessions)
+    envelope = EnvelopeKeys(kms_key_id, sessions)
     envelope.check_key()
     data_keys: list[KeyMaterial] = list(envelope.unwrap_all(create=create))
     local = local_keys_if_any(settings)
@@ -189,5 +190,5 @@ def key_ring_for(
     from bot.keys.local_keys import load_key_ring
 
     if settings.kms_key_id:
-        return envelope_key_ring(settings, sessions, create=True, local_first=local_first)
+        return envelope_key_ring(settings.kms_key_id, settings, sessions, create=True, local_first=local_first)
     return load_key_ring(settings, create=create)

@@ -9,6 +9,7 @@ This module implements a port of the core (bot.credentials.ports) and imports no
 
 from __future__ import annotations
 
+import email.message
 import http.client
 import json
 import logging
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, UTC
 from collections.abc import Mapping
+from typing import IO, Protocol
 
 from bot.credentials.types import KeyCheck, KeyRecord, Outcome
 from bot.infra.http_pool import SHARED, ConnectionPool, proxied
@@ -47,7 +49,15 @@ UNEXPECTED = "unexpected_answer"  # a 200 that is not what Paddle sends: never t
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A 3xx is an unexpected answer, never followed: following would send the key to another address."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: email.message.Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -134,7 +144,11 @@ class PaddleVerifier:
             return 0, b""
 
 
-def _read_by(response, deadline: float) -> bytes:
+class _Body(Protocol):
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+
+def _read_by(response: _Body, deadline: float) -> bytes:
     """Up to MAX_BODY bytes of a urllib response, or TimeoutError once the deadline passes."""
     data = b""
     while len(data) < MAX_BODY:

@@ -8,9 +8,11 @@ Paddle's API; anything else (no answer, another status, another body) means it d
 
 from __future__ import annotations
 
+import email.message
 import json
 import urllib.error
 import urllib.request
+from typing import IO
 
 from bot.infra.http_pool import SHARED, ConnectionPool, proxied
 
@@ -20,7 +22,15 @@ MAX_BODY = 64 * 1024
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: email.message.Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None  # a redirect is an answer of its own: the base URL is not Paddle's API
 
 

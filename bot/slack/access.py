@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from slack_sdk import WebClient
 
 from bot.credentials.types import Workspace
-from bot.slack.slack_lookup import UNREADABLE, SlackLookup
+from bot.slack.slack_lookup import SlackLookup
 from bot.slack.ui.text import mention
 
 
@@ -109,7 +109,7 @@ class AccessPolicy:
             read,
             f"could not read the workspace of user {user_id} (%s): treating them as an outsider",
         )
-        return None if team is UNREADABLE else team
+        return team if isinstance(team, str) else None  # else UNREADABLE
 
     # -- internals ----------------------------------------------------------------------
 
@@ -131,10 +131,9 @@ class AccessPolicy:
 
     def _members(self, workspace: Workspace, group: str) -> frozenset[str] | None:
         def read() -> frozenset[str]:
-            arguments = {"usergroup": group}
-            if workspace.enterprise_id and workspace.team_id:
-                arguments["team_id"] = workspace.team_id  # org-wide installs must name the workspace
-            users = self.client.usergroups_users_list(**arguments).get("users")
+            # org-wide installs must name the workspace (slack-sdk leaves a None team_id out)
+            team_id = workspace.team_id if workspace.enterprise_id and workspace.team_id else None
+            users = self.client.usergroups_users_list(usergroup=group, team_id=team_id).get("users")
             if not isinstance(users, list):
                 raise ValueError("no users list in the response")
             return frozenset(u for u in users if isinstance(u, str))
@@ -144,4 +143,4 @@ class AccessPolicy:
             read,
             f"could not read members of user group {group} (%s): denying",
         )
-        return None if members is UNREADABLE else members
+        return members if isinstance(members, frozenset) else None  # else UNREADABLE

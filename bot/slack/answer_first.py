@@ -11,6 +11,7 @@ in-process tests, a thread that is not answering) work starts at once, as before
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -68,7 +69,7 @@ class Held:
                 log.error("work after an answer was not started: %s", error)
                 future.set_exception(error)
                 continue
-            started.add_done_callback(lambda done, future=future: _follow(done, future))
+            started.add_done_callback(functools.partial(_follow, future=future))
 
 
 def _follow(done: Future, future: Future) -> None:

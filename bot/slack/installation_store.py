@@ -16,10 +16,11 @@ import logging
 import time
 from datetime import datetime, timedelta, UTC
 from collections.abc import Callable
+from typing import Any, cast
 
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import SlackInstallation
@@ -178,17 +179,20 @@ class SealedInstallationStore(InstallationStore):
         now = self.clock()
         with self.sessions.begin() as session:
             claimed = (
-                session.execute(
-                    update(SlackInstallation)
-                    .where(
-                        SlackInstallation.id == row.id,
-                        SlackInstallation.version == row.version,
-                        or_(
-                            SlackInstallation.refresh_claimed_at.is_(None),
-                            SlackInstallation.refresh_claimed_at < now - REFRESH_CLAIM_LEASE,
-                        ),
-                    )
-                    .values(refresh_claimed_at=now)
+                cast(  # an UPDATE's result is a CursorResult (Session.execute is typed as the general Result)
+                    CursorResult[Any],
+                    session.execute(
+                        update(SlackInstallation)
+                        .where(
+                            SlackInstallation.id == row.id,
+                            SlackInstallation.version == row.version,
+                            or_(
+                                SlackInstallation.refresh_claimed_at.is_(None),
+                                SlackInstallation.refresh_claimed_at < now - REFRESH_CLAIM_LEASE,
+                            ),
+                        )
+                        .values(refresh_claimed_at=now)
+                    ),
                 ).rowcount
                 == 1
             )
@@ -213,6 +217,7 @@ class SealedInstallationStore(InstallationStore):
         return self._row(row.enterprise_id, row.team_id, row.is_enterprise_install)
 
     def _newer_than(self, row: SlackInstallation) -> SlackInstallation | None:
+        log.info("waiting for another instance's refresh of the bot token of %s", row.team_id or row.enterprise_id)
         deadline = time.monotonic() + REFRESH_WAIT_SECONDS
         while time.monotonic() < deadline:
             time.sleep(0.1)
@@ -251,7 +256,8 @@ class SealedInstallationStore(InstallationStore):
         org; how many there were."""
         conditions = _matching(enterprise_id, team_id) if enterprise_id else [SlackInstallation.team_id == team_id]
         with self.sessions.begin() as session:
-            return session.execute(delete(SlackInstallation).where(*conditions)).rowcount
+            deleted = session.execute(delete(SlackInstallation).where(*conditions))
+            return cast(CursorResult[Any], deleted).rowcount  # a DELETE's result is a CursorResult
 
 
 def _scope(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None) -> tuple[str, str]:
@@ -281,7 +287,9 @@ def _moment(value: object) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return _aware(value)
-    return datetime.fromtimestamp(float(value), UTC)  # type: ignore[arg-type]
+    if isinstance(value, int | float | str):  # seconds since the epoch, as Slack and slack-sdk give them
+        return datetime.fromtimestamp(float(value), UTC)
+    raise TypeError(f"not a moment: {type(value).__name__}")
 
 
 def installation_facts(sessions: sessionmaker[Session]) -> list[dict]:

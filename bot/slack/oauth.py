@@ -10,14 +10,16 @@ from __future__ import annotations
 import html
 import secrets
 from datetime import datetime, timedelta, UTC
+from typing import Any, cast
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.state_store import OAuthStateStore
+from slack_sdk import WebClient
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import OAuthState
@@ -57,29 +59,27 @@ class DatabaseStateStore(OAuthStateStore):
         if not state:
             return False
         with self.sessions.begin() as session:
-            return (
-                session.execute(
-                    delete(OAuthState).where(OAuthState.state == state, OAuthState.expires_at >= datetime.now(UTC))
-                ).rowcount
-                == 1
+            deleted = session.execute(
+                delete(OAuthState).where(OAuthState.state == state, OAuthState.expires_at >= datetime.now(UTC))
             )
+            return cast(CursorResult[Any], deleted).rowcount == 1  # a DELETE's result is a CursorResult
 
 
 def installation_store(
-    settings: Settings, sessions: sessionmaker[Session], key_ring: KeyRing, client: object
+    settings: Settings, sessions: sessionmaker[Session], key_ring: KeyRing, client: WebClient
 ) -> SealedInstallationStore:
     """The store, with a token rotator that calls oauth.v2.access at SLACK_API_URL (through ``client``)."""
     assert settings.slack_client_id and settings.slack_client_secret
     rotator = TokenRotator(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.reveal(), client=client
-    )  # type: ignore[arg-type]
+    )
     return SealedInstallationStore(
         sessions, key_ring, client_id=settings.slack_client_id, rotator=rotator, refresh_minutes=REFRESH_MINUTES
     )
 
 
 def oauth_settings(
-    settings: Settings, store: SealedInstallationStore, sessions: sessionmaker[Session], client: object
+    settings: Settings, store: SealedInstallationStore, sessions: sessionmaker[Session], client: WebClient
 ) -> OAuthSettings:
     """Bolt's OAuth settings over our stores; /slack/install answers with a 302 to Slack (and its cookie)."""
     assert settings.slack_client_id and settings.slack_client_secret
@@ -104,7 +104,7 @@ def oauth_settings(
         logger=log,
         installation_store=store,
         bot_only=True,
-        client=client,  # type: ignore[arg-type]
+        client=client,
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.reveal(),
         token_rotation_expiration_minutes=REFRESH_MINUTES,

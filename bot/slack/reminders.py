@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.expiry import claim, due, record_outcome
+from bot.infra import metrics
 from bot.slack.notify import notify_channels
 from bot.slack.ui.home_tab import reminder_message
 
@@ -73,4 +74,5 @@ class ReminderLoop:
                     log.info("sent %d expiry reminder(s)", len(sent))
             except Exception:  # a failed check must not end the loop; the next one tries again
                 log.exception("the expiry check failed")
+            metrics.EXPIRY_CHECKS.inc()
             delay = self.interval

@@ -9,8 +9,10 @@ import time
 import urllib.parse
 from http import HTTPStatus
 from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.types import StartResponse
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
@@ -28,7 +30,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KB; anything this large is not from Slack
 
-StartResponse = Callable[..., object]
 OAUTH_PATHS = ("/slack/install", "/slack/oauth_redirect")
 PARSED_BODY = "credbot.slack_body"  # the WSGI environ key under which the door leaves the body it parsed
 
@@ -114,7 +115,9 @@ class CredbotWSGI:
         metrics.begin_request()
         status: list[str] = []
 
-        def recording_start_response(status_line: str, headers: list, *rest: object) -> object:
+        def recording_start_response(
+            status_line: str, headers: list[tuple[str, str]], *rest: Any
+        ) -> Callable[[bytes], object]:
             status.append(status_line.split(" ", 1)[0])
             return start_response(status_line, headers, *rest)
 
@@ -330,6 +333,8 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
 
     from bot.slack.startup import connect_socket_mode
 
+    if settings.slack_app_token is None:  # settings.socket_mode: it is set
+        raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
     services = build_services(settings, key_ring)
     app = build_app(services)
     handler = SocketModeHandler(
@@ -363,8 +368,8 @@ class InstallRoutes:
     """Socket Mode with OAuth: only the install flow's two GET routes over HTTP (events come over the socket,
     so nothing here takes a signed request), as in bolt-python's socket_mode_oauth example."""
 
-    def __init__(self, app: object) -> None:
-        self.slack = SlackRequestHandler(app)  # type: ignore[arg-type]
+    def __init__(self, app: App) -> None:
+        self.slack = SlackRequestHandler(app)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
@@ -372,7 +377,7 @@ class InstallRoutes:
         return _json(start_response, 404, {"error": "not found"})
 
 
-def serve_install_routes(settings: Settings, app: object) -> Callable[[], None]:
+def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
     """Serve :class:`InstallRoutes` on HOST:PORT in a thread; returns the function that stops it."""
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server

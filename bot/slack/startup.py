@@ -59,6 +59,8 @@ def until_reachable(
 
 def check_bot_token(settings: Settings, stop: threading.Event) -> bool:
     """auth.test until Slack answers; False if stopped first. Raises SlackRefused for a refused token."""
+    if settings.slack_bot_token is None:  # load_settings("serve") requires it outside OAuth mode
+        raise ValueError("check_bot_token needs SLACK_BOT_TOKEN")
     client = WebClient(
         token=settings.slack_bot_token.reveal(),
         base_url=settings.slack_api_url,

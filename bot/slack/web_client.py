@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.error import HTTPError
 from urllib.request import Request
 
@@ -51,7 +51,11 @@ class PooledWebClient(WebClient):
         if self.proxy is not None or proxied(url) or self.ssl is not None:
             return super()._perform_urllib_http_request_internal(url, req)
         status, headers, body = self.pool.request(
-            req.get_method(), url, body=req.data, headers=dict(req.header_items()), timeout=self.timeout
+            req.get_method(),
+            url,
+            body=cast(bytes | None, req.data),
+            headers=dict(req.header_items()),
+            timeout=self.timeout,
         )
         if not 200 <= status < 300:  # urllib raises these; slack-sdk's retry handlers expect that
             raise HTTPError(url, status, headers.get("Status", "") or str(status), headers, io.BytesIO(body))

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import threading
-import time
+import urllib.request
 from datetime import datetime, timedelta, UTC
 
-from tests.kit import Workspace, cli_env, created_id, run_cli, view_text
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.kit import Workspace, cli_env, created_id, run_cli, settled, view_text
+
+
+def expiry_checks(bot) -> float:
+    """credbot_expiry_checks_total on the instance's GET /metrics."""
+    with urllib.request.urlopen(bot.url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples = [
+        s for f in text_string_to_metric_families(text) for s in f.samples if s.name == "credbot_expiry_checks_total"
+    ]
+    return sum(s.value for s in samples)
 
 
 def reminders(slack, credential_id: str) -> list:
@@ -58,7 +70,14 @@ def test_two_instances_send_each_reminder_once(start_bot, database, slack, paddl
     slack.wait_for(
         "chat.postMessage", lambda c: gone in view_text(c.params) and "reminder_replace" in view_text(c.params)
     )
-    time.sleep(3)
+    # The positive sign: each instance has finished two more checks (so one whole check began after the sends).
+    before = [expiry_checks(a), expiry_checks(b)]
+    checked = settled(
+        lambda: [expiry_checks(a), expiry_checks(b)],
+        lambda now: all(n >= was + 2 for n, was in zip(now, before, strict=True)),
+        timeout=30,  # a hang guard: the checks run every second
+    )
+    assert all(n >= was + 2 for n, was in zip(checked, before, strict=True)), (before, checked)
     assert [c.params["channel"] for c in reminders(slack, soon)] == ["CNOTIFYA", "CNOTIFYB"]
     assert [c.params["channel"] for c in reminders(slack, gone)] == ["CNOTIFYA", "CNOTIFYB"]
     claims = a.sql("SELECT credential_id, kind FROM reminders ORDER BY kind")

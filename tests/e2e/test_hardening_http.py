@@ -8,6 +8,9 @@ import time
 import urllib.parse
 
 import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from bot.infra.logs import MASK, Redactor
 
 
 def form(payload: str) -> bytes:
@@ -48,10 +51,6 @@ def test_any_nesting_is_answered_4xx_never_500(bot, workspace, content_type, bod
 
 
 # --- redaction by structure (security finding 2): the key input's value is replaced whole, whatever it holds
-
-from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
-
-from bot.infra.logs import MASK, Redactor  # noqa: E402
 
 AWKWARD = st.text(
     alphabet=st.sampled_from(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -14,6 +15,7 @@ from bot.credentials.vault import KeyRing, VaultError, generate_key
 from bot.infra.db import session_factory
 from bot.infra.settings import parse_encryption_keys
 from bot.slack.installation_store import SealedInstallationStore
+from tests.kit import settled
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def expiring(team: str) -> Bot:
     )
 
 
-def test_an_instance_that_reads_the_row_while_another_refreshes_waits_instead_of_refreshing_again(store):
+def test_an_instance_that_reads_the_row_while_another_refreshes_waits_instead_of_refreshing_again(store, caplog):
     """The race two instances ran into: B reads the row after A's claim but before A's save. B must not spend
     the single-use refresh token a second time; it waits for A's save and answers with A's new token."""
     store.save_bot(expiring("T0RACE"))
@@ -93,8 +95,11 @@ def test_an_instance_that_reads_the_row_while_another_refreshes_waits_instead_of
 
     def b_asks_while_a_refreshes():
         b.start()
-        time.sleep(0.3)  # B reads the claimed row now (were it slower, it would find A's save: no refresh either)
+        # A saves only once B has seen A's claim and waits (its log line): B reads the claimed row, not A's save.
+        said = settled(lambda: caplog.messages, lambda lines: any("waiting for another instance" in m for m in lines))
+        assert any("waiting for another instance" in m for m in said), said
 
+    caplog.set_level(logging.INFO, logger="bot.slack.installation_store")
     store.rotator = OneRotation(during=b_asks_while_a_refreshes)
     assert store.find_bot(enterprise_id=None, team_id="T0RACE").bot_token == "xoxb-new-" + "5" * 20
     b.join(15)

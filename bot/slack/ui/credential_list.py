@@ -130,7 +130,8 @@ def created_view(new: CredentialSummary, page: CredentialPage, notice: str | Non
         blocks.append(
             context(
                 "more",
-                f"…and {'many' if page.total_capped else page.total - len(page.items)} more: use `/list-credentials`.",
+                f"…and {'many' if page.total_capped or page.total is None else page.total - len(page.items)} more: "
+                "use `/list-credentials`.",
             )
         )
     return {

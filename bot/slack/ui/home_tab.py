@@ -257,7 +257,12 @@ def tested_view(item: CredentialSummary, message: str) -> View:
     lines = [f"{icon} {literal(item.name)}: {escape(message)}", health_text(item)]
     view = info_view(TEST_TITLE, "\n".join(lines))
     if not item.verification.ok and item.verification.reason:  # the provider's code, for support
-        view.blocks.append(context("problem_code", f"For support: `{escape(item.verification.reason)}`"))
+        view.blocks.append(
+            ContextBlock(
+                block_id="problem_code",
+                elements=[MarkdownTextObject(text=f"For support: `{escape(item.verification.reason)}`")],
+            )
+        )
     return view
 
 
