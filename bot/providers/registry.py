@@ -44,9 +44,10 @@ def factory(name: str) -> VerifierFactory:
     except ModuleNotFoundError as missing:
         raise LookupError(f"no provider module bot.providers.{name}") from missing
     made = getattr(module, "verifier", None)
-    if made is None:
+    if not callable(made):
         raise LookupError(f"bot.providers.{name} has no verifier(base_urls, timeout)")
-    return made
+    found: VerifierFactory = made  # a module attribute is Any to mypy; the provider contract says what it is
+    return found
 
 
 class ByProvider:
