@@ -13,7 +13,7 @@ from bot.credentials.models import Base, SlackInstallation
 from bot.credentials.vault import KeyRing, VaultError, generate_key
 from bot.infra.db import session_factory
 from bot.infra.settings import parse_encryption_keys
-from bot.slack.installation_store import SealedInstallationStore
+from bot.slack.oauth.installation_store import SealedInstallationStore
 
 
 @pytest.fixture
