@@ -11,18 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, UTC
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.expiry import claim, due, record_outcome
-from bot.slack.notify import notify_channels
+from bot.slack.broadcast.announcements import notify_channels
 from bot.slack.ui.home_tab import reminder_message
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def run_expiry_check(services, client: WebClient, now: datetime | None = None) -> list[tuple[str, str]]:
+def run_expiry_check(services: Services, client: WebClient, now: datetime | None = None) -> list[tuple[str, str]]:
     """Send every due reminder this instance can claim; returns (credential id, kind) of those sent."""
     now = now or datetime.now(UTC)
     credentials = services.credentials
@@ -50,7 +54,7 @@ def run_expiry_check(services, client: WebClient, now: datetime | None = None) -
 class ReminderLoop:
     """Runs the expiry check every ``interval`` seconds in a daemon thread, until stopped."""
 
-    def __init__(self, services, client: WebClient, interval: float) -> None:
+    def __init__(self, services: Services, client: WebClient, interval: float) -> None:
         self.services, self.client, self.interval = services, client, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="expiry-reminders", daemon=True)

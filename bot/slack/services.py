@@ -22,7 +22,7 @@ from bot.infra import metrics
 from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
 from bot.slack.answer_first import AnswerFirstExecutor
-from bot.slack.channel_owners import ChannelOwners
+from bot.slack.broadcast.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
 from bot.slack.web_client import PooledWebClient
 from bot.slack.access import AccessPolicy

@@ -196,6 +196,9 @@ class FakeSlack(LoopbackHTTPServer):
         self.token_scopes: dict[str, tuple[str, ...]] = {}
         #: channel id -> conversations.info's ``is_member`` for the bot; unlisted channels: True
         self.channel_members: dict[str, bool] = {}
+        #: method -> called with a call's params before the fake answers it (a test's look at the moment the bot
+        #: is waiting for Slack)
+        self.on_call: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._failures_served: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------
@@ -294,6 +297,8 @@ class FakeSlack(LoopbackHTTPServer):
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         scopes = self.token_scopes.get(token)
         granted = {"X-OAuth-Scopes": ", ".join(manifest_bot_scopes() if scopes is None else scopes)}
+        if method in self.on_call:
+            self.on_call[method](params)
         status, extra, payload = self._method(method, params)
         return status, {**granted, **extra}, payload
 
