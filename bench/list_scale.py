@@ -40,7 +40,7 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
     """Insert credentials number start..start+count-1 into the workspace; returns seconds taken."""
     from sqlalchemy import insert, text
 
-    from bot.infra.settings import parse_encryption_keys
+    from bot.infra.setting_checks import parse_encryption_keys
     from bot.credentials.models import Credential
     from bot.credentials.types import Workspace as Scope
     from bot.credentials.service import binding

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select
 from bot.credentials.models import Base, SlackInstallation
 from bot.credentials.vault import KeyRing, VaultError, generate_key
 from bot.infra.db import session_factory
-from bot.infra.settings import parse_encryption_keys
+from bot.infra.setting_checks import parse_encryption_keys
 from bot.slack.oauth.installation_store import SealedInstallationStore
 
 
