@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.credentials.expiry import claim, due, record_outcome
 from bot.slack.broadcast.announcements import notify_channels
-from bot.slack.ui.home_tab import reminder_message
+from bot.slack.ui.channel_messages import reminder_message
 
 if TYPE_CHECKING:
     from bot.slack.services import Services

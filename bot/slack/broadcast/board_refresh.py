@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.credentials.board_claims import BoardClaims, BoardTurn
 from bot.slack.slack_lookup import UNREADABLE
-from bot.slack.ui.home_tab import BOARD_LIMIT, board_message
+from bot.slack.ui.channel_messages import BOARD_LIMIT, board_message
 
 if TYPE_CHECKING:
     from bot.slack.services import Services

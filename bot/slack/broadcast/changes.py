@@ -13,7 +13,7 @@ from bot.credentials.types import CredentialSummary, Workspace
 from bot.slack.broadcast.announcements import ChannelResult, notify_channels
 from bot.slack.broadcast.board_refresh import refresh_board
 from bot.slack.broadcast.home_tab_refresh import publish_home
-from bot.slack.ui import credential_list, home_tab
+from bot.slack.ui import channel_messages, credential_list, home_tab
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -59,9 +59,9 @@ def announcement(change: Change) -> tuple[str, list[dict]] | None:
     if change.kind is ChangeKind.CREATED:
         return credential_list.announcement(item)
     if change.kind is ChangeKind.REPLACED:
-        return home_tab.change_announcement(
+        return channel_messages.change_announcement(
             "had its API key replaced", item, actor, f"key now ends {home_tab.key_ending(item)}"
         )
     if change.kind is ChangeKind.DELETED:
-        return home_tab.change_announcement("was deleted", item, actor)
+        return channel_messages.change_announcement("was deleted", item, actor)
     return None

@@ -149,7 +149,64 @@ class _Handler(KeepAliveHandler):
         self.wfile.write(data)
 
 
-class FakeSlack(LoopbackHTTPServer):
+class CallLog:
+    """What the fake has been asked, oldest first, and waiting for a call (part of FakeSlack)."""
+
+    _cond: threading.Condition
+    _calls: list[Call]
+
+    @property
+    def calls(self) -> list[Call]:
+        """Snapshot of all recorded calls, oldest first."""
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Recorded calls to ``method`` (e.g. "chat.postMessage")."""
+        with self._cond:
+            return [c for c in self._calls if c.method == method]
+
+    def count(self, method: str) -> int:
+        return len(self.calls_to(method))
+
+    def wait_for(
+        self, method: str, predicate: Callable[[Call], bool] = lambda call: True, timeout: float = 10.0
+    ) -> Call:
+        """Block until a call to ``method`` matching ``predicate`` is recorded.
+
+        Returns the first such call; raises AssertionError on timeout.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for call in self._calls:
+                    if call.method == method and predicate(call):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self._calls]
+                    raise AssertionError(f"no matching {method!r} call within {timeout}s; recorded: {seen}")
+                self._cond.wait(remaining)
+
+    def wait_quiet(self, seconds: float = 0.5, timeout: float = 20.0) -> None:
+        """Wait until no call has arrived for ``seconds`` (work left over by earlier tests has drained)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cond:
+                last = self._calls[-1].time if self._calls else 0.0
+            idle = time.time() - last
+            if idle >= seconds:
+                return
+            time.sleep(seconds - idle)
+        raise AssertionError("Slack fake never went quiet")
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+
+
+class FakeSlack(CallLog, LoopbackHTTPServer):
     """Fake Slack Web API on 127.0.0.1 recording every call in ``.calls``."""
 
     handler_class = _Handler
@@ -212,52 +269,7 @@ class FakeSlack(LoopbackHTTPServer):
         """A response_url whose posts are recorded as ``response_url:<name>``."""
         return f"http://127.0.0.1:{self.port}/response/{name}"
 
-    # -- inspection ----------------------------------------------------------
-
-    @property
-    def calls(self) -> list[Call]:
-        """Snapshot of all recorded calls, oldest first."""
-        with self._cond:
-            return list(self._calls)
-
-    def calls_to(self, method: str) -> list[Call]:
-        """Recorded calls to ``method`` (e.g. "chat.postMessage")."""
-        with self._cond:
-            return [c for c in self._calls if c.method == method]
-
-    def count(self, method: str) -> int:
-        return len(self.calls_to(method))
-
-    def wait_for(
-        self, method: str, predicate: Callable[[Call], bool] = lambda call: True, timeout: float = 10.0
-    ) -> Call:
-        """Block until a call to ``method`` matching ``predicate`` is recorded.
-
-        Returns the first such call; raises AssertionError on timeout.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for call in self._calls:
-                    if call.method == method and predicate(call):
-                        return call
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [c.method for c in self._calls]
-                    raise AssertionError(f"no matching {method!r} call within {timeout}s; recorded: {seen}")
-                self._cond.wait(remaining)
-
-    def wait_quiet(self, seconds: float = 0.5, timeout: float = 20.0) -> None:
-        """Wait until no call has arrived for ``seconds`` (work left over by earlier tests has drained)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._cond:
-                last = self._calls[-1].time if self._calls else 0.0
-            idle = time.time() - last
-            if idle >= seconds:
-                return
-            time.sleep(seconds - idle)
-        raise AssertionError("Slack fake never went quiet")
+    # -- triggers ------------------------------------------------------------
 
     def issue_trigger(self, trigger_id: str) -> str:
         """Note that Slack issued ``trigger_id`` now (with the request that carries it): it expires like Slack's."""
@@ -274,11 +286,6 @@ class FakeSlack(LoopbackHTTPServer):
         with self._cond:
             self._calls.clear()
             self._configure_defaults()
-
-    def _record(self, call: Call) -> None:
-        with self._cond:
-            self._calls.append(call)
-            self._cond.notify_all()
 
     # -- API behaviour -------------------------------------------------------
 
