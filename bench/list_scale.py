@@ -40,7 +40,7 @@ def seed(database_url: str, keys: str, workspace: Workspace, start: int, count: 
     """Insert credentials number start..start+count-1 into the workspace; returns seconds taken."""
     from sqlalchemy import insert, text
 
-    from bot.infra.settings import parse_encryption_keys
+    from bot.infra.setting_checks import parse_encryption_keys
     from bot.credentials.models import Credential
     from bot.credentials.types import Workspace as Scope
     from bot.credentials.service import binding
@@ -125,6 +125,48 @@ class Clicker:
         return ack_ms, done_ms, call.params.get("blocks") or []
 
 
+def home_ms(workspace: Workspace, slack: BenchSlack, action) -> float:
+    """Milliseconds from ``action`` until the Home tab is published."""
+    slack.expect("views.publish", workspace.user_id)
+    started = time.perf_counter()
+    action()
+    slack.wait("views.publish", workspace.user_id)
+    return (time.perf_counter() - started) * 1000
+
+
+def open_home(workspace: Workspace) -> None:
+    event = {"type": "app_home_opened", "user": workspace.user_id, "channel": "D0", "tab": "home"}
+    reply = workspace.bot.sender.event(
+        {
+            "type": "event_callback",
+            "team_id": workspace.team_id,
+            "api_app_id": "A0001",
+            "event": event,
+            "event_id": uuid.uuid4().hex,
+            "authorizations": [{"team_id": workspace.team_id, "is_bot": True}],
+        }
+    )
+    assert reply.status == 200, reply.text
+
+
+def command(workspace: Workspace, text: str = "") -> tuple[float, list[dict]]:
+    started = time.perf_counter()
+    reply = workspace.command("/list-credentials", text)
+    ms = (time.perf_counter() - started) * 1000
+    assert reply.status == 200, (reply.status, reply.text)
+    return ms, reply.json().get("blocks") or []
+
+
+def deepest_button(clicker: Clicker, button: tuple[str, str, str] | None) -> tuple[str, str, str] | None:
+    """Follow Next from page 2 to page 49: the button that opens page 50 (None when there are fewer pages)."""
+    for _ in range(48):
+        _, _, page_blocks = clicker.click(button)
+        button = next_button(page_blocks)
+        if button is None:
+            break
+    return button
+
+
 def measure(workspace: Workspace, slack: BenchSlack, requests: int, warmup: int = 10) -> dict[str, Any]:
     clicker = Clicker(workspace, slack)
     samples: dict[str, list[float]] = {
@@ -140,51 +182,17 @@ def measure(workspace: Workspace, slack: BenchSlack, requests: int, warmup: int 
         )
     }
 
-    def home(action) -> float:
-        slack.expect("views.publish", workspace.user_id)
-        started = time.perf_counter()
-        action()
-        slack.wait("views.publish", workspace.user_id)
-        return (time.perf_counter() - started) * 1000
-
-    def open_home() -> None:
-        event = {"type": "app_home_opened", "user": workspace.user_id, "channel": "D0", "tab": "home"}
-        reply = workspace.bot.sender.event(
-            {
-                "type": "event_callback",
-                "team_id": workspace.team_id,
-                "api_app_id": "A0001",
-                "event": event,
-                "event_id": uuid.uuid4().hex,
-                "authorizations": [{"team_id": workspace.team_id, "is_bot": True}],
-            }
-        )
-        assert reply.status == 200, reply.text
-
-    def command(text: str = "") -> tuple[float, list[dict]]:
-        started = time.perf_counter()
-        reply = workspace.command("/list-credentials", text)
-        ms = (time.perf_counter() - started) * 1000
-        assert reply.status == 200, (reply.status, reply.text)
-        return ms, reply.json().get("blocks") or []
-
-    _, blocks = command()
+    _, blocks = command(workspace)
     print("  first page says:", str((blocks[0].get("text") or {}).get("text", ""))[:120], flush=True)
     page2 = next_button(blocks)
     assert page2, "no Next button on the first page"
-    button, deep = page2, None
-    for _ in range(48):  # follow Next to page 49, whose Next opens page 50
-        _, _, page_blocks = clicker.click(button)
-        button = next_button(page_blocks)
-        if button is None:
-            break
-    deep = button
+    deep = deepest_button(clicker, page2)
     for round_ in range(warmup + requests):
         keep = round_ >= warmup
-        ms, _ = command()
+        ms, _ = command(workspace)
         if keep:
             samples["first page"].append(ms)
-        ms, _ = command(FILTER_WORD)
+        ms, _ = command(workspace, FILTER_WORD)
         if keep:
             samples[f"filtered '{FILTER_WORD}'"].append(ms)
         ack_ms, done_ms, _ = clicker.click(page2)
@@ -195,10 +203,10 @@ def measure(workspace: Workspace, slack: BenchSlack, requests: int, warmup: int 
             _, done_ms, _ = clicker.click(deep)
             if keep:
                 samples["page 50 (until shown)"].append(done_ms)
-        ms = home(open_home)
+        ms = home_ms(workspace, slack, lambda: open_home(workspace))
         if keep:
             samples["Home tab (until published)"].append(ms)
-        ms = home(lambda: workspace.home_button("home_page_next", "1"))
+        ms = home_ms(workspace, slack, lambda: workspace.home_button("home_page_next", "1"))
         if keep:
             samples["Home page 2 (until published)"].append(ms)
     return {k: summarize(v) for k, v in samples.items() if v}

@@ -193,6 +193,105 @@ def walk(
     assert reply.status == 200 and reply.json(), ("/list-credentials", reply.status, reply.text)
 
 
+class _Users:
+    """The load's users, one thread each: warm up, wait for the go, then take wizard tickets until none are left."""
+
+    def __init__(self, target: Target, slack: BenchSlack, paddle: BenchPaddle, **load: Any) -> None:
+        self.target, self.slack, self.paddle = target, slack, paddle
+        self.users, self.wizards, self.warmup = load["users"], load["wizards"], load["warmup"]
+        self.memory_every, self.run_tag = load["memory_every"], load["run_tag"] or uuid.uuid4().hex[:6]
+        self.team = "TB" + uuid.uuid4().hex[:9].upper()
+        self.samples: dict[str, list[float]] = {step: [] for step in STEPS}
+        self.lock = threading.Lock()
+        self.tickets = itertools.count()
+        self.done = 0
+        self.errors: list[str] = []
+        self.memory: list[dict[str, Any]] = []
+        self.pids: list[int] = []  # read after warm-up: right after start-up gunicorn may not have forked them all
+        self.barrier = threading.Barrier(self.users + 1)
+        self.go = threading.Event()  # set once the "before" readings are taken: no measured call precedes them
+
+    def start(self) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self.user, args=(n,), name=f"user-{n}", daemon=True) for n in range(self.users)
+        ]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def sample_memory(self, completed: int) -> None:
+        for pid in self.pids:
+            try:
+                self.memory.append({"wizards": completed, "pid": pid, **memory_kib(pid)})
+            except OSError:
+                pass
+
+    def user(self, number: int) -> None:
+        workspace = Workspace(self.target.process, self.slack, team_id=self.team, user_id=f"UBENCH{number:04d}")
+        try:
+            for i in range(self.warmup):
+                walk(workspace, self.slack, self.paddle, self.target, f"Warm {self.run_tag} u{number} {i}", None)
+        except Exception:
+            self.errors.append("warm-up: " + traceback.format_exc(limit=3))
+        self.barrier.wait()
+        self.go.wait()
+        while (ticket := next(self.tickets)) < self.wizards:
+            local: dict[str, list[float]] = {step: [] for step in STEPS}
+            try:
+                walk(workspace, self.slack, self.paddle, self.target, f"Load {self.run_tag} u{number} w{ticket}", local)
+            except Exception:
+                with self.lock:
+                    self.errors.append(traceback.format_exc(limit=3))
+                continue
+            with self.lock:
+                for step, values in local.items():
+                    self.samples[step].extend(values)
+                self.done += 1
+                if self.memory_every and self.done % self.memory_every == 0:
+                    self.sample_memory(self.done)
+
+
+class _Readings:
+    """What the server, the fakes and this process had used when the measured phase began."""
+
+    def __init__(self, target: Target, slack: BenchSlack, paddle: BenchPaddle, pids: list[int]) -> None:
+        self.target, self.slack, self.pids = target, slack, pids
+        self.cpu = {pid: cpu_seconds(pid) for pid in pids}
+        self.tree_cpu = target.server_cpu()
+        self.hosts = {"Slack": slack, "Paddle": paddle}
+        self.accepts = {host: fake.accepts for host, fake in self.hosts.items()}
+        self.counters = target.counters()
+        self.calls = dict(slack.counts)
+        self.client_cpu = time.process_time()
+
+    def cpu_since(self) -> dict[str, Any]:
+        """CPU and connections since, read as soon as the phase ends."""
+        tree_cpu_after = self.target.server_cpu()
+        per_process = {
+            f"{pid} {name}": seconds - self.tree_cpu.get(pid, (name, 0.0))[1]
+            for pid, (name, seconds) in tree_cpu_after.items()
+        }
+        # totals, not the sum of per-process deltas: a process that exited has moved all its CPU to its parent's
+        # cutime/cstime, and what it had used before the phase must still be taken away
+        server_cpu = sum(s for _, s in tree_cpu_after.values()) - sum(s for _, s in self.tree_cpu.values())
+        return {
+            "server_cpu_s": server_cpu,
+            "workers_cpu_s": sum(cpu_seconds(pid) - self.cpu[pid] for pid in self.pids),
+            "server_cpu_s_per_process": per_process,
+            "tcp_connects": {host: fake.accepts - self.accepts[host] for host, fake in self.hosts.items()},
+            "load_generator_cpu_s": time.process_time() - self.client_cpu,
+        }
+
+    def calls_since(self, done: int) -> tuple[dict[str, Any], dict[str, float]]:
+        """Database round trips and Slack calls per wizard, read once the last announcements are in."""
+        calls = {
+            method: (n - self.calls.get(method, 0)) / max(1, done)
+            for method, n in sorted(self.slack.counts.items())
+            if n - self.calls.get(method, 0)
+        }
+        return round_trips(self.counters, self.target.counters(), done), calls
+
+
 def run_target(
     target: Target,
     slack: BenchSlack,
@@ -205,115 +304,56 @@ def run_target(
     run_tag: str = "",
 ) -> dict[str, Any]:
     """Warm up, then run ``wizards`` wizards with ``users`` threads; returns samples and figures."""
-    team = "TB" + uuid.uuid4().hex[:9].upper()
-    samples: dict[str, list[float]] = {step: [] for step in STEPS}
-    lock = threading.Lock()
-    tickets = itertools.count()
-    done = [0]
-    errors: list[str] = []
-    memory: list[dict[str, Any]] = []
-    pids: list[int] = []  # read after warm-up: right after start-up gunicorn may not have forked every worker yet
-    barrier = threading.Barrier(users + 1)
-    go = threading.Event()  # set once the "before" readings are taken, so that no measured call precedes them
-    run_tag = run_tag or uuid.uuid4().hex[:6]
-
-    def sample_memory(completed: int) -> None:
-        for pid in pids:
-            try:
-                memory.append({"wizards": completed, "pid": pid, **memory_kib(pid)})
-            except OSError:
-                pass
-
-    def user(number: int) -> None:
-        workspace = Workspace(target.process, slack, team_id=team, user_id=f"UBENCH{number:04d}")
-        try:
-            for i in range(warmup):
-                walk(workspace, slack, paddle, target, f"Warm {run_tag} u{number} {i}", None)
-        except Exception:
-            errors.append("warm-up: " + traceback.format_exc(limit=3))
-        barrier.wait()
-        go.wait()
-        while True:
-            ticket = next(tickets)
-            if ticket >= wizards:
-                return
-            local: dict[str, list[float]] = {step: [] for step in STEPS}
-            try:
-                walk(workspace, slack, paddle, target, f"Load {run_tag} u{number} w{ticket}", local)
-            except Exception:
-                with lock:
-                    errors.append(traceback.format_exc(limit=3))
-                continue
-            with lock:
-                for step, values in local.items():
-                    samples[step].extend(values)
-                done[0] += 1
-                completed = done[0]
-                if memory_every and completed % memory_every == 0:
-                    sample_memory(completed)
-
-    threads = [threading.Thread(target=user, args=(n,), name=f"user-{n}", daemon=True) for n in range(users)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()  # every user has finished warming up
-    pids.extend(target.worker_pids())
-    sample_memory(0)
-    cpu_before = {pid: cpu_seconds(pid) for pid in pids}
-    tree_cpu_before = target.server_cpu()
-    hosts = {"Slack": slack, "Paddle": paddle}
-    accepts_before = {host: fake.accepts for host, fake in hosts.items()}
-    counters_before = target.counters()
-    calls_before = dict(slack.counts)
-    client_cpu_before = time.process_time()
+    load = _Users(
+        target, slack, paddle, users=users, wizards=wizards, warmup=warmup, memory_every=memory_every, run_tag=run_tag
+    )
+    threads = load.start()
+    load.barrier.wait()  # every user has finished warming up
+    load.pids.extend(target.worker_pids())
+    load.sample_memory(0)
+    before = _Readings(target, slack, paddle, load.pids)
     started = time.perf_counter()
-    go.set()
+    load.go.set()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    tree_cpu_after = target.server_cpu()
-    per_process = {
-        f"{pid} {name}": seconds - tree_cpu_before.get(pid, (name, 0.0))[1]
-        for pid, (name, seconds) in tree_cpu_after.items()
-    }
-    # totals, not the sum of per-process deltas: a process that exited has moved all its CPU to its parent's
-    # cutime/cstime, and what it had used before the phase must still be taken away
-    server_cpu = sum(s for _, s in tree_cpu_after.values()) - sum(s for _, s in tree_cpu_before.values())
-    workers_cpu = sum(cpu_seconds(pid) - cpu_before[pid] for pid in pids)
-    connects = {host: fake.accepts - accepts_before[host] for host, fake in hosts.items()}
-    client_cpu = time.process_time() - client_cpu_before
+    cpu = before.cpu_since()
     time.sleep(0.5)  # the last wizards' announcements
-    database = round_trips(counters_before, target.counters(), done[0])
-    calls = {
-        method: (n - calls_before.get(method, 0)) / max(1, done[0])
-        for method, n in sorted(slack.counts.items())
-        if n - calls_before.get(method, 0)
-    }
-    if memory_every and (not memory or memory[-1]["wizards"] != done[0]):
-        sample_memory(done[0])
+    database, calls = before.calls_since(load.done)
+    if memory_every and (not load.memory or load.memory[-1]["wizards"] != load.done):
+        load.sample_memory(load.done)
+    done = max(1, load.done)
     return {
         "target": target.name,
         "users": users,
-        "wizards": done[0],
-        "errors": len(errors),
-        "error_samples": errors[:5],
+        "wizards": load.done,
+        "errors": len(load.errors),
+        "error_samples": load.errors[:5],
         "elapsed_s": elapsed,
-        "wizards_per_s": done[0] / elapsed if elapsed else 0.0,
-        "server_cpu_s": server_cpu,
-        "server_cpu_ms_per_wizard": 1000 * server_cpu / max(1, done[0]),
-        "workers_cpu_ms_per_wizard": 1000 * workers_cpu / max(1, done[0]),
-        "server_cpu_s_per_process": per_process,
-        "load_generator_cpu_s": client_cpu,
-        "tcp_connects": connects,
-        "tcp_connects_per_wizard": {host: n / max(1, done[0]) for host, n in connects.items()},
+        "wizards_per_s": load.done / elapsed if elapsed else 0.0,
+        "server_cpu_s": cpu["server_cpu_s"],
+        "server_cpu_ms_per_wizard": 1000 * cpu["server_cpu_s"] / done,
+        "workers_cpu_ms_per_wizard": 1000 * cpu["workers_cpu_s"] / done,
+        "server_cpu_s_per_process": cpu["server_cpu_s_per_process"],
+        "load_generator_cpu_s": cpu["load_generator_cpu_s"],
+        "tcp_connects": cpu["tcp_connects"],
+        "tcp_connects_per_wizard": {host: n / done for host, n in cpu["tcp_connects"].items()},
         "db_round_trips": database,
         "slack_calls_per_wizard": calls,
-        "steps": {step: summarize(values) for step, values in samples.items() if values},
-        "memory": memory,
+        "steps": {step: summarize(values) for step, values in load.samples.items() if values},
+        "memory": load.memory,
     }
 
 
 def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -> None:
     print(title)
+    _print_steps(ours, bare)
+    for result in filter(None, (ours, bare)):
+        _print_figures(result)
+    _print_verdicts(ours, bare)
+
+
+def _print_steps(ours: dict[str, Any], bare: dict[str, Any] | None) -> None:
     header = f"{'step':28} {'med':>7} {'p95':>7} {'p99':>7} {'max':>7}"
     if bare:
         header += f" | {'bare med':>8} {'p95':>7} {'p99':>7} | {'med x':>6} {'p99 x':>6}"
@@ -333,43 +373,46 @@ def print_table(title: str, ours: dict[str, Any], bare: dict[str, Any] | None) -
             else:
                 line += f" | {'n/a':>8} {'':7} {'':7} |"
         print(line)
-    for result in filter(None, (ours, bare)):
+
+
+def _print_figures(result: dict[str, Any]) -> None:
+    print(
+        f"{result['target']:8}: {result['wizards']} wizards in {result['elapsed_s']:.1f} s = "
+        f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
+        f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
+        f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}"
+    )
+    print(
+        f"{'':10}server CPU by process (s): "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in result["server_cpu_s_per_process"].items())
+    )
+    print(
+        f"{'':10}Slack calls per wizard: "
+        + ", ".join(f"{method.split(':')[0]} {n:.2f}" for method, n in result.get("slack_calls_per_wizard", {}).items())
+    )
+    print(
+        f"{'':10}TCP connects per wizard: "
+        + ", ".join(
+            f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
+            for host, per in result["tcp_connects_per_wizard"].items()
+        )
+    )
+    database = result.get("db_round_trips")
+    if database:
         print(
-            f"{result['target']:8}: {result['wizards']} wizards in {result['elapsed_s']:.1f} s = "
-            f"{result['wizards_per_s']:.1f} wizards/s; server CPU {result['server_cpu_ms_per_wizard']:.1f} ms/wizard "
-            f"(every process; workers alone {result['workers_cpu_ms_per_wizard']:.1f}); "
-            f"load generator CPU {result['load_generator_cpu_s']:.1f} s; errors {result['errors']}"
+            f"{'':10}DB round trips per wizard: {database['per_wizard']:.1f} ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in database["per_wizard_by_exchange"].items())
+            + ")"
         )
         print(
-            f"{'':10}server CPU by process (s): "
-            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in result["server_cpu_s_per_process"].items())
+            f"{'':10}per request (background: per wizard): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in database["per_request_by_kind"].items())
         )
-        print(
-            f"{'':10}Slack calls per wizard: "
-            + ", ".join(
-                f"{method.split(':')[0]} {n:.2f}" for method, n in result.get("slack_calls_per_wizard", {}).items()
-            )
-        )
-        print(
-            f"{'':10}TCP connects per wizard: "
-            + ", ".join(
-                f"{host} {per:.2f} ({result['tcp_connects'][host]} in all)"
-                for host, per in result["tcp_connects_per_wizard"].items()
-            )
-        )
-        database = result.get("db_round_trips")
-        if database:
-            print(
-                f"{'':10}DB round trips per wizard: {database['per_wizard']:.1f} ("
-                + ", ".join(f"{k} {v:.1f}" for k, v in database["per_wizard_by_exchange"].items())
-                + ")"
-            )
-            print(
-                f"{'':10}per request (background: per wizard): "
-                + ", ".join(f"{k} {v:.1f}" for k, v in database["per_request_by_kind"].items())
-            )
-        for sample in result["error_samples"][:2]:
-            print("   error:", sample.strip().splitlines()[-1][:300])
+    for sample in result["error_samples"][:2]:
+        print("   error:", sample.strip().splitlines()[-1][:300])
+
+
+def _print_verdicts(ours: dict[str, Any], bare: dict[str, Any] | None) -> None:
     ack_p99 = max(ours["steps"][step]["p99"] for step in ACK_STEPS if step in ours["steps"])
     print(f"worst per-step ack p99 (Credbot): {ack_p99:.1f} ms  (issue 14: <= 100 ms)")
     if bare:
@@ -451,6 +494,32 @@ def main() -> None:
     print(run(args))
 
 
+def measure_load(target: Target, slack: BenchSlack, live: BenchPaddle, args: argparse.Namespace) -> dict[str, Any]:
+    return run_target(
+        target, slack, live, users=args.users, wizards=args.wizards, warmup=args.warmup, memory_every=args.memory_every
+    )
+
+
+def profiling_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """With --profile-dir: the server's processes profile themselves (bench/profiling/sitecustomize.py)."""
+    if not getattr(args, "profile_dir", ""):
+        return {}
+    Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
+    return {
+        "PYTHONPATH": f"{Path(__file__).parent / 'profiling'}{os.pathsep}{REPO}",
+        "BENCH_PROFILE_DIR": str(Path(args.profile_dir).resolve()),
+    }
+
+
+def run_title(args: argparse.Namespace) -> str:
+    return (
+        f"{args.users} users, {args.wizards} wizards after {args.warmup}/user warm-up, database {args.database}, "
+        f"think time {getattr(args, 'think_ms', 0):g} ms/step, "
+        f"{os.environ.get('CREDBOT_HTTP_WORKERS', default_workers())} gunicorn worker(s) x "
+        f"{os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer"
+    )
+
+
 def run(args: argparse.Namespace) -> str:
     global THINK_SECONDS, THINK_JITTER
     THINK_SECONDS = getattr(args, "think_ms", 0) / 1000
@@ -473,46 +542,19 @@ def run(args: argparse.Namespace) -> str:
             bare_result = ours = None
             if args.only in ("both", "bare"):
                 bare_process = BareBoltProcess(Path(tmp), slack).start()
-                bare_result = run_target(
-                    Target("bare", bare_process, False),
-                    slack,
-                    live,
-                    users=args.users,
-                    wizards=args.wizards,
-                    warmup=args.warmup,
-                    memory_every=args.memory_every,
-                )
+                bare_result = measure_load(Target("bare", bare_process, False), slack, live, args)
                 bare_process.stop()
             if args.only in ("both", "credbot"):
-                overrides = bot_overrides(database_url, keys)
-                if getattr(args, "profile_dir", ""):
-                    Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
-                    overrides |= {
-                        "PYTHONPATH": f"{Path(__file__).parent / 'profiling'}{os.pathsep}{REPO}",
-                        "BENCH_PROFILE_DIR": str(Path(args.profile_dir).resolve()),
-                    }
+                overrides = bot_overrides(database_url, keys) | profiling_overrides(args)
                 bot = BotProcess(Path(tmp), slack, live, sandbox, **overrides).start()
-                ours = run_target(
-                    Target("credbot", bot, True),
-                    slack,
-                    live,
-                    users=args.users,
-                    wizards=args.wizards,
-                    warmup=args.warmup,
-                    memory_every=args.memory_every,
-                )
+                ours = measure_load(Target("credbot", bot, True), slack, live, args)
         finally:
             if bot is not None:
                 bot.stop()
             if bare_process is not None:
                 bare_process.stop()
     results |= {"credbot": ours, "bare": bare_result}
-    title = (
-        f"{args.users} users, {args.wizards} wizards after {args.warmup}/user warm-up, database {args.database}, "
-        f"think time {getattr(args, 'think_ms', 0):g} ms/step, "
-        f"{os.environ.get('CREDBOT_HTTP_WORKERS', default_workers())} gunicorn worker(s) x "
-        f"{os.environ.get('CREDBOT_HTTP_THREADS', '16')} threads, ms until the HTTP answer"
-    )
+    title = run_title(args)
     if ours:
         print_table(title, ours, bare_result)
         if args.memory_every:

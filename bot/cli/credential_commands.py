@@ -1,4 +1,5 @@
-"""`credentials list|show|reveal`: for operators and integration jobs. All three only read (reveal is audited)."""
+"""`credentials list|show|reveal|purge`: for operators and integration jobs. The first three only read (reveal is
+audited); purge deletes a workspace's credentials (audited)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import getpass
 import sys
 
 from bot.cli import keys_and_database
-from bot.cli.installation_commands import add_purge
+from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
+from bot.cli.installation_commands import workspace_id
 from bot.cli.printing import one_line, print_json, print_table, utc
 
 HEADER = (
@@ -39,7 +41,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     reveal = creds_cmd.add_parser("reveal", help="write the decrypted key to standard output (audited)")
     reveal.add_argument("id")
     reveal.set_defaults(func=reveal_key)
-    add_purge(creds_cmd)
+    purge = creds_cmd.add_parser("purge", help="delete every credential of a workspace (audited)")
+    purge.add_argument("--workspace", type=workspace_id, required=True, help="team id T… or enterprise id E…")
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    purge.set_defaults(func=purge_credentials)
 
 
 def list_credentials(args: argparse.Namespace) -> None:
@@ -96,3 +101,18 @@ def _user() -> str:
         return getpass.getuser()[:24]
     except Exception:  # no user name in some containers
         return "unknown"
+
+
+def purge_credentials(args: argparse.Namespace) -> None:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CommandFailed(
+                "credentials purge deletes for good: pass --yes, or run it at a terminal to be asked", EXIT_CONFIG
+            )
+        answer = input(f"Delete every credential of {args.workspace}? Type the workspace id to confirm: ")
+        if answer.strip() != args.workspace:
+            raise CommandFailed("not confirmed: nothing was deleted", EXIT_RUNTIME)
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings) as opened:
+        count = opened.purge_workspace(args.workspace, cli_actor())
+    print(f"deleted {count} credential(s) of {args.workspace} (audited)")

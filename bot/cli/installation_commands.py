@@ -1,13 +1,12 @@
-"""`installations list|remove` (OAuth mode's installed workspaces) and `credentials purge --workspace`."""
+"""`installations list|remove`: OAuth mode's installed workspaces (`credentials purge` is in credential_commands)."""
 
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 
 from bot.cli import keys_and_database
-from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
+from bot.cli.failures import EXIT_RUNTIME, CommandFailed
 from bot.cli.printing import print_json, print_table, utc
 
 WORKSPACE_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
@@ -22,13 +21,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     remove = installs_cmd.add_parser("remove", help="forget a workspace's installation and its tokens")
     remove.add_argument("workspace", type=workspace_id, help="team id T… (or enterprise id E… for an org)")
     remove.set_defaults(func=remove_installation)
-
-
-def add_purge(credentials_commands: argparse._SubParsersAction) -> None:
-    purge = credentials_commands.add_parser("purge", help="delete every credential of a workspace (audited)")
-    purge.add_argument("--workspace", type=workspace_id, required=True, help="team id T… or enterprise id E…")
-    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    purge.set_defaults(func=purge_credentials)
 
 
 def workspace_id(text: str) -> str:
@@ -85,20 +77,3 @@ def remove_installation(args: argparse.Namespace) -> None:
         f"removed the installation of {args.workspace} and its tokens; its credentials stay "
         f"(`credentials purge --workspace {args.workspace}` deletes them)"
     )
-
-
-def purge_credentials(args: argparse.Namespace) -> None:
-    from bot.cli.credential_commands import cli_actor
-
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CommandFailed(
-                "credentials purge deletes for good: pass --yes, or run it at a terminal to be asked", EXIT_CONFIG
-            )
-        answer = input(f"Delete every credential of {args.workspace}? Type the workspace id to confirm: ")
-        if answer.strip() != args.workspace:
-            raise CommandFailed("not confirmed: nothing was deleted", EXIT_RUNTIME)
-    settings = keys_and_database.command_settings("keys")
-    with keys_and_database.open_existing(settings) as opened:
-        count = opened.purge_workspace(args.workspace, cli_actor())
-    print(f"deleted {count} credential(s) of {args.workspace} (audited)")

@@ -176,7 +176,7 @@ class Opened(runtime.Opened):
 
     def rewrap_installations(self) -> int:
         """OAuth installations' tokens re-sealed under the primary key (before the credentials)."""
-        from bot.slack.installation_store import rewrap_installations
+        from bot.slack.oauth.installation_store import rewrap_installations
 
         with database_errors(self.settings):
             try:
@@ -192,14 +192,14 @@ class Opened(runtime.Opened):
             return purge_workspace(self.sessions, AuditLog(self.sessions), workspace_id, actor)
 
     def installations(self) -> list[dict]:
-        from bot.slack.installation_store import installation_facts
+        from bot.slack.oauth.installation_store import installation_facts
 
         with database_errors(self.settings):
             return installation_facts(self.sessions)
 
     def remove_installation(self, workspace_id: str) -> int:
         """An org's installation (E…) or one team's (T…), tokens and all; how many rows went."""
-        from bot.slack.installation_store import SealedInstallationStore
+        from bot.slack.oauth.installation_store import SealedInstallationStore
 
         # remove() deletes rows and reads no token: `installations remove` opens no key ring
         store = SealedInstallationStore(self.sessions, self.key_ring, client_id="")  # type: ignore[arg-type]  # see above
@@ -217,7 +217,7 @@ class Opened(runtime.Opened):
         """`credbot check`: stored key ids the key ring lacks (credentials' and installation tokens'), and key
         ids whose material is not the one first used; read only, one sentence with its fix each."""
         from bot.keys.key_checks import unconfirmed_key_ids
-        from bot.slack.installation_store import installation_key_usage
+        from bot.slack.oauth.installation_store import installation_key_usage
 
         with database_errors(self.settings):
             credentials, tokens = self.key_usage(), installation_key_usage(self.sessions)
@@ -248,7 +248,7 @@ class Opened(runtime.Opened):
         there is none; nothing is refreshed or written."""
         from bot.credentials.vault import VaultError
         from bot.infra.secret import Secret
-        from bot.slack.installation_store import SealedInstallationStore
+        from bot.slack.oauth.installation_store import SealedInstallationStore
 
         store = SealedInstallationStore(self.sessions, self.ring, client_id="")
         found: list[tuple[dict, object, str | None]] = []

@@ -86,6 +86,12 @@ class BoardMessage(Base):
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The edit claim (bot/credentials/board_claims.py): refreshes asked for, the count the message shows, and
+    # who is editing it until when.
+    wanted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    shown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    editor: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AuditEvent(Base):

@@ -8,18 +8,12 @@ operator gets one :class:`ConfigError` that lists them all. No message repeats a
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, ValidationInfo, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -31,377 +25,21 @@ from pydantic_settings import (
 from bot.credentials import catalog
 from bot.infra.secret import Secret
 from bot.infra.setting_names import check_names
+from bot.infra import setting_checks as check
+from bot.infra.setting_checks import (
+    ENV_NAMES,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    SECRET_HINTS,
+    SECRET_SETTINGS,
+    ConfigError,
+    EncryptionKey,
+    default_workers,
+)
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # The manifest's bot scopes (a test keeps them equal): what an OAuth install asks for unless SLACK_SCOPES says.
 DEFAULT_SLACK_SCOPES = ("commands", "chat:write", "usergroups:read", "channels:read", "groups:read", "users:read")
-
-KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CHANNEL_ID_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-PRINCIPAL_PATTERN = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # users (U…, W… on Enterprise Grid) and user groups (S…)
-CLIENT_ID_PATTERN = re.compile(r"^\d+\.\d+$")  # Slack's "Client ID": two runs of digits around a dot
-PLACEHOLDER_PATTERN = re.compile(r"\.\.\.|…|<[^<>]+>")  # "xoxb-...", "xoxb-…", "<your token>"
-BARE_PREFIXES = ("xoxb-", "xapp-")  # what .env.example used to ship: a token prefix with nothing after it
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_FORMATS = ("text", "json")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-# Field name -> the variable it is read from. With each destination's base-URL setting (the catalog's, read at
-# each load: setting_names()) this is the one list of settings; the README table and .env.example follow it.
-ENV_NAMES: dict[str, str] = {
-    "slack_bot_token": "SLACK_BOT_TOKEN",
-    "slack_signing_secret": "SLACK_SIGNING_SECRET",
-    "slack_app_token": "SLACK_APP_TOKEN",
-    "slack_client_id": "SLACK_CLIENT_ID",
-    "slack_client_secret": "SLACK_CLIENT_SECRET",
-    "slack_scopes": "SLACK_SCOPES",
-    "slack_redirect_uri": "SLACK_REDIRECT_URI",
-    "slack_api_url": "SLACK_API_URL",
-    "data_dir": "CREDBOT_DATA_DIR",
-    "database_url": "DATABASE_URL",
-    "database_connect_timeout": "DATABASE_CONNECT_TIMEOUT_SECONDS",
-    "encryption_keys": "CREDBOT_ENCRYPTION_KEYS",
-    "kms_key_id": "CREDBOT_KMS_KEY_ID",
-    "notify_channels": "CREDBOT_NOTIFY_CHANNELS",
-    "board_channel": "CREDBOT_BOARD_CHANNEL",
-    "org_wide_channels": "CREDBOT_ORG_WIDE_CHANNELS",
-    "reminder_interval": "CREDBOT_REMINDER_INTERVAL_SECONDS",
-    "admins": "CREDBOT_ADMINS",
-    "viewers": "CREDBOT_VIEWERS",
-    "verify_keys": "CREDBOT_VERIFY_KEYS",
-    "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
-    "log_level": "LOG_LEVEL",
-    "log_format": "LOG_FORMAT",
-    "host": "HOST",
-    "port": "PORT",
-    "http_workers": "CREDBOT_HTTP_WORKERS",
-    "http_threads": "CREDBOT_HTTP_THREADS",
-    "metrics_port": "METRICS_PORT",
-}
-
-# Where each secret comes from, said in every problem about it (a problem never says the value).
-SECRET_HINTS: dict[str, str] = {
-    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page",
-    "SLACK_SIGNING_SECRET": "copy the Signing Secret from your app's Basic Information > App Credentials",
-    "SLACK_APP_TOKEN": "create an app-level token with the connections:write scope (Basic Information > App-Level "
-    "Tokens), or leave it unset to run in HTTP mode",
-    "SLACK_CLIENT_SECRET": "copy the Client Secret from your app's Basic Information > App Credentials",
-    "CREDBOT_ENCRYPTION_KEYS": "create one with `python -m bot keys generate`",
-    "DATABASE_URL": "set a SQLAlchemy URL such as postgresql+psycopg://user@host/db, or leave it unset for "
-    "the embedded SQLite database",
-}
-SECRET_SETTINGS = tuple(SECRET_HINTS)  # each may also be read from the file named by NAME_FILE
-
-
-class ConfigError(Exception):
-    """Start-up cannot go on; ``problems`` says every reason and its fix."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-    def render(self) -> str:
-        lines = ["Credbot cannot start; fix these settings (environment or .env):"]
-        lines += [f"  - {p}" for p in self.problems]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class EncryptionKey:
-    key_id: str
-    material: Secret  # the 32 raw bytes, base64 encoded; decoded only by the vault
-
-
-def default_workers() -> int:
-    """One gunicorn worker per core, at most two: Python runs one thread at a time per process, so a second
-    worker is what lets a 2-core machine use both cores (the load benchmark: 31 -> 56 wizards/s). More would
-    multiply database connections (each worker pools up to 2 x CREDBOT_HTTP_THREADS)."""
-    return max(1, min(2, os.cpu_count() or 1))
-
-
-def parse_encryption_keys(raw: str) -> tuple[tuple[EncryptionKey, ...], list[str]]:
-    """Parse ``keyid:base64-32-bytes[,...]``; never echoes key material in a problem."""
-    keys: list[EncryptionKey] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for position, item in enumerate((part.strip() for part in raw.split(",")), start=1):
-        if not item:
-            continue
-        key_id, sep, material = item.partition(":")
-        key_id = key_id.strip()
-        where = f"CREDBOT_ENCRYPTION_KEYS entry {position}"
-        if not sep:
-            problems.append(
-                f"{where} is not of the form keyid:base64key; generate one with `python -m bot keys generate`"
-            )
-            continue
-        if not KEY_ID_PATTERN.match(key_id):
-            problems.append(
-                f"{where}: key id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit)"
-            )
-            continue
-        if key_id in seen:
-            problems.append(f"{where}: key id '{key_id}' appears twice; every key needs its own id")
-            continue
-        try:
-            decoded = base64.b64decode(material.strip().replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            problems.append(f"{where} (key id '{key_id}'): the key is not valid base64")
-            continue
-        if len(decoded) != 32:
-            problems.append(f"{where} (key id '{key_id}'): the key must be 32 bytes (AES-256), got {len(decoded)}")
-            continue
-        seen.add(key_id)
-        keys.append(EncryptionKey(key_id, Secret(base64.b64encode(decoded).decode())))
-    if raw.strip() and not keys and not problems:
-        problems.append("CREDBOT_ENCRYPTION_KEYS is set but holds no key")
-    return tuple(keys), problems
-
-
-# --- field validators: each turns the raw string into the field's type, or says what is wrong and how to fix it
-
-
-def _problem(message: str) -> PydanticCustomError:
-    """A problem worded for the operator; several lines are several problems. No template: values stay literal."""
-    return PydanticCustomError("credbot_setting", message)
-
-
-def _name(info: ValidationInfo) -> str:
-    return ENV_NAMES[info.field_name or ""]
-
-
-def _shown(url: str) -> str:
-    """A URL as it may appear in a message: without a password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":********@", 1)
-
-
-def _refuse_placeholder(name: str, value: str, hint: str) -> None:
-    if value in BARE_PREFIXES or PLACEHOLDER_PATTERN.search(value):
-        raise _problem(
-            f"{name} is still a placeholder (a bare 'xoxb-'/'xapp-', '...' or '<...>'), not a real value; {hint}"
-        )
-
-
-def _secret(prefix: str | None, wrong_prefix_hint: str = "") -> BeforeValidator:
-    def check(value: str | None, info: ValidationInfo) -> Secret | None:
-        if value is None:
-            return None
-        name = _name(info)
-        _refuse_placeholder(name, value, SECRET_HINTS[name])
-        if prefix and not value.startswith(prefix):
-            raise _problem(f"{name} must start with '{prefix}'; {wrong_prefix_hint}")
-        return Secret(value)
-
-    return BeforeValidator(check)
-
-
-def _client_id(value: str | None, info: ValidationInfo) -> str | None:
-    hint = "copy the Client ID from your app's Basic Information > App Credentials"
-    if value is not None:
-        _refuse_placeholder(_name(info), value, hint)
-        if not CLIENT_ID_PATTERN.match(value):
-            raise _problem(f"{_name(info)} must look like 1234567890.1234567890; {hint}")
-    return value
-
-
-def _scopes(value: Any, info: ValidationInfo) -> tuple[str, ...]:
-    scopes = (
-        tuple(part.strip() for part in str(value).split(",") if part.strip())
-        if isinstance(value, str)
-        else tuple(value)
-    )
-    if not scopes or any(not re.fullmatch(r"[a-z][a-z0-9_.:-]*", scope) for scope in scopes):
-        raise _problem(f"{_name(info)}: give comma-separated bot scopes such as commands,chat:write")
-    return scopes
-
-
-def _http_url(default: str) -> BeforeValidator:
-    def check(value: str | None, info: ValidationInfo) -> str:
-        return _checked_url(_name(info), value or default, default)
-
-    return BeforeValidator(check)
-
-
-def _checked_url(name: str, value: str, default: str) -> str:
-    """``value`` if it is an http(s) URL Credbot may send keys and tokens to; else the problem, named ``name``."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # "http://[::1": nothing of it is worth repeating
-        raise _problem(f"{name} must be an http(s) URL such as {default}") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise _problem(f"{name} must be an http(s) URL such as {default}, got {_shown(value)!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname or ""):
-        raise _problem(
-            f"{name} must use https:// (keys and tokens are sent there); plain http is "
-            f"accepted only for a loopback host, got {_shown(value)!r}"
-        )
-    return value
-
-
-def _base_urls(value: Any) -> dict[str, str]:
-    """Each destination's base URL (by destination value) from its catalog-named setting, or its default;
-    every bad one is a problem of its own."""
-    if not isinstance(value, dict):
-        return value
-    urls: dict[str, str] = {}
-    problems: list[str] = []
-    for entry in catalog.DESTINATIONS:
-        try:
-            url = _checked_url(
-                entry.base_url_setting, value.get(entry.value) or entry.default_base_url, entry.default_base_url
-            )
-            urls[entry.value] = url.rstrip("/")
-        except PydanticCustomError as problem:
-            problems.append(problem.message())
-    if problems:
-        raise _problem("\n".join(problems))
-    return urls
-
-
-def _loopback(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1: where a test's fake server runs; nothing leaves the machine."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _whole(low: int, high: int) -> BeforeValidator:
-    def check(value: Any, info: ValidationInfo) -> Any:
-        if value is None or isinstance(value, int):  # a default
-            return value
-        try:
-            number = int(value)
-        except ValueError:
-            raise _problem(f"{_name(info)} must be a whole number from {low} to {high}, got {value!r}") from None
-        if not low <= number <= high:
-            raise _problem(f"{_name(info)} must be from {low} to {high}, got {number}")
-        return number
-
-    return BeforeValidator(check)
-
-
-def _seconds(value: Any, info: ValidationInfo) -> float:
-    try:
-        seconds = float(value)
-        if not 0.1 <= seconds <= 60:
-            raise ValueError
-    except ValueError:
-        raise _problem(f"{_name(info)} must be a number of seconds from 0.1 to 60, got {value!r}") from None
-    return seconds
-
-
-def _choice(options: tuple[str, ...], normalise: Callable[[str], str], wording: str) -> BeforeValidator:
-    def check(value: str, info: ValidationInfo) -> str:
-        value = normalise(value)
-        if value not in options:
-            raise _problem(f"{_name(info)} must be {wording}, got {value!r}")
-        return value
-
-    return BeforeValidator(check)
-
-
-def _switch(value: Any, info: ValidationInfo) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value.lower() in _TRUE | _FALSE:
-        return value.lower() in _TRUE
-    raise _problem(f"{_name(info)} must be true or false, got {value!r}")
-
-
-def _data_dir(value: Any, info: ValidationInfo) -> Path:
-    try:
-        return Path(value).expanduser().resolve()
-    except (RuntimeError, ValueError, OSError):  # "~nobody/x", a NUL byte
-        raise _problem(f"{_name(info)} must be a directory path such as /var/lib/credbot, got {value!r}") from None
-
-
-def _database_url(value: str | None, info: ValidationInfo) -> str:
-    """The embedded SQLite file in the data dir when unset; ``postgres://`` spelled the way psycopg 3 needs."""
-    if value is None:
-        return f"sqlite:///{info.data.get('data_dir', Path('.credbot')) / 'credbot.db'}"
-    _refuse_placeholder("DATABASE_URL", value, SECRET_HINTS["DATABASE_URL"])
-    scheme = value.split("://", 1)[0] if "://" in value else ""
-    if scheme in ("postgres", "postgresql"):
-        # psycopg 3 is the driver we support; spare operators the dialect+driver spelling.
-        return "postgresql+psycopg://" + value.split("://", 1)[1]
-    if not scheme.startswith(("sqlite", "postgresql")):
-        raise _problem(
-            "DATABASE_URL must be a SQLAlchemy URL for SQLite (sqlite:///path/credbot.db) "
-            "or PostgreSQL (postgresql+psycopg://user@host/db)"
-        )
-    return value
-
-
-def _encryption_keys(value: Any) -> tuple[EncryptionKey, ...]:
-    if not isinstance(value, str):  # the default
-        return value
-    _refuse_placeholder("CREDBOT_ENCRYPTION_KEYS", value, SECRET_HINTS["CREDBOT_ENCRYPTION_KEYS"])
-    keys, problems = parse_encryption_keys(value)
-    if problems:
-        raise _problem("\n".join(problems))
-    return keys
-
-
-KMS_KEY_ID = re.compile(r"(alias/[A-Za-z0-9/_-]{1,250}|[0-9a-fA-F-]{36}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[^\s]+)")
-
-
-def _kms_key_id(value: str | None, info: ValidationInfo) -> str | None:
-    """An AWS KMS key id, key ARN, alias/NAME or alias ARN; unset: the local key ring."""
-    if value is None or not value.strip():
-        return None
-    if not KMS_KEY_ID.fullmatch(value.strip()):
-        raise _problem(f"{_name(info)} must be an AWS KMS key id, key ARN or alias/NAME, got {value.strip()!r}")
-    return value.strip()
-
-
-def _channels(value: Any, info: ValidationInfo) -> tuple[str, ...]:
-    if not isinstance(value, str):  # the default
-        return value
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    wrong = [
-        f"{_name(info)}: {item!r} is not a channel ID (like C0123ABCD; copy it from the channel's details, "
-        "not its #name)"
-        for item in items
-        if not CHANNEL_ID_PATTERN.match(item)
-    ]
-    if wrong:
-        raise _problem("\n".join(wrong))
-    return tuple(dict.fromkeys(items))
-
-
-def _channel(value: str | None, info: ValidationInfo) -> str | None:
-    if value is not None and not CHANNEL_ID_PATTERN.match(value):
-        raise _problem(f"{_name(info)}: {value!r} is not a channel ID (like C0123ABCD)")
-    return value
-
-
-def _principals(value: Any, info: ValidationInfo) -> tuple[str, ...]:
-    """Slack user and user-group ids, comma- or space-separated."""
-    if not isinstance(value, str):  # the default
-        return value or ()
-    items = [item for item in re.split(r"[\s,]+", value) if item]
-    wrong = [
-        f"{_name(info)}: {item!r} is not a Slack user id (U… or W…) or user group id (S…); copy ids from a "
-        "profile's ⋮ menu (Copy member ID) or the group's page"
-        for item in items
-        if not PRINCIPAL_PATTERN.match(item)
-    ]
-    if wrong:
-        raise _problem("\n".join(wrong))
-    return tuple(dict.fromkeys(items))
-
-
-def _trailing_slash(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
 
 
 class Settings(BaseSettings):
@@ -418,47 +56,50 @@ class Settings(BaseSettings):
     )
 
     slack_bot_token: Annotated[
-        Secret | None, _secret("xoxb-", "use the Bot User OAuth Token from your app's OAuth & Permissions page")
+        Secret | None, check.secret("xoxb-", "use the Bot User OAuth Token from your app's OAuth & Permissions page")
     ] = None
-    slack_signing_secret: Annotated[Secret | None, _secret(None)] = None
+    slack_signing_secret: Annotated[Secret | None, check.secret(None)] = None
     slack_app_token: Annotated[
         Secret | None,
-        _secret("xapp-", "use an app-level token with the connections:write scope (Basic Information page)"),
+        check.secret("xapp-", "use an app-level token with the connections:write scope (Basic Information page)"),
     ] = None
-    slack_client_id: Annotated[str | None, BeforeValidator(_client_id)] = None  # for the OAuth flow
-    slack_client_secret: Annotated[Secret | None, _secret(None)] = None
+    slack_client_id: Annotated[str | None, BeforeValidator(check.client_id)] = None  # for the OAuth flow
+    slack_client_secret: Annotated[Secret | None, check.secret(None)] = None
     # OAuth mode: the bot scopes asked for at install (the manifest's), and the redirect URL when not the app's
     # only one.
-    slack_scopes: Annotated[tuple[str, ...], BeforeValidator(_scopes)] = DEFAULT_SLACK_SCOPES
+    slack_scopes: Annotated[tuple[str, ...], BeforeValidator(check.scopes)] = DEFAULT_SLACK_SCOPES
     slack_redirect_uri: str | None = None
-    slack_api_url: Annotated[str, _http_url(DEFAULT_SLACK_API_URL), AfterValidator(_trailing_slash)] = (
+    slack_api_url: Annotated[str, check.http_url(DEFAULT_SLACK_API_URL), AfterValidator(check.trailing_slash)] = (
         DEFAULT_SLACK_API_URL
     )
-    data_dir: Annotated[Path, BeforeValidator(_data_dir)] = Path("./.credbot")  # before database_url, which uses it
-    database_url: Annotated[str, BeforeValidator(_database_url)] = Field(None, repr=False)  # type: ignore[assignment]  # None is validated: _database_url makes it the SQLite file
+    data_dir: Annotated[Path, BeforeValidator(check.data_dir)] = Path("./.credbot")  # before database_url, its user
+    # The validator fills in the default (SQLite under data_dir), so the field's own default is None.
+    database_url: Annotated[str, BeforeValidator(check.database_url)] = Field(None, repr=False)  # type: ignore[assignment]
     database_is_default: bool = False  # set from the raw values: DATABASE_URL unset
     # PostgreSQL: how long connecting may take (a server that accepts and never answers would hang every command)
-    database_connect_timeout: Annotated[int, _whole(1, 300)] = 5
-    encryption_keys: Annotated[tuple[EncryptionKey, ...], BeforeValidator(_encryption_keys)] = ()  # empty: key file
-    kms_key_id: Annotated[str | None, BeforeValidator(_kms_key_id)] = None  # set: data keys wrapped by AWS KMS
-    notify_channels: Annotated[tuple[str, ...], BeforeValidator(_channels)] = ()
-    board_channel: Annotated[str | None, BeforeValidator(_channel)] = None  # one message lists every credential
-    reminder_interval: Annotated[int, _whole(1, 7 * 86_400)] = 86_400  # seconds between expiry checks (daily)
-    admins: Annotated[tuple[str, ...], BeforeValidator(_principals)] = ()  # who may create and change; empty: everyone
-    viewers: Annotated[tuple[str, ...] | None, BeforeValidator(_principals), AfterValidator(lambda v: v or None)] = None
-    verify_keys: Annotated[bool, BeforeValidator(_switch)] = True
+    database_connect_timeout: Annotated[int, check.whole(1, 300)] = 5
+    encryption_keys: Annotated[tuple[EncryptionKey, ...], BeforeValidator(check.encryption_keys)] = ()  # empty: file
+    kms_key_id: Annotated[str | None, BeforeValidator(check.kms_key_id)] = None  # set: data keys wrapped by AWS KMS
+    notify_channels: Annotated[tuple[str, ...], BeforeValidator(check.channels)] = ()
+    board_channel: Annotated[str | None, BeforeValidator(check.channel)] = None  # one message lists every credential
+    reminder_interval: Annotated[int, check.whole(1, 7 * 86_400)] = 86_400  # seconds between expiry checks (daily)
+    admins: Annotated[tuple[str, ...], BeforeValidator(check.principals)] = ()  # may create, change; empty: all
+    viewers: Annotated[
+        tuple[str, ...] | None, BeforeValidator(check.principals), AfterValidator(lambda v: v or None)
+    ] = None
+    verify_keys: Annotated[bool, BeforeValidator(check.switch)] = True
     # Announcements and the board show every workspace's credentials, not only those of the channel's workspace.
-    org_wide_channels: Annotated[bool, BeforeValidator(_switch)] = False
+    org_wide_channels: Annotated[bool, BeforeValidator(check.switch)] = False
     # Destination value -> its provider's base URL, read from the setting the catalog names (PADDLE_API_URL…).
-    base_urls: Annotated[dict[str, str], BeforeValidator(_base_urls)] = Field(default_factory=dict)
-    paddle_timeout: Annotated[float, BeforeValidator(_seconds)] = 8.0
-    log_level: Annotated[str, _choice(LOG_LEVELS, str.upper, "one of " + ", ".join(LOG_LEVELS))] = "INFO"
-    log_format: Annotated[str, _choice(LOG_FORMATS, str.lower, "text or json")] = "text"  # "text" or "json"
+    base_urls: Annotated[dict[str, str], BeforeValidator(check.base_urls)] = Field(default_factory=dict)
+    paddle_timeout: Annotated[float, BeforeValidator(check.seconds)] = 8.0
+    log_level: Annotated[str, check.choice(LOG_LEVELS, str.upper, "one of " + ", ".join(LOG_LEVELS))] = "INFO"
+    log_format: Annotated[str, check.choice(LOG_FORMATS, str.lower, "text or json")] = "text"  # "text" or "json"
     host: str = "0.0.0.0"
-    port: Annotated[int, _whole(1, 65535)] = 3000
-    http_workers: Annotated[int, _whole(1, 64)] = Field(default_factory=default_workers)
-    http_threads: Annotated[int, _whole(1, 256)] = 16
-    metrics_port: Annotated[int | None, _whole(1, 65535)] = None  # Socket Mode only (HTTP mode serves it on PORT)
+    port: Annotated[int, check.whole(1, 65535)] = 3000
+    http_workers: Annotated[int, check.whole(1, 64)] = Field(default_factory=default_workers)
+    http_threads: Annotated[int, check.whole(1, 256)] = 16
+    metrics_port: Annotated[int | None, check.whole(1, 65535)] = None  # Socket Mode only (HTTP mode serves it on PORT)
     # Names in the process environment that look like a mistyped setting; whoever configures logging says them.
     name_warnings: tuple[str, ...] = ()
 

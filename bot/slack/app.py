@@ -30,7 +30,7 @@ def oauth_arguments(services: Services) -> dict:
     if services.installations is None:
         return {}
     from bot.infra.db import session_factory
-    from bot.slack.oauth import oauth_settings
+    from bot.slack.oauth.install_flow import oauth_settings
 
     settings = oauth_settings(
         services.settings, services.installations, session_factory(services.engine), services.slack

@@ -1,15 +1,15 @@
 """Once per request, before any listener: the request's kind named for the metrics, the process's services,
 the request's workspace and its actor, and a Web API client that keeps its connections.
 
-Listeners read them from ``context["services"]``, ``context["workspace"]`` and ``context["actor"]``; nothing
-rebuilds them. The workspace comes from Bolt's context, which takes it from the signed payload (an org-wide
-install's interaction payload carries no team, so the user's team is used there).
+Listeners read them with ``services_of(context)`` (bot.slack.request_context), ``context["workspace"]`` and
+``context["actor"]``; nothing rebuilds them. The workspace comes from Bolt's context, which takes it from the
+signed payload (an org-wide install's interaction payload carries no team, so the user's team is used there).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 from collections.abc import Callable
 
 from slack_bolt import BoltRequest, BoltResponse
@@ -17,7 +17,11 @@ from slack_bolt.middleware import Middleware
 
 from bot.credentials.types import Workspace
 from bot.infra import metrics
+from bot.slack.request_context import SERVICES
 from bot.slack.web_client import PooledWebClient
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
 
 
 def workspace_of(context: Any, body: dict) -> Workspace:
@@ -56,13 +60,13 @@ class RequestSetup(Middleware):
     payload accessor over the body) per request. ``time_acks``: in Socket Mode (no WSGI layer that times the
     answer) it times the ack too."""
 
-    def __init__(self, services: Any, *, time_acks: bool) -> None:
+    def __init__(self, services: Services, *, time_acks: bool) -> None:
         self.services, self.time_acks = services, time_acks
 
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         kind = metrics.name_request(req.body)
         context, body = req.context, req.body
-        context["services"] = self.services
+        context[SERVICES] = self.services
         context["workspace"] = workspace_of(context, body)
         context["actor"] = actor_of(context, body)
         context["outsider"] = outsider(body, context["workspace"], self.services.access.home_team)

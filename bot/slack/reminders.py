@@ -11,19 +11,37 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, UTC
+from typing import TYPE_CHECKING, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.expiry import claim, due, record_outcome
 from bot.infra import metrics
-from bot.slack.notify import notify_channels
-from bot.slack.ui.home_tab import reminder_message
+from bot.slack.broadcast.announcements import notify_channels
+from bot.slack.ui.channel_messages import reminder_message
+
+if TYPE_CHECKING:
+    from bot.credentials.service import CredentialService
+    from bot.infra.settings import Settings
+    from bot.slack.broadcast.channel_owners import ChannelOwners
+
+
+class ReminderServices(Protocol):
+    """What the reminders need of bot.slack.services.Services (which starts their loop: naming it here would make
+    an import circle)."""
+
+    settings: Settings
+    credentials: CredentialService
+    owners: ChannelOwners | None
+
 
 log = logging.getLogger(__name__)
 
 
-def run_expiry_check(services, client: WebClient, now: datetime | None = None) -> list[tuple[str, str]]:
+def run_expiry_check(
+    services: ReminderServices, client: WebClient, now: datetime | None = None
+) -> list[tuple[str, str]]:
     """Send every due reminder this instance can claim; returns (credential id, kind) of those sent."""
     now = now or datetime.now(UTC)
     credentials = services.credentials
@@ -51,7 +69,7 @@ def run_expiry_check(services, client: WebClient, now: datetime | None = None) -
 class ReminderLoop:
     """Runs the expiry check every ``interval`` seconds in a daemon thread, until stopped."""
 
-    def __init__(self, services, client: WebClient, interval: float) -> None:
+    def __init__(self, services: ReminderServices, client: WebClient, interval: float) -> None:
         self.services, self.client, self.interval = services, client, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="expiry-reminders", daemon=True)

@@ -22,11 +22,11 @@ from bot.infra import metrics
 from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
 from bot.slack.answer_first import AnswerFirstExecutor
-from bot.slack.channel_owners import ChannelOwners
+from bot.slack.broadcast.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
 from bot.slack.web_client import PooledWebClient
 from bot.slack.access import AccessPolicy
-from bot.slack.installation_store import SealedInstallationStore
+from bot.slack.oauth.installation_store import SealedInstallationStore
 
 
 @dataclass
@@ -113,7 +113,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
     client = slack_client(settings)
     installations = None
     if settings.oauth_mode:
-        from bot.slack.oauth import installation_store
+        from bot.slack.oauth.install_flow import installation_store
 
         installations = installation_store(settings, sessions, key_ring, client)
     return Services(

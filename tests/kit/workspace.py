@@ -6,13 +6,155 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from tests.kit.bots import BotBase
 from tests.kit.fakes import FakeSlack
 
 
-class Workspace:
+class HomeTabActions:
+    """The Credentials tab as a person uses it: open it, wait for it to be published, use its menus and buttons
+    (a part of Workspace, kept apart to keep each class readable at once)."""
+
+    bot: BotBase
+    slack: FakeSlack
+    team_id: str
+    user_id: str
+    enterprise_id: str
+    org_wide: bool
+    _base: Callable[[], dict]  # Workspace's: the fields every payload from this workspace carries
+
+    def open_home(self, timeout: float = 15.0) -> dict:
+        """The user opens the app's Home tab; returns the view the bot published for them."""
+        before = len([c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id])
+        event = {
+            "type": "app_home_opened",
+            "user": self.user_id,
+            "channel": "D0HOME",
+            "tab": "home",
+            "event_ts": str(time.time()),
+        }
+        payload = {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": "A0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_time": int(time.time()),
+            "is_ext_shared_channel": False,
+            "authorizations": [
+                {
+                    "enterprise_id": self.enterprise_id,
+                    "team_id": self.team_id,
+                    "user_id": "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": self.org_wide,
+                }
+            ],
+        }
+        if self.enterprise_id:
+            payload["enterprise_id"] = self.enterprise_id
+        reply = self.bot.sender.event(payload)
+        assert reply.status == 200, reply.text
+        return self.published(before, timeout=timeout)
+
+    def published(self, before: int, where=lambda text: True, timeout: float = 15.0) -> dict:
+        """The first views.publish for this user after ``before`` earlier ones (whose text passes ``where``)."""
+        call = self.slack.wait_for(
+            "views.publish",
+            lambda c: (
+                c.params.get("user_id") == self.user_id
+                and self._nth_publish(c) >= before
+                and where(view_text(c.params))
+            ),
+            timeout=timeout,
+        )
+        return call.json("view")
+
+    def published_with(self, text: str, timeout: float = 15.0) -> dict:
+        """The first views.publish for this user whose view contains ``text``."""
+        call = self.slack.wait_for(
+            "views.publish",
+            lambda c: c.params.get("user_id") == self.user_id and text in view_text(c.params),
+            timeout=timeout,
+        )
+        return call.json("view")
+
+    def publish_count(self) -> int:
+        return len([c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id])
+
+    def _nth_publish(self, call) -> int:
+        mine = [c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id]
+        return next((i for i, c in enumerate(mine) if c is call), -1)
+
+    def choose(self, value: str, *, block_id: str = "credential_x"):
+        """Pick an item of a credential's overflow menu in the Home tab."""
+        payload = self._base() | {
+            "type": "block_actions",
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {
+                "id": "VHOME",
+                "type": "home",
+                "team_id": self.team_id,
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": {}},
+                "hash": "h",
+            },
+            "actions": [
+                {
+                    "type": "overflow",
+                    "action_id": "credential_menu",
+                    "block_id": block_id,
+                    "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self.bot.sender.interaction(payload)
+
+    def home_button(self, action_id: str, value: str = ""):
+        payload = self._base() | {
+            "type": "block_actions",
+            "container": {"type": "view", "view_id": "VHOME"},
+            "view": {
+                "id": "VHOME",
+                "type": "home",
+                "team_id": self.team_id,
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": {}},
+                "hash": "h",
+            },
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return self.bot.sender.interaction(payload)
+
+    def opened(self, predicate=lambda view: True, timeout: float = 15.0, after: int = 0) -> dict:
+        """The first modal opened (views.open) matching ``predicate`` among those after the first ``after``."""
+
+        def nth(call) -> int:
+            return next(i for i, c in enumerate(self.slack.calls_to("views.open")) if c is call)
+
+        call = self.slack.wait_for(
+            "views.open", lambda c: predicate(c.json("view") or {}) and nth(c) >= after, timeout=timeout
+        )
+        return {**call.json("view"), "id": call.response["view"]["id"], "hash": call.response["view"]["hash"]}
+
+    # -- the whole wizard ----------------------------------------------------------------
+
+
+class Workspace(HomeTabActions):
     """A Slack workspace with a user: builds the payloads Slack would send from it."""
 
     def __init__(
@@ -157,134 +299,6 @@ class Workspace:
         return self.bot.sender.interaction(payload)
 
     # -- App Home ----------------------------------------------------------------------------
-
-    def open_home(self, timeout: float = 15.0) -> dict:
-        """The user opens the app's Home tab; returns the view the bot published for them."""
-        before = len([c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id])
-        event = {
-            "type": "app_home_opened",
-            "user": self.user_id,
-            "channel": "D0HOME",
-            "tab": "home",
-            "event_ts": str(time.time()),
-        }
-        payload = {
-            "token": "legacy-verification-token",
-            "team_id": self.team_id,
-            "api_app_id": "A0001",
-            "event": event,
-            "type": "event_callback",
-            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
-            "event_time": int(time.time()),
-            "is_ext_shared_channel": False,
-            "authorizations": [
-                {
-                    "enterprise_id": self.enterprise_id,
-                    "team_id": self.team_id,
-                    "user_id": "U0BOT",
-                    "is_bot": True,
-                    "is_enterprise_install": self.org_wide,
-                }
-            ],
-        }
-        if self.enterprise_id:
-            payload["enterprise_id"] = self.enterprise_id
-        reply = self.bot.sender.event(payload)
-        assert reply.status == 200, reply.text
-        return self.published(before, timeout=timeout)
-
-    def published(self, before: int, where=lambda text: True, timeout: float = 15.0) -> dict:
-        """The first views.publish for this user after ``before`` earlier ones (whose text passes ``where``)."""
-        call = self.slack.wait_for(
-            "views.publish",
-            lambda c: (
-                c.params.get("user_id") == self.user_id
-                and self._nth_publish(c) >= before
-                and where(view_text(c.params))
-            ),
-            timeout=timeout,
-        )
-        return call.json("view")
-
-    def published_with(self, text: str, timeout: float = 15.0) -> dict:
-        """The first views.publish for this user whose view contains ``text``."""
-        call = self.slack.wait_for(
-            "views.publish",
-            lambda c: c.params.get("user_id") == self.user_id and text in view_text(c.params),
-            timeout=timeout,
-        )
-        return call.json("view")
-
-    def publish_count(self) -> int:
-        return len([c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id])
-
-    def _nth_publish(self, call) -> int:
-        mine = [c for c in self.slack.calls_to("views.publish") if c.params.get("user_id") == self.user_id]
-        return next((i for i, c in enumerate(mine) if c is call), -1)
-
-    def choose(self, value: str, *, block_id: str = "credential_x"):
-        """Pick an item of a credential's overflow menu in the Home tab."""
-        payload = self._base() | {
-            "type": "block_actions",
-            "container": {"type": "view", "view_id": "VHOME"},
-            "view": {
-                "id": "VHOME",
-                "type": "home",
-                "team_id": self.team_id,
-                "private_metadata": "",
-                "callback_id": "",
-                "state": {"values": {}},
-                "hash": "h",
-            },
-            "actions": [
-                {
-                    "type": "overflow",
-                    "action_id": "credential_menu",
-                    "block_id": block_id,
-                    "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        return self.bot.sender.interaction(payload)
-
-    def home_button(self, action_id: str, value: str = ""):
-        payload = self._base() | {
-            "type": "block_actions",
-            "container": {"type": "view", "view_id": "VHOME"},
-            "view": {
-                "id": "VHOME",
-                "type": "home",
-                "team_id": self.team_id,
-                "private_metadata": "",
-                "callback_id": "",
-                "state": {"values": {}},
-                "hash": "h",
-            },
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "value": value,
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        return self.bot.sender.interaction(payload)
-
-    def opened(self, predicate=lambda view: True, timeout: float = 15.0, after: int = 0) -> dict:
-        """The first modal opened (views.open) matching ``predicate`` among those after the first ``after``."""
-
-        def nth(call) -> int:
-            return next(i for i, c in enumerate(self.slack.calls_to("views.open")) if c is call)
-
-        call = self.slack.wait_for(
-            "views.open", lambda c: predicate(c.json("view") or {}) and nth(c) >= after, timeout=timeout
-        )
-        return {**call.json("view"), "id": call.response["view"]["id"], "hash": call.response["view"]["hash"]}
-
-    # -- the whole wizard ----------------------------------------------------------------
 
     def run_wizard(self, name: str, destination: str, api_key: str, entity_type: str = "bill") -> tuple[dict, Any]:
         """Walk all four stages; returns the final ack's view and the reply."""

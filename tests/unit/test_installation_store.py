@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, select
 from bot.credentials.models import Base, SlackInstallation
 from bot.credentials.vault import KeyRing, VaultError, generate_key
 from bot.infra.db import session_factory
-from bot.infra.settings import parse_encryption_keys
-from bot.slack.installation_store import SealedInstallationStore
+from bot.infra.setting_checks import parse_encryption_keys
+from bot.slack.oauth.installation_store import SealedInstallationStore
 from tests.kit import settled
 
 
@@ -99,7 +99,7 @@ def test_an_instance_that_reads_the_row_while_another_refreshes_waits_instead_of
         said = settled(lambda: caplog.messages, lambda lines: any("waiting for another instance" in m for m in lines))
         assert any("waiting for another instance" in m for m in said), said
 
-    caplog.set_level(logging.INFO, logger="bot.slack.installation_store")
+    caplog.set_level(logging.INFO, logger="bot.slack.oauth.installation_store")
     store.rotator = OneRotation(during=b_asks_while_a_refreshes)
     assert store.find_bot(enterprise_id=None, team_id="T0RACE").bot_token == "xoxb-new-" + "5" * 20
     b.join(15)

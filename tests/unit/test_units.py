@@ -19,6 +19,7 @@ from bot.credentials.validation import check_api_key, validate_name
 from bot.credentials.wizard_state import WizardState
 from bot.infra.logs import MASK, Redactor
 from bot.infra.secret import Secret
+from bot.slack.ui import channel_messages as channel_ui
 from bot.slack.ui import home_tab as home_ui
 from bot.slack.ui import credential_list as credentials_ui
 from bot.slack.ui import wizard_modal as wizard_ui
@@ -167,7 +168,7 @@ def test_announcements_are_what_the_models_would_send_at_their_longest():
     item = summary(1, "<!channel> " + "w" * 90)
     for text, blocks in (
         credentials_ui.announcement(item),
-        home_ui.change_announcement("was deleted", item, "U" + "9" * 31, "x" * 200),
+        channel_ui.change_announcement("was deleted", item, "U" + "9" * 31, "x" * 200),
     ):
         assert [b.to_dict() for b in Block.parse_all(blocks)] == blocks  # plain dicts: held to Slack's limits here
         assert "<!channel>" not in text + json.dumps(blocks)

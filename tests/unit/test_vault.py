@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from bot.infra.settings import parse_encryption_keys
+from bot.infra.setting_checks import parse_encryption_keys
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data, generate_key
 from bot.infra.secret import Secret
 

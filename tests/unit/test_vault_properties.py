@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.infra.settings import parse_encryption_keys
+from bot.infra.setting_checks import parse_encryption_keys
 from bot.credentials.vault import KeyRing, Sealed, VaultError, associated_data, generate_key
 from bot.infra.secret import Secret
 

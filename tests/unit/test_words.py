@@ -17,7 +17,7 @@ from bot.cli import parser
 from bot.credentials import catalog, vocabulary
 from bot.credentials.types import CredentialPage, CredentialSummary, HomePage
 from bot.credentials.wizard_state import STAGES, WizardState
-from bot.slack.ui import credential_list, home_tab, wizard_modal
+from bot.slack.ui import channel_messages, credential_list, home_tab, wizard_modal
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -83,10 +83,10 @@ def renderings(item: CredentialSummary) -> dict[str, str]:
         "deleted": home_tab.deleted_view(item),
         "rename": home_tab.rename_view(item),
         "delete": home_tab.delete_view(item),
-        "change": home_tab.change_announcement("was replaced", item, "U2"),
-        "reminder": home_tab.reminder_message(item, "soon", NOW),
-        "expired": home_tab.reminder_message(item, "expired", NOW),
-        "board": home_tab.board_message([item], 1),
+        "change": channel_messages.change_announcement("was replaced", item, "U2"),
+        "reminder": channel_messages.reminder_message(item, "soon", NOW),
+        "expired": channel_messages.reminder_message(item, "expired", NOW),
+        "board": channel_messages.board_message([item], 1),
     }
     return {where: _text(rendered) for where, rendered in shown.items()}
 

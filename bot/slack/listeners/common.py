@@ -12,6 +12,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.access import MANAGE, Decision
 from bot.slack.ui import home_tab
+from bot.slack.request_context import services_of
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ def after_answer(context: Any, work: Callable[..., None], *args: Any) -> None:
     ack function returns. This is what a Bolt lazy listener does, without Bolt's copy of the request for it
     (built on the ack's thread: the raw body parsed again, then the payload and the context deep-copied), and
     the work gets what the ack already read and checked. A failure is logged, as Bolt does for a lazy listener."""
-    context["services"].executor.submit(_logged, work, *args)
+    services_of(context).executor.submit(_logged, work, *args)
 
 
 def _logged(work: Callable[..., None], *args: Any) -> None:
@@ -39,7 +40,7 @@ def _logged(work: Callable[..., None], *args: Any) -> None:
 def permitted(context: Any, kind: str, attempt: str, *, audit: bool = True) -> Decision:
     """May this request's actor do ``kind`` (manage/view) here? Refusals go to the audit trail (through the core)
     with what was attempted."""
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
     decision = services.access.may(kind, workspace, actor, outsider=context.get("outsider", False))
     if not decision and audit:
         services.credentials.denied(workspace, actor, attempt, decision.reason)
@@ -51,7 +52,7 @@ def managing_or_refused(ack: Any, context: Any, attempt: str, title: str) -> boo
     (and the refusal is audited)."""
     if permitted(context, MANAGE, attempt):
         return True
-    ack(response_action="update", view=home_tab.info_view(title, context["services"].access.refusal(MANAGE)))
+    ack(response_action="update", view=home_tab.info_view(title, services_of(context).access.refusal(MANAGE)))
     return False
 
 

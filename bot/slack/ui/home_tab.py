@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
-    HeaderBlock,
     InputBlock,
     MarkdownTextObject,
     PlainTextInputElement,
@@ -206,7 +202,7 @@ def no_access_view(text: str) -> dict:
 # -- modals ---------------------------------------------------------------------------------
 
 
-def _on_destination(item: CredentialSummary) -> str:
+def on_destination(item: CredentialSummary) -> str:
     """A credential and where its key works, in a sentence: "*Acme* on Paddle (Sandbox Mode)". Not in parentheses:
     the label may hold its own."""
     return f"{literal(item.name)} on {escape(item.destination_label)}"
@@ -274,7 +270,7 @@ def replace_view(item: CredentialSummary, problem: str | None = None, problem_co
         SectionBlock(
             block_id="which",
             text=MarkdownTextObject(
-                text=f"Replace the API key of {_on_destination(item)}. The ID stays the "
+                text=f"Replace the API key of {on_destination(item)}. The ID stays the "
                 f"same, so integrations keep working. The current key (ending `…{escape(item.key_hint)}`) is not "
                 "shown."
             ),
@@ -370,69 +366,10 @@ def delete_view(item: CredentialSummary) -> View:
             SectionBlock(
                 block_id="confirm",
                 text=MarkdownTextObject(
-                    text=f":warning: Delete {_on_destination(item)}?\n"
+                    text=f":warning: Delete {on_destination(item)}?\n"
                     f"Integrations using ID `{item.id}` will stop working. The encrypted key is erased; "
                     f"this cannot be undone. Revoke the key in {_provider(item)} too if it is no longer needed."
                 ),
             )
         ],
     )
-
-
-# -- channel messages -----------------------------------------------------------------------
-
-
-def change_announcement(verb: str, item: CredentialSummary, actor: str, extra: str = "") -> tuple[str, list[dict]]:
-    """A replaced or deleted credential, for the notification channels (plain dicts). Never the key."""
-    text = f"{CREDENTIAL} {_on_destination(item)} {verb} by {mention(actor)}"
-    detail = f"ID `{item.id}`" + (f"  ·  {extra}" if extra else "")
-    return text, [section("change", f":key: {text}"), context("change_id", detail)]
-
-
-def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple[str, list[Block]]:
-    if kind == "expired":
-        headline = f":rotating_light: The API key of {_on_destination(item)} has expired"
-    else:
-        days = max(0, (item.key_expires_at - now).days) if item.key_expires_at else 7
-        headline = f":hourglass: The API key of {_on_destination(item)} expires in {days} day{'s' if days != 1 else ''}"
-    when = slack_date(item.key_expires_at) if item.key_expires_at else "soon"
-    text = f"{headline} ({when}). Replace it so integrations using ID `{item.id}` keep working."
-    return text, [
-        SectionBlock(block_id="reminder", text=MarkdownTextObject(text=text)),
-        ActionsBlock(
-            block_id="reminder_actions",
-            elements=[
-                ButtonElement(text="Replace API key", action_id=REPLACE_FROM_REMINDER, value=item.id, style="primary")
-            ],
-        ),
-    ]
-
-
-BOARD_LIMIT = 40  # credentials listed on the board; a message holds 50 blocks of 3,000 characters
-
-
-def board_message(items: list[CredentialSummary], total: int) -> tuple[str, list[Block]]:
-    """The board: the first BOARD_LIMIT credentials grouped by destination, and how many there are in all."""
-    text = f"{CREDENTIALS}: {total}"
-    blocks: list[Block] = [HeaderBlock(block_id="board_title", text=CREDENTIALS)]
-    if not items:
-        blocks.append(SectionBlock(block_id="board_empty", text=MarkdownTextObject(text="No credentials yet.")))
-        return text, blocks
-    lines_by_destination: dict[str, list[str]] = {}
-    for item in items[:BOARD_LIMIT]:
-        lines_by_destination.setdefault(item.destination_label, []).append(
-            f"• {literal(truncate(item.name, 60))}  ·  {escape(item.entity_type.label)}  ·  `{item.id}`"
-            + (f"  ·  expires {slack_date(item.key_expires_at)}" if item.key_expires_at else "")
-        )
-    for label, lines in lines_by_destination.items():
-        chunk = f"*{escape(label)}*"
-        for line in lines:  # a section holds 3,000 characters: continue in the next one
-            if len(chunk) + 1 + len(line) > 2900:
-                blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
-                chunk = ""
-            chunk = f"{chunk}\n{line}" if chunk else line
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
-    more = total - min(len(items), BOARD_LIMIT)
-    footer = f"{total} in all" + (f"; {more} more in the app's Home tab" if more > 0 else "")
-    blocks.append(ContextBlock(block_id="board_footer", elements=[MarkdownTextObject(text=footer)]))
-    return text, blocks

@@ -149,67 +149,11 @@ class _Handler(KeepAliveHandler):
         self.wfile.write(data)
 
 
-class FakeSlack(LoopbackHTTPServer):
-    """Fake Slack Web API on 127.0.0.1 recording every call in ``.calls``."""
+class CallLog:
+    """What the fake has been asked, oldest first, and waiting for a call (part of FakeSlack)."""
 
-    handler_class = _Handler
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cond = threading.Condition()
-        self._calls: list[Call] = []
-        self._view_counter = 0
-        self._ts_counter = 0
-        self._configure_defaults()
-
-    def _configure_defaults(self) -> None:
-        #: channel id -> "ratelimited:N" | "server_error[:N]" | any Slack error code
-        self.channel_failures: dict[str, str] = {}
-        #: view ids for which views.update answers ``not_found``
-        self.gone_view_ids: set[str] = set()
-        #: trigger ids for which views.open answers ``expired_trigger_id``
-        self.expired_triggers: set[str] = set()
-        #: trigger id -> when it was issued (``issue_trigger``): views.open with it answers ``expired_trigger_id``
-        #: TRIGGER_LIFETIME seconds later, as Slack does
-        self.issued_triggers: dict[str, float] = {}
-        #: when True, views.* calls carrying a ``hash`` answer ``hash_conflict``
-        self.stale_hash = False
-        #: usergroup id -> list of user ids for usergroups.users.list
-        self.usergroups: dict[str, list[str]] = {}
-        #: usergroup id -> Slack error code usergroups.users.list answers for it ("down": HTTP 503)
-        self.usergroup_errors: dict[str, str] = {}
-        #: URL returned by apps.connections.open (None -> not_configured)
-        self.socket_url: str | None = None
-        #: user id -> the workspace users.info reports for them (unknown users: user_not_found)
-        self.user_teams: dict[str, str] = {}
-        #: channel id -> the workspace conversations.info names as its owner (context_team_id); unlisted: none
-        self.channel_teams: dict[str, str] = {}
-        #: channel id -> the Slack error conversations.info answers for it
-        self.channel_info_errors: dict[str, str] = {}
-        #: oauth.v2.access: code -> the answer to its exchange, refresh token -> the answer to its refresh
-        #: (each answered once; anything else is invalid_code / invalid_refresh_token)
-        self.oauth_codes: dict[str, dict[str, Any]] = {}
-        self.oauth_refreshes: dict[str, dict[str, Any]] = {}
-        #: tokens Slack no longer accepts: every method answers ``invalid_auth`` (as Slack does for a wrong token)
-        self.invalid_tokens: set[str] = set()
-        #: token -> the scopes Slack says it was granted (the ``X-OAuth-Scopes`` header); unlisted: the manifest's
-        self.token_scopes: dict[str, tuple[str, ...]] = {}
-        #: channel id -> conversations.info's ``is_member`` for the bot; unlisted channels: True
-        self.channel_members: dict[str, bool] = {}
-        self._failures_served: dict[str, int] = {}
-
-    # -- lifecycle -----------------------------------------------------------
-
-    @property
-    def api_url(self) -> str:
-        """Base URL for ``slack_sdk.WebClient(base_url=...)`` (ends with '/')."""
-        return f"http://127.0.0.1:{self.port}/api/"
-
-    def response_url(self, name: str = "x") -> str:
-        """A response_url whose posts are recorded as ``response_url:<name>``."""
-        return f"http://127.0.0.1:{self.port}/response/{name}"
-
-    # -- inspection ----------------------------------------------------------
+    _cond: threading.Condition
+    _calls: list[Call]
 
     @property
     def calls(self) -> list[Call]:
@@ -256,6 +200,77 @@ class FakeSlack(LoopbackHTTPServer):
             time.sleep(seconds - idle)
         raise AssertionError("Slack fake never went quiet")
 
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+
+
+class FakeSlack(CallLog, LoopbackHTTPServer):
+    """Fake Slack Web API on 127.0.0.1 recording every call in ``.calls``."""
+
+    handler_class = _Handler
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition()
+        self._calls: list[Call] = []
+        self._view_counter = 0
+        self._ts_counter = 0
+        self._configure_defaults()
+
+    def _configure_defaults(self) -> None:
+        #: channel id -> "ratelimited:N" | "server_error[:N]" | any Slack error code
+        self.channel_failures: dict[str, str] = {}
+        #: view ids for which views.update answers ``not_found``
+        self.gone_view_ids: set[str] = set()
+        #: trigger ids for which views.open answers ``expired_trigger_id``
+        self.expired_triggers: set[str] = set()
+        #: trigger id -> when it was issued (``issue_trigger``): views.open with it answers ``expired_trigger_id``
+        #: TRIGGER_LIFETIME seconds later, as Slack does
+        self.issued_triggers: dict[str, float] = {}
+        #: when True, views.* calls carrying a ``hash`` answer ``hash_conflict``
+        self.stale_hash = False
+        #: usergroup id -> list of user ids for usergroups.users.list
+        self.usergroups: dict[str, list[str]] = {}
+        #: usergroup id -> Slack error code usergroups.users.list answers for it ("down": HTTP 503)
+        self.usergroup_errors: dict[str, str] = {}
+        #: URL returned by apps.connections.open (None -> not_configured)
+        self.socket_url: str | None = None
+        #: user id -> the workspace users.info reports for them (unknown users: user_not_found)
+        self.user_teams: dict[str, str] = {}
+        #: channel id -> the workspace conversations.info names as its owner (context_team_id); unlisted: none
+        self.channel_teams: dict[str, str] = {}
+        #: channel id -> the Slack error conversations.info answers for it
+        self.channel_info_errors: dict[str, str] = {}
+        #: oauth.v2.access: code -> the answer to its exchange, refresh token -> the answer to its refresh
+        #: (each answered once; anything else is invalid_code / invalid_refresh_token)
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.oauth_refreshes: dict[str, dict[str, Any]] = {}
+        #: tokens Slack no longer accepts: every method answers ``invalid_auth`` (as Slack does for a wrong token)
+        self.invalid_tokens: set[str] = set()
+        #: token -> the scopes Slack says it was granted (the ``X-OAuth-Scopes`` header); unlisted: the manifest's
+        self.token_scopes: dict[str, tuple[str, ...]] = {}
+        #: channel id -> conversations.info's ``is_member`` for the bot; unlisted channels: True
+        self.channel_members: dict[str, bool] = {}
+        #: method -> called with a call's params before the fake answers it (a test's look at the moment the bot
+        #: is waiting for Slack)
+        self.on_call: dict[str, Callable[[dict[str, Any]], None]] = {}
+        self._failures_served: dict[str, int] = {}
+
+    # -- lifecycle -----------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``slack_sdk.WebClient(base_url=...)`` (ends with '/')."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "x") -> str:
+        """A response_url whose posts are recorded as ``response_url:<name>``."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # -- triggers ------------------------------------------------------------
+
     def issue_trigger(self, trigger_id: str) -> str:
         """Note that Slack issued ``trigger_id`` now (with the request that carries it): it expires like Slack's."""
         with self._cond:
@@ -271,11 +286,6 @@ class FakeSlack(LoopbackHTTPServer):
         with self._cond:
             self._calls.clear()
             self._configure_defaults()
-
-    def _record(self, call: Call) -> None:
-        with self._cond:
-            self._calls.append(call)
-            self._cond.notify_all()
 
     # -- API behaviour -------------------------------------------------------
 
@@ -294,6 +304,8 @@ class FakeSlack(LoopbackHTTPServer):
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         scopes = self.token_scopes.get(token)
         granted = {"X-OAuth-Scopes": ", ".join(manifest_bot_scopes() if scopes is None else scopes)}
+        if method in self.on_call:
+            self.on_call[method](params)
         status, extra, payload = self._method(method, params)
         return status, {**granted, **extra}, payload
 

@@ -15,10 +15,12 @@ from slack_sdk.errors import SlackApiError
 from bot.credentials.errors import CredentialError, CredentialGone
 from bot.credentials.types import CredentialSummary
 from bot.slack.access import MANAGE, VIEW
-from bot.slack.home_refresh import publish_home
+from bot.slack.broadcast.changes import Change, ChangeKind, changed
+from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.fair_use import busy
 from bot.slack.listeners.common import open_modal, permitted, update_modal
 from bot.slack.ui import home_tab
+from bot.slack.request_context import services_of
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ MODALS = {
 
 
 def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
     chosen = _choice_and_credential(context, (action.get("selected_option") or {}).get("value"))
     if isinstance(chosen, str):  # refused, stale or gone: say why and redraw the tab as it is now
         open_modal(client, body, home_tab.info_view(home_tab.CHOSEN_TITLE, chosen))
@@ -51,16 +53,16 @@ def _choice_and_credential(context: BoltContext, raw: object) -> tuple[str, Cred
         return STALE_MENU
     kind = MANAGE if choice in home_tab.MANAGING else VIEW
     if not permitted(context, kind, f"credential.{choice}"):
-        return context["services"].access.refusal(kind)
+        return services_of(context).access.refusal(kind)
     try:
-        return choice, context["services"].queries.get(context["workspace"], credential_id)
+        return choice, services_of(context).queries.get(context["workspace"], credential_id)
     except CredentialGone as gone:
         return gone.message
 
 
 def test_connection(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
     """Claim a check (one per credential, a few per person), show "Testing…", and let the Paddle pool finish it."""
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
     refusal = services.fair_use.claim(workspace, actor, item.id, item.destination)
     if refusal:
         open_modal(client, body, home_tab.info_view(home_tab.TEST_TITLE, refusal))
@@ -71,7 +73,8 @@ def test_connection(client: WebClient, body: dict, context: BoltContext, item: C
 
 
 def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummary, view_id: str | None) -> None:
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
+    tested = None
     try:
         tested, message = services.credentials.test_connection(workspace, actor, item.id)
         result = home_tab.tested_view(tested, message)
@@ -84,4 +87,7 @@ def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummar
             client.views_update(view_id=view_id, view=result)
         except SlackApiError as error:
             log.info("the test result could not be shown (%s)", error.response.get("error"))
-    publish_home(services, client, workspace, actor)
+    if tested is None:
+        publish_home(services, client, workspace, actor)  # gone or refused: the tab as it is now
+    else:  # the provider's answer may have moved the key's status or expiry: the tab and the board show it
+        changed(services, client, Change(ChangeKind.KEY_STATUS, tested, actor, workspace))

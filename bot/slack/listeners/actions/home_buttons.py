@@ -8,26 +8,27 @@ from slack_sdk import WebClient
 from bot.credentials.errors import CredentialGone
 from bot.credentials.wizard_state import WizardState
 from bot.slack.access import MANAGE
-from bot.slack.home_refresh import publish_home
+from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.listeners.common import open_modal, permitted
 from bot.slack.ui import home_tab, wizard_modal
+from bot.slack.request_context import services_of
 
 
 def turn_home_page(action: dict, context: BoltContext, client: WebClient) -> None:
     raw = action.get("value")
     page = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 7 else 0
-    publish_home(context["services"], client, context["workspace"], context["actor"], page=page)
+    publish_home(services_of(context), client, context["workspace"], context["actor"], page=page)
 
 
 def create_from_home(body: dict, context: BoltContext, client: WebClient) -> None:
     if not permitted(context, MANAGE, "credential.create"):
-        open_modal(client, body, home_tab.info_view(wizard_modal.TITLE, context["services"].access.refusal(MANAGE)))
+        open_modal(client, body, home_tab.info_view(wizard_modal.TITLE, services_of(context).access.refusal(MANAGE)))
         return
     open_modal(client, body, wizard_modal.stage_view(WizardState()))
 
 
 def replace_from_reminder(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
-    services = context["services"]
+    services = services_of(context)
     if not permitted(context, MANAGE, "credential.replace"):
         open_modal(client, body, home_tab.info_view(home_tab.REPLACE_TITLE, services.access.refusal(MANAGE)))
         return

@@ -7,10 +7,11 @@ from slack_bolt import BoltContext, Respond
 from bot.slack.access import VIEW
 from bot.slack.listeners.common import permitted
 from bot.slack.ui import credential_list
+from bot.slack.request_context import services_of
 
 
 def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
-    services = context["services"]
+    services = services_of(context)
     if not permitted(context, VIEW, "credential.list"):
         respond(response_type="ephemeral", replace_original=False, text=services.access.refusal(VIEW))
         return

@@ -7,10 +7,11 @@ from slack_bolt import Ack, BoltContext
 from bot.slack.access import VIEW
 from bot.slack.listeners.common import permitted
 from bot.slack.ui import credential_list
+from bot.slack.request_context import services_of
 
 
 def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
-    services = context["services"]
+    services = services_of(context)
     if not permitted(context, VIEW, "credential.list"):
         ack(response_type="ephemeral", text=services.access.refusal(VIEW))
         return

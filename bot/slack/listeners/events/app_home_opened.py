@@ -5,13 +5,14 @@ from __future__ import annotations
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.slack.home_refresh import publish_home
+from bot.slack.broadcast.home_tab_refresh import publish_home
+from bot.slack.request_context import services_of
 
 
 def draw_home(event: dict, context: BoltContext, client: WebClient) -> None:
     if event.get("tab") != "home":
         return
-    services, workspace = context["services"], context["workspace"]
+    services, workspace = services_of(context), context["workspace"]
     user = str(event.get("user") or context["actor"] or "")
     if user:
         services.credentials.note_home_viewer(workspace, user)

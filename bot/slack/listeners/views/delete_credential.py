@@ -7,10 +7,11 @@ from slack_sdk import WebClient
 
 from bot.credentials.errors import CredentialError
 from bot.slack.access import MANAGE
-from bot.slack.home_refresh import after_change, publish_home
+from bot.slack.broadcast.changes import Change, ChangeKind, changed
+from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, update_modal
-from bot.slack.notify import notify_channels
 from bot.slack.ui import home_tab
+from bot.slack.request_context import services_of
 
 
 def confirm_delete(ack: Ack, context: BoltContext) -> None:
@@ -20,7 +21,7 @@ def confirm_delete(ack: Ack, context: BoltContext) -> None:
 
 
 def delete(view: dict, context: BoltContext, client: WebClient) -> None:
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
     if not permitted(context, MANAGE, "credential.delete", audit=False):
         return
     try:
@@ -30,6 +31,4 @@ def delete(view: dict, context: BoltContext, client: WebClient) -> None:
         publish_home(services, client, workspace, actor)
         return
     update_modal(client, view["id"], home_tab.deleted_view(gone))
-    text, blocks = home_tab.change_announcement("was deleted", gone, actor)
-    notify_channels(client, services.settings.notify_channels, text, blocks, services.owners, workspace)
-    after_change(services, client, workspace, actor)
+    changed(services, client, Change(ChangeKind.DELETED, gone, actor, workspace))

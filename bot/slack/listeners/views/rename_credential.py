@@ -5,10 +5,11 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.credentials.errors import CredentialError, InvalidInput
+from bot.credentials.errors import CredentialError, CredentialGone, InvalidInput
 from bot.slack.access import MANAGE
-from bot.slack.home_refresh import after_change
+from bot.slack.broadcast.changes import Change, ChangeKind, changed
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input
+from bot.slack.request_context import services_of
 from bot.slack.ui import home_tab
 
 
@@ -16,7 +17,7 @@ def rename(ack: Ack, view: dict, context: BoltContext) -> None:
     if not managing_or_refused(ack, context, "credential.rename", home_tab.RENAME_TITLE):
         return
     try:
-        context["services"].credentials.rename(
+        services_of(context).credentials.rename(
             context["workspace"],
             context["actor"],
             home_tab.parse_metadata(view.get("private_metadata")),
@@ -31,6 +32,14 @@ def rename(ack: Ack, view: dict, context: BoltContext) -> None:
     ack(response_action="clear")
 
 
-def after_rename(context: BoltContext, client: WebClient) -> None:
-    if permitted(context, MANAGE, "credential.rename", audit=False):
-        after_change(context["services"], client, context["workspace"], context["actor"])
+def after_rename(view: dict, context: BoltContext, client: WebClient) -> None:
+    """Bolt's lazy half of the rename: it does not know whether the ack renamed, so it asks again who may and
+    what the credential is called now (gone meanwhile: its delete was announced)."""
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
+    if not permitted(context, MANAGE, "credential.rename", audit=False):
+        return
+    try:
+        renamed = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialGone:
+        return
+    changed(services, client, Change(ChangeKind.RENAMED, renamed, actor, workspace))

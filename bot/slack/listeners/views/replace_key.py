@@ -11,15 +11,16 @@ from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.fair_use import busy
-from bot.slack.home_refresh import after_change, publish_home
+from bot.slack.broadcast.changes import Change, ChangeKind, changed
+from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input, update_modal
-from bot.slack.notify import notify_channels
 from bot.slack.ui import home_tab
 from bot.slack.ui.blocks import refusal_code
+from bot.slack.request_context import services_of
 
 
 def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
-    services = context["services"]
+    services = services_of(context)
     if not managing_or_refused(ack, context, "credential.replace", home_tab.REPLACE_TITLE):
         return
     try:
@@ -42,7 +43,7 @@ def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
 
 def replace_key(view: dict, context: BoltContext, client: WebClient) -> None:
     """Hands the Paddle check and the write to the Paddle pool (fair_use), which releases the ack's claim."""
-    services, workspace = context["services"], context["workspace"]
+    services, workspace = services_of(context), context["workspace"]
     if not permitted(context, MANAGE, "credential.replace", audit=False):
         return  # answered at ack time, before any claim
     try:
@@ -55,7 +56,7 @@ def replace_key(view: dict, context: BoltContext, client: WebClient) -> None:
 
 
 def _finish_replacement(view: dict, context: BoltContext, client: WebClient, item: CredentialSummary) -> None:
-    services, workspace, actor = context["services"], context["workspace"], context["actor"]
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
     raw_key = read_input(view, "api_key")
     try:
         with REDACTOR.holding(Secret(raw_key or "")):
@@ -73,8 +74,4 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
         return
     services.fair_use.release(item.id)  # Paddle has answered and the key is stored: the next check may start
     update_modal(client, view["id"], home_tab.replaced_view(replaced))
-    text, blocks = home_tab.change_announcement(
-        "had its API key replaced", replaced, actor, f"key now ends {home_tab.key_ending(replaced)}"
-    )
-    notify_channels(client, services.settings.notify_channels, text, blocks, services.owners, workspace)
-    after_change(services, client, workspace, actor)
+    changed(services, client, Change(ChangeKind.REPLACED, replaced, actor, workspace))

@@ -4,6 +4,7 @@ outcome in the modal (or by DM when it was closed) and announce it."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
@@ -16,14 +17,17 @@ from bot.credentials.wizard_state import KEY_STAGE, WizardState
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
-from bot.slack.home_refresh import after_change
+from bot.slack.broadcast.changes import Change, ChangeKind, changed
+from bot.slack.broadcast.announcements import ChannelResult
 from bot.slack.listeners.common import after_answer, permitted, read_input
 from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
-from bot.slack.channel_owners import ChannelOwners
-from bot.slack.notify import notify_channels
 from bot.slack.ui import credential_list, wizard_modal
 from bot.slack.ui.blocks import refusal_code
+from bot.slack.request_context import services_of
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ log = logging.getLogger(__name__)
 def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClient) -> None:
     """Answer "Verifying…" (or what is wrong, offline); the checked submission is then verified and saved on the
     listener pool (create_credential)."""
-    services = context["services"]
+    services = services_of(context)
     if not permitted(context, MANAGE, "credential.create"):
         ack(response_action="update", view=refused_view(services))
         return
@@ -59,7 +63,13 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
 
 
 def create_credential(
-    services, client: WebClient, view_id: str, workspace: Workspace, actor: str, state: WizardState, api_key: Secret
+    services: Services,
+    client: WebClient,
+    view_id: str,
+    workspace: Workspace,
+    actor: str,
+    state: WizardState,
+    api_key: Secret,
 ) -> None:
     """After the ack: verify with the provider, save, show the outcome and announce it; the key is redacted from
     every log line meanwhile."""
@@ -67,14 +77,20 @@ def create_credential(
         finish_wizard(services, client, view_id, workspace, actor, state, api_key)
 
 
-def read_final_submission(services, view: dict) -> tuple[WizardState, Secret]:
+def read_final_submission(services: Services, view: dict) -> tuple[WizardState, Secret]:
     """The carried answers and the key, checked offline; the API key is read from nowhere else."""
     state = WizardState.from_metadata(view.get("private_metadata")).at(KEY_STAGE)
     return state, services.wizard.key(state.destination, read_input(view, KEY_STAGE))
 
 
 def finish_wizard(
-    services, client: WebClient, view_id: str, workspace: Workspace, actor: str, state: WizardState, api_key: Secret
+    services: Services,
+    client: WebClient,
+    view_id: str,
+    workspace: Workspace,
+    actor: str,
+    state: WizardState,
+    api_key: Secret,
 ) -> None:
     """Verify and save, then replace the "Verifying" view with the outcome and announce it."""
     screen = _Screen(client, view_id, actor)
@@ -102,21 +118,13 @@ def finish_wizard(
         credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
         credential_list.created_text(created),
     )
+    results = changed(services, client, Change(ChangeKind.CREATED, created, actor, workspace))
     if channels:
-        announce(client, screen, created, page, channels, services.owners)
-    after_change(services, client, workspace, actor)
+        show_announced(screen, created, page, results)
 
 
-def announce(
-    client: WebClient,
-    screen: _Screen,
-    created: CredentialSummary,
-    page: CredentialPage,
-    channels: list[str],
-    owners: ChannelOwners | None,
-) -> None:
-    text, blocks = credential_list.announcement(created)
-    results = notify_channels(client, channels, text, blocks, owners, created.workspace)
+def show_announced(screen: _Screen, created: CredentialSummary, page: CredentialPage, results: list[ChannelResult]):
+    """Where the announcement went, and why not elsewhere."""
     delivered = [r.channel for r in results if r.ok]
     failures = [(r.channel, r.reason) for r in results if not r.ok]
     notice = credential_list.announced_notice(delivered, failures)

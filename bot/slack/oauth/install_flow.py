@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.credentials.models import OAuthState
 from bot.credentials.vault import KeyRing
 from bot.infra.settings import Settings
-from bot.slack.installation_store import SealedInstallationStore
+from bot.slack.oauth.installation_store import SealedInstallationStore
 
 import logging
 

@@ -21,7 +21,7 @@ from bot.infra import metrics
 
 if TYPE_CHECKING:
     from bot.credentials.types import Workspace
-    from bot.slack.channel_owners import ChannelOwners
+    from bot.slack.broadcast.channel_owners import ChannelOwners
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ def notify_channels(
     channel's failure."""
     results: list[ChannelResult] = []
     if owners is not None and workspace is not None:
-        channels, results = owners.split(channels, workspace, client)
+        channels, refused = owners.split(channels, workspace, client)
+        results = [ChannelResult(channel, False, code) for channel, code in refused]
     for channel in channels:
         try:
             client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from slack_sdk import WebClient
 
 from bot.credentials.types import Workspace
-from bot.slack.notify import ChannelResult
 from bot.slack.slack_lookup import UNREADABLE, SlackLookup
 
 log = logging.getLogger(__name__)
@@ -39,8 +38,9 @@ class ChannelOwners:
 
     def split(
         self, channels: Sequence[str], workspace: Workspace, client: WebClient | None = None
-    ) -> tuple[list[str], list[ChannelResult]]:
-        """The channels ``workspace``'s credentials may be shown in, and a refusal for each of the others.
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        """The channels ``workspace``'s credentials may be shown in, and (channel, reason code) for each of the others
+        (bot.slack.broadcast.announcements words the codes).
         ``client``: the request's (in OAuth mode the process has no token of its own)."""
         if self.org_wide:
             return list(channels), []
@@ -48,9 +48,9 @@ class ChannelOwners:
         for channel in channels:
             owner = self.owner(channel, client)
             if owner is UNREADABLE:
-                refused.append(ChannelResult(channel, False, "owner_unreadable"))
+                refused.append((channel, "owner_unreadable"))
             elif owner and owner != workspace.team_id:
-                refused.append(ChannelResult(channel, False, "other_workspace"))
+                refused.append((channel, "other_workspace"))
             else:
                 allowed.append(channel)
         return allowed, refused

@@ -1,0 +1,1 @@
+"""OAuth mode: the install flow (Bolt's, wired to our pages and stores) and the sealed installation store."""
