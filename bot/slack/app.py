@@ -72,5 +72,5 @@ def build_app(services: Services, *, app_class: type[App] = App) -> App:
     # Names each request's kind for the metrics (in Socket Mode, with no WSGI layer, it also times the ack), puts
     # the services, workspace and actor into the context and swaps in the pooled Web API client.
     app.use(RequestSetup(services, time_acks=settings.socket_mode))
-    register_listeners(app)
+    register_listeners(app, single_workspace=services.installations is None)
     return app

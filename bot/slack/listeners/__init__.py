@@ -8,9 +8,9 @@ from slack_bolt import App
 from bot.slack.listeners import actions, commands, events, unexpected_error, views
 
 
-def register_listeners(app: App) -> None:
+def register_listeners(app: App, *, single_workspace: bool) -> None:
     commands.register(app)
     views.register(app)
     actions.register(app)
-    events.register(app)
+    events.register(app, single_workspace=single_workspace)
     unexpected_error.register(app)
