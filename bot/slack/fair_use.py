@@ -16,10 +16,10 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 
 from bot.credentials.types import Workspace
+from bot.slack.answer_first import AnswerFirstExecutor
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class FairUse:
         self._lock = threading.Lock()
         self._attempts: dict[tuple[str, str, str], deque[float]] = {}
         self._running: dict[str, float] = {}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paddle")
+        self._pool = AnswerFirstExecutor(max_workers=workers, thread_name_prefix="paddle")
         self._slots = threading.BoundedSemaphore(workers + queue)
 
     def claim(self, workspace: Workspace, actor: str, credential_id: str) -> str | None:
@@ -94,6 +94,10 @@ class FairUse:
 
         self._pool.submit(job)
         return True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the checks under way have finished; False on timeout."""
+        return self._pool.wait_idle(timeout)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
