@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -34,21 +35,31 @@ PARSED_BODY = "credbot.slack_body"  # the WSGI environ key under which the door 
 
 
 class ParsedRequest(BoltRequest):
-    """A Bolt request over HTTP whose body the door has already parsed and checked.
+    """A Bolt request over HTTP whose body the door has parsed, for the bodies Bolt's own parse loses
+    (``bolt_misreads``); with CREDBOT_LIBRARY_SHORTCUTS=false Bolt parses every body (docs/decisions/
+    library-internals.md: as a speed-up for every request it was worth under 5 % of the server CPU per wizard).
 
     BoltRequest takes a dict body only in Socket Mode; this builds it that way, then makes it an HTTP request with
     its raw body again, exactly as Bolt would have built it from the text (Bolt still checks the signature over
     ``raw_body``, and a lazy listener's copy parses ``raw_body`` anew). tests/unit/test_http_door.py compares the
-    two field by field, so a Bolt upgrade that changes either fails there."""
+    two field by field and pins BoltRequest's parameters, so a Bolt upgrade that changes either fails there."""
 
     def __init__(self, *, raw_body: str, body: dict, query: str, headers: dict) -> None:
         super().__init__(body=body, query=query, headers=headers, mode="socket_mode")
         self.raw_body, self.mode = raw_body, "http"
 
 
+def bolt_misreads(content_type: str, body: bytes) -> bool:
+    """Whether Bolt's parse (slack_bolt.request.internals.parse_body) would answer {} for this form body: it does
+    for any body holding the word "payload" without a payload field (``/list-credentials payload``), and the
+    command then matches no listener."""
+    if b"payload" not in body or content_type.split(";", 1)[0].strip().lower() == "application/json":
+        return False
+    return "payload" not in dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+
+
 class ParsedOnceHandler(SlackRequestHandler):
-    """Bolt's WSGI adapter, handed the door's parse instead of parsing the body a second time (for a wizard
-    stage's 3 KB payload, URL-decoding and JSON cost about 90 us each time)."""
+    """Bolt's WSGI adapter, handed the door's parse of a body Bolt's own parse would lose."""
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         parsed = request.environ.get(PARSED_BODY)
@@ -65,7 +76,9 @@ class CredbotWSGI:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.slack = ParsedOnceHandler(build_app(services))
+        app = build_app(services)
+        self.shortcuts = services.settings.library_shortcuts
+        self.slack = ParsedOnceHandler(app) if self.shortcuts else SlackRequestHandler(app)
         secret = services.settings.slack_signing_secret
         self.door = SignatureDoor(secret.reveal() if secret else "")
 
@@ -104,7 +117,13 @@ class CredbotWSGI:
             if problem:
                 metrics.observe(metrics.UNVERIFIED, problem[0], 0.0)
                 return _json(start_response, problem[0], {"error": problem[1]})
-            environ[PARSED_BODY] = (body.decode("utf-8"), parsed)  # Bolt takes this parse (and checks the signature)
+            if self.shortcuts and bolt_misreads(environ.get("CONTENT_TYPE", ""), body):
+                environ[PARSED_BODY] = (
+                    body.decode("utf-8"),
+                    parsed,
+                )  # Bolt takes this parse (and checks the signature)
+            else:
+                environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again and parses it itself
             return self.timed_slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
