@@ -74,6 +74,7 @@ ENV_NAMES: dict[str, str] = {
     "http_workers": "CREDBOT_HTTP_WORKERS",
     "http_threads": "CREDBOT_HTTP_THREADS",
     "metrics_port": "METRICS_PORT",
+    "library_shortcuts": "CREDBOT_LIBRARY_SHORTCUTS",
 }
 
 # Where each secret comes from, said in every problem about it (a problem never says the value).
@@ -439,6 +440,9 @@ class Settings(BaseSettings):
     http_workers: Annotated[int, _whole(1, 64)] = Field(default_factory=default_workers)
     http_threads: Annotated[int, _whole(1, 256)] = 16
     metrics_port: Annotated[int | None, _whole(1, 65535)] = None  # Socket Mode only (HTTP mode serves it on PORT)
+    # The measured shortcuts around slack-sdk, Bolt and SQLAlchemy (docs/decisions/library-internals.md); false runs
+    # the supported way of each, e.g. after an upgrade that a tripwire test flags.
+    library_shortcuts: Annotated[bool, BeforeValidator(_switch)] = True
     # Names in the process environment that look like a mistyped setting; whoever configures logging says them.
     name_warnings: tuple[str, ...] = ()
 

@@ -17,7 +17,7 @@ from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.home_refresh import after_change
-from bot.slack.listeners.common import after_answer, permitted, read_input
+from bot.slack.listeners.common import after_answer, permitted, read_input, shortcuts
 from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.channel_owners import ChannelOwners
@@ -27,10 +27,12 @@ from bot.slack.ui.blocks import refusal_code
 
 log = logging.getLogger(__name__)
 
+CHECKED = "credbot.submission_checked"  # set by the ack for the lazy listener: the submission passed its checks
+
 
 def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClient) -> None:
     """Answer "Verifying…" (or what is wrong, offline); the checked submission is then verified and saved on the
-    listener pool (create_credential)."""
+    listener pool (create_credential), or by the lazy listener when the library shortcuts are off."""
     services = context["services"]
     if not permitted(context, MANAGE, "credential.create"):
         ack(response_action="update", view=refused_view(services))
@@ -53,9 +55,22 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
             )
         return
     ack(response_action="update", view=wizard_modal.verifying_view(state))
+    if not shortcuts(context):
+        context[CHECKED] = True  # Bolt copies the context for create_credential_lazily
+        return
     after_answer(
         context, create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
     )
+
+
+def create_credential_lazily(context: BoltContext, client: WebClient, view: dict) -> None:
+    """Bolt's lazy listener (library shortcuts off): the key is read from the submission again, as a Secret is
+    never copied into Bolt's copy of the context. Nothing to do when the ack answered with a refusal."""
+    if not context.get(CHECKED):
+        return
+    services = context["services"]
+    state, api_key = read_final_submission(services, view)
+    create_credential(services, client, view["id"], context["workspace"], context["actor"], state, api_key)
 
 
 def create_credential(
