@@ -144,7 +144,7 @@ def serve() -> None:
     """On bot/server.py's run_gunicorn: the very server Credbot runs on, with the same settings."""
     from bot.infra.settings import load_settings
     from bot.infra.logs import configure_logging
-    from bot.slack.server import run_gunicorn
+    from bot.slack.server.runners import run_gunicorn
 
     settings = load_settings(purpose="serve")
     configure_logging(settings.log_level)

@@ -490,6 +490,9 @@ def main() -> None:
         help="each pause is think-ms x uniform(1 - J, 1 + J); 0 = every user in lockstep",
     )
     parser.add_argument("--label", default="load")
+    parser.add_argument(
+        "--library-shortcuts", choices=("on", "off"), default="on", help="CREDBOT_LIBRARY_SHORTCUTS of the bot"
+    )
     args = parser.parse_args()
     print(run(args))
 
@@ -546,6 +549,9 @@ def run(args: argparse.Namespace) -> str:
                 bare_process.stop()
             if args.only in ("both", "credbot"):
                 overrides = bot_overrides(database_url, keys) | profiling_overrides(args)
+                overrides["CREDBOT_LIBRARY_SHORTCUTS"] = (
+                    "false" if getattr(args, "library_shortcuts", "on") == "off" else "true"
+                )
                 bot = BotProcess(Path(tmp), slack, live, sandbox, **overrides).start()
                 ours = measure_load(Target("credbot", bot, True), slack, live, args)
         finally:

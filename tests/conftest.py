@@ -21,7 +21,19 @@ from tests.kit.processes import ForkServer, forking
 _postgres_checked: dict[str, str | None] = {}
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--library-shortcuts",
+        choices=("on", "off"),
+        default="on",
+        help="the bots' CREDBOT_LIBRARY_SHORTCUTS: on (the default) or off (.ci/run runs tests/listeners both ways)",
+    )
+
+
 def pytest_configure(config):
+    from tests.kit import bots
+
+    bots.LIBRARY_SHORTCUTS = "true" if config.getoption("library_shortcuts") == "on" else "false"
     config.addinivalue_line(
         "markers", "postgresql_only: the test means nothing on SQLite; only its PostgreSQL run is kept"
     )

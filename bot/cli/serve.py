@@ -29,8 +29,8 @@ def serve(_args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("serve")
     metrics_across_workers(settings)
 
-    from bot.slack.server import serve_http, serve_socket_mode
-    from bot.slack.startup import SlackRefused, check_bot_token
+    from bot.slack.server.runners import serve_http, serve_socket_mode
+    from bot.slack.server.startup import SlackRefused, check_bot_token
 
     key_ring = keys_and_database.prepare_for_serving(settings)
     stop = stop_on_signals()

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import select
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +18,6 @@ from bot.infra.files import private_dir, touch_private
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5  # DATABASE_CONNECT_TIMEOUT_SECONDS
-IDLE_PING_SECONDS = 30  # a pooled PostgreSQL connection idle this long is pinged before use
 
 
 def create_db_engine(
@@ -31,7 +28,9 @@ def create_db_engine(
     SQLite: WAL so readers never block the writer, and a busy timeout so writers queue instead of failing with
     "database is locked". ``read_only`` (SQLite): the file is opened read-only and nothing is created, so a
     read-only copy can be inspected. PostgreSQL: connecting gives up after ``connect_timeout`` seconds (a server
-    that accepts and never answers would otherwise hang for ever).
+    that accepts and never answers would otherwise hang for ever); a pooled connection the server dropped is found
+    by SQLAlchemy's ``pool_pre_ping`` at checkout and replaced (a select() on the idle socket instead of the ping
+    was worth under 5 % of the server CPU per wizard: docs/decisions/library-internals.md).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -41,9 +40,10 @@ def create_db_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        pool_pre_ping=True,
         connect_args={"connect_timeout": connect_timeout},
     )
-    replace_dead_connections(engine)
+    _count_as_pinged(engine)
     return engine
 
 
@@ -88,45 +88,18 @@ def unwritable(file: Path) -> str | None:
     return None
 
 
-def replace_dead_connections(engine: Engine) -> None:
-    """Hand out no pooled connection the server has dropped, without a round trip on every checkout.
-
-    ``pool_pre_ping`` sent a ``SELECT 1`` before every use: one exchange with the server per request. Instead, at
-    checkout: a server that ended the connection (restart, ``pg_terminate_backend``, idle timeout) has sent its
-    farewell or closed the socket, so the socket is readable while the connection is idle, which one
-    non-blocking poll sees with no exchange; and a connection idle for IDLE_PING_SECONDS or more (where a silent
-    drop by something in between becomes likely) is pinged as before. Either way a dead connection raises
-    DisconnectionError, on which SQLAlchemy's pool discards it and checks out another (or connects anew).
-    """
+def _count_as_pinged(engine: Engine) -> None:
+    """With ``pool_pre_ping`` SQLAlchemy pings every checkout of a connection that was used before (not a fresh
+    one): marked for count_round_trips."""
 
     @event.listens_for(engine, "checkin")
-    def _idle_from(_dbapi_connection, record) -> None:
-        record.info["idle_since"] = time.monotonic()
+    def _used(_dbapi_connection, record) -> None:
+        record.info["used"] = True
 
-    @event.listens_for(engine, "checkout")
-    def _alive(dbapi_connection, record, _proxy) -> None:
-        idle_since = record.info.pop("idle_since", None)
-        if idle_since is None:
-            return  # a fresh connection
-        if server_hung_up(dbapi_connection):
-            raise exc.DisconnectionError("the server closed this connection while it was idle")
-        if time.monotonic() - idle_since >= IDLE_PING_SECONDS:
+    @event.listens_for(engine, "checkout", insert=True)  # before count_round_trips' own checkout listener
+    def _pinged(_dbapi_connection, record, _proxy) -> None:
+        if record.info.get("used"):
             record.info["pinged"] = True
-            try:
-                engine.dialect.do_ping(dbapi_connection)
-            except Exception as error:  # whatever the driver raised, the connection is not usable
-                raise exc.DisconnectionError("the idle connection did not answer a ping") from error
-
-
-def server_hung_up(dbapi_connection) -> bool:
-    """Whether an idle connection's socket has something to read (a server's goodbye or EOF) or is gone."""
-    try:
-        if getattr(dbapi_connection, "closed", False):
-            return True
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    except Exception:
-        return True
-    return bool(readable)
 
 
 def count_round_trips(engine: Engine, count: Callable[[str], None]) -> None:

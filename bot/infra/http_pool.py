@@ -1,5 +1,10 @@
 """Kept-alive HTTP(S) connections, a few per host, shared by the threads of a process.
 
+A pool written here on http.client rather than urllib3's PoolManager: measured, urllib3 costs about 0.3 ms more
+CPU per request on this path, 5 % of the server's CPU per wizard for the Paddle calls alone and about 12 % with
+the Slack calls (docs/decisions/library-internals.md). CREDBOT_LIBRARY_SHORTCUTS=false uses urllib3 instead
+(bot/infra/urllib3_pool.py): ``SHARED.choose``.
+
 slack-sdk's WebClient and urllib open a new TCP (and in production TLS) connection for every call; a wizard
 makes about ten Slack calls and two Paddle calls. Here idle connections wait in a small per-host stack and the
 next call reuses one. A reused connection the server has closed meanwhile fails before any answer arrives;
@@ -20,6 +25,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Mapping
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 MAX_IDLE_PER_HOST = 8
@@ -177,4 +183,34 @@ def _proxied(scheme: str, host: str) -> bool:
 proxied.cache_clear = _proxied.cache_clear  # type: ignore[attr-defined]  # a function attribute, for tests that change the environment
 
 
-SHARED = ConnectionPool()  # one per process: Slack and Paddle calls from every thread
+class Pool(Protocol):
+    """What callers use of a pool (this module's ConnectionPool, urllib3_pool.Urllib3Pool, SHARED)."""
+
+    def request(self, method: str, url: str, **options: Any) -> tuple[int, Any, bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class SharedPool:
+    """The process's pool: this module's (the shortcut) or urllib3's, as the settings choose at start-up."""
+
+    def __init__(self) -> None:
+        self.pool: Any = ConnectionPool()
+
+    def choose(self, shortcuts: bool) -> None:
+        """This module's pool, or (``shortcuts`` off) urllib3's; connections kept by the other one are closed."""
+        if isinstance(self.pool, ConnectionPool) == shortcuts:
+            return
+        from bot.infra.urllib3_pool import Urllib3Pool
+
+        previous, self.pool = self.pool, ConnectionPool() if shortcuts else Urllib3Pool()
+        previous.close()
+
+    def request(self, method: str, url: str, **options: Any) -> tuple[int, Any, bytes]:
+        return self.pool.request(method, url, **options)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+SHARED = SharedPool()  # one per process: Slack and Paddle calls from every thread

@@ -62,6 +62,7 @@ ENV_NAMES: dict[str, str] = {
     "http_workers": "CREDBOT_HTTP_WORKERS",
     "http_threads": "CREDBOT_HTTP_THREADS",
     "metrics_port": "METRICS_PORT",
+    "library_shortcuts": "CREDBOT_LIBRARY_SHORTCUTS",
 }
 
 # Where each secret comes from, said in every problem about it (a problem never says the value).

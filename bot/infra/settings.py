@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     http_workers: Annotated[int, check.whole(1, 64)] = Field(default_factory=default_workers)
     http_threads: Annotated[int, check.whole(1, 256)] = 16
     metrics_port: Annotated[int | None, check.whole(1, 65535)] = None  # Socket Mode only (HTTP mode serves it on PORT)
+    # The measured shortcuts around slack-sdk, Bolt and SQLAlchemy (docs/decisions/library-internals.md); false runs
+    # the supported way of each, e.g. after an upgrade that a tripwire test flags.
+    library_shortcuts: Annotated[bool, BeforeValidator(check.switch)] = True
     # Names in the process environment that look like a mistyped setting; whoever configures logging says them.
     name_warnings: tuple[str, ...] = ()
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import IO, Protocol
 
 from bot.credentials.types import KeyCheck, KeyRecord, Outcome
-from bot.infra.http_pool import SHARED, ConnectionPool, proxied
+from bot.infra.http_pool import SHARED, Pool, proxied
 from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ _OPENER = urllib.request.build_opener(_NoRedirects())
 class PaddleVerifier:
     """Checks keys against the Paddle environment of each destination (base URLs resolved at wiring time)."""
 
-    def __init__(self, base_urls: Mapping[str, str], timeout: float = 8.0, pool: ConnectionPool = SHARED) -> None:
+    def __init__(self, base_urls: Mapping[str, str], timeout: float = 8.0, pool: Pool = SHARED) -> None:
         self.base_urls = {value: url.rstrip("/") for value, url in base_urls.items()}
         self.timeout = timeout
         self.pool = pool

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import IO
 
-from bot.infra.http_pool import SHARED, ConnectionPool, proxied
+from bot.infra.http_pool import SHARED, Pool, proxied
 
 PROBE_PATH = "/event-types"
 EXPECTED_CODE = "authentication_missing"
@@ -37,7 +37,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def paddle_problem(base_url: str, timeout: float, pool: ConnectionPool = SHARED) -> str | None:
+def paddle_problem(base_url: str, timeout: float, pool: Pool = SHARED) -> str | None:
     """None when ``base_url`` answers as Paddle's API does without a key; else what it answered, in words."""
     url = base_url.rstrip("/") + PROBE_PATH
     headers = {"Accept": "application/json", "User-Agent": "credbot-check"}

@@ -70,7 +70,7 @@ def build_app(services: Services, *, app_class: type[App] = App) -> App:
         # instance sees it); its credentials stay.
         app.enable_token_revocation_listeners()
     # Names each request's kind for the metrics (in Socket Mode, with no WSGI layer, it also times the ack), puts
-    # the services, workspace and actor into the context and swaps in the pooled Web API client.
+    # the services, workspace and actor into the context.
     app.use(RequestSetup(services, time_acks=settings.socket_mode))
-    register_listeners(app, single_workspace=services.installations is None)
+    register_listeners(app, single_workspace=services.installations is None, shortcuts=settings.library_shortcuts)
     return app

@@ -17,11 +17,11 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 
 from bot.credentials import catalog
 from bot.credentials.types import Workspace
+from bot.slack.server.answer_first import AnswerFirstExecutor
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class FairUse:
         self._lock = threading.Lock()
         self._attempts: dict[tuple[str, str, str, str], deque[float]] = {}
         self._running: dict[str, float] = {}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provider-check")
+        self._pool = AnswerFirstExecutor(max_workers=workers, thread_name_prefix="provider-check")
         self._slots = threading.BoundedSemaphore(workers + queue)
 
     def claim(self, workspace: Workspace, actor: str, credential_id: str, destination: str) -> str | None:
@@ -117,6 +117,10 @@ class FairUse:
 
         self._pool.submit(job)
         return True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the checks under way have finished; False on timeout."""
+        return self._pool.wait_idle(timeout)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

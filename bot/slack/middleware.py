@@ -1,5 +1,5 @@
 """Once per request, before any listener: the request's kind named for the metrics, the process's services,
-the request's workspace and its actor, and a Web API client that keeps its connections.
+the request's workspace and its actor, and (CREDBOT_LIBRARY_SHORTCUTS) a Web API client that keeps its connections.
 
 Listeners read them with ``services_of(context)`` (bot.slack.request_context), ``context["workspace"]`` and
 ``context["actor"]``; nothing rebuilds them. The workspace comes from Bolt's context, which takes it from the
@@ -70,7 +70,8 @@ class RequestSetup(Middleware):
         context["workspace"] = workspace_of(context, body)
         context["actor"] = actor_of(context, body)
         context["outsider"] = outsider(body, context["workspace"], self.services.access.home_team)
-        pooled_client(context)
+        if self.services.settings.library_shortcuts:
+            pooled_client(context)
         if not self.time_acks:
             return next()
         started = time.perf_counter()

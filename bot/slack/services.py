@@ -18,13 +18,13 @@ from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing
 from bot.keys.kms import key_ring_for
 from bot.credentials.wizard_checks import WizardChecks
-from bot.infra import metrics
+from bot.infra import http_pool, metrics
 from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
-from bot.slack.answer_first import AnswerFirstExecutor
+from bot.slack.server.answer_first import AnswerFirstExecutor
 from bot.slack.broadcast.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
-from bot.slack.web_client import PooledWebClient
+from bot.slack.web_client import client_class
 from bot.slack.access import AccessPolicy
 from bot.slack.oauth.installation_store import SealedInstallationStore
 
@@ -76,7 +76,7 @@ def process_token(settings: Settings) -> str | None:
 
 def slack_client(settings: Settings) -> WebClient:
     """A Web API client that retries what is worth retrying: rate limits, 5xx, dropped connections."""
-    return PooledWebClient(
+    return client_class(settings.library_shortcuts)(
         token=process_token(settings),
         base_url=settings.slack_api_url,
         timeout=10,
@@ -90,7 +90,7 @@ def slack_client(settings: Settings) -> WebClient:
 
 def access_client(settings: Settings) -> WebClient:
     """For membership checks made while Slack waits for an ack: short timeout, one retry on a dropped connection."""
-    return PooledWebClient(
+    return client_class(settings.library_shortcuts)(
         token=process_token(settings),
         base_url=settings.slack_api_url,
         timeout=2,
@@ -99,6 +99,7 @@ def access_client(settings: Settings) -> WebClient:
 
 
 def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Services:
+    http_pool.SHARED.choose(settings.library_shortcuts)  # this process's Slack and Paddle connections
     engine = create_db_engine(
         settings.database_url, pool_size=settings.http_threads, connect_timeout=settings.database_connect_timeout
     )

@@ -20,7 +20,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.slack.web_client import PooledWebClient
 
 SCOPES_HEADER = "x-oauth-scopes"
 REFUSED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission"}
@@ -50,7 +49,7 @@ def check_client(token: str, base_url: str) -> WebClient:
     """A client that retries once what may pass (a dropped connection, a rate limit, a 5xx), quietly."""
     client_log = logging.getLogger("bot.slack.checks.client")
     client_log.setLevel(logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.CRITICAL)
-    return PooledWebClient(
+    return WebClient(
         token=token,
         base_url=base_url,
         timeout=10,

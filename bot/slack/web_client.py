@@ -1,4 +1,7 @@
-"""A slack-sdk WebClient whose calls reuse kept-alive connections (bot/infra/http_pool.py).
+"""A slack-sdk WebClient whose calls reuse kept-alive connections (bot/infra/http_pool.py, urllib3's pool).
+
+A shortcut around a library internal (docs/decisions/library-internals.md): CREDBOT_LIBRARY_SHORTCUTS=false gives
+slack-sdk's plain WebClient instead (``client_class``), which opens a connection per call.
 
 slack-sdk sends every call through ``BaseClient._perform_urllib_http_request_internal(url, req)``, which opens a
 new connection with urllib each time. This subclass overrides that one method and keeps its contract: a 2xx
@@ -13,21 +16,27 @@ from __future__ import annotations
 import io
 import logging
 from typing import Any, cast
+from http.client import HTTPMessage
 from urllib.error import HTTPError
 from urllib.request import Request
 
 from slack_sdk import WebClient
 
-from bot.infra.http_pool import SHARED, ConnectionPool, proxied
+from bot.infra.http_pool import SHARED, Pool, proxied
+
+
+def client_class(shortcuts: bool) -> type[WebClient]:
+    """The Web API client class for the process: the pooled one, or (shortcuts off) slack-sdk's own."""
+    return PooledWebClient if shortcuts else WebClient
 
 
 class PooledWebClient(WebClient):
-    def __init__(self, *args: Any, pool: ConnectionPool = SHARED, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, pool: Pool = SHARED, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pool = pool
 
     @classmethod
-    def adopt(cls, plain: WebClient, pool: ConnectionPool = SHARED) -> PooledWebClient:
+    def adopt(cls, plain: WebClient, pool: Pool = SHARED) -> PooledWebClient:
         """``plain`` (every setting slack-sdk's constructor gave it: token, base URL, timeout, headers, team,
         logger, retry handlers, proxy) as a client that calls through ``pool``. Bolt builds a plain client for
         each request; constructing a second one ran slack-sdk's constructor again (the user agent and the proxy
@@ -50,13 +59,15 @@ class PooledWebClient(WebClient):
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         if self.proxy is not None or proxied(url) or self.ssl is not None:
             return super()._perform_urllib_http_request_internal(url, req)
-        status, headers, body = self.pool.request(
+        status, raw_headers, body = self.pool.request(
             req.get_method(),
             url,
             body=cast(bytes | None, req.data),
             headers=dict(req.header_items()),
             timeout=self.timeout,
         )
+        # slack-sdk reads urllib's header object (get_content_type, Retry-After), which this module's pool gives
+        headers = raw_headers if isinstance(raw_headers, HTTPMessage) else _message(raw_headers)
         if not 200 <= status < 300:  # urllib raises these; slack-sdk's retry handlers expect that
             raise HTTPError(url, status, headers.get("Status", "") or str(status), headers, io.BytesIO(body))
         if headers.get_content_type() == "application/gzip":
@@ -65,3 +76,11 @@ class PooledWebClient(WebClient):
         if self._logger.level <= logging.DEBUG:
             self._logger.debug(f"Received the following response - status: {status}, body: {text}")
         return {"status": status, "headers": headers, "body": text}
+
+
+def _message(headers: Any) -> HTTPMessage:
+    """urllib3's headers as the http.client message urllib gives slack-sdk."""
+    message = HTTPMessage()
+    for name, value in headers.items():
+        message[name] = value
+    return message

@@ -25,6 +25,7 @@ BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
 SIGNING_SECRET = "test-signing-secret-7f3a9c1e5b"
 NOTIFY_CHANNELS = ("CNOTIFYA", "CNOTIFYB")
 REPO = Path(__file__).resolve().parents[2]
+LIBRARY_SHORTCUTS = "true"  # every bot's CREDBOT_LIBRARY_SHORTCUTS: pytest's --library-shortcuts sets it
 
 
 def free_port() -> int:
@@ -66,6 +67,7 @@ class BotBase:
             "CREDBOT_HTTP_WORKERS": "1",  # one process per test bot keeps the suite light
             "CREDBOT_HTTP_THREADS": "8",
             "PYTHONPATH": str(REPO),
+            "CREDBOT_LIBRARY_SHORTCUTS": LIBRARY_SHORTCUTS,
         }
         self.env.update(overrides)
         self._engine = None

@@ -4,7 +4,7 @@ As bolt-python's own tests/scenario_tests do: each request is signed with slack-
 and handed to ``App.dispatch``, which checks the signature, runs the middleware and the listener, and returns
 the ack. Lazy work (views.update, announcements, App Home) runs on the services' executor against the fake
 Slack Web API and the fake Paddle, exactly as in the server; only gunicorn and the HTTP door in front of Bolt
-(size, signature before parsing, malformed bodies: bot.slack.server.CredbotWSGI) are left out, and the
+(size, signature before parsing, malformed bodies: bot.slack.server.http_door.CredbotWSGI) are left out, and the
 end-to-end tests cover those.
 """
 
@@ -66,50 +66,6 @@ class _Lines(logging.Handler):
             self.lines.append(line)
 
 
-class _Pending:
-    """Counts the work a bot has handed to its thread pools and not finished: lazy listeners and the work acks hand
-    off (``services.executor``), deferred audit writes (given ``executor.submit`` when the services were built, so
-    counting calls of ``submit`` missed them), and Test connection and Replace on the fair-use pool. Counted where
-    every piece of work enters a ``ThreadPoolExecutor``: its work queue."""
-
-    def __init__(self, *executors) -> None:
-        self._count = 0
-        self._cond = threading.Condition()
-        for executor in executors:
-            executor._work_queue = _CountedQueue(executor._work_queue, self)
-
-    def started(self, future) -> None:
-        with self._cond:
-            self._count += 1
-        future.add_done_callback(self._done)  # also when cancelled, or when it was already done
-
-    def _done(self, _future) -> None:
-        with self._cond:
-            self._count -= 1
-            self._cond.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: self._count == 0, timeout)
-
-
-class _CountedQueue:
-    """A ThreadPoolExecutor's work queue that tells ``_Pending`` of each work item put on it (``None`` is the
-    executor's signal to its threads to stop, not work); everything else is the queue's own."""
-
-    def __init__(self, queue, pending: _Pending) -> None:
-        self._queue = queue
-        self._pending = pending
-
-    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
-        if item is not None:
-            self._pending.started(item.future)
-        self._queue.put(item, block, timeout)
-
-    def __getattr__(self, name: str):
-        return getattr(self._queue, name)
-
-
 class InProcessBot(BotBase):
     """Credbot's Bolt app as ``serve`` builds it (bot.slack.services.build_services, bot.slack.app.build_app) on
     a database of its own, in this process. Same constructor and helpers as ``BotProcess``; ``sender`` dispatches.
@@ -155,7 +111,6 @@ class InProcessBot(BotBase):
         self.services = build_services(settings, load_key_ring(settings))
         if self.background:
             self.services.start_background()
-        self._pending = _Pending(self.services.executor, self.services.fair_use._pool)
         self.app = build_app(self.services)
         self.sender = DispatchSender(self.app, SIGNING_SECRET)
         InProcessBot.running.append(self)
@@ -165,7 +120,14 @@ class InProcessBot(BotBase):
         """Wait until the work this bot runs after its answers (views.update and views.publish, announcements,
         deferred audit writes, Paddle checks) is done: what one test set in motion then never lands in the next
         one's calls. False if it was not done within ``timeout``."""
-        return self._pending.wait_idle(timeout) if self.services is not None else True
+        # The listener pool counts lazy listeners, the work acks hand off and deferred audit writes (handed its
+        # submit when the services were built); the fair-use pool counts Test connection and Replace.
+        services = self.services
+        if services is None:
+            return True
+        pools = (services.executor, services.fair_use)
+        # Work on one pool may hand work to the other: idle means both idle in one pass.
+        return all(pool.wait_idle(timeout) for pool in pools) and all(pool.wait_idle(timeout) for pool in pools)
 
     @classmethod
     def settle_all(cls, timeout: float = 20.0) -> bool:

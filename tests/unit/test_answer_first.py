@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from bot.slack.answer_first import AnswerFirstExecutor, ThenRelease
+from bot.slack.server.answer_first import AnswerFirstExecutor, ThenRelease
 
 
 @pytest.fixture
@@ -74,3 +74,19 @@ def test_held_work_meets_a_pool_shut_down_with_an_error_not_silence():
     held.release()
     with pytest.raises(RuntimeError):
         future.result(timeout=5)
+
+
+def test_waiting_until_idle_sees_held_running_and_cancelled_work_finish(pool):
+    """What the in-process tests wait on (tests.kit.InProcessBot.settle) instead of a private work queue."""
+    gate = threading.Event()
+    running = pool.submit(gate.wait, 5)
+    held = pool.holding()
+    waiting = pool.submit(lambda: "held")
+    cancelled = pool.submit(lambda: "never")
+    held.stop()
+    assert not pool.wait_idle(0.05)  # one runs, two are held
+    assert cancelled.cancel()
+    gate.set()
+    assert not pool.wait_idle(0.05) and not waiting.done()  # the held one has not been released yet
+    held.release()
+    assert pool.wait_idle(5) and running.result() is True and waiting.result() == "held"

@@ -45,33 +45,6 @@ def test_round_trips_are_labelled_with_the_request_being_answered_or_background(
     assert value("statement", metrics.BACKGROUND) == before[1] + 1
 
 
-class Driver:
-    """Enough of a DBAPI connection for server_hung_up: its socket, and whether it is closed."""
-
-    def __init__(self, sock, closed: bool = False) -> None:
-        self.sock, self.closed = sock, closed
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-
-def test_an_idle_connection_whose_server_spoke_or_left_is_seen_dead_without_an_exchange():
-    import socket
-
-    from bot.infra.db import server_hung_up
-
-    ours, servers = socket.socketpair()
-    try:
-        assert not server_hung_up(Driver(ours))  # quiet: alive
-        servers.sendall(b"E")  # the server's goodbye (FATAL: terminating connection)
-        assert server_hung_up(Driver(ours))
-        assert server_hung_up(Driver(ours, closed=True))
-    finally:
-        ours.close()
-        servers.close()
-    assert server_hung_up(Driver(ours))  # a socket that is gone
-
-
 def test_reads_in_autocommit_count_no_begin_or_rollback(tmp_path):
     engine, seen = counted(tmp_path)
     reads = session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))

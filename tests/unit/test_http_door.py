@@ -1,4 +1,4 @@
-"""The HTTP door parses a Slack body once and hands that parse to Bolt (bot.slack.server.ParsedRequest): the
+"""The HTTP door parses a Slack body once and hands that parse to Bolt (bot.slack.server.http_door.ParsedRequest): the
 request Bolt gets must be the one it would have built from the text itself, and every refusal must stay a 4xx."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import BoltRequest
 
-from bot.slack.server import ParsedRequest, read_slack_body
+from bot.slack.server.http_door import ParsedRequest, read_slack_body
 
 FORM = "application/x-www-form-urlencoded"
 VIEW_SUBMISSION = {
@@ -128,3 +128,24 @@ def test_a_field_given_twice_is_checked_as_the_value_used():
 def test_what_cannot_be_a_slack_request_is_refused_with_a_reason(content_type, raw, status, words):
     body, problem = read_slack_body(content_type, raw)
     assert body is None and problem[0] == status and words in problem[1]
+
+
+def test_bolts_request_constructor_the_door_builds_on_is_unchanged():
+    """ParsedRequest (a shortcut: docs/decisions/library-internals.md) calls BoltRequest(body=dict, query,
+    headers, mode="socket_mode") and then sets raw_body and mode: an upgrade that changes these fails here."""
+    import inspect
+
+    parameters = inspect.signature(BoltRequest.__init__).parameters
+    assert list(parameters)[:6] == ["self", "body", "query", "headers", "context", "mode"]
+    request = BoltRequest(body={"a": 1}, mode="socket_mode")
+    assert (request.raw_body, request.mode) == ("", "socket_mode")
+
+
+@pytest.mark.parametrize("content_type, raw", BODIES)
+def test_only_the_bodies_bolt_would_lose_get_the_doors_parse(content_type, raw):
+    from bot.slack.server.http_door import bolt_misreads
+
+    assert not bolt_misreads(content_type, raw.encode())  # Bolt parses these itself
+    quirky = urlencode({"command": "/list-credentials", "text": "payload", "team_id": "T1", "user_id": "U1"})
+    assert bolt_misreads(FORM, quirky.encode())
+    assert BoltRequest(body=quirky, headers=headers(FORM, quirky)).body == {}  # what it spares the command

@@ -1,5 +1,5 @@
-"""Kept-alive connections (performance issue): one connection per host reused, slack-sdk's retries intact,
-a connection the server closed while idle replaced, and the slack-sdk internal we override still there."""
+"""Kept-alive connections (urllib3's pool): one connection per host reused, slack-sdk's retries intact, a connection
+the server closed while idle replaced, redirects not followed, and the library hooks we depend on still there."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.infra.http_pool import ConnectionPool
+from bot.infra.urllib3_pool import Urllib3Pool
 from bot.slack.web_client import PooledWebClient
 
 
@@ -57,6 +58,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+POOLS = pytest.mark.parametrize("pool_class", [ConnectionPool, Urllib3Pool], ids=["shortcut", "urllib3"])
+
+
 @pytest.fixture
 def server():
     instance = CountingServer()
@@ -64,8 +68,9 @@ def server():
     instance.shutdown()
 
 
-def test_ten_calls_from_several_threads_share_a_few_connections(server):
-    pool = ConnectionPool(max_idle_per_host=2)
+@POOLS
+def test_ten_calls_from_several_threads_share_a_few_connections(server, pool_class):
+    pool = pool_class(max_idle_per_host=2)
     for _ in range(10):
         assert pool.request("GET", server.url + "/event-types")[0] == 200
     assert server.accepted == 1
@@ -78,15 +83,55 @@ def test_ten_calls_from_several_threads_share_a_few_connections(server):
     pool.close()
 
 
-def test_a_connection_closed_while_idle_is_replaced_without_an_error(server):
-    pool = ConnectionPool()
-    pool.request("GET", server.url + "/a")
-    for idle in pool._idle.values():
-        for connection in idle:
-            connection.sock.close()  # as if the server had dropped it
-            connection.sock = None
-    assert pool.request("GET", server.url + "/b")[0] == 200
+class ClosingHandler(Handler):
+    """Answers as keep-alive, then closes the connection anyway (as a server's idle timeout does)."""
+
+    def _answer(self) -> None:
+        super()._answer()
+        self.close_connection = True
+
+    do_GET = do_POST = _answer
+
+
+@POOLS
+def test_a_connection_closed_while_idle_is_replaced_without_an_error(pool_class):
+    server = CountingServer()
+    server.RequestHandlerClass = ClosingHandler
+    pool = pool_class()
+    try:
+        for path in ("/a", "/b", "/c"):
+            assert pool.request("GET", server.url + path)[0] == 200
+        assert server.accepted == 3  # each kept connection was found closed and replaced
+    finally:
+        pool.close()
+        server.shutdown()
+
+
+@POOLS
+def test_a_redirect_is_returned_not_followed(server, pool_class):
+    server.answers.append((302, {"Location": server.url + "/elsewhere"}, {"moved": True}))
+    pool = pool_class()
+    status, headers, body = pool.request("GET", server.url + "/event-types")
+    assert status == 302 and headers["Location"].endswith("/elsewhere") and json.loads(body) == {"moved": True}
+    assert server.requests == [("GET", "/event-types")]
     pool.close()
+
+
+def test_urllib3s_connection_hook_the_deadline_relies_on_is_still_there():
+    """Urllib3Pool's whole-request deadline finds a request's connection through urllib3's documented
+    ConnectionCls and the connection's public request(method, url, body, headers, ...): an upgrade that changes
+    either fails here."""
+    from urllib3.connection import HTTPConnection
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    assert HTTPConnectionPool.ConnectionCls is HTTPConnection
+    assert list(inspect.signature(HTTPConnection.request).parameters)[:5] == [
+        "self",
+        "method",
+        "url",
+        "body",
+        "headers",
+    ]
 
 
 def test_the_pooled_web_client_reuses_one_connection_and_keeps_slack_sdks_retries():
@@ -168,3 +213,15 @@ def test_whether_a_url_goes_through_a_proxy_follows_the_environment_read_once(mo
     assert not proxied("https://paddle.test/event-types")
     assert not proxied("http://127.0.0.1:9/api/x")  # no proxy for plain http here
     proxied.cache_clear()
+
+
+def test_the_process_pool_follows_the_switch_and_closes_what_the_other_kept(server):
+    from bot.infra.http_pool import SharedPool
+
+    shared = SharedPool()
+    assert shared.request("GET", server.url + "/a")[0] == 200 and isinstance(shared.pool, ConnectionPool)
+    shared.choose(False)
+    assert isinstance(shared.pool, Urllib3Pool) and shared.request("GET", server.url + "/b")[0] == 200
+    shared.choose(True)
+    assert isinstance(shared.pool, ConnectionPool)
+    shared.close()

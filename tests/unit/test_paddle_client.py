@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.credentials.types import Outcome
+from bot.infra.http_pool import ConnectionPool
 from bot.infra.secret import Secret
+from bot.infra.urllib3_pool import Urllib3Pool
 from bot.providers.paddle import PaddleVerifier
 
 KEY = "pdl_live_apikey_01" + "a" * 26 + "_" + "b" * 22 + "_zz"
@@ -237,13 +239,16 @@ class Dawdling(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_timeout_bounds_both_requests_of_a_check_together():
+POOLS = pytest.mark.parametrize("pool_class", [ConnectionPool, Urllib3Pool], ids=["shortcut", "urllib3"])
+
+
+@POOLS
+def test_the_timeout_bounds_both_requests_of_a_check_together(pool_class):
     # Each answer takes 0.7 of the timeout: either alone is in time, the two together are not.
     server = serve(type("Paddle", (Dawdling,), {"seen": [], "pause": 0.7}))
     try:
-        check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=1.0).check(
-            "paddle", Secret(KEY), "apikey_x"
-        )
+        url = f"http://127.0.0.1:{server.server_port}"
+        check = PaddleVerifier({"paddle": url}, timeout=1.0, pool=pool_class()).check("paddle", Secret(KEY), "apikey_x")
         assert server.RequestHandlerClass.seen == ["/api-keys/apikey_x", "/event-types"]
         assert check.outcome is Outcome.UNAVAILABLE and check.reason == "timeout"
         assert "did not answer in time" in check.message
@@ -251,15 +256,15 @@ def test_the_timeout_bounds_both_requests_of_a_check_together():
         server.shutdown()
 
 
-def test_the_timeout_bounds_trickled_headers_and_the_connection_is_closed():
+@POOLS
+def test_the_timeout_bounds_trickled_headers_and_the_connection_is_closed(pool_class):
     handler = type(
         "Paddle", (Dawdling,), {"seen": [], "pause": 0.2, "trickle_headers": True, "closed": threading.Event()}
     )
     server = serve(handler)
     try:
-        check = PaddleVerifier({"paddle": f"http://127.0.0.1:{server.server_port}"}, timeout=1.0).check(
-            "paddle", Secret(KEY), None
-        )
+        url = f"http://127.0.0.1:{server.server_port}"
+        check = PaddleVerifier({"paddle": url}, timeout=1.0, pool=pool_class()).check("paddle", Secret(KEY), None)
         assert check.outcome is Outcome.UNAVAILABLE and check.reason == "timeout"
         assert handler.closed.wait(10)  # the client hung up; the server did not finish its answer
     finally:

@@ -210,7 +210,7 @@ def test_redactor_masks_known_values_patterns_and_in_flight_keys():
 def test_healthz_is_503_when_the_database_cannot_answer(tmp_path):
     from sqlalchemy import create_engine
 
-    from bot.slack.server import CredbotWSGI
+    from bot.slack.server.http_door import CredbotWSGI
     from bot.slack.services import build_services
 
     settings = load_settings(

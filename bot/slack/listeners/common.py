@@ -22,11 +22,18 @@ def acknowledge(ack: Any) -> None:
     ack()
 
 
+def shortcuts(context: Any) -> bool:
+    """Whether this request's work after the ack goes through ``after_answer`` (CREDBOT_LIBRARY_SHORTCUTS, on by
+    default) rather than the Bolt lazy listener registered beside its ack (bot.slack.listeners.register_listeners)."""
+    return services_of(context).settings.library_shortcuts
+
+
 def after_answer(context: Any, work: Callable[..., None], *args: Any) -> None:
     """Run ``work(*args)`` on the listener pool; with process_before_response Slack gets the ack's answer as the
     ack function returns. This is what a Bolt lazy listener does, without Bolt's copy of the request for it
     (built on the ack's thread: the raw body parsed again, then the payload and the context deep-copied), and
-    the work gets what the ack already read and checked. A failure is logged, as Bolt does for a lazy listener."""
+    the work gets what the ack already read and checked. A failure is logged, as Bolt does for a lazy listener.
+    A shortcut beside Bolt's ``lazy=`` (docs/decisions/library-internals.md): used only when ``shortcuts``."""
     services_of(context).executor.submit(_logged, work, *args)
 
 

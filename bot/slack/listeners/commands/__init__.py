@@ -2,11 +2,15 @@
 
 from slack_bolt import App
 
-from bot.slack.listeners.commands.create_credential import open_wizard_after_ack
+from bot.slack.listeners.commands.create_credential import open_wizard, open_wizard_after_ack
+from bot.slack.listeners.common import acknowledge
 from bot.slack.listeners.commands.list_credentials import list_credentials
 
 
-def register(app: App) -> None:
+def register(app: App, *, shortcuts: bool = True) -> None:
     # The modal opens after the ack: views.open may be slow, and the trigger is good for 3 s.
-    app.command("/create-credential")(open_wizard_after_ack)
+    if shortcuts:
+        app.command("/create-credential")(open_wizard_after_ack)  # listeners.common.after_answer
+    else:
+        app.command("/create-credential")(ack=acknowledge, lazy=[open_wizard])
     app.command("/list-credentials")(list_credentials)

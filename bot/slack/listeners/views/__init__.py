@@ -7,11 +7,15 @@ from bot.credentials.wizard_state import KEY_STAGE
 from bot.slack.ui import home_tab, wizard_modal
 
 
-def register(app: App) -> None:
+def register(app: App, *, shortcuts: bool = True) -> None:
     app.view(wizard_stage.STAGE_CALLBACK)(wizard_stage.next_stage)
-    # Slack wants an answer within 3 s and Paddle may take longer: answer, then finish on the listener pool
-    # (the wizard's final stage hands its checked submission over itself: listeners.common.after_answer).
-    app.view(wizard_modal.CALLBACK_PREFIX + KEY_STAGE)(wizard_submit.check_submission)
+    # Slack wants an answer within 3 s and Paddle may take longer: answer, then finish on the listener pool (the
+    # final stage hands its checked submission over itself, listeners.common.after_answer; or a lazy listener).
+    final = app.view(wizard_modal.CALLBACK_PREFIX + KEY_STAGE)
+    if shortcuts:
+        final(wizard_submit.check_submission)
+    else:
+        final(ack=wizard_submit.check_submission, lazy=[wizard_submit.create_credential_lazily])
     app.view(home_tab.REPLACE_CALLBACK)(ack=replace_key.check_replacement, lazy=[replace_key.replace_key])
     app.view(home_tab.RENAME_CALLBACK)(ack=rename_credential.rename, lazy=[rename_credential.after_rename])
     app.view(home_tab.DELETE_CALLBACK)(ack=delete_credential.confirm_delete, lazy=[delete_credential.delete])

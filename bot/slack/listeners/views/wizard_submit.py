@@ -19,7 +19,7 @@ from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.broadcast.changes import Change, ChangeKind, changed
 from bot.slack.broadcast.announcements import ChannelResult
-from bot.slack.listeners.common import after_answer, permitted, read_input
+from bot.slack.listeners.common import after_answer, permitted, read_input, shortcuts
 from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.ui import credential_list, wizard_modal
@@ -31,10 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHECKED = "credbot.submission_checked"  # set by the ack for the lazy listener: the submission passed its checks
+
 
 def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClient) -> None:
     """Answer "Verifying…" (or what is wrong, offline); the checked submission is then verified and saved on the
-    listener pool (create_credential)."""
+    listener pool (create_credential), or by the lazy listener when the library shortcuts are off."""
     services = services_of(context)
     if not permitted(context, MANAGE, "credential.create"):
         ack(response_action="update", view=refused_view(services))
@@ -57,9 +59,22 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
             )
         return
     ack(response_action="update", view=wizard_modal.verifying_view(state))
+    if not shortcuts(context):
+        context[CHECKED] = True  # Bolt copies the context for create_credential_lazily
+        return
     after_answer(
         context, create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
     )
+
+
+def create_credential_lazily(context: BoltContext, client: WebClient, view: dict) -> None:
+    """Bolt's lazy listener (library shortcuts off): the key is read from the submission again, as a Secret is
+    never copied into Bolt's copy of the context. Nothing to do when the ack answered with a refusal."""
+    if not context.get(CHECKED):
+        return
+    services = services_of(context)
+    state, api_key = read_final_submission(services, view)
+    create_credential(services, client, view["id"], context["workspace"], context["actor"], state, api_key)
 
 
 def create_credential(

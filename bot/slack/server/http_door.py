@@ -1,7 +1,8 @@
-"""Runners: HTTP under gunicorn (threaded workers, graceful SIGTERM) and Socket Mode."""
+"""The HTTP door in front of Bolt: size, then signature, then a bounded parse; /healthz and /metrics beside it."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -12,19 +13,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.types import StartResponse
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import __version__
 from bot.infra import metrics
-from bot.slack.answer_first import ThenRelease
+from bot.slack.server.answer_first import ThenRelease
 from bot.slack.app import build_app
-from bot.infra.settings import Settings
-from bot.credentials.vault import KeyRing
 from bot.infra.db import check_database
-from bot.slack.services import Services, build_services
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +34,31 @@ PARSED_BODY = "credbot.slack_body"  # the WSGI environ key under which the door 
 
 
 class ParsedRequest(BoltRequest):
-    """A Bolt request over HTTP whose body the door has already parsed and checked.
+    """A Bolt request over HTTP whose body the door has parsed, for the bodies Bolt's own parse loses
+    (``bolt_misreads``); with CREDBOT_LIBRARY_SHORTCUTS=false Bolt parses every body (docs/decisions/
+    library-internals.md: as a speed-up for every request it was worth under 5 % of the server CPU per wizard).
 
     BoltRequest takes a dict body only in Socket Mode; this builds it that way, then makes it an HTTP request with
     its raw body again, exactly as Bolt would have built it from the text (Bolt still checks the signature over
     ``raw_body``, and a lazy listener's copy parses ``raw_body`` anew). tests/unit/test_http_door.py compares the
-    two field by field, so a Bolt upgrade that changes either fails there."""
+    two field by field and pins BoltRequest's parameters, so a Bolt upgrade that changes either fails there."""
 
     def __init__(self, *, raw_body: str, body: dict, query: str, headers: dict) -> None:
         super().__init__(body=body, query=query, headers=headers, mode="socket_mode")
         self.raw_body, self.mode = raw_body, "http"
 
 
+def bolt_misreads(content_type: str, body: bytes) -> bool:
+    """Whether Bolt's parse (slack_bolt.request.internals.parse_body) would answer {} for this form body: it does
+    for any body holding the word "payload" without a payload field (``/list-credentials payload``), and the
+    command then matches no listener."""
+    if b"payload" not in body or content_type.split(";", 1)[0].strip().lower() == "application/json":
+        return False
+    return "payload" not in dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+
+
 class ParsedOnceHandler(SlackRequestHandler):
-    """Bolt's WSGI adapter, handed the door's parse instead of parsing the body a second time (for a wizard
-    stage's 3 KB payload, URL-decoding and JSON cost about 90 us each time)."""
+    """Bolt's WSGI adapter, handed the door's parse of a body Bolt's own parse would lose."""
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         parsed = request.environ.get(PARSED_BODY)
@@ -66,7 +75,9 @@ class CredbotWSGI:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.slack = ParsedOnceHandler(build_app(services))
+        app = build_app(services)
+        self.shortcuts = services.settings.library_shortcuts
+        self.slack = ParsedOnceHandler(app) if self.shortcuts else SlackRequestHandler(app)
         secret = services.settings.slack_signing_secret
         self.door = SignatureDoor(secret.reveal() if secret else "")
 
@@ -105,7 +116,13 @@ class CredbotWSGI:
             if problem:
                 metrics.observe(metrics.UNVERIFIED, problem[0], 0.0)
                 return _json(start_response, problem[0], {"error": problem[1]})
-            environ[PARSED_BODY] = (body.decode("utf-8"), parsed)  # Bolt takes this parse (and checks the signature)
+            if self.shortcuts and bolt_misreads(environ.get("CONTENT_TYPE", ""), body):
+                environ[PARSED_BODY] = (
+                    body.decode("utf-8"),
+                    parsed,
+                )  # Bolt takes this parse (and checks the signature)
+            else:
+                environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again and parses it itself
             return self.timed_slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
@@ -246,152 +263,3 @@ def _json(start_response: StartResponse, status: int, body: dict, extra: list | 
         [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))] + (extra or []),
     )
     return [payload]
-
-
-def serve_http(settings: Settings, key_ring: KeyRing) -> None:
-    """Run under gunicorn: a master that forwards SIGTERM as a graceful stop to threaded workers."""
-    worker_services: dict[str, Services] = {}
-
-    def load() -> CredbotWSGI:
-        # Built in each worker, after the fork: database pools and threads must not cross a fork.
-        services = build_services(settings, key_ring)
-        worker_services["services"] = services
-        services.start_background()
-        return CredbotWSGI(services)
-
-    log.info(
-        "Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)",
-        __version__,
-        settings.host,
-        settings.port,
-    )
-    run_gunicorn(settings, load, on_worker_exit=lambda: _close(worker_services))
-
-
-def run_gunicorn(
-    settings: Settings,
-    make_app: Callable[[], Callable],
-    *,
-    proc_name: str = "credbot",
-    on_worker_exit: Callable[[], None] = lambda: None,
-) -> None:
-    """gunicorn as Credbot runs it (gthread workers, graceful stop, redacted logs); ``make_app`` builds the WSGI app
-    in each worker. The benchmark's bare Bolt app runs on this too, so both stand on the same server."""
-    from gunicorn.app.base import BaseApplication
-    from gunicorn.glogging import Logger as GunicornLogger
-
-    from bot.infra.logs import configure_logging
-
-    class RedactedGunicornLogger(GunicornLogger):
-        """gunicorn's loggers, sent through our redacting root handler instead of their own."""
-
-        def setup(self, cfg) -> None:
-            super().setup(cfg)
-            for logger in (self.error_log, self.access_log):
-                for handler in list(logger.handlers):
-                    logger.removeHandler(handler)
-                logger.propagate = True
-
-    class Server(BaseApplication):
-        def load_config(self) -> None:
-            self.cfg.set("bind", [f"{settings.host}:{settings.port}"])
-            self.cfg.set("workers", settings.http_workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", settings.http_threads)
-            self.cfg.set("graceful_timeout", 30)
-            self.cfg.set("timeout", 60)
-            self.cfg.set("keepalive", 5)
-            self.cfg.set("accesslog", None)
-            self.cfg.set("errorlog", "-")
-            self.cfg.set("loglevel", settings.log_level.lower())
-            self.cfg.set("proc_name", proc_name)
-            self.cfg.set("logger_class", RedactedGunicornLogger)
-            # Several instances may share a host: no shared control socket in $HOME.
-            self.cfg.set("control_socket_disable", True)
-            self.cfg.set(
-                "post_fork",
-                lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format),
-            )
-            self.cfg.set("worker_exit", lambda _arbiter, _worker: on_worker_exit())
-
-        def load(self):
-            return make_app()
-
-    Server().run()
-
-
-def _close(worker_services: dict[str, Services]) -> None:
-    services = worker_services.pop("services", None)
-    if services is not None:
-        services.close()  # waits for verifications and announcements already under way
-
-
-def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Event) -> None:
-    """Run over Socket Mode until ``stop`` is set (by SIGTERM or SIGINT). Slack being away at start is waited
-    out (see bot.slack.startup); a refusal raises SlackRefused."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.slack.startup import connect_socket_mode
-
-    if settings.slack_app_token is None:  # settings.socket_mode: it is set
-        raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
-    services = build_services(settings, key_ring)
-    app = build_app(services)
-    handler = SocketModeHandler(
-        app, settings.slack_app_token.reveal(), logger=logging.getLogger("slack_bolt.socket_mode")
-    )
-    try:
-        connected = connect_socket_mode(handler, stop)
-    except BaseException:
-        services.close()
-        raise
-    if not connected:  # stopped before Slack could be reached
-        handler.close()
-        services.close()
-        return
-    log.info("Credbot %s connected to Slack in Socket Mode", __version__)
-    stop_install_routes = serve_install_routes(settings, app) if settings.oauth_mode else (lambda: None)
-    services.start_background()
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, addr=settings.host)
-        log.info("serving GET /metrics on %s:%s", settings.host, settings.metrics_port)
-    stop.wait()
-    log.info("stopping: finishing requests under way")
-    stop_install_routes()
-    handler.close()
-    services.close()
-
-
-class InstallRoutes:
-    """Socket Mode with OAuth: only the install flow's two GET routes over HTTP (events come over the socket,
-    so nothing here takes a signed request), as in bolt-python's socket_mode_oauth example."""
-
-    def __init__(self, app: App) -> None:
-        self.slack = SlackRequestHandler(app)
-
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
-            return self.slack(environ, start_response)
-        return _json(start_response, 404, {"error": "not found"})
-
-
-def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
-    """Serve :class:`InstallRoutes` on HOST:PORT in a thread; returns the function that stops it."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-    class ThreadedServer(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = make_server(
-        settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer, handler_class=QuietHandler
-    )
-    threading.Thread(target=server.serve_forever, name="install-routes", daemon=True).start()
-    log.info("serving GET /slack/install and /slack/oauth_redirect on %s:%s", settings.host, settings.port)
-    return server.shutdown

@@ -7,6 +7,10 @@ final stage's median ack was 6.7 ms against 2.2 for a bare Bolt app). Over HTTP 
 on the answering thread and hands it to the pool when the server closes the response, after the answer is out
 (the WSGI ``close()`` hook, which servers call however the response ended). Anywhere else (Socket Mode, the
 in-process tests, a thread that is not answering) work starts at once, as before.
+
+The executor is a ``concurrent.futures.Executor`` (the base class the standard library documents for this) in front
+of a plain ThreadPoolExecutor, which it only calls through its public ``submit`` and ``shutdown``; it also counts
+the work not yet finished, so that a caller can wait until none is left (``wait_idle``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 from collections.abc import Callable, Iterable, Iterator
 
@@ -23,16 +27,21 @@ log = logging.getLogger(__name__)
 _answering = threading.local()
 
 
-class AnswerFirstExecutor(ThreadPoolExecutor):
-    """A ThreadPoolExecutor whose ``submit`` holds work back while this thread answers a request (``holding``)."""
+class AnswerFirstExecutor(Executor):
+    """An executor whose ``submit`` holds work back while this thread answers a request (``holding``)."""
+
+    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._unfinished = 0
+        self._idle = threading.Condition()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         held = getattr(_answering, "held", None)
         if held is None or held.executor is not self:
-            return super().submit(fn, *args, **kwargs)
+            return self._counted(self._pool.submit(fn, *args, **kwargs))
         future: Future = Future()
         held.jobs.append((fn, args, kwargs, future))
-        return future
+        return self._counted(future)
 
     def holding(self) -> Held:
         """From now until ``Held.stop`` on this thread, submitted work waits for ``Held.release``."""
@@ -40,8 +49,27 @@ class AnswerFirstExecutor(ThreadPoolExecutor):
         _answering.held = held
         return held
 
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every piece of work submitted so far has finished (or was cancelled); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
+
     def _start(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Future:
-        return super().submit(fn, *args, **kwargs)
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def _counted(self, future: Future) -> Future:
+        with self._idle:
+            self._unfinished += 1
+        future.add_done_callback(self._finished)  # also when cancelled, or when it was already done
+        return future
+
+    def _finished(self, _future: Future) -> None:
+        with self._idle:
+            self._unfinished -= 1
+            self._idle.notify_all()
 
 
 class Held:

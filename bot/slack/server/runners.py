@@ -1,0 +1,169 @@
+"""Runners: HTTP under gunicorn (threaded workers, graceful SIGTERM) and Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from wsgiref.types import StartResponse
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import __version__
+from bot.slack.server.http_door import OAUTH_PATHS, CredbotWSGI, _json
+from bot.slack.app import build_app
+from bot.infra.settings import Settings
+from bot.credentials.vault import KeyRing
+from bot.slack.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+
+def serve_http(settings: Settings, key_ring: KeyRing) -> None:
+    """Run under gunicorn: a master that forwards SIGTERM as a graceful stop to threaded workers."""
+    worker_services: dict[str, Services] = {}
+
+    def load() -> CredbotWSGI:
+        # Built in each worker, after the fork: database pools and threads must not cross a fork.
+        services = build_services(settings, key_ring)
+        worker_services["services"] = services
+        services.start_background()
+        return CredbotWSGI(services)
+
+    log.info(
+        "Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)",
+        __version__,
+        settings.host,
+        settings.port,
+    )
+    run_gunicorn(settings, load, on_worker_exit=lambda: _close(worker_services))
+
+
+def run_gunicorn(
+    settings: Settings,
+    make_app: Callable[[], Callable],
+    *,
+    proc_name: str = "credbot",
+    on_worker_exit: Callable[[], None] = lambda: None,
+) -> None:
+    """gunicorn as Credbot runs it (gthread workers, graceful stop, redacted logs); ``make_app`` builds the WSGI app
+    in each worker. The benchmark's bare Bolt app runs on this too, so both stand on the same server."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger as GunicornLogger
+
+    from bot.infra.logs import configure_logging
+
+    class RedactedGunicornLogger(GunicornLogger):
+        """gunicorn's loggers, sent through our redacting root handler instead of their own."""
+
+        def setup(self, cfg) -> None:
+            super().setup(cfg)
+            for logger in (self.error_log, self.access_log):
+                for handler in list(logger.handlers):
+                    logger.removeHandler(handler)
+                logger.propagate = True
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", [f"{settings.host}:{settings.port}"])
+            self.cfg.set("workers", settings.http_workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", settings.http_threads)
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("errorlog", "-")
+            self.cfg.set("loglevel", settings.log_level.lower())
+            self.cfg.set("proc_name", proc_name)
+            self.cfg.set("logger_class", RedactedGunicornLogger)
+            # Several instances may share a host: no shared control socket in $HOME.
+            self.cfg.set("control_socket_disable", True)
+            self.cfg.set(
+                "post_fork",
+                lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format),
+            )
+            self.cfg.set("worker_exit", lambda _arbiter, _worker: on_worker_exit())
+
+        def load(self):
+            return make_app()
+
+    Server().run()
+
+
+def _close(worker_services: dict[str, Services]) -> None:
+    services = worker_services.pop("services", None)
+    if services is not None:
+        services.close()  # waits for verifications and announcements already under way
+
+
+def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Event) -> None:
+    """Run over Socket Mode until ``stop`` is set (by SIGTERM or SIGINT). Slack being away at start is waited
+    out (see bot.slack.startup); a refusal raises SlackRefused."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.slack.server.startup import connect_socket_mode
+
+    if settings.slack_app_token is None:  # settings.socket_mode: it is set
+        raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
+    services = build_services(settings, key_ring)
+    app = build_app(services)
+    handler = SocketModeHandler(
+        app, settings.slack_app_token.reveal(), logger=logging.getLogger("slack_bolt.socket_mode")
+    )
+    try:
+        connected = connect_socket_mode(handler, stop)
+    except BaseException:
+        services.close()
+        raise
+    if not connected:  # stopped before Slack could be reached
+        handler.close()
+        services.close()
+        return
+    log.info("Credbot %s connected to Slack in Socket Mode", __version__)
+    stop_install_routes = serve_install_routes(settings, app) if settings.oauth_mode else (lambda: None)
+    services.start_background()
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.host)
+        log.info("serving GET /metrics on %s:%s", settings.host, settings.metrics_port)
+    stop.wait()
+    log.info("stopping: finishing requests under way")
+    stop_install_routes()
+    handler.close()
+    services.close()
+
+
+class InstallRoutes:
+    """Socket Mode with OAuth: only the install flow's two GET routes over HTTP (events come over the socket,
+    so nothing here takes a signed request), as in bolt-python's socket_mode_oauth example."""
+
+    def __init__(self, app: App) -> None:
+        self.slack = SlackRequestHandler(app)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
+            return self.slack(environ, start_response)
+        return _json(start_response, 404, {"error": "not found"})
+
+
+def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
+    """Serve :class:`InstallRoutes` on HOST:PORT in a thread; returns the function that stops it."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class ThreadedServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = make_server(
+        settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer, handler_class=QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, name="install-routes", daemon=True).start()
+    log.info("serving GET /slack/install and /slack/oauth_redirect on %s:%s", settings.host, settings.port)
+    return server.shutdown
