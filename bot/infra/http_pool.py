@@ -18,6 +18,7 @@ moment, whatever the request is waiting for (headers or body), and the request r
 
 from __future__ import annotations
 
+import email.message
 import functools
 import http.client
 import socket
@@ -25,7 +26,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import urlsplit
 
 MAX_IDLE_PER_HOST = 8
@@ -164,6 +165,25 @@ class _Watchdog:
         if self._timer is not None:
             self._timer.cancel()
         return fired or time.monotonic() >= self.deadline
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer of its own, never followed: following would send a key to another address."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: email.message.Message,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        return None
+
+
+# urllib's path for an environment that names a proxy (the pool does not speak to one), redirects not followed.
+PROXY_OPENER = urllib.request.build_opener(_NoRedirects())
 
 
 def proxied(url: str) -> bool:

@@ -9,7 +9,6 @@ This module implements a port of the core (bot.credentials.ports) and imports no
 
 from __future__ import annotations
 
-import email.message
 import http.client
 import json
 import logging
@@ -18,10 +17,10 @@ import urllib.error
 import urllib.request
 from datetime import datetime, UTC
 from collections.abc import Mapping
-from typing import IO, Protocol
+from typing import Protocol
 
 from bot.credentials.types import KeyCheck, KeyRecord, Outcome
-from bot.infra.http_pool import SHARED, Pool, proxied
+from bot.infra.http_pool import PROXY_OPENER, SHARED, Pool, proxied
 from bot.infra.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -44,24 +43,6 @@ _REJECTIONS = {
 _REFUSED = f"Paddle refused this key: check it in {_WHERE}, or create a new one there."
 _TRY_LATER = "Nothing was saved; try again in a few minutes."
 UNEXPECTED = "unexpected_answer"  # a 200 that is not what Paddle sends: never taken as "verified"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A 3xx is an unexpected answer, never followed: following would send the key to another address."""
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: email.message.Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects())
 
 
 class PaddleVerifier:
@@ -128,7 +109,7 @@ class PaddleVerifier:
             left = deadline - time.monotonic()
             if left <= 0:
                 return -1, b""
-            with _OPENER.open(request, timeout=left) as response:
+            with PROXY_OPENER.open(request, timeout=left) as response:
                 return response.status, _read_by(response, deadline)
         except urllib.error.HTTPError as error:
             try:

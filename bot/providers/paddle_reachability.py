@@ -8,33 +8,15 @@ Paddle's API; anything else (no answer, another status, another body) means it d
 
 from __future__ import annotations
 
-import email.message
 import json
 import urllib.error
 import urllib.request
-from typing import IO
 
-from bot.infra.http_pool import SHARED, Pool, proxied
+from bot.infra.http_pool import PROXY_OPENER, SHARED, Pool, proxied
 
 PROBE_PATH = "/event-types"
 EXPECTED_CODE = "authentication_missing"
 MAX_BODY = 64 * 1024
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: email.message.Message,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None  # a redirect is an answer of its own: the base URL is not Paddle's API
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def paddle_problem(base_url: str, timeout: float, pool: Pool = SHARED) -> str | None:
@@ -61,7 +43,7 @@ def paddle_problem(base_url: str, timeout: float, pool: Pool = SHARED) -> str | 
 def _through_proxy(url: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers=headers, method="GET")
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with PROXY_OPENER.open(request, timeout=timeout) as response:
             return response.status, response.read(MAX_BODY)
     except urllib.error.HTTPError as error:  # 4xx/5xx (and a refused redirect) are answers, not failures
         return error.code, error.read(MAX_BODY)
