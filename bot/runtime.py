@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.runtime")
 
 PREPARE_HINT = "run `credbot db upgrade` (or start the bot with `credbot serve`) to prepare it"
-EXIT_RUNTIME = 1
-EXIT_CONFIG = 2
+EXIT_RUNTIME = 1  # the environment let us down: database unreachable or not migrated, unknown id, Slack away
+EXIT_CONFIG = 2  # a setting, a file or an argument must change
 
 
 class CredbotUnavailable(Exception):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,15 @@ def start_bot(bot_class, database, tmp_path: Path, slack, paddle_live, paddle_sa
     for process in started:
         process.stop()
         process.close_database()
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nothing answers on, for as long as the test runs: bound but never listening, so a connection
+    is refused and no other test's server can take the port meanwhile (a port merely found free once could be)."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def report(error: Exception, args: argparse.Namespace) -> int:
     if isinstance(error, ConfigError):
         lines = [f"{prefix}; fix these settings (environment or .env):"] + [f"  - {p}" for p in error.problems]
         message, status = "\n".join(lines), EXIT_CONFIG
-    elif isinstance(error, (CommandFailed, CredbotUnavailable)):
+    elif isinstance(error, CredbotUnavailable):  # CommandFailed too
         message, status = f"{prefix}: {error}", error.exit_code
     elif isinstance(error, UnsafePath):  # a data dir or key file others may write: fix its mode or owner
         message, status = f"{prefix}: {error}", EXIT_CONFIG

@@ -106,7 +106,7 @@ def opened_database(settings: Settings, checks: list[Check]) -> Iterator[keys_an
     """The database as it is (reachable and migrated), or None with the failure noted."""
     try:
         opened = keys_and_database.open_existing(settings)
-    except (CommandFailed, CredbotUnavailable) as failed:
+    except CredbotUnavailable as failed:  # CommandFailed too
         checks.append(Check("database", FAILED, str(failed)))
         yield None
         return
@@ -126,7 +126,7 @@ def check_keys(opened: keys_and_database.Opened | None, checks: list[Check]) -> 
     try:
         opened.key_ring = keys_and_database.key_ring_of(opened.settings, create=False, sessions=opened.sessions)
         problems = opened.key_problems()
-    except (CommandFailed, CredbotUnavailable) as failed:
+    except CredbotUnavailable as failed:  # CommandFailed too
         problems = [str(failed)]
     if problems:
         checks.append(Check("encryption keys", FAILED, "; ".join(problems)))

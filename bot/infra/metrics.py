@@ -19,7 +19,15 @@ import re
 import threading
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 REQUESTS = Counter(
     "credbot_slack_requests", "Slack requests answered, by request kind and HTTP status", ["kind", "status"]
@@ -44,6 +52,15 @@ DB_ROUND_TRIPS = Counter(
     "Exchanges with the database (statement, begin, commit, rollback, ping, connect), by the Slack "
     "request kind whose ack made them, or background (lazy listeners, reminders, start-up)",
     ["kind", "request"],
+)
+# Work that answers handed off (Paddle checks and saves, announcements, Home and board refreshes, deferred audit
+# writes) and that has not finished, by pool, summed over the live workers: 0 when an instance is idle; a value that
+# stays up means work is stuck (a Slack or Paddle that does not answer), and a SIGTERM waits for it.
+WORK_IN_PROGRESS = Gauge(
+    "credbot_work_in_progress",
+    "Work handed off by answers and not yet finished, by pool",
+    ["pool"],
+    multiprocess_mode="livesum",
 )
 
 UNVERIFIED = "unverified"
@@ -96,6 +113,19 @@ def observe(kind: str, status: int | str, seconds: float) -> None:
     _child(LATENCY, kind).observe(seconds)
 
 
+def work_handed_off(pool: str, change: int) -> None:
+    """One piece of work handed to ``pool`` (+1), or finished or cancelled there (-1)."""
+    _child(WORK_IN_PROGRESS, pool).inc(change)
+
+
+def worker_gone(pid: int) -> None:
+    """A gunicorn worker has exited: its live gauges stop counting (multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
 def db_round_trip(kind: str) -> None:
     """Count one exchange with the database for the request this thread is answering (if any)."""
     _child(DB_ROUND_TRIPS, kind, getattr(_request, "kind", BACKGROUND)).inc()
@@ -130,7 +160,15 @@ class _Unrecorded:
     """Our metric families that no worker has recorded yet, without samples: the multiprocess collector only
     knows what is in the workers' files, and a scrape before the first request should still list every family."""
 
-    OURS = (REQUESTS, LATENCY, CREDENTIALS_CREATED, VERIFICATION_FAILURES, NOTIFICATION_FAILURES, DB_ROUND_TRIPS)
+    OURS = (
+        REQUESTS,
+        LATENCY,
+        CREDENTIALS_CREATED,
+        VERIFICATION_FAILURES,
+        NOTIFICATION_FAILURES,
+        DB_ROUND_TRIPS,
+        WORK_IN_PROGRESS,
+    )
 
     def __init__(self, recorded) -> None:
         self.recorded = recorded

@@ -42,7 +42,7 @@ def test_the_reminders_command_sends_what_is_due_and_prints_each(bot, slack, wor
     paddle_live.key_expires_at = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Expiring", key)
-    slack.wait_quiet()
+    bot.wait_idle()
     result = run_cli(
         ["reminders", "run", "--now", (expires + timedelta(seconds=1)).isoformat()], cli_env(bot), tmp_path
     )
@@ -91,7 +91,8 @@ def test_the_board_message_is_posted_once_and_edited_after_every_change(start_bo
     on_a, on_b = Workspace(a, slack), Workspace(b, slack)
 
     def board() -> str:
-        slack.wait_quiet()
+        a.wait_idle()
+        b.wait_idle()
         calls = [
             c
             for c in slack.calls
@@ -144,7 +145,7 @@ def test_the_board_shows_only_the_credentials_of_its_channels_workspace(start_bo
     slack.channel_teams["CBOARDX"] = home.team_id
 
     def board() -> str:
-        slack.wait_quiet()
+        bot.wait_idle()
         calls = [
             c
             for c in slack.calls

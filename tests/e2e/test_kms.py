@@ -141,11 +141,11 @@ def test_kms_only_create_restart_and_decrypt(database, tmp_path, slack, paddle_l
 
 @pytest.mark.parametrize("problem", ["kms down", "unknown key", "disabled key"])
 def test_start_up_refuses_unusable_kms_in_one_line(
-    problem, database, tmp_path, slack, paddle_live, paddle_sandbox, kms, kms_env
+    problem, database, tmp_path, slack, paddle_live, paddle_sandbox, kms, kms_env, closed_port
 ):
     settings = kms_env
     if problem == "kms down":
-        settings = kms_env | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+        settings = kms_env | {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}"}
     elif problem == "unknown key":
         settings = kms_env | {"CREDBOT_KMS_KEY_ID": "alias/credbot-no-such-key"}
     else:

@@ -157,8 +157,7 @@ def test_debug_log_and_database_never_contain_the_key(start_bot, slack, paddle_l
         view, _ = workspace.run_wizard(name, "paddle", key)
         if key is not wrong_env:
             workspace.outcome(view["id"])
-    time.sleep(1.5)  # let announcements finish
-    bot.stop()
+    bot.stop()  # a graceful stop: the announcements under way finish first
     log = bot.log()
     # The run really was at DEBUG: Bolt's dispatch and slack-sdk's API calls (with the views) were logged.
     assert "DEBUG slack_bolt" in log and "DEBUG slack_sdk" in log and "views.update" in log

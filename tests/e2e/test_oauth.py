@@ -359,7 +359,7 @@ def test_an_org_wide_install_serves_every_workspace_of_the_org_with_credentials_
     assert set(tokens_used(slack, "views.open")) == {"Bearer xoxb-org-" + "4" * 20}
     assert "East billing" in east.command("/list-credentials").text
     assert "East billing" not in west.command("/list-credentials").text
-    slack.wait_quiet()
+    oauth_bot.wait_idle()
     assert set(tokens_used(slack, "conversations.info")) <= {"Bearer xoxb-org-" + "4" * 20}
     outside = Workspace(oauth_bot, slack, team_id="T0OTHER", enterprise_id="E0OTHER")
     slack.reset()

@@ -3,27 +3,9 @@
 from __future__ import annotations
 
 import json
-import urllib.request
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.kit import Workspace, command_body, make_key, view_text
-
-
-def scrape(url: str) -> dict[tuple[str, tuple], float]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain")
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from tests.kit.metrics import scrape, value
 
 
 def test_metrics_count_requests_credentials_and_failures_by_kind(bot, slack, workspace, paddle_live):
@@ -32,7 +14,7 @@ def test_metrics_count_requests_credentials_and_failures_by_kind(bot, slack, wor
     assert "Credential created" in view_text(workspace.outcome(view["id"]))
     view, _ = workspace.run_wizard("Refused key", "paddle", make_key("live", "never-valid"))
     workspace.outcome(view["id"])
-    slack.wait_quiet()
+    bot.wait_idle()  # the earlier wizards' announcements are done: the failure below is this one's
     slack.channel_failures["CNOTIFYA"] = "not_in_channel"
     view, _ = workspace.run_wizard("Unannounced", "paddle", paddle_live.new_key("live"))
     workspace.view_containing(view["id"], "did not get the announcement")

@@ -6,7 +6,7 @@ import json
 import time
 
 from tests.e2e.test_hardening_http import AWKWARD_KEYS
-from tests.e2e.test_operations import scrape, value
+from tests.kit.metrics import scrape, value
 from tests.kit import BotProcess, FakeSocketMode, free_port
 
 

@@ -18,8 +18,10 @@ from typing import Any
 
 from tests.kit.databases import database_url_of
 from tests.kit.fakes import FakePaddle, FakeSlack
-from tests.kit.processes import start_python
+from tests.kit.metrics import scrape, total
+from tests.kit.processes import dump_stacks, start_python
 from tests.kit.signing import SlackRequests, SlackSender
+from tests.kit.waiting import settled
 
 BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
 SIGNING_SECRET = "test-signing-secret-7f3a9c1e5b"
@@ -133,11 +135,17 @@ class BotProcess(BotBase):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> BotProcess:
+    def launch(self) -> BotProcess:
+        """Start the process, its output going to the log, without waiting for anything."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.process = start_python(list(self.command), self.env, self.workdir, stdout=log, stderr=subprocess.STDOUT)
         log.close()
+        return self
+
+    def start(self, timeout: float = 30.0) -> BotProcess:
+        """Start the process and wait until it serves /healthz (in Socket Mode, only start it)."""
+        self.launch()
         if self.env.get("SLACK_APP_TOKEN"):
             return self  # Socket Mode serves no HTTP; the caller waits for the websocket instead
         deadline = time.monotonic() + timeout
@@ -161,9 +169,22 @@ class BotProcess(BotBase):
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
+            stuck = dump_stacks(self.process.pid)
             self.process.kill()
             self.process.wait()
-            raise
+            raise AssertionError(
+                f"serve did not stop within {timeout:.0f} s of SIGTERM; processes {stuck} were still running "
+                f"(their stacks, at the end of the log):\n{self.log()[-20000:]}"
+            ) from None
+
+    def wait_idle(self, timeout: float = 20.0) -> None:
+        """Wait until the work the bot's answers handed off (announcements, Home and board refreshes, Paddle
+        checks, audit writes) has finished in every worker: ``credbot_work_in_progress`` back at 0. The count rises
+        before an answer is written, so whatever a test's requests set in motion is counted by the time it asks."""
+        samples = settled(
+            lambda: scrape(self.url + "/metrics"), lambda s: total(s, "credbot_work_in_progress") == 0, timeout=timeout
+        )
+        assert total(samples, "credbot_work_in_progress") == 0, "the bot's work after its answers never finished"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

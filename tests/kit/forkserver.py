@@ -19,6 +19,7 @@ Run as ``python -m tests.kit.forkserver SOCKET_PATH``.
 from __future__ import annotations
 
 import atexit
+import faulthandler
 import gc
 import importlib
 import inspect
@@ -61,7 +62,7 @@ PRELOAD = (
     "boto3",
     "botocore.session",
     # what `serve` imports beside the modules that import prometheus-client (bot.slack.app, .services, .server,
-    # .middleware)
+    # .middleware, .fair_use)
     "bot.credentials.service",
     "bot.credentials.queries",
     "bot.credentials.wizard_checks",
@@ -70,7 +71,6 @@ PRELOAD = (
     "bot.slack.access",
     "bot.slack.broadcast.board_refresh",
     "bot.slack.broadcast.home_tab_refresh",
-    "bot.slack.fair_use",
     "bot.slack.slack_lookup",
     "bot.slack.ui.home_tab",
     "bot.slack.ui.credential_list",
@@ -185,6 +185,9 @@ def become(job: dict, fds: list[int]) -> None:
         os.close(fd)
     os.chdir(job["cwd"])
     os.umask(job["umask"])
+    # SIGABRT prints every thread's stack to the process's stderr (its log), here and in the processes it forks
+    # (gunicorn's workers): how a test that times out waiting for a process shows where that process was stuck.
+    faulthandler.enable(all_threads=True)
     os.environ.clear()
     os.environ.update(job["env"])
     argv = job["argv"]

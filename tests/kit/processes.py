@@ -230,3 +230,36 @@ def _read(path: str) -> str:
             return file.read().strip() or "no reason given"
     except OSError:
         return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (gunicorn's workers under its master), deepest last."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    found, queue = [], [pid]
+    while queue:
+        for child in parents.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def dump_stacks(pid: int) -> list[int]:
+    """SIGABRT ``pid`` and its descendants, children first: a forked child (faulthandler is on there) prints every
+    thread's stack to its stderr and ends. Returns the pids signalled, for a test's failure message."""
+    stuck = [*reversed(descendants(pid)), pid]
+    for each in stuck:
+        try:
+            os.kill(each, signal.SIGABRT)
+        except ProcessLookupError:
+            pass
+        time.sleep(0.2)
+    return stuck

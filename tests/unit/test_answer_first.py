@@ -90,3 +90,27 @@ def test_waiting_until_idle_sees_held_running_and_cancelled_work_finish(pool):
     assert not pool.wait_idle(0.05) and not waiting.done()  # the held one has not been released yet
     held.release()
     assert pool.wait_idle(5) and running.result() is True and waiting.result() == "held"
+
+
+def test_work_in_progress_is_shown_to_operators_while_held_or_running_and_back_to_zero_after():
+    from prometheus_client import REGISTRY
+
+    def in_progress() -> float | None:
+        return REGISTRY.get_sample_value("credbot_work_in_progress", {"pool": "gauged"})
+
+    pool = AnswerFirstExecutor(max_workers=1, thread_name_prefix="gauged")
+    try:
+        gate = threading.Event()
+        running = pool.submit(gate.wait, 5)
+        held = pool.holding()
+        waiting = pool.submit(lambda: "held")
+        cancelled = pool.submit(lambda: "never")
+        held.stop()
+        assert in_progress() == 3  # counted before the answer is written, so a scrape after it sees the work
+        assert cancelled.cancel() and in_progress() == 2
+        gate.set()
+        held.release()
+        assert pool.wait_idle(5) and running.result() is True and waiting.result() == "held"
+        assert in_progress() == 0
+    finally:
+        pool.shutdown(wait=True)

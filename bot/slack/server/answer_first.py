@@ -10,7 +10,8 @@ in-process tests, a thread that is not answering) work starts at once, as before
 
 The executor is a ``concurrent.futures.Executor`` (the base class the standard library documents for this) in front
 of a plain ThreadPoolExecutor, which it only calls through its public ``submit`` and ``shutdown``; it also counts
-the work not yet finished, so that a caller can wait until none is left (``wait_idle``).
+the work not yet finished, so that a caller can wait until none is left (``wait_idle``), and shows the count
+as ``credbot_work_in_progress``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 from collections.abc import Callable, Iterable, Iterator
 
+from bot.infra import metrics
+
 log = logging.getLogger(__name__)
 
 _answering = threading.local()
@@ -32,6 +35,7 @@ class AnswerFirstExecutor(Executor):
 
     def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._name = metrics.label(thread_name_prefix or "pool")
         self._unfinished = 0
         self._idle = threading.Condition()
 
@@ -63,10 +67,12 @@ class AnswerFirstExecutor(Executor):
     def _counted(self, future: Future) -> Future:
         with self._idle:
             self._unfinished += 1
+        metrics.work_handed_off(self._name, 1)
         future.add_done_callback(self._finished)  # also when cancelled, or when it was already done
         return future
 
     def _finished(self, _future: Future) -> None:
+        metrics.work_handed_off(self._name, -1)
         with self._idle:
             self._unfinished -= 1
             self._idle.notify_all()

@@ -52,6 +52,7 @@ def run_gunicorn(
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger as GunicornLogger
 
+    from bot.infra import metrics
     from bot.infra.logs import configure_logging
 
     class RedactedGunicornLogger(GunicornLogger):
@@ -85,6 +86,7 @@ def run_gunicorn(
                 lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format),
             )
             self.cfg.set("worker_exit", lambda _arbiter, _worker: on_worker_exit())
+            self.cfg.set("child_exit", lambda _arbiter, worker: metrics.worker_gone(worker.pid))
 
         def load(self):
             return make_app()

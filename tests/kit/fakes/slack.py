@@ -188,18 +188,6 @@ class CallLog:
                     raise AssertionError(f"no matching {method!r} call within {timeout}s; recorded: {seen}")
                 self._cond.wait(remaining)
 
-    def wait_quiet(self, seconds: float = 0.5, timeout: float = 20.0) -> None:
-        """Wait until no call has arrived for ``seconds`` (work left over by earlier tests has drained)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._cond:
-                last = self._calls[-1].time if self._calls else 0.0
-            idle = time.time() - last
-            if idle >= seconds:
-                return
-            time.sleep(seconds - idle)
-        raise AssertionError("Slack fake never went quiet")
-
     def _record(self, call: Call) -> None:
         with self._cond:
             self._calls.append(call)
