@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 from wsgiref.types import StartResponse
 
 from slack_bolt import App
@@ -81,10 +83,13 @@ def run_gunicorn(
             self.cfg.set("logger_class", RedactedGunicornLogger)
             # Several instances may share a host: no shared control socket in $HOME.
             self.cfg.set("control_socket_disable", True)
-            self.cfg.set(
-                "post_fork",
-                lambda _arbiter, _worker: configure_logging(settings.log_level, log_format=settings.log_format),
-            )
+
+            def post_fork(arbiter, worker) -> None:
+                worker.credbot_arbiter = arbiter  # for post_worker_init, in this (the worker's) process
+                configure_logging(settings.log_level, log_format=settings.log_format)
+
+            self.cfg.set("post_fork", post_fork)
+            self.cfg.set("post_worker_init", lambda worker: stop_if_told_while_booting(worker, worker.credbot_arbiter))
             self.cfg.set("worker_exit", lambda _arbiter, _worker: on_worker_exit())
             self.cfg.set("child_exit", lambda _arbiter, worker: metrics.worker_gone(worker.pid))
 
@@ -92,6 +97,25 @@ def run_gunicorn(
             return make_app()
 
     Server().run()
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+
+def stop_if_told_while_booting(worker: Any, arbiter: Any) -> None:
+    """Stop a worker that was told to stop before it could hear it.
+
+    From its fork until ``Worker.init_signals`` a gunicorn worker still has the master's signal handlers, which only
+    queue the signal (``Arbiter.signal`` puts it on ``Arbiter.SIG_QUEUE``, in the worker's copy of the master): a
+    SIGTERM the master sends a worker it has just forked (``serve`` stopped during start-up) was lost there, the
+    worker served on, and the master waited out ``graceful_timeout`` (30 s) before killing it. This runs after
+    ``init_signals`` (gunicorn's ``post_worker_init`` hook), finds such a signal in that copy and ends the worker as
+    its own handler would have (tests/unit/test_gunicorn_boot.py pins the gunicorn behaviour it relies on)."""
+    queue = getattr(arbiter, "SIG_QUEUE", None)
+    while queue is not None and not queue.empty():
+        if queue.get_nowait() in STOP_SIGNALS:
+            log.info("worker %s was told to stop while booting: stopping", worker.pid)
+            worker.alive = False
 
 
 def _close(worker_services: dict[str, Services]) -> None:
