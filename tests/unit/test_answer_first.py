@@ -12,7 +12,7 @@ from bot.slack.server.answer_first import AnswerFirstExecutor, ThenRelease
 
 @pytest.fixture
 def pool():
-    executor = AnswerFirstExecutor(max_workers=2)
+    executor = AnswerFirstExecutor(max_workers=2, thread_name_prefix="under-test")
     yield executor
     executor.shutdown(wait=True)
 
@@ -76,8 +76,17 @@ def test_held_work_meets_a_pool_shut_down_with_an_error_not_silence():
         future.result(timeout=5)
 
 
+def in_progress() -> float | None:
+    """What operators see of the pool under test: credbot_work_in_progress."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("credbot_work_in_progress", {"pool": "under-test"})
+
+
 def test_waiting_until_idle_sees_held_running_and_cancelled_work_finish(pool):
-    """What the in-process tests wait on (tests.kit.InProcessBot.settle) instead of a private work queue."""
+    """What the in-process tests wait on (tests.kit.InProcessBot.settle) instead of a private work queue, and what
+    the end-to-end ones read from /metrics (BotProcess.wait_idle)."""
+    before = in_progress() or 0
     gate = threading.Event()
     running = pool.submit(gate.wait, 5)
     held = pool.holding()
@@ -85,32 +94,11 @@ def test_waiting_until_idle_sees_held_running_and_cancelled_work_finish(pool):
     cancelled = pool.submit(lambda: "never")
     held.stop()
     assert not pool.wait_idle(0.05)  # one runs, two are held
-    assert cancelled.cancel()
+    assert in_progress() == before + 3  # counted before the answer is written, so a scrape after it sees the work
+    assert cancelled.cancel() and in_progress() == before + 2
     gate.set()
     assert not pool.wait_idle(0.05) and not waiting.done()  # the held one has not been released yet
     held.release()
     assert pool.wait_idle(5) and running.result() is True and waiting.result() == "held"
+    assert in_progress() == before
 
-
-def test_work_in_progress_is_shown_to_operators_while_held_or_running_and_back_to_zero_after():
-    from prometheus_client import REGISTRY
-
-    def in_progress() -> float | None:
-        return REGISTRY.get_sample_value("credbot_work_in_progress", {"pool": "gauged"})
-
-    pool = AnswerFirstExecutor(max_workers=1, thread_name_prefix="gauged")
-    try:
-        gate = threading.Event()
-        running = pool.submit(gate.wait, 5)
-        held = pool.holding()
-        waiting = pool.submit(lambda: "held")
-        cancelled = pool.submit(lambda: "never")
-        held.stop()
-        assert in_progress() == 3  # counted before the answer is written, so a scrape after it sees the work
-        assert cancelled.cancel() and in_progress() == 2
-        gate.set()
-        held.release()
-        assert pool.wait_idle(5) and running.result() is True and waiting.result() == "held"
-        assert in_progress() == 0
-    finally:
-        pool.shutdown(wait=True)
