@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, CommandFailed
 from bot.infra.files import UnsafePath, private_dir
+from bot.infra.process_guard import guard_process
 from bot.infra.settings import Settings
 
 log = logging.getLogger("bot")
@@ -26,7 +27,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def serve(_args: argparse.Namespace) -> None:
+    unguarded = guard_process()  # before any secret is read: no core dumps, owner-only files (workers inherit)
     settings = keys_and_database.command_settings("serve")
+    for problem in unguarded:
+        log.warning("%s: a core dump of this process could hold its keys", problem)
     metrics_across_workers(settings)
 
     from bot.slack.server.runners import serve_http, serve_socket_mode

@@ -180,7 +180,8 @@ class SlackInstallation(Base):
 
 
 class OAuthState(Base):
-    """A state handed out by /slack/install: consumed once by /slack/oauth_redirect on any instance."""
+    """A state used at /slack/oauth_redirect, by its nonce, kept until the state expires: each signed state
+    (bot.slack.oauth.signed_state) is good once, on any instance. /slack/install writes nothing here."""
 
     __tablename__ = "slack_oauth_states"
 

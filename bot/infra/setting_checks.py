@@ -171,7 +171,10 @@ def _refuse_placeholder(name: str, value: str, hint: str) -> None:
         )
 
 
-def secret(prefix: str | None, wrong_prefix_hint: str = "") -> BeforeValidator:
+SLACK_SECRET_LENGTH = 32  # Slack's signing secrets are 32 hex characters
+
+
+def secret(prefix: str | None, wrong_prefix_hint: str = "", *, shortest: int = 0) -> BeforeValidator:
     def check(value: str | None, info: ValidationInfo) -> Secret | None:
         if value is None:
             return None
@@ -179,6 +182,11 @@ def secret(prefix: str | None, wrong_prefix_hint: str = "") -> BeforeValidator:
         _refuse_placeholder(name, value, SECRET_HINTS[name])
         if prefix and not value.startswith(prefix):
             raise _problem(f"{name} must start with '{prefix}'; {wrong_prefix_hint}")
+        if len(value) < shortest:  # the message says neither the value nor its length
+            raise _problem(
+                f"{name} is shorter than {shortest} characters, so it is not Slack's (Slack's are "
+                f"{shortest} hex characters); {SECRET_HINTS[name]}"
+            )
         return Secret(value)
 
     return BeforeValidator(check)

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     slack_bot_token: Annotated[
         Secret | None, check.secret("xoxb-", "use the Bot User OAuth Token from your app's OAuth & Permissions page")
     ] = None
-    slack_signing_secret: Annotated[Secret | None, check.secret(None)] = None
+    slack_signing_secret: Annotated[Secret | None, check.secret(None, shortest=check.SLACK_SECRET_LENGTH)] = None
     slack_app_token: Annotated[
         Secret | None,
         check.secret("xapp-", "use an app-level token with the connections:write scope (Basic Information page)"),

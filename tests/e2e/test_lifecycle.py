@@ -178,7 +178,7 @@ def test_malformed_admin_ids_stop_start_up(tmp_path):
         ["serve"],
         {
             "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "s" * 32,
             "CREDBOT_ADMINS": "U0GOOD,@alice",
             "CREDBOT_VIEWERS": "#finance",
         },

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -123,13 +124,24 @@ def test_two_workspaces_each_use_their_own_token_and_a_third_makes_no_call(oauth
     assert set(tokens_of_web_api_calls(slack)) == {"Bearer xoxb-first-" + "1" * 20}  # none for the stranger
 
 
-def test_states_that_are_missing_unknown_reused_or_expired_store_nothing(oauth_bot, slack):
+def test_states_that_are_missing_unknown_forged_reused_or_expired_store_nothing(oauth_bot, slack):
+    from bot.slack.oauth.signed_state import STATE_SECONDS, StateSigner
+
     team = "T" + uuid.uuid4().hex[:10].upper()
     state, cookie = start_install(oauth_bot)
     slack.oauth_codes["good"] = grant(team, "xoxb-state-" + "3" * 20)
+    tampered = state[:-1] + ("A" if state[-1] != "A" else "B")
+    longer = str(int(state.split(".", 1)[0]) + 3600) + "." + state.split(".", 1)[1]  # its expiry moved on
+    other_secret = StateSigner("not-" + CLIENT_SECRET).issue(time.time())
+    expired = StateSigner(CLIENT_SECRET).issue(time.time() - STATE_SECONDS - 5)  # signed right, too old
     cases = [
         ("/slack/oauth_redirect?code=good", cookie),  # no state
         ("/slack/oauth_redirect?code=good&state=forged", "slack-app-oauth-state=forged"),  # unknown
+        *[
+            (f"/slack/oauth_redirect?code=good&state={bad}", f"slack-app-oauth-state={bad}")
+            for bad in (tampered, longer, other_secret, expired, state + "x", "")
+        ],
+        (f"/slack/oauth_redirect?code=good&state={state}", ""),  # another browser: no cookie
     ]
     for path, jar in cases:
         status, _, body = get(oauth_bot, path, jar)
@@ -139,12 +151,51 @@ def test_states_that_are_missing_unknown_reused_or_expired_store_nothing(oauth_b
     slack.oauth_codes["again"] = grant(team, "xoxb-state-" + "4" * 20)
     status, _, body = get(oauth_bot, f"/slack/oauth_redirect?code=again&state={state}", cookie)
     assert status == 401 and "expired or was already used" in body  # reused
-    expired, jar = start_install(oauth_bot)
-    oauth_bot.sql("UPDATE slack_oauth_states SET expires_at = :past", past="2000-01-01 00:00:00+00:00")
-    status, _, body = get(oauth_bot, f"/slack/oauth_redirect?code=again&state={expired}", jar)
-    assert status == 401 and "expired or was already used" in body
     assert slack.count("oauth.v2.access") == 1
     assert oauth_bot.sql("SELECT count(*) FROM slack_installations") == [(1,)]
+
+
+def row_counts(bot) -> dict[str, int]:
+    from bot.credentials.models import Base
+
+    return {table.name: bot.sql(f"SELECT count(*) FROM {table.name}")[0][0] for table in Base.metadata.sorted_tables}
+
+
+def test_anonymous_installs_store_nothing_and_each_state_is_good_once(oauth_bot, slack):
+    """Finding 11: every anonymous GET /slack/install stored a state row (1,131 in 5 s). Now the state is signed
+    and expiring, and only a callback that presents one (from the browser that got it) writes its single use."""
+    before = row_counts(oauth_bot)
+    started = [start_install(oauth_bot) for _ in range(300)]
+    assert len({state for state, _ in started}) == 300
+    assert row_counts(oauth_bot) == before  # nothing stored, in any table
+
+    state, cookie = started[-1]  # any of them still installs, once, even when used at the same moment
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    codes = [f"race-{i}-" + uuid.uuid4().hex for i in range(4)]
+    for code in codes:
+        slack.oauth_codes[code] = grant(team, "xoxb-race-" + "8" * 20)
+    with ThreadPoolExecutor(len(codes)) as pool:
+        answers = list(
+            pool.map(lambda code: get(oauth_bot, f"/slack/oauth_redirect?code={code}&state={state}", cookie), codes)
+        )
+    assert sorted(status for status, _, _ in answers) == [200, 401, 401, 401], [a[:1] + a[2:] for a in answers]
+    assert slack.count("oauth.v2.access") == 1
+    assert oauth_bot.sql("SELECT count(*) FROM slack_installations") == [(1,)]
+
+
+def test_the_error_parameter_is_logged_and_shown_only_as_a_known_code(oauth_bot):
+    status, _, body = get(oauth_bot, "/slack/oauth_redirect?error=access_denied")
+    assert status == 200 and "cancelled in Slack" in body
+    assert "an installation failed: access_denied" in oauth_bot.log()
+    before = len(oauth_bot.log())
+    forged = "evil\n2030-01-01 00:00:00,000 ERROR bot: forged line <b>bold</b>"
+    status, _, body = get(oauth_bot, "/slack/oauth_redirect?" + urlencode({"error": forged}))
+    assert status == 200 and "was not installed" in body
+    written = oauth_bot.log()[before:]
+    assert "an installation failed" in written, written  # logged, as a code Credbot does not know
+    for part in ("evil", "forged", "<b>", "&lt;b&gt;"):
+        assert part not in written and part not in body, (part, written, body)
+    assert len(written.splitlines()) == 1, written
 
 
 def test_a_refused_code_stores_nothing(oauth_bot, slack):

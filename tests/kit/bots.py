@@ -24,7 +24,7 @@ from tests.kit.signing import SlackRequests, SlackSender
 from tests.kit.waiting import settled
 
 BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
-SIGNING_SECRET = "test-signing-secret-7f3a9c1e5b"
+SIGNING_SECRET = "7f3a9c1e5b2d4f60a8c1e3b5d7f9a2c4"  # shaped like Slack's: 32 hex characters
 NOTIFY_CHANNELS = ("CNOTIFYA", "CNOTIFYB")
 REPO = Path(__file__).resolve().parents[2]
 LIBRARY_SHORTCUTS = "true"  # every bot's CREDBOT_LIBRARY_SHORTCUTS: pytest's --library-shortcuts sets it

@@ -194,11 +194,14 @@ def test_http_switch_instructions_are_commented(manifest_text):
 
 # Each mode's settings, as an operator sets them (README): one workspace's bot token, or OAuth's client.
 MODES = {
-    "single-workspace": {"SLACK_BOT_TOKEN": "xoxb-1-manifest-test", "SLACK_SIGNING_SECRET": "signing-secret-for-tests"},
+    "single-workspace": {
+        "SLACK_BOT_TOKEN": "xoxb-1-manifest-test",
+        "SLACK_SIGNING_SECRET": "signing-secret-for-tests-1234567",
+    },
     "oauth": {
         "SLACK_CLIENT_ID": "1111111111.2222222222",
         "SLACK_CLIENT_SECRET": "oauth-secret-for-tests",
-        "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
+        "SLACK_SIGNING_SECRET": "signing-secret-for-tests-1234567",
     },
 }
 # The bot scopes each event needs, from its page in Slack's Events API reference ("Required scopes"): an event

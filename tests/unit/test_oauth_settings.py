@@ -12,7 +12,7 @@ from bot.infra.settings import DEFAULT_SLACK_SCOPES, ConfigError, load_settings
 OAUTH = {
     "SLACK_CLIENT_ID": "1111111111.2222222222",
     "SLACK_CLIENT_SECRET": "oauth-secret-for-tests",
-    "SLACK_SIGNING_SECRET": "signing-secret-for-tests",
+    "SLACK_SIGNING_SECRET": "signing-secret-for-tests-1234567",
 }
 
 
@@ -27,7 +27,7 @@ def test_single_workspace_mode_still_needs_its_token(tmp_path):
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN is not set"):
         load_settings(
             {
-                "SLACK_SIGNING_SECRET": "x" * 20,
+                "SLACK_SIGNING_SECRET": "x" * 32,
                 "SLACK_CLIENT_ID": "1111111111.2222222222",
                 "CREDBOT_DATA_DIR": str(tmp_path),
             }

@@ -22,7 +22,7 @@ from bot.infra.settings import (
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "primary:" + base64.b64encode(b"k" * 32).decode()
-SERVE = {"SLACK_BOT_TOKEN": "xoxb-1-valid", "SLACK_SIGNING_SECRET": "signing-secret-1"}
+SERVE = {"SLACK_BOT_TOKEN": "xoxb-1-valid", "SLACK_SIGNING_SECRET": "signing-secret-1-0123456789abcdef"}
 
 
 def problems(env: dict[str, str], purpose: str = "serve") -> list[str]:
@@ -141,7 +141,7 @@ def test_known_secrets_hold_every_secret_and_repr_none():
         {
             "SLACK_BOT_TOKEN": "xoxb-bot-secret",
             "SLACK_APP_TOKEN": "xapp-app-secret",
-            "SLACK_SIGNING_SECRET": "signing-secret",
+            "SLACK_SIGNING_SECRET": "signing-secret-0123456789abcdefgh",
             "SLACK_CLIENT_SECRET": "client-secret",
             "DATABASE_URL": "postgresql://credbot:db-password@h/db",
             "CREDBOT_ENCRYPTION_KEYS": KEY,
@@ -150,7 +150,7 @@ def test_known_secrets_hold_every_secret_and_repr_none():
     secrets = {
         "xoxb-bot-secret",
         "xapp-app-secret",
-        "signing-secret",
+        "signing-secret-0123456789abcdefgh",
         "client-secret",
         "db-password",
         base64.b64encode(b"k" * 32).decode(),
@@ -160,7 +160,7 @@ def test_known_secrets_hold_every_secret_and_repr_none():
 
 
 def test_known_secrets_skip_what_is_unset():
-    assert load_settings(SERVE).known_secrets() == ["xoxb-1-valid", "signing-secret-1"]
+    assert load_settings(SERVE).known_secrets() == ["xoxb-1-valid", "signing-secret-1-0123456789abcdef"]
 
 
 # --- every validator's message
@@ -261,6 +261,18 @@ def test_every_problem_is_reported_at_once():
     assert all(line.startswith("  - ") for line in raised.value.render().splitlines()[1:])
 
 
+@pytest.mark.parametrize("secret", ["q", "7f3a9c1e5b2d4f60a8c1e3b5d7f9a2c", "short secret from a file"])
+def test_a_signing_secret_shorter_than_slacks_32_characters_is_refused_without_repeating_it(secret):
+    found = problems({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": secret})
+    assert len(found) == 1 and found[0].startswith("SLACK_SIGNING_SECRET is shorter than 32 characters")
+    assert secret not in found[0] and str(len(secret)) not in found[0].replace("32", "")
+
+
+def test_a_signing_secret_of_32_characters_or_more_is_taken():
+    for secret in ("7f3a9c1e5b2d4f60a8c1e3b5d7f9a2c4", "x" * 64):
+        assert load_settings(SERVE | {"SLACK_SIGNING_SECRET": secret}).slack_signing_secret.reveal() == secret
+
+
 @pytest.mark.parametrize(
     "env, missing",
     [
@@ -313,7 +325,7 @@ def test_placeholders_are_refused_naming_the_setting(name, value):
     "name, value",
     [
         ("SLACK_BOT_TOKEN", "xoxb-from-a-file"),
-        ("SLACK_SIGNING_SECRET", "signing-from-a-file"),
+        ("SLACK_SIGNING_SECRET", "signing-from-a-file-0123456789abc"),
         ("SLACK_APP_TOKEN", "xapp-from-a-file"),
         ("SLACK_CLIENT_SECRET", "client-from-a-file"),
         ("CREDBOT_ENCRYPTION_KEYS", KEY),
@@ -341,13 +353,13 @@ def test_each_secret_can_come_from_a_file(tmp_path, name, value):
 
 def test_a_file_with_windows_line_ending_gives_the_same_value(tmp_path):
     (tmp_path / "token").write_bytes(b"xoxb-crlf\r\n")
-    settings = load_settings({"SLACK_BOT_TOKEN_FILE": str(tmp_path / "token"), "SLACK_SIGNING_SECRET": "s"})
+    settings = load_settings({"SLACK_BOT_TOKEN_FILE": str(tmp_path / "token"), "SLACK_SIGNING_SECRET": "s" * 32})
     assert settings.slack_bot_token.reveal() == "xoxb-crlf"
 
 
 def test_a_value_from_a_file_is_checked_like_any_other(tmp_path):
     (tmp_path / "token").write_text("xoxp-user-token-from-file\n")
-    problem = only_problem({"SLACK_BOT_TOKEN_FILE": str(tmp_path / "token"), "SLACK_SIGNING_SECRET": "s"})
+    problem = only_problem({"SLACK_BOT_TOKEN_FILE": str(tmp_path / "token"), "SLACK_SIGNING_SECRET": "s" * 32})
     assert problem.startswith("SLACK_BOT_TOKEN must start with 'xoxb-'") and "xoxp-user" not in problem
 
 
@@ -438,12 +450,12 @@ def test_an_explicit_mapping_is_all_that_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
     monkeypatch.setenv("PORT", "not-a-port")
     assert len(problems({})) == 2  # neither the token nor the signing secret was seen; nor the bad PORT
-    assert load_settings({"SLACK_BOT_TOKEN": "xoxb-given", "SLACK_SIGNING_SECRET": "s"}).port == 3000
+    assert load_settings({"SLACK_BOT_TOKEN": "xoxb-given", "SLACK_SIGNING_SECRET": "s" * 32}).port == 3000
 
 
 def test_without_a_mapping_the_environment_wins_over_dot_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "signing").write_text("signing-from-file\n")
+    (tmp_path / "signing").write_text("signing-from-file-0123456789abcdef\n")
     (tmp_path / ".env").write_text(
         "# a comment\nSLACK_BOT_TOKEN=xoxb-from-dotenv\nexport PORT='8081'\n"
         'LOG_LEVEL="debug"\nSLACK_SIGNING_SECRET_FILE=signing\nHOST=\n'
@@ -455,7 +467,9 @@ def test_without_a_mapping_the_environment_wins_over_dot_env(tmp_path, monkeypat
     settings = load_settings()
     assert settings.slack_bot_token.reveal() == "xoxb-from-dotenv" and settings.port == 8081
     assert settings.log_level == "WARNING" and settings.host == "0.0.0.0"
-    assert settings.slack_signing_secret.reveal() == "signing-from-file"  # a relative file: from the working dir
+    assert (
+        settings.slack_signing_secret.reveal() == "signing-from-file-0123456789abcdef"
+    )  # a relative file: from the working dir
 
 
 def test_read_environment_reads_dot_env_of_the_given_folder(tmp_path, monkeypatch):

@@ -31,7 +31,7 @@ def test_defaults_and_parsing():
     settings = load_settings(
         {
             "SLACK_BOT_TOKEN": "xoxb-1",
-            "SLACK_SIGNING_SECRET": "s",
+            "SLACK_SIGNING_SECRET": "s" * 32,
             "CREDBOT_DATA_DIR": "/tmp/cb",
             "CREDBOT_NOTIFY_CHANNELS": " C1AAA, C2BBB ,C1AAA",
             "CREDBOT_VERIFY_KEYS": "off",
@@ -214,7 +214,7 @@ def test_healthz_is_503_when_the_database_cannot_answer(tmp_path):
     from bot.slack.services import build_services
 
     settings = load_settings(
-        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CREDBOT_DATA_DIR": str(tmp_path)}
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32, "CREDBOT_DATA_DIR": str(tmp_path)}
     )
     services = build_services(settings)
     try:
@@ -260,7 +260,7 @@ def test_an_exception_raised_while_a_key_is_in_scope_is_logged_without_it(capsys
 def test_http_workers_default_to_the_cores_up_to_two(monkeypatch):
     import os
 
-    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32}
     for cores, workers in ((1, 1), (2, 2), (64, 2), (None, 1)):
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         assert load_settings(base).http_workers == workers

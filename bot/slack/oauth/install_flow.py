@@ -1,68 +1,33 @@
 """OAuth mode: Bolt's install flow wired to our database (states, sealed installations) and our pages.
 
 Bolt's flow does the protocol (the authorize URL, the state cookie, oauth.v2.access, authorize per request,
-token rotation); what is ours is where things are kept. Handing Bolt our stores also keeps it from falling back
+token rotation); what is ours is where things are kept, the states (signed, not stored: bot.slack.oauth.
+signed_state) and what a failure says. Handing Bolt our stores also keeps it from falling back
 to its file stores under $HOME, which would hold tokens in plaintext.
 """
 
 from __future__ import annotations
 
 import html
-import secrets
-from datetime import datetime, timedelta, UTC
-from typing import Any, cast
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk import WebClient
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.credentials.models import OAuthState
 from bot.credentials.vault import KeyRing
 from bot.infra.settings import Settings
 from bot.slack.oauth.installation_store import SealedInstallationStore
+from bot.slack.oauth.signed_state import STATE_SECONDS, SignedStateStore, StateSigner
 
 import logging
 
 log = logging.getLogger(__name__)
 
-STATE_SECONDS = 600  # a state is good for ten minutes, once
 REFRESH_MINUTES = 120  # refresh a rotating token this long before it expires (Bolt's default)
-
-
-class DatabaseStateStore(OAuthStateStore):
-    """States in ``slack_oauth_states``: any instance can complete a flow another started; consumed once."""
-
-    def __init__(self, sessions: sessionmaker[Session], seconds: int = STATE_SECONDS) -> None:
-        self.sessions = sessions
-        self.seconds = seconds
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    def issue(self, *args: object, **kwargs: object) -> str:
-        state = secrets.token_urlsafe(32)
-        now = datetime.now(UTC)
-        with self.sessions.begin() as session:
-            session.execute(delete(OAuthState).where(OAuthState.expires_at < now))  # the abandoned ones
-            session.add(OAuthState(state=state, expires_at=now + timedelta(seconds=self.seconds)))
-        return state
-
-    def consume(self, state: str) -> bool:
-        """True once for a state that was issued and has not expired; deleting it is the claim."""
-        if not state:
-            return False
-        with self.sessions.begin() as session:
-            deleted = session.execute(
-                delete(OAuthState).where(OAuthState.state == state, OAuthState.expires_at >= datetime.now(UTC))
-            )
-            return cast(CursorResult[Any], deleted).rowcount == 1  # a DELETE's result is a CursorResult
 
 
 def installation_store(
@@ -91,7 +56,7 @@ def oauth_settings(
         install_page_rendering_enabled=False,
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=DatabaseStateStore(sessions),
+        state_store=SignedStateStore(sessions, StateSigner(settings.slack_client_secret.reveal())),
         state_expiration_seconds=STATE_SECONDS,
         token_rotation_expiration_minutes=REFRESH_MINUTES,
         callback_options=CallbackOptions(success=success_page, failure=failure_page),
@@ -112,6 +77,7 @@ def oauth_settings(
     return oauth
 
 
+# Bolt's own reasons for a failed callback.
 FAILURES = {
     "invalid_browser": "this browser did not start the installation (its cookie is missing); start again from "
     "the Add to Slack link",
@@ -119,8 +85,20 @@ FAILURES = {
     "missing_code": "Slack sent no authorization code",
     "invalid_code": "Slack did not accept the authorization code",
     "storage_error": "the installation could not be stored",
-    "access_denied": "the installation was cancelled in Slack",
 }
+# What Slack may send back as ``error`` on the redirect: access_denied (the person cancelled, in Slack's OAuth v2
+# guide) and the other codes of OAuth 2.0's authorization error response (RFC 6749, 4.1.2.1). The parameter is
+# anyone's text: only one of these codes is ever logged or shown, never the parameter itself.
+SLACK_ERRORS = {
+    "access_denied": "the installation was cancelled in Slack",
+    "invalid_request": "Slack found the installation request malformed",
+    "unauthorized_client": "Slack does not allow this app to be installed this way",
+    "unsupported_response_type": "Slack does not support the installation request",
+    "invalid_scope": "Slack refused the permissions the app asks for (SLACK_SCOPES)",
+    "server_error": "Slack had an error",
+    "temporarily_unavailable": "Slack is temporarily unavailable; try again later",
+}
+UNKNOWN_ERROR = "unknown_error"
 
 
 def success_page(args: SuccessArgs) -> BoltResponse:
@@ -134,9 +112,19 @@ def success_page(args: SuccessArgs) -> BoltResponse:
 
 
 def failure_page(args: FailureArgs) -> BoltResponse:
-    reason = FAILURES.get(args.reason, f"Slack answered {args.reason}")
-    log.info("an installation failed: %s", args.reason)
-    return _page(args.suggested_status_code, "Credbot was not installed", f"Credbot was not installed: {reason}.")
+    code, text = failure_reason(args)
+    log.info("an installation failed: %s", code)
+    return _page(args.suggested_status_code, "Credbot was not installed", f"Credbot was not installed: {text}.")
+
+
+def failure_reason(args: FailureArgs) -> tuple[str, str]:
+    """The failure's code and text, from Bolt's reasons or Slack's known error codes only."""
+    if args.request is not None and args.request.query.get("error"):  # Bolt's reason is the parameter, as sent
+        code = args.reason if args.reason in SLACK_ERRORS else UNKNOWN_ERROR
+        return code, SLACK_ERRORS.get(code, "Slack answered with an error Credbot does not know")
+    if args.reason in FAILURES:
+        return args.reason, FAILURES[args.reason]
+    return UNKNOWN_ERROR, "the installation failed"
 
 
 def _page(status: int, title: str, text: str) -> BoltResponse:
