@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, UTC
 
+from bot.credentials.key_shapes import key_shaped
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
 from bot.slack.ui.blocks import button, context, mrkdwn, section
@@ -17,6 +18,10 @@ PAGE_PREVIOUS = "list_page_previous"
 PAGE_NEXT = "list_page_next"
 FILTER_MAX = 100
 STALE_PAGE = "That page is no longer available. Here is the first page."
+KEY_SHAPED_FILTER = (
+    "That filter looks like an API key, or part of one, so it was not used: nothing was searched, saved or shown. "
+    "Filter by a credential's name or destination, e.g. `/list-credentials billing`."
+)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -190,7 +195,8 @@ def announcement(item: CredentialSummary) -> tuple[str, list[dict]]:
 def parse_page_value(raw: object) -> PageRequest:
     """Read a Previous/Next button's value back; it came through the user's client, so trust nothing. Anything
     that is not a position the list could have drawn raises ValueError, and nothing else: garbage, JSON nested
-    too deep, another type, a date out of range once moved to UTC, an id that is not one."""
+    too deep, another type, a date out of range once moved to UTC, an id that is not one, a filter the list
+    would have refused."""
     if not isinstance(raw, str) or len(raw) > 2000:
         raise ValueError("bad page value")
     try:
@@ -201,6 +207,8 @@ def parse_page_value(raw: object) -> PageRequest:
         raise ValueError("bad page value")
     text, offset = data.get("q", ""), data.get("p", 0)
     if not isinstance(text, str) or len(text) > FILTER_MAX or type(offset) is not int or not 0 <= offset <= 10_000_000:
+        raise ValueError("bad page value")
+    if key_shaped(text):
         raise ValueError("bad page value")
     cursors = {}
     for direction in ("a", "b"):
