@@ -6,6 +6,7 @@ import unicodedata
 
 from bot.credentials import catalog
 from bot.credentials.errors import InvalidInput
+from bot.credentials.key_shapes import key_shaped
 from bot.credentials.names import DEFAULT_IGNORABLE, name_key
 from bot.infra.secret import Secret
 
@@ -15,6 +16,10 @@ KEY_MAX = 200  # the longest key the catalog's family pattern admits, and what t
 
 NAME_KEY_MAX = 400  # the name_key column: what a name becomes once folded and spelled out (ﷺ is 18 letters)
 BLANK_LOOKING = frozenset("\u2800")  # draws nothing but is neither a space nor default-ignorable (braille blank)
+KEY_SHAPED_NAME = (
+    "This looks like an API key, or part of one. A name is shown to everyone who can see credentials and is not "
+    "kept secret, so it cannot hold a key: choose another name. A key goes only in the API key field."
+)
 
 
 def validate_name(raw: str | None) -> str:
@@ -22,6 +27,8 @@ def validate_name(raw: str | None) -> str:
     name = (raw or "").strip()
     if not name:
         raise InvalidInput("name", "Enter a name for the credential.")
+    if key_shaped(name):  # before anything else: the name is never kept, shown or carried
+        raise InvalidInput("name", KEY_SHAPED_NAME)
     if len(name) > NAME_MAX:
         raise InvalidInput("name", f"Use at most {NAME_MAX} characters (this one has {len(name)}).")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):

@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.credentials import catalog
 from bot.credentials.errors import WizardStateInvalid
 from bot.credentials.errors import InvalidInput
+from bot.credentials.key_shapes import key_shaped
 from bot.credentials.validation import KEY_MAX, NAME_MAX, validate_name
 
 
@@ -126,10 +127,12 @@ class WizardState:
         return json.dumps({"v": METADATA_VERSION, **asdict(self)}, separators=(",", ":"), ensure_ascii=False)
 
     def validated(self) -> WizardState:
-        """Self, if every field is one the wizard could have produced; else :class:`WizardStateInvalid`."""
+        """Self, if every field is one the wizard could have produced; else :class:`WizardStateInvalid`. A name
+        shaped like a key is never one (stage 1 refuses it): such a state is not drawn again, nor carried on."""
         if (
             self.stage not in STAGE_FIELDS
             or len(self.name) > NAME_MAX * 4
+            or key_shaped(self.name)
             or any(
                 stage.choices and self.answer(stage.field) and stage.choice(self.answer(stage.field)) is None
                 for stage in STAGES

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, UTC
 
+from bot.credentials.key_shapes import key_shaped
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
 from bot.slack.ui.blocks import button, context, mrkdwn, section
@@ -16,7 +17,11 @@ from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
 PAGE_PREVIOUS = "list_page_previous"
 PAGE_NEXT = "list_page_next"
 FILTER_MAX = 100
-STALE_PAGE_BUTTON = "That button is no longer valid. Run /list-credentials again."
+STALE_PAGE = "That page is no longer available. Here is the first page."
+KEY_SHAPED_FILTER = (
+    "That filter looks like an API key, or part of one, so it was not used: nothing was searched, saved or shown. "
+    "Filter by a credential's name or destination, e.g. `/list-credentials billing`."
+)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -52,21 +57,25 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def list_blocks(page: CredentialPage, text: str) -> list[dict]:
+def list_blocks(page: CredentialPage, text: str, notice: str | None = None) -> list[dict]:
     """The /list-credentials answer, paged with Previous/Next buttons.
 
     Plain Block Kit dicts (what slack_sdk.models would produce, without their validation on every listing, the
     answer of an ack): every text is bounded by construction (names, filter and hint are limited, at most a page
-    of rows), and tests/unit parses a full page with the longest values back into the models."""
+    of rows), and tests/unit parses a full page with the longest values back into the models. ``notice`` (a fixed
+    text) goes above the list."""
     shown_filter = f" matching {literal(truncate(text, FILTER_MAX))}" if text else ""
+    blocks = [context("notice", notice)] if notice else []
     if not page.items:
         if text:
             message = f"No credentials{shown_filter}. Try `/list-credentials` without a filter."
         else:
             message = "No credentials in this workspace yet. Create the first with `/create-credential`."
-        return [section("empty", message)]
+        return [*blocks, section("empty", message)]
     first, last = page.offset + 1, page.offset + len(page.items)
-    blocks = [section("summary", f"*{CREDENTIALS}*{shown_filter} — {first}–{last} of {total_text(page)}, newest first")]
+    blocks.append(
+        section("summary", f"*{CREDENTIALS}*{shown_filter} — {first}–{last} of {total_text(page)}, newest first")
+    )
     blocks += [section(f"credential_{item.id}", credential_text(item)) for item in page.items]
     buttons = []
     if page.has_previous:
@@ -184,14 +193,22 @@ def announcement(item: CredentialSummary) -> tuple[str, list[dict]]:
 
 
 def parse_page_value(raw: object) -> PageRequest:
-    """Read a Previous/Next button's value back; it came through the user's client, so trust nothing."""
+    """Read a Previous/Next button's value back; it came through the user's client, so trust nothing. Anything
+    that is not a position the list could have drawn raises ValueError, and nothing else: garbage, JSON nested
+    too deep, another type, a date out of range once moved to UTC, an id that is not one, a filter the list
+    would have refused."""
     if not isinstance(raw, str) or len(raw) > 2000:
         raise ValueError("bad page value")
-    data = json.loads(raw)
+    try:
+        data = json.loads(raw)
+    except RecursionError:  # "[[[[…" nested past the parser's depth: a ValueError's sibling
+        raise ValueError("bad page value") from None
     if not isinstance(data, dict) or not set(data) <= {"q", "p", "a", "b"} or ("a" in data and "b" in data):
         raise ValueError("bad page value")
     text, offset = data.get("q", ""), data.get("p", 0)
     if not isinstance(text, str) or len(text) > FILTER_MAX or type(offset) is not int or not 0 <= offset <= 10_000_000:
+        raise ValueError("bad page value")
+    if key_shaped(text):
         raise ValueError("bad page value")
     cursors = {}
     for direction in ("a", "b"):
@@ -204,12 +221,15 @@ def _cursor(raw: object) -> Cursor:
     if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(part, str) for part in raw)):
         raise ValueError("bad page cursor")
     stamp, credential_id = raw
-    if len(stamp) > 40 or not UUID.match(credential_id):
+    if len(stamp) > 40 or not UUID.fullmatch(credential_id):
         raise ValueError("bad page cursor")
     created_at = datetime.fromisoformat(stamp)  # ValueError when malformed
     if created_at.tzinfo is None:
         raise ValueError("bad page cursor")
-    return Cursor(created_at.astimezone(UTC), credential_id)
+    try:  # 0001-01-01T00:00:00+01:00 is before the first instant a datetime holds, once in UTC
+        return Cursor(created_at.astimezone(UTC), credential_id)
+    except OverflowError:
+        raise ValueError("bad page cursor") from None
 
 
 def created_text(item: CredentialSummary) -> str:

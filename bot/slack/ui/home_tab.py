@@ -25,6 +25,8 @@ CREATE_ACTION = "home_create_credential"
 MENU_ACTION = "credential_menu"
 PAGE_ACTION = "home_page"
 REPLACE_FROM_REMINDER = "reminder_replace"
+STALE_PAGE = "That page is no longer available. Here is the first page."
+PAGE_DIGITS = 6  # the most a page number the tab draws has (COUNT_CAP credentials are 25 pages)
 
 # Modal titles (Slack allows 24 characters; tests/unit checks every one). The wizard's is vocabulary.CREATE.
 CHOSEN_TITLE = CREDENTIAL  # a credential's menu, when what was chosen needs only a line
@@ -83,6 +85,16 @@ def parse_metadata(raw: object) -> str | None:
 
 
 # -- the Home tab ---------------------------------------------------------------------------
+
+
+def parse_page(raw: object) -> int:
+    """A Previous/Next value, back from the user's client: the page number exactly as the tab drew it (ASCII
+    digits, no sign or leading zero, at most PAGE_DIGITS); ValueError for anything else."""
+    if not (isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= PAGE_DIGITS):
+        raise ValueError("bad page number")  # isdigit alone admits "²" and "١", which int() refuses or reads
+    if raw != str(int(raw)):
+        raise ValueError("bad page number")
+    return int(raw)
 
 
 def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) -> dict:

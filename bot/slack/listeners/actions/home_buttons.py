@@ -15,8 +15,12 @@ from bot.slack.request_context import services_of
 
 
 def turn_home_page(action: dict, context: BoltContext, client: WebClient) -> None:
-    raw = action.get("value")
-    page = int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 7 else 0
+    """Previous/Next: the page the value names; one that is not a page, or no longer exists, shows the first
+    page saying so."""
+    try:
+        page: int | None = home_tab.parse_page(action.get("value"))
+    except ValueError:
+        page = None
     publish_home(services_of(context), client, context["workspace"], context["actor"], page=page)
 
 

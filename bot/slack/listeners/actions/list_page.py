@@ -17,8 +17,13 @@ def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
         return
     try:
         wanted = credential_list.parse_page_value(action.get("value"))
-    except ValueError:
-        respond(response_type="ephemeral", replace_original=False, text=credential_list.STALE_PAGE_BUTTON)
+    except ValueError:  # not a position the list drew: say so, and show where to start again
+        page = services.credentials.list(context["workspace"], context["actor"])
+        respond(
+            replace_original=True,
+            text=credential_list.STALE_PAGE,
+            blocks=credential_list.list_blocks(page, "", notice=credential_list.STALE_PAGE),
+        )
         return
     page = services.credentials.list(
         context["workspace"],

@@ -2,8 +2,7 @@
 
 from slack_bolt import App
 
-from bot.slack.listeners.commands.create_credential import open_wizard, open_wizard_after_ack
-from bot.slack.listeners.common import acknowledge
+from bot.slack.listeners.commands.create_credential import acknowledge_command, open_wizard, open_wizard_after_ack
 from bot.slack.listeners.commands.list_credentials import list_credentials
 
 
@@ -12,5 +11,5 @@ def register(app: App, *, shortcuts: bool = True) -> None:
     if shortcuts:
         app.command("/create-credential")(open_wizard_after_ack)  # listeners.common.after_answer
     else:
-        app.command("/create-credential")(ack=acknowledge, lazy=[open_wizard])
+        app.command("/create-credential")(ack=acknowledge_command, lazy=[open_wizard])
     app.command("/list-credentials")(list_credentials)

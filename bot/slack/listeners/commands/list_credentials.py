@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, BoltContext
 
+from bot.credentials.key_shapes import key_shaped
 from bot.slack.access import VIEW
 from bot.slack.listeners.common import permitted
 from bot.slack.ui import credential_list
 from bot.slack.request_context import services_of
+
+log = logging.getLogger(__name__)
 
 
 def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
@@ -15,7 +20,12 @@ def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
     if not permitted(context, VIEW, "credential.list"):
         ack(response_type="ephemeral", text=services.access.refusal(VIEW))
         return
-    text = (command.get("text") or "").strip()[: credential_list.FILTER_MAX]
+    raw = command.get("text") or ""
+    if key_shaped(raw):  # never searched, echoed, carried in a page button or audited
+        log.info("a /list-credentials filter shaped like an API key was refused")
+        ack(response_type="ephemeral", text=credential_list.KEY_SHAPED_FILTER)
+        return
+    text = raw.strip()[: credential_list.FILTER_MAX]
     page = services.credentials.list(context["workspace"], context["actor"], text=text)
     ack(
         response_type="ephemeral",
