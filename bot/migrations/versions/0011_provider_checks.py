@@ -1,5 +1,6 @@
-"""provider checks claimed in the database: each person's allowance and one check per credential, shared by every
-instance (security issue 21, finding 6)
+"""provider checks claimed in the database: each person's allowance, one check per credential, for every instance
+
+Security issue 21, finding 6.
 
 Revision ID: 0011
 Revises: 0010
