@@ -97,6 +97,9 @@ def bot_overrides(database_url: str = "", keys: str = "", threads: str | None = 
         "CREDBOT_HTTP_THREADS": threads or os.environ.get("CREDBOT_HTTP_THREADS", "16"),
         "CREDBOT_HTTP_WORKERS": os.environ.get("CREDBOT_HTTP_WORKERS", str(default_workers())),  # the product default
         "PADDLE_TIMEOUT_SECONDS": "8",
+        # Each simulated user walks the wizard back to back, far faster than a person: the allowance would refuse
+        # most final stages. Raised, not off: every check is still claimed in the database, at its real cost.
+        "CREDBOT_PROVIDER_CHECKS_PER_MINUTE": "10000",
     }
     if database_url:
         env |= {"DATABASE_URL": database_url, "CREDBOT_ENCRYPTION_KEYS": keys}

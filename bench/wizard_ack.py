@@ -69,7 +69,8 @@ def main() -> None:
     parser.add_argument("--keys", default="", help="CREDBOT_ENCRYPTION_KEYS, needed with --database-url")
     args = parser.parse_args()
 
-    overrides = {"CREDBOT_NOTIFY_CHANNELS": "CBENCH1,CBENCH2"}
+    # One user walks the wizard back to back: the allowance of checks a minute raised (each still claimed).
+    overrides = {"CREDBOT_NOTIFY_CHANNELS": "CBENCH1,CBENCH2", "CREDBOT_PROVIDER_CHECKS_PER_MINUTE": "10000"}
     if args.database_url:
         overrides |= {"DATABASE_URL": args.database_url, "CREDBOT_ENCRYPTION_KEYS": args.keys}
     with FakeSlack() as slack, FakePaddle() as live, FakePaddle() as sandbox, tempfile.TemporaryDirectory() as tmp:

@@ -94,6 +94,31 @@ class BoardMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class ProviderCheck(Base):
+    """One check of a key with its provider (Test connection, Replace API key, the wizard's final stage), claimed
+    before it starts (bot/credentials/check_claims.py): the rows of the last minute are each person's allowance,
+    and a row still ``running_until`` a moment to come holds its subject (a credential, a wizard's modal) and a
+    place among the checks in flight. Shared by every instance; a row outlives neither its window nor its lease."""
+
+    __tablename__ = "provider_checks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="")
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    actor: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # a credential id, or "view:" and the wizard's view id
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set while the check runs or waits for its turn; cleared when the provider has answered; a claim whose
+    # process died lapses at this time.
+    running_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_provider_checks_person", "provider", "enterprise_id", "team_id", "actor", "started_at"),
+        Index("ix_provider_checks_subject", "subject"),
+    )
+
+
 class AuditEvent(Base):
     """Append-only record of who did what. Never holds a secret."""
 

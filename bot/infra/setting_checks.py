@@ -55,6 +55,7 @@ ENV_NAMES: dict[str, str] = {
     "viewers": "CREDBOT_VIEWERS",
     "verify_keys": "CREDBOT_VERIFY_KEYS",
     "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
+    "provider_checks_per_minute": "CREDBOT_PROVIDER_CHECKS_PER_MINUTE",
     "log_level": "LOG_LEVEL",
     "log_format": "LOG_FORMAT",
     "host": "HOST",

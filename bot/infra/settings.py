@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # Destination value -> its provider's base URL, read from the setting the catalog names (PADDLE_API_URL…).
     base_urls: Annotated[dict[str, str], BeforeValidator(check.base_urls)] = Field(default_factory=dict)
     paddle_timeout: Annotated[float, BeforeValidator(check.seconds)] = 8.0
+    # Provider checks (Test connection, Replace API key, the wizard's final stage) one person may start per minute,
+    # counted in the database across every instance.
+    provider_checks_per_minute: Annotated[int, check.whole(1, 10_000)] = 6
     log_level: Annotated[str, check.choice(LOG_LEVELS, str.upper, "one of " + ", ".join(LOG_LEVELS))] = "INFO"
     log_format: Annotated[str, check.choice(LOG_FORMATS, str.lower, "text or json")] = "text"  # "text" or "json"
     host: str = "0.0.0.0"

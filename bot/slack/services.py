@@ -40,7 +40,7 @@ class Services:
     slack: WebClient
     access: AccessPolicy
     executor: AnswerFirstExecutor  # runs listeners after ack (Paddle check, views.update, announcements)
-    fair_use: FairUse = field(default_factory=FairUse)  # Test connection and Replace: their own pool and limits
+    fair_use: FairUse  # provider checks (Test, Replace, the wizard's last stage): their own pool and limits
     owners: ChannelOwners | None = None  # which workspace owns each announcement/board channel
     background: list = field(default_factory=list)  # loops started by start_background()
     installations: SealedInstallationStore | None = None  # OAuth mode: one sealed bot token per workspace
@@ -125,6 +125,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         client,
         access,
         executor,
+        FairUse.on(engine, settings.provider_checks_per_minute),
         owners=ChannelOwners(client, org_wide=settings.org_wide_channels),
         installations=installations,
     )

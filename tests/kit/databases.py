@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TABLES = ("audit_events", "reminders", "board_messages", "home_viewers", "credentials")  # children first
+# children first
+TABLES = ("audit_events", "reminders", "board_messages", "home_viewers", "provider_checks", "credentials")
 
 
 def postgres_base_url() -> str:

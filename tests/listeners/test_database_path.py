@@ -1,6 +1,8 @@
 """What each ack asks of the database (credbot_db_round_trips_total, counted in-process): stage 1 one query,
-stages 2-4 nothing, /list-credentials one (its page, the capped count riding along); on PostgreSQL without BEGIN,
-ROLLBACK or a ping; and the final stage's save after the ack, four statements on PostgreSQL."""
+stages 2-3 nothing, stage 4 its Paddle check's claim (one short transaction of two statements: fair use holds
+across instances), /list-credentials one (its page, the capped count riding along); on PostgreSQL without BEGIN,
+ROLLBACK or a ping where a transaction is not needed; and the final stage's save after the ack, five statements
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -54,15 +56,18 @@ def test_stage_acks_touch_the_database_once_at_most(workspace, database, live_ke
     assert name.get("statement") == 1
     if database.kind == "postgresql":
         assert checkouts(name, 1)  # no BEGIN / ROLLBACK around it, and at most the pool's ping before it
-    for field, value in (("entity_type", "bill"), ("destination", "paddle"), ("api_key", live_key)):
+    for field, value in (("entity_type", "bill"), ("destination", "paddle")):
         assert made_by(f"view_submission:credential_wizard:{field}", lambda: stage(field, value)) == {}  # noqa: B023 (called at once)
+    claimed = made_by("view_submission:credential_wizard:api_key", lambda: stage("api_key", live_key))
+    # The check's claim (bot/credentials/check_claims.py): the lock (with the purge), then the conditional insert.
+    assert claimed.pop("begin") == 1 and claimed.pop("commit") == 1 and checkouts(claimed, 2), claimed
     workspace.outcome(view["id"])
 
 
 @pytest.mark.postgresql_only
 def test_the_final_stage_saves_in_one_statement_on_postgresql(bot, workspace, database, live_key):
-    """After the ack: the name checked again, the credential and its event in one statement, the list for the
-    outcome, whether the person's tab needs redrawing; no BEGIN or COMMIT."""
+    """After the ack: the name checked again, the credential and its event in one statement, the Paddle check's
+    claim released, the list for the outcome, whether the person's tab needs redrawing; no BEGIN or COMMIT."""
     view = workspace.open_wizard()
     for field, value in (("name", "One statement"), ("entity_type", "bill"), ("destination", "paddle")):
         view = {**workspace.submit(view, {field: value}).json()["view"], "id": view["id"]}
@@ -73,7 +78,7 @@ def test_the_final_stage_saves_in_one_statement_on_postgresql(bot, workspace, da
         assert bot.settle()
 
     made = made_by(metrics.BACKGROUND, finish)
-    assert checkouts(made, 4), made
+    assert checkouts(made, 5), made
 
 
 def test_listing_is_one_statement_with_its_count(workspace, database):

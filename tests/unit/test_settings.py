@@ -93,6 +93,7 @@ def test_values_are_normalised(tmp_path):
             "PADDLE_API_URL": "https://paddle.test/",
             "PADDLE_SANDBOX_API_URL": "https://sandbox.test//",
             "PADDLE_TIMEOUT_SECONDS": "2.5",
+            "CREDBOT_PROVIDER_CHECKS_PER_MINUTE": "20",
             "LOG_LEVEL": "debug",
             "LOG_FORMAT": "JSON",
             "HOST": "127.0.0.1",
@@ -115,7 +116,9 @@ def test_values_are_normalised(tmp_path):
     assert all(isinstance(key, EncryptionKey) and isinstance(key.material, Secret) for key in settings.encryption_keys)
     assert settings.notify_channels == ("C1AAA", "C2BBB") and settings.board_channel == "G0BOARD"
     assert settings.admins == ("U0AAA", "W0BBB", "S0CCC") and settings.viewers == ("S0DDD",)
-    assert settings.verify_keys is False and settings.paddle_timeout == 2.5
+    assert (
+        settings.verify_keys is False and settings.paddle_timeout == 2.5 and settings.provider_checks_per_minute == 20
+    )
     assert (settings.base_url("paddle"), settings.base_url("paddle_sandbox")) == (
         "https://paddle.test",
         "https://sandbox.test",
@@ -243,6 +246,10 @@ def test_known_secrets_skip_what_is_unset():
         ({"PORT": "70000"}, "PORT must be from 1 to 65535, got 70000"),
         ({"CREDBOT_HTTP_WORKERS": "65"}, "CREDBOT_HTTP_WORKERS must be from 1 to 64, got 65"),
         ({"CREDBOT_HTTP_THREADS": "0"}, "CREDBOT_HTTP_THREADS must be from 1 to 256, got 0"),
+        (
+            {"CREDBOT_PROVIDER_CHECKS_PER_MINUTE": "0"},
+            "CREDBOT_PROVIDER_CHECKS_PER_MINUTE must be from 1 to 10000, got 0",
+        ),
         ({"METRICS_PORT": "-1"}, "METRICS_PORT must be from 1 to 65535, got -1"),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,

@@ -9,8 +9,9 @@ from bot.slack.ui import home_tab, wizard_modal
 
 def register(app: App, *, shortcuts: bool = True) -> None:
     app.view(wizard_stage.STAGE_CALLBACK)(wizard_stage.next_stage)
-    # Slack wants an answer within 3 s and Paddle may take longer: answer, then finish on the listener pool (the
-    # final stage hands its checked submission over itself, listeners.common.after_answer; or a lazy listener).
+    # Slack wants an answer within 3 s and Paddle may take longer: answer, then finish on the Paddle checks' pool
+    # under fair use (the final stage hands its checked submission over itself, wizard_submit.hand_over; or its lazy
+    # listener does).
     final = app.view(wizard_modal.CALLBACK_PREFIX + KEY_STAGE)
     if shortcuts:
         final(wizard_submit.check_submission)

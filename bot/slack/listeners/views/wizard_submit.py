@@ -1,9 +1,11 @@
-"""Stage 4: check the submission offline and answer "Verifying…"; then verify with Paddle, save, show the
-outcome in the modal (or by DM when it was closed) and announce it."""
+"""Stage 4: check the submission offline, claim the Paddle check (fair_use: the person's allowance, the pool) and
+answer "Verifying…", or why not with the key still typed; then verify with Paddle on the checks' pool, save, show
+the outcome in the modal (or by DM when it was closed) and announce it."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, BoltContext
@@ -19,7 +21,8 @@ from bot.infra.secret import Secret
 from bot.slack.access import MANAGE
 from bot.slack.broadcast.changes import Change, ChangeKind, changed
 from bot.slack.broadcast.announcements import ChannelResult
-from bot.slack.listeners.common import after_answer, permitted, read_input, shortcuts
+from bot.slack.fair_use import busy
+from bot.slack.listeners.common import after_answer, permitted, read_input, shortcuts, update_modal
 from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.ui import credential_list, wizard_modal
@@ -58,13 +61,20 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
                 response_action="update", view=wizard_modal.stage_view(state.at(problem.field), problem=problem.message)
             )
         return
+    if services.settings.verify_keys:  # Paddle will be asked: the same limits as Test connection and Replace
+        subject = check_subject(view.get("id"))
+        refusal = services.fair_use.claim(context["workspace"], context["actor"], subject, state.destination)
+        if refusal:  # nothing was saved; the key stays typed for another try
+            ack(response_action="errors", errors={KEY_STAGE: refusal})
+            return
     ack(response_action="update", view=wizard_modal.verifying_view(state))
     if not shortcuts(context):
         context[CHECKED] = True  # Bolt copies the context for create_credential_lazily
         return
-    after_answer(
-        context, create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
+    finish = partial(
+        create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
     )
+    hand_over(context, services, client, view, state, finish)
 
 
 def create_credential_lazily(context: BoltContext, client: WebClient, view: dict) -> None:
@@ -74,7 +84,27 @@ def create_credential_lazily(context: BoltContext, client: WebClient, view: dict
         return
     services = services_of(context)
     state, api_key = read_final_submission(services, view)
-    create_credential(services, client, view["id"], context["workspace"], context["actor"], state, api_key)
+    finish = partial(
+        create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
+    )
+    if services.settings.verify_keys:
+        hand_over(context, services, client, view, state, finish)
+    else:
+        finish()  # no Paddle call: on the listener pool, where this lazy listener already runs
+
+
+def check_subject(view_id: object) -> str:
+    """What the final stage's claim holds while it runs: this modal (a second submission of it is refused)."""
+    return f"view:{str(view_id or '')[:59]}"
+
+
+def hand_over(context: BoltContext, services: Services, client: WebClient, view: dict, state: WizardState, finish):
+    """The checked submission's Paddle check and save: on the checks' pool, in the place the ack's claim took (the
+    claim released when it is done); with key checks off (no Paddle call) on the listener pool (after_answer)."""
+    if not services.settings.verify_keys:
+        after_answer(context, finish)
+    elif not services.fair_use.run(check_subject(view.get("id")), finish):  # the place lapsed and the pool is full
+        update_modal(client, view["id"], wizard_modal.stage_view(state, problem=busy(state.destination)))
 
 
 def create_credential(
@@ -133,6 +163,9 @@ def finish_wizard(
         credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
         credential_list.created_text(created),
     )
+    # Paddle answered long ago; released once the outcome shows (it is not waited for), before the announcements.
+    # A refusal above is released as its work ends (FairUse.run).
+    services.fair_use.release(check_subject(view_id))
     results = changed(services, client, Change(ChangeKind.CREATED, created, actor, workspace))
     if channels:
         show_announced(screen, created, page, results)
