@@ -143,7 +143,7 @@ class Opened(runtime.Opened):
         from bot.keys.kms import EnvelopeKeys
 
         with kms_errors():
-            return EnvelopeKeys(self.settings.kms_key_id, self.sessions)
+            return EnvelopeKeys(self.settings.kms_key_id, self.sessions, retired=self.settings.kms_retired_key_ids)
 
     @staticmethod
     def is_data_key(key_id: str) -> bool:
