@@ -182,6 +182,7 @@ def prepare_for_serving(settings: Settings) -> KeyRing:
         missing = missing_keys(key_ring, opened.key_usage())
         if not missing:
             opened.confirm_key_checks()
+            opened.reseal_legacy_installations()
     finally:
         opened.close()
     if missing:
@@ -275,6 +276,14 @@ class Opened:
 
         with database_errors(self.settings):
             return key_usage(self.sessions)
+
+    def reseal_legacy_installations(self) -> None:
+        """Installation tokens sealed before migration 0011 re-sealed bound to their workspace (read the old
+        way this once); a row that does not decrypt is reported and audited, and gets no token."""
+        from bot.slack.oauth.token_binding import reseal_legacy
+
+        with database_errors(self.settings):
+            reseal_legacy(self.sessions, self.ring)
 
     def confirm_key_checks(self) -> None:
         """Each configured key id's material is the one it was first used with (recorded on first use)."""

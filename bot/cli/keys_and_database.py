@@ -280,7 +280,7 @@ class Opened(runtime.Opened):
         from bot.infra.secret import Secret
         from bot.slack.oauth.installation_store import SealedInstallationStore
 
-        store = SealedInstallationStore(self.sessions, self.ring, client_id="")
+        store = SealedInstallationStore(self.sessions, self.ring, client_id="", report=False)
         found: list[tuple[dict, object, str | None]] = []
         for facts in self.installations():
             if facts["token"] != "stored":
