@@ -87,8 +87,12 @@ def test_two_instances_with_different_keys_started_at_once_never_both_serve(
                 assert "not configured here" in refusal(bot)
         for bot in bots:
             bot.stop()
-        again = bots[0]
-        again.start()  # whoever lost left nothing behind that stops a corrected restart
+        winners = [name for name, outcome in zip(("left", "right"), outcomes, strict=True) if outcome is None]
+        # A start that refused took back what it wrote: only the winner's key is recorded (none if both lost),
+        # so the winner, or either after both lost, starts again.
+        assert sorted(key for (key,) in bots[0].sql("SELECT key_id FROM key_checks")) == winners
+        again = bots[("left", "right").index(winners[0])] if winners else bots[0]
+        again.start()
     finally:
         for bot in bots:
             bot.stop()
