@@ -76,12 +76,15 @@ def key_ring_of(
 ) -> KeyRing:
     """The local key ring, or with CREDBOT_KMS_KEY_ID the envelope key ring (its data keys live in the database
     that ``sessions`` opens; the first one is made on first use: a data key, unlike a key file, needs no backup)."""
-    from bot.keys.kms import key_ring_for
+    from bot.keys.kms import DataKeyRefused, key_ring_for
     from bot.keys.local_keys import KeyFileMissing
 
     try:
         with database_errors(settings):
             return key_ring_for(settings, sessions, create=create, local_first=local_first)
+    except DataKeyRefused as refused:
+        report_refused_data_key(sessions, refused)
+        raise CredbotUnavailable(f"encryption keys: {refused}", EXIT_CONFIG) from None
     except KeyFileMissing as missing:
         raise CredbotUnavailable(
             _key_file_missing(settings, sessions) or f"encryption keys: {missing}", EXIT_CONFIG
@@ -93,6 +96,16 @@ def key_ring_of(
             f"the data directory {settings.data_dir} (CREDBOT_DATA_DIR) cannot be used: {error.strerror or error}",
             EXIT_CONFIG,
         ) from None
+
+
+def report_refused_data_key(sessions: sessionmaker[Session], refused: VaultError) -> None:
+    """A data key the bot did not make under an allowed KMS key: one log line and an audit event (no key)."""
+    from bot.credentials.audit import AuditLog
+    from bot.credentials.types import Workspace
+
+    log.error("refused a data key: %s", refused)
+    data_key_id = getattr(refused, "data_key_id", "")
+    AuditLog(sessions).record(Workspace(), "credbot", "data_key.refused", "refused", detail=f"{data_key_id}: {refused}")
 
 
 def _key_file_missing(settings: Settings, sessions: sessionmaker[Session]) -> str | None:
@@ -169,6 +182,7 @@ def prepare_for_serving(settings: Settings) -> KeyRing:
         missing = missing_keys(key_ring, opened.key_usage())
         if not missing:
             opened.confirm_key_checks()
+            opened.reseal_legacy_installations()
     finally:
         opened.close()
     if missing:
@@ -262,6 +276,14 @@ class Opened:
 
         with database_errors(self.settings):
             return key_usage(self.sessions)
+
+    def reseal_legacy_installations(self) -> None:
+        """Installation tokens sealed before migration 0012 re-sealed bound to their workspace (read the old
+        way this once); a row that does not decrypt is reported and audited, and gets no token."""
+        from bot.slack.oauth.token_binding import reseal_legacy
+
+        with database_errors(self.settings):
+            reseal_legacy(self.sessions, self.ring)
 
     def confirm_key_checks(self) -> None:
         """Each configured key id's material is the one it was first used with (recorded on first use)."""

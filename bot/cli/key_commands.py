@@ -1,6 +1,6 @@
-"""`keys generate|status|rotate|rewrap`: make a key to configure, see which keys the stored credentials need,
-re-encrypt everything under the primary key (with KMS: a new data key), and re-wrap data keys under a new KMS
-key."""
+"""`keys generate|status|rotate|retire|rewrap`: make a key to configure, see which keys the stored credentials
+need, re-encrypt everything under the primary key (with KMS: a new data key) and retire the keys left with
+nothing, retire one key id by hand, and re-wrap data keys under a new KMS key."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def add_commands(commands: argparse._SubParsersAction, positive) -> None:
         "key (moving off KMS) instead of to a new data key",
     )
     rotate.set_defaults(func=rotate_keys)
+    retire = keys.add_parser(
+        "retire", help="record that a key id nothing is stored under is gone, so instances without it may start"
+    )
+    retire.add_argument("key_id", help="the key id the database records (`credbot check` names it)")
+    retire.set_defaults(func=retire_key)
     rewrap = keys.add_parser(
         "rewrap", help="re-wrap every data key under CREDBOT_KMS_KEY_ID (KMS ReEncrypt); credentials are not touched"
     )
@@ -99,6 +104,7 @@ def rotate_keys(args: argparse.Namespace) -> None:
         todo = sum(n for k, n in usage.items() if k != key_ring.primary_key_id)
         if not todo:
             print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")
+            print_retired(opened.retire_unused_keys())
             return
         print(
             f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', {args.batch_size} per transaction"
@@ -114,10 +120,25 @@ def rotate_keys(args: argparse.Namespace) -> None:
         if report.stopped_early:
             print("stopped after --max-batches; run the command again to continue")
         print_key_rows(key_rows(key_ring, opened.key_usage()))
+        if not report.failed and not report.stopped_early:
+            print_retired(opened.retire_unused_keys())
     if report.failed:
         raise CommandFailed(
             f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); the others are done"
         )
+
+
+def print_retired(key_ids: list[str]) -> None:
+    if key_ids:
+        names = ", ".join(f"'{key_id}'" for key_id in key_ids)
+        print(f"retired key id(s) {names}: nothing is stored under them; remove them from the settings when you like")
+
+
+def retire_key(args: argparse.Namespace) -> None:
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings, keys=True) as opened:
+        opened.retire_key(args.key_id)
+    print(f"retired key id '{args.key_id}': instances without it may start")
 
 
 def fresh_data_key_when_done(opened) -> None:

@@ -143,7 +143,7 @@ class Opened(runtime.Opened):
         from bot.keys.kms import EnvelopeKeys
 
         with kms_errors():
-            return EnvelopeKeys(self.settings.kms_key_id, self.sessions)
+            return EnvelopeKeys(self.settings.kms_key_id, self.sessions, retired=self.settings.kms_retired_key_ids)
 
     @staticmethod
     def is_data_key(key_id: str) -> bool:
@@ -173,6 +173,33 @@ class Opened(runtime.Opened):
             envelope = self.envelope()
             envelope.check_key()
             return envelope.rewrap()
+
+    def retire_unused_keys(self) -> list[str]:
+        """After a rotation: the configured key ids other than the primary that nothing is stored under are
+        retired (instances without them may start); returns those newly retired."""
+        from bot.keys.key_checks import retire_unused
+
+        others = [key_id for key_id in self.ring.key_ids if key_id != self.ring.primary_key_id]
+        with database_errors(self.settings):
+            return retire_unused(self.sessions, others)
+
+    def retire_key(self, key_id: str) -> None:
+        """`keys retire ID`: one recorded key id that nothing is stored under, and that is not the primary here."""
+        from bot.keys.key_checks import is_recorded, retire_unused, stored_under
+
+        if self.key_ring is not None and key_id == self.key_ring.primary_key_id:
+            raise CommandFailed(f"'{key_id}' is the primary key here: it encrypts, so it cannot retire", EXIT_CONFIG)
+        with database_errors(self.settings):
+            if not is_recorded(self.sessions, key_id):
+                raise CommandFailed(f"the database records no key id '{key_id}'; `credbot keys status` lists them")
+            with self.sessions() as session:
+                held = stored_under(session, key_id)
+            if held:
+                raise CommandFailed(
+                    f"{held} credential(s) or installation token(s) are still sealed under '{key_id}': configure it "
+                    "after the primary key and run `credbot keys rotate` (which retires it when done)"
+                )
+            retire_unused(self.sessions, [key_id])
 
     def rewrap_installations(self) -> int:
         """OAuth installations' tokens re-sealed under the primary key (before the credentials)."""
@@ -216,12 +243,13 @@ class Opened(runtime.Opened):
     def key_problems(self) -> list[str]:
         """`credbot check`: stored key ids the key ring lacks (credentials' and installation tokens'), and key
         ids whose material is not the one first used; read only, one sentence with its fix each."""
-        from bot.keys.key_checks import unconfirmed_key_ids
+        from bot.keys.key_checks import not_configured, unconfigured_key_ids, unconfirmed_key_ids
         from bot.slack.oauth.installation_store import installation_key_usage
 
         with database_errors(self.settings):
             credentials, tokens = self.key_usage(), installation_key_usage(self.sessions)
             wrong = unconfirmed_key_ids(self.sessions, self.ring)
+            strangers = unconfigured_key_ids(self.sessions, self.ring)
         problems = []
         if missing_keys(self.ring, credentials):
             problems.append(
@@ -241,6 +269,8 @@ class Opened(runtime.Opened):
                 f"the material configured for key id {', '.join(repr(k) for k in wrong)} is not the key "
                 "that id was first used with; restore the original key (a new key needs a new id)"
             )
+        if strangers and not problems:  # a missing key in use is said above already
+            problems.append(not_configured(strangers))
         return problems
 
     def installation_tokens(self) -> list[tuple[dict, object, str | None]]:
@@ -250,7 +280,7 @@ class Opened(runtime.Opened):
         from bot.infra.secret import Secret
         from bot.slack.oauth.installation_store import SealedInstallationStore
 
-        store = SealedInstallationStore(self.sessions, self.ring, client_id="")
+        store = SealedInstallationStore(self.sessions, self.ring, client_id="", report=False)
         found: list[tuple[dict, object, str | None]] = []
         for facts in self.installations():
             if facts["token"] != "stored":

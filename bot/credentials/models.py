@@ -158,6 +158,9 @@ class KeyCheckValue(Base):
     key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     check_value: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set by `keys rotate` (or `keys retire`) once nothing is stored under the id: start-up no longer asks for it.
+    # NULL: in use, so an instance that does not have this key refuses to start (it would split the data).
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class DataKey(Base):
@@ -170,6 +173,9 @@ class DataKey(Base):
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     kms_key_id: Mapped[str] = mapped_column(String(2048))  # the KMS key that wrapped it (an ARN as KMS returns it)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The KMS encryption context as sent to GenerateDataKey (JSON): its id and creation time, which KMS checks at
+    # every Decrypt, so neither can be changed here. NULL: made before migration 0012; such a key never encrypts.
+    encryption_context: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SlackInstallation(Base):
@@ -200,6 +206,9 @@ class SlackInstallation(Base):
     # Set by the instance that claimed the token's refresh, cleared by the save that follows (or its failure):
     # while it is recent, no other instance spends the single-use refresh token too.
     refresh_claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the tokens' associated data covers: 1 the row's id and purpose (sealed before migration 0012, re-sealed
+    # by the next start), 2 also its enterprise, team and org-wide flag, so a relabelled row does not decrypt.
+    token_binding: Mapped[int] = mapped_column(Integer, default=2, server_default="1")
 
     __table_args__ = (Index("uq_slack_installations_workspace", "enterprise_id", "team_id", unique=True),)
 

@@ -47,6 +47,7 @@ ENV_NAMES: dict[str, str] = {
     "database_connect_timeout": "DATABASE_CONNECT_TIMEOUT_SECONDS",
     "encryption_keys": "CREDBOT_ENCRYPTION_KEYS",
     "kms_key_id": "CREDBOT_KMS_KEY_ID",
+    "kms_retired_key_ids": "CREDBOT_KMS_RETIRED_KEY_IDS",
     "notify_channels": "CREDBOT_NOTIFY_CHANNELS",
     "board_channel": "CREDBOT_BOARD_CHANNEL",
     "org_wide_channels": "CREDBOT_ORG_WIDE_CHANNELS",
@@ -355,6 +356,13 @@ def kms_key_id(value: str | None, info: ValidationInfo) -> str | None:
     if not KMS_KEY_ID.fullmatch(value.strip()):
         raise _problem(f"{_name(info)} must be an AWS KMS key id, key ARN or alias/NAME, got {value.strip()!r}")
     return value.strip()
+
+
+def kms_key_ids(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+    """KMS key ids, key ARNs or aliases, comma-separated (the retired ones, still allowed to unwrap)."""
+    if not isinstance(value, str):  # the default
+        return value or ()
+    return tuple(dict.fromkeys(str(kms_key_id(item, info)) for item in value.split(",") if item.strip()))
 
 
 def channels(value: Any, info: ValidationInfo) -> tuple[str, ...]:

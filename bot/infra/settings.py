@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     database_connect_timeout: Annotated[int, check.whole(1, 300)] = 5
     encryption_keys: Annotated[tuple[EncryptionKey, ...], BeforeValidator(check.encryption_keys)] = ()  # empty: file
     kms_key_id: Annotated[str | None, BeforeValidator(check.kms_key_id)] = None  # set: data keys wrapped by AWS KMS
+    # KMS keys being moved off (`keys rewrap`): data keys they wrap still decrypt, never encrypt; any other is refused
+    kms_retired_key_ids: Annotated[tuple[str, ...], BeforeValidator(check.kms_key_ids)] = ()
     notify_channels: Annotated[tuple[str, ...], BeforeValidator(check.channels)] = ()
     board_channel: Annotated[str | None, BeforeValidator(check.channel)] = None  # one message lists every credential
     reminder_interval: Annotated[int, check.whole(1, 7 * 86_400)] = 86_400  # seconds between expiry checks (daily)
@@ -242,6 +244,11 @@ def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
             "CREDBOT_ENCRYPTION_KEYS is not set: it is required when DATABASE_URL is set "
             "(only the embedded SQLite default may keep a generated key file); set CREDBOT_KMS_KEY_ID or "
             "create one with `python -m bot keys generate`"
+        )
+    if raw.get("CREDBOT_KMS_RETIRED_KEY_IDS", "").strip() and not raw.get("CREDBOT_KMS_KEY_ID", "").strip():
+        problems.append(
+            "CREDBOT_KMS_RETIRED_KEY_IDS is set without CREDBOT_KMS_KEY_ID: retired KMS keys only decrypt; "
+            "set CREDBOT_KMS_KEY_ID to the KMS key that wraps new data keys"
         )
     return problems
 

@@ -4,6 +4,7 @@ that these tests start (127.0.0.1, dummy credentials: no request leaves the mach
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -105,10 +106,24 @@ def stored_bytes(bot: BotProcess) -> bytes:
     return dump
 
 
+def data_key_context(row: dict) -> dict[str, str]:
+    """The KMS encryption context a stored data key was wrapped with (as sent, or the one from before 0012)."""
+    stored = row.get("encryption_context")
+    return json.loads(stored) if stored else {"app": "credbot", "data_key_id": row["key_id"]}
+
+
+def data_key_rows(bot: BotProcess) -> list[dict]:
+    """Every data_keys row as a mapping (whatever columns this version of the schema has)."""
+    from sqlalchemy import text
+
+    with bot.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(text("SELECT * FROM data_keys"))]
+
+
 def plaintext_data_keys(bot: BotProcess, kms) -> list[bytes]:
     keys = []
-    for key_id, wrapped in bot.sql("SELECT key_id, wrapped_key FROM data_keys"):
-        answer = kms.decrypt(CiphertextBlob=bytes(wrapped), EncryptionContext={"app": "credbot", "data_key_id": key_id})
+    for row in data_key_rows(bot):
+        answer = kms.decrypt(CiphertextBlob=bytes(row["wrapped_key"]), EncryptionContext=data_key_context(row))
         keys.append(answer["Plaintext"])
     return keys
 
@@ -199,7 +214,17 @@ def test_rewrap_moves_data_keys_to_a_second_kms_key(
         bot.stop()
         before = bot.sql("SELECT encryption_key_id, encrypted_key FROM credentials")
         second = kms.create_key(Description="credbot second")["KeyMetadata"]
-        rewrap = cli(bot, ["keys", "rewrap"], CREDBOT_KMS_KEY_ID=second["KeyId"])
+        first = kms.describe_key(KeyId=kms_env["CREDBOT_KMS_KEY_ID"])["KeyMetadata"]["Arn"]
+        # The old KMS key must be named as retired: a data key under any other KMS key is refused, not re-wrapped.
+        unnamed = cli(bot, ["keys", "rewrap"], CREDBOT_KMS_KEY_ID=second["KeyId"])
+        one_line(unnamed, 2, "refused", first, "CREDBOT_KMS_RETIRED_KEY_IDS")
+        assert {arn for (arn,) in bot.sql("SELECT kms_key_id FROM data_keys")} == {first}
+        rewrap = cli(
+            bot,
+            ["keys", "rewrap"],
+            CREDBOT_KMS_KEY_ID=second["KeyId"],
+            CREDBOT_KMS_RETIRED_KEY_IDS=kms_env["CREDBOT_KMS_KEY_ID"],
+        )
         assert rewrap.returncode == 0, rewrap.stderr
         assert {arn for (arn,) in bot.sql("SELECT kms_key_id FROM data_keys")} == {second["Arn"]}
         assert bot.sql("SELECT encryption_key_id, encrypted_key FROM credentials") == before  # rows untouched

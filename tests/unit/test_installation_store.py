@@ -11,7 +11,7 @@ from slack_sdk.oauth.installation_store import Bot
 from sqlalchemy import create_engine, select
 
 from bot.credentials.models import Base, SlackInstallation
-from bot.credentials.vault import KeyRing, VaultError, generate_key
+from bot.credentials.vault import KeyRing, Sealed, VaultError, generate_key
 from bot.infra.db import session_factory
 from bot.infra.setting_checks import parse_encryption_keys
 from bot.slack.oauth.installation_store import SealedInstallationStore
@@ -39,8 +39,23 @@ def test_a_token_copied_into_another_row_does_not_decrypt(store):
     with store.sessions.begin() as session:
         one, two = session.scalars(select(SlackInstallation).order_by(SlackInstallation.team_id)).all()
         two.encrypted_bot_token = one.encrypted_bot_token
-    with pytest.raises(VaultError):
-        store.find_bot(enterprise_id=None, team_id="T0TWO")
+    assert store.find_bot(enterprise_id=None, team_id="T0TWO") is None  # reported and audited; no token
+    quiet = SealedInstallationStore(store.sessions, store.key_ring, client_id="1.2", report=False)
+    with pytest.raises(VaultError):  # the command line's read says why instead
+        quiet.find_bot(enterprise_id=None, team_id="T0TWO")
+
+
+def test_a_row_relabelled_to_another_workspace_does_not_decrypt(store):
+    store.save_bot(bot("T0ONE", "xoxb-one-" + "1" * 20))
+    store.save_bot(bot("T0TWO", "xoxb-two-" + "2" * 20))
+    with store.sessions.begin() as session:
+        one, two = session.scalars(select(SlackInstallation).order_by(SlackInstallation.team_id)).all()
+        ids = one.id, two.id
+    for row_id, team in zip((ids[0], ids[1], ids[0]), ("T0SWAP", "T0ONE", "T0TWO"), strict=True):
+        with store.sessions.begin() as session:
+            session.get_one(SlackInstallation, row_id).team_id = team
+    assert store.find_bot(enterprise_id=None, team_id="T0ONE") is None
+    assert store.find_bot(enterprise_id=None, team_id="T0TWO") is None
 
 
 def test_a_delete_that_names_no_workspace_deletes_nothing(store):
@@ -121,3 +136,22 @@ def test_a_failed_refresh_leaves_no_claim_behind(store):
         assert session.scalars(select(SlackInstallation.refresh_claimed_at)).one() is None
     store.rotator = OneRotation()
     assert store.find_bot(enterprise_id=None, team_id="T0FAIL").bot_token == "xoxb-new-" + "5" * 20
+
+
+def test_a_row_sealed_the_old_way_is_read_once_and_re_sealed_bound_to_its_workspace(store):
+    """A rolling upgrade: an instance of the previous version wrote the row; the first request re-seals it."""
+    from bot.infra.secret import Secret
+    from bot.slack.oauth.token_binding import token_aad
+
+    store.save_bot(bot("T0OLD", "xoxb-old-" + "4" * 20))
+    with store.sessions.begin() as session:
+        row = session.scalars(select(SlackInstallation)).one()
+        row.token_binding = 1
+        sealed = store.key_ring.encrypt(Secret("xoxb-old-" + "4" * 20), token_aad(row, "bot"))
+        row.encrypted_bot_token, row.bot_token_key_id = sealed.blob, sealed.key_id
+    assert store.find_bot(enterprise_id=None, team_id="T0OLD").bot_token == "xoxb-old-" + "4" * 20
+    with store.sessions() as session:
+        row = session.scalars(select(SlackInstallation)).one()
+        assert row.token_binding == 2 and row.encrypted_bot_token != sealed.blob
+        with pytest.raises(VaultError):  # not readable the old way any more
+            store.key_ring.decrypt(Sealed(row.bot_token_key_id, row.encrypted_bot_token), token_aad(row, "bot", 1))

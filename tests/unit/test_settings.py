@@ -555,3 +555,16 @@ def test_dot_env_example_defaults_are_the_real_defaults(tmp_path):
 )
 def test_plain_http_is_accepted_only_for_loopback_hosts(url):
     assert load_settings(SERVE | {"PADDLE_API_URL": url}).base_url("paddle") == url
+
+
+def test_retired_kms_keys_are_a_list_beside_the_configured_one():
+    key = "1234abcd-12ab-34cd-56ef-1234567890ab"
+    settings = load_settings(
+        {"CREDBOT_KMS_KEY_ID": key, "CREDBOT_KMS_RETIRED_KEY_IDS": f" alias/old , {key[::-1]},alias/old"}, purpose="db"
+    )
+    assert settings.kms_retired_key_ids == ("alias/old", key[::-1])
+    assert load_settings({}, purpose="db").kms_retired_key_ids == ()
+    assert "must be an AWS KMS key id" in only_problem(
+        {"CREDBOT_KMS_KEY_ID": key, "CREDBOT_KMS_RETIRED_KEY_IDS": "alias/old,not a key"}, purpose="db"
+    )
+    assert "without CREDBOT_KMS_KEY_ID" in only_problem({"CREDBOT_KMS_RETIRED_KEY_IDS": "alias/old"}, purpose="db")

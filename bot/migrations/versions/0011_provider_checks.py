@@ -4,7 +4,7 @@ Security issue 21, finding 6.
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-08
+Create Date: 2026-12-02
 """
 
 from alembic import op

@@ -1,7 +1,9 @@
 """Slack installations on our schema, their tokens sealed by the key ring.
 
 slack-sdk's own stores keep bot and refresh tokens in plaintext (SQLAlchemy) or in files under $HOME; this one
-writes a token only as a ciphertext bound (associated data) to its installation row, its purpose and its key id.
+writes a token only as a ciphertext bound (associated data) to its installation row, the workspace that row is
+for, its purpose and its key id (bot.slack.oauth.token_binding): a row relabelled to another workspace does not
+decrypt, is reported and audited, and its requests get no token.
 It keeps one bot installation per workspace (or per org for an org-wide install), which is all Credbot asks of
 Slack: the app uses no user tokens.
 
@@ -24,18 +26,21 @@ from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import SlackInstallation
-from bot.credentials.vault import KeyRing, Sealed, associated_data
+from bot.credentials.vault import KeyRing, Sealed, VaultError
 from bot.infra.secret import Secret
+from bot.slack.oauth.token_binding import (
+    LEGACY,
+    WORKSPACE_BOUND,
+    report_undecryptable,
+    reseal,
+    reseal_legacy,
+    token_aad,
+)
 
 log = logging.getLogger(__name__)
 
 REFRESH_CLAIM_LEASE = timedelta(seconds=30)  # a claim older than this was left by an instance that died
 REFRESH_WAIT_SECONDS = 10.0  # how long an instance waits for another's refresh before answering without a bot
-
-
-def token_aad(row_id: str, purpose: str) -> bytes:
-    """Binds a sealed token to its installation row and purpose (bot or refresh); the key ring adds the key id."""
-    return associated_data(table="slack_installations", id=row_id, purpose=purpose)
 
 
 class SealedInstallationStore(InstallationStore):
@@ -50,13 +55,18 @@ class SealedInstallationStore(InstallationStore):
         rotator: TokenRotator | None = None,
         refresh_minutes: int = 120,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        report: bool = True,
     ) -> None:
+        """``report``: a token that does not decrypt is logged, audited and answered with no bot; False (the
+        command line's reads) raises the :class:`VaultError` instead."""
         self.sessions = sessions
+        self.report = report
         self.key_ring = key_ring
         self.client_id = client_id
         self.rotator = rotator
         self.refresh_window = timedelta(minutes=refresh_minutes)
         self.clock = clock
+        self._reported: set[tuple[str, int]] = set()  # rows (and versions) whose tokens did not decrypt: said once
 
     @property
     def logger(self) -> logging.Logger:
@@ -90,10 +100,11 @@ class SealedInstallationStore(InstallationStore):
         installer = (bot.custom_values or {}).get("installer_user_id")
         row.installer_user_id = installer or row.installer_user_id or ""
         row.installed_at = _moment(bot.installed_at) or self.clock()
-        bot_token = self.key_ring.encrypt(Secret(bot.bot_token), token_aad(row.id, "bot"))
+        row.token_binding = WORKSPACE_BOUND
+        bot_token = self.key_ring.encrypt(Secret(bot.bot_token), token_aad(row, "bot"))
         row.encrypted_bot_token, row.bot_token_key_id = bot_token.blob, bot_token.key_id
         if bot.bot_refresh_token:
-            refresh = self.key_ring.encrypt(Secret(bot.bot_refresh_token), token_aad(row.id, "refresh"))
+            refresh = self.key_ring.encrypt(Secret(bot.bot_refresh_token), token_aad(row, "refresh"))
             row.encrypted_refresh_token, row.refresh_token_key_id = refresh.blob, refresh.key_id
         else:
             row.encrypted_refresh_token = row.refresh_token_key_id = None
@@ -116,8 +127,25 @@ class SealedInstallationStore(InstallationStore):
     def find_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
     ) -> Bot | None:
-        """The workspace's bot with its tokens unsealed, refreshed first when it is within its refresh window."""
+        """The workspace's bot with its tokens unsealed, refreshed first when it is within its refresh window; None
+        when its tokens do not decrypt as this workspace's (reported and audited once per row version)."""
         row = self._row(enterprise_id, team_id, is_enterprise_install)
+        if row is None or row.encrypted_bot_token is None or (row.id, row.version) in self._reported:
+            return None  # a reinstall bumps the version: its new tokens are tried again
+        try:
+            return self._unsealed_bot(row)
+        except VaultError as error:
+            if not self.report:
+                raise
+            self._reported.add((row.id, row.version))
+            report_undecryptable(self.sessions, row, error)
+            return None
+
+    def _unsealed_bot(self, found: SlackInstallation) -> Bot | None:
+        row: SlackInstallation | None = found
+        if found.token_binding == LEGACY:  # written by an instance of the previous version: re-sealed now, once
+            reseal_legacy(self.sessions, self.key_ring, found.id)
+            row = self._row(found.enterprise_id, found.team_id, found.is_enterprise_install)
         if row is None or row.encrypted_bot_token is None:
             return None
         if self._expiring(row) and self.rotator is not None and row.encrypted_refresh_token is not None:
@@ -161,7 +189,7 @@ class SealedInstallationStore(InstallationStore):
         )
 
     def _unseal(self, row: SlackInstallation, purpose: str, blob: bytes | None, key_id: str | None) -> str:
-        return self.key_ring.decrypt(Sealed(key_id or "", blob or b""), token_aad(row.id, purpose)).reveal()
+        return self.key_ring.decrypt(Sealed(key_id or "", blob or b""), token_aad(row, purpose)).reveal()
 
     # -- refreshing -----------------------------------------------------------------------------------
 
@@ -315,23 +343,16 @@ def installation_facts(sessions: sessionmaker[Session]) -> list[dict]:
 
 
 def rewrap_installations(sessions: sessionmaker[Session], key_ring: KeyRing) -> int:
-    """Re-seal every installation token under the primary key (`keys rotate`); how many rows changed."""
+    """Re-seal every installation token under the primary key, bound to its workspace (`keys rotate`); how many
+    rows changed. A row that does not decrypt stops it (:class:`VaultError`), before anything is written."""
     changed = 0
     with sessions.begin() as session:
         for row in session.scalars(select(SlackInstallation).with_for_update()).all():
-            moved = False
-            for purpose, blob, key in (
-                ("bot", "encrypted_bot_token", "bot_token_key_id"),
-                ("refresh", "encrypted_refresh_token", "refresh_token_key_id"),
-            ):
-                if getattr(row, blob) is None or getattr(row, key) == key_ring.primary_key_id:
-                    continue
-                sealed = key_ring.rewrap(Sealed(getattr(row, key), getattr(row, blob)), token_aad(row.id, purpose))
-                setattr(row, blob, sealed.blob)
-                setattr(row, key, sealed.key_id)
-                moved = True
-            changed += moved
+            changed += reseal(row, key_ring, to_primary=True)
     return changed
+
+
+__all__ = ["SealedInstallationStore", "installation_facts", "reseal_legacy", "rewrap_installations", "token_aad"]
 
 
 def installation_key_usage(sessions: sessionmaker[Session]) -> dict[str, int]:
