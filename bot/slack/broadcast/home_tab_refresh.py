@@ -1,4 +1,8 @@
-"""A person's Credentials tab, drawn as it is now (their own view: menus follow their rights)."""
+"""A person's Credentials tab, drawn as it is now (their own view: menus follow their rights).
+
+Every path that publishes the tab comes here, and here the tab is drawn only after the same decision every
+listener asks (AccessPolicy.may, the outsider rule included): opening it, paging it, a menu's refusal, a change's
+redraw."""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.credentials.types import Workspace
-from bot.slack.access import VIEW
+from bot.slack.access import MANAGE, VIEW
+from bot.slack.requester import Requester
 from bot.slack.ui import home_tab
 
 if TYPE_CHECKING:
@@ -18,16 +22,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def publish_home(services: Services, client: WebClient, workspace: Workspace, user_id: str, *, page: int = 0) -> None:
-    """Show ``user_id`` the Credentials tab as it is now."""
-    if not user_id:
+def publish_home(services: Services, client: WebClient, who: Requester, *, page: int = 0) -> None:
+    """Show ``who`` the Credentials tab as it is now, or why not (a refusal is audited)."""
+    if not who.user_id:
         return
-    if not services.access.may_view(workspace, user_id):
-        view = home_tab.no_access_view(services.access.refusal(VIEW))
+    token = getattr(client, "token", None)
+    decision = services.access.may(VIEW, who, token=token)
+    if not decision:
+        services.credentials.denied(who.workspace, who.user_id, "credential.list", decision.reason)
+        view = home_tab.no_access_view(decision.message)
     else:
-        page_data = services.queries.home_page(workspace, page)
-        view = home_tab.home_view(page_data, may_manage=bool(services.access.may_manage(workspace, user_id)))
+        page_data = services.queries.home_page(who.workspace, page)
+        view = home_tab.home_view(page_data, may_manage=bool(services.access.may(MANAGE, who, token=token)))
     try:
-        client.views_publish(user_id=user_id, view=view)
+        client.views_publish(user_id=who.user_id, view=view)
     except SlackApiError as error:
         log.warning("could not publish the Home tab: %s", error.response.get("error"))

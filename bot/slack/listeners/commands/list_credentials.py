@@ -12,8 +12,9 @@ from bot.slack.request_context import services_of
 
 def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
     services = services_of(context)
-    if not permitted(context, VIEW, "credential.list"):
-        ack(response_type="ephemeral", text=services.access.refusal(VIEW))
+    decision = permitted(context, VIEW, "credential.list")
+    if not decision:
+        ack(response_type="ephemeral", text=decision.message)
         return
     text = (command.get("text") or "").strip()[: credential_list.FILTER_MAX]
     page = services.credentials.list(context["workspace"], context["actor"], text=text)

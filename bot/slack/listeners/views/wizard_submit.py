@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
 from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInvalid
-from bot.credentials.types import CredentialPage, CredentialSummary, Workspace
+from bot.credentials.types import CredentialPage, CredentialSummary
 from bot.credentials.wizard_state import KEY_STAGE, WizardState
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
@@ -24,7 +24,8 @@ from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.ui import credential_list, wizard_modal
 from bot.slack.ui.blocks import refusal_code
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
+from bot.slack.requester import Requester
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -38,8 +39,9 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
     """Answer "Verifying…" (or what is wrong, offline); the checked submission is then verified and saved on the
     listener pool (create_credential), or by the lazy listener when the library shortcuts are off."""
     services = services_of(context)
-    if not permitted(context, MANAGE, "credential.create"):
-        ack(response_action="update", view=refused_view(services))
+    decision = permitted(context, MANAGE, "credential.create")
+    if not decision:
+        ack(response_action="update", view=refused_view(decision))
         return
     try:
         state, api_key = read_final_submission(services, view)
@@ -63,7 +65,7 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
         context[CHECKED] = True  # Bolt copies the context for create_credential_lazily
         return
     after_answer(
-        context, create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
+        context, create_credential, services, client, view["id"], requester_of_request(context), state, api_key
     )
 
 
@@ -74,22 +76,16 @@ def create_credential_lazily(context: BoltContext, client: WebClient, view: dict
         return
     services = services_of(context)
     state, api_key = read_final_submission(services, view)
-    create_credential(services, client, view["id"], context["workspace"], context["actor"], state, api_key)
+    create_credential(services, client, view["id"], requester_of_request(context), state, api_key)
 
 
 def create_credential(
-    services: Services,
-    client: WebClient,
-    view_id: str,
-    workspace: Workspace,
-    actor: str,
-    state: WizardState,
-    api_key: Secret,
+    services: Services, client: WebClient, view_id: str, who: Requester, state: WizardState, api_key: Secret
 ) -> None:
     """After the ack: verify with the provider, save, show the outcome and announce it; the key is redacted from
     every log line meanwhile."""
     with REDACTOR.holding(api_key):
-        finish_wizard(services, client, view_id, workspace, actor, state, api_key)
+        finish_wizard(services, client, view_id, who, state, api_key)
 
 
 def read_final_submission(services: Services, view: dict) -> tuple[WizardState, Secret]:
@@ -99,15 +95,10 @@ def read_final_submission(services: Services, view: dict) -> tuple[WizardState, 
 
 
 def finish_wizard(
-    services: Services,
-    client: WebClient,
-    view_id: str,
-    workspace: Workspace,
-    actor: str,
-    state: WizardState,
-    api_key: Secret,
+    services: Services, client: WebClient, view_id: str, who: Requester, state: WizardState, api_key: Secret
 ) -> None:
     """Verify and save, then replace the "Verifying" view with the outcome and announce it."""
+    workspace, actor = who.workspace, who.user_id
     screen = _Screen(client, view_id, actor)
     try:
         created = services.credentials.create(workspace, actor, **state.answers(), api_key=api_key)
@@ -133,7 +124,7 @@ def finish_wizard(
         credential_list.created_view(created, page, credential_list.announcing_notice(channels)),
         credential_list.created_text(created),
     )
-    results = changed(services, client, Change(ChangeKind.CREATED, created, actor, workspace))
+    results = changed(services, client, Change(ChangeKind.CREATED, created, who))
     if channels:
         show_announced(screen, created, page, results)
 
