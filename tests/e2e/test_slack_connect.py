@@ -53,7 +53,12 @@ def test_a_slack_connect_guest_gets_nothing_from_any_listener_of_the_server(host
     app = registry_of(bot)
     guest = ConnectGuest(host)
     tried = attempts(
-        app.registered, guest, offered, texts={"api_key": key}, fallback_value=made[0].id, response_url=slack.response_url
+        app.registered,
+        guest,
+        offered,
+        texts={"api_key": key},
+        fallback_value=made[0].id,
+        response_url=slack.response_url,
     )
     assert not unreached(app, tried), "listeners no request reached"
     # Slack's word that the installation is gone is not a person's: in OAuth mode Bolt's own listener forgets the
