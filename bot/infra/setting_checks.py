@@ -2,11 +2,8 @@
 validators for bot.infra.settings's fields. Nothing here reads the environment (bot.infra.settings does, alone).
 """
 
-import base64
-import binascii
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -16,10 +13,10 @@ from pydantic import BeforeValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from bot.credentials import catalog
+from bot.infra.encryption_keys import EncryptionKey, parse_encryption_keys
 from bot.infra.secret import Secret
 
 
-KEY_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CHANNEL_ID_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 PRINCIPAL_PATTERN = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # users (U…, W… on Enterprise Grid) and user groups (S…)
 CLIENT_ID_PATTERN = re.compile(r"^\d+\.\d+$")  # Slack's "Client ID": two runs of digits around a dot
@@ -94,56 +91,11 @@ class ConfigError(Exception):
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class EncryptionKey:
-    key_id: str
-    material: Secret  # the 32 raw bytes, base64 encoded; decoded only by the vault
-
-
 def default_workers() -> int:
     """One gunicorn worker per core, at most two: Python runs one thread at a time per process, so a second
     worker is what lets a 2-core machine use both cores (the load benchmark: 31 -> 56 wizards/s). More would
     multiply database connections (each worker pools up to 2 x CREDBOT_HTTP_THREADS)."""
     return max(1, min(2, os.cpu_count() or 1))
-
-
-def parse_encryption_keys(raw: str) -> tuple[tuple[EncryptionKey, ...], list[str]]:
-    """Parse ``keyid:base64-32-bytes[,...]``; never echoes key material in a problem."""
-    keys: list[EncryptionKey] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for position, item in enumerate((part.strip() for part in raw.split(",")), start=1):
-        if not item:
-            continue
-        key_id, sep, material = item.partition(":")
-        key_id = key_id.strip()
-        where = f"CREDBOT_ENCRYPTION_KEYS entry {position}"
-        if not sep:
-            problems.append(
-                f"{where} is not of the form keyid:base64key; generate one with `python -m bot keys generate`"
-            )
-            continue
-        if not KEY_ID_PATTERN.match(key_id):
-            problems.append(
-                f"{where}: key id must be 1-64 letters, digits, '.', '_' or '-' (starting with a letter or digit)"
-            )
-            continue
-        if key_id in seen:
-            problems.append(f"{where}: key id '{key_id}' appears twice; every key needs its own id")
-            continue
-        try:
-            decoded = base64.b64decode(material.strip().replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError):
-            problems.append(f"{where} (key id '{key_id}'): the key is not valid base64")
-            continue
-        if len(decoded) != 32:
-            problems.append(f"{where} (key id '{key_id}'): the key must be 32 bytes (AES-256), got {len(decoded)}")
-            continue
-        seen.add(key_id)
-        keys.append(EncryptionKey(key_id, Secret(base64.b64encode(decoded).decode())))
-    if raw.strip() and not keys and not problems:
-        problems.append("CREDBOT_ENCRYPTION_KEYS is set but holds no key")
-    return tuple(keys), problems
 
 
 # --- field validators: each turns the raw string into the field's type, or says what is wrong and how to fix it

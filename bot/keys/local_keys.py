@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.credentials.vault import KeyRing, VaultError, generate_key
 from bot.infra.files import UnsafePath, create_private_file, private_dir, refuse_if_unsafe
-from bot.infra.setting_checks import EncryptionKey, parse_encryption_keys
+from bot.infra.encryption_keys import EncryptionKey, parse_encryption_keys
 from bot.infra.settings import Settings
 
 log = logging.getLogger(__name__)

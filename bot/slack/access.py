@@ -1,4 +1,5 @@
-"""Who may do what: credential admins (create and change) and viewers (list).
+"""Who may do what: credential admins (create and change) and viewers (list), and before either the outsider
+rule: someone of another organisation (a Slack Connect channel) is refused unless named by user id.
 
 ``CREDBOT_ADMINS`` and ``CREDBOT_VIEWERS`` list Slack user ids (U…, W…) and
 user-group ids (S…). Group members come from ``usergroups.users.list`` and are
@@ -6,6 +7,9 @@ cached per workspace for five minutes; when membership cannot be read the
 answer is "no" (fail closed), and the failure is not cached, so the next
 request asks Slack again. No admins configured: everyone may manage. No
 viewers configured: everyone in the workspace may list.
+
+``may`` is the one decision for everything that shows or changes credentials: every listener asks it (through
+bot.slack.listeners.common.permitted) and so does every redraw of a Credentials tab (broadcast.home_tab_refresh).
 
 The cache only saves Slack calls: every instance reaches the same answer from
 Slack, so nothing a later request needs lives in one process.
@@ -20,6 +24,7 @@ from collections.abc import Callable, Sequence
 from slack_sdk import WebClient
 
 from bot.credentials.types import Workspace
+from bot.slack.requester import Requester
 from bot.slack.slack_lookup import SlackLookup
 from bot.slack.ui.text import mention
 
@@ -27,15 +32,33 @@ from bot.slack.ui.text import mention
 GROUP_CACHE_SECONDS = 300
 MANAGE = "manage"
 VIEW = "view"
+OUTSIDER = "from another organisation's workspace (Slack Connect)"
+OUTSIDER_REFUSAL = (
+    ":no_entry: Credbot is for members of this workspace: credentials are shown only to people of the workspace "
+    "that owns them. If you need access from another organisation, ask the bot's operators to name you in "
+    "CREDBOT_VIEWERS (or CREDBOT_ADMINS to manage them)."
+)
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     reason: str  # for the audit trail: how the answer was reached
+    message: str = ""  # a refusal, as the person is told it
 
     def __bool__(self) -> bool:
         return self.allowed
+
+
+@dataclass(frozen=True)
+class Person:
+    """What users.info says of someone: their own workspace, every workspace of theirs in an Enterprise
+    organisation, that organisation, and whether Slack calls them a stranger to the asking workspace."""
+
+    team_id: str
+    teams: frozenset[str]
+    enterprise_id: str
+    stranger: bool
 
 
 class AccessPolicy:
@@ -58,27 +81,57 @@ class AccessPolicy:
     def open_to_everyone(self) -> bool:
         return not self.admins
 
-    def may_manage(self, workspace: Workspace, user_id: str) -> Decision:
-        """Create, replace, rename, delete."""
+    def may_manage(self, workspace: Workspace, user_id: str, *, token: str | None = None) -> Decision:
+        """Create, replace, rename, delete (admins only; ``may`` adds the outsider rule)."""
         if not self.admins:
             return Decision(True, "no admins configured")
-        return self._member(workspace, user_id, self.admins)
+        return self._member(workspace, user_id, self.admins, token)
 
-    def may_view(self, workspace: Workspace, user_id: str) -> Decision:
-        """List credentials, copy an id. Admins may always view."""
+    def may_view(self, workspace: Workspace, user_id: str, *, token: str | None = None) -> Decision:
+        """List credentials, copy an id. Admins may always view (``may`` adds the outsider rule)."""
         if self.viewers is None:
             return Decision(True, "everyone may view")
-        return self._member(workspace, user_id, self.viewers + self.admins)
+        return self._member(workspace, user_id, self.viewers + self.admins, token)
 
-    def may(self, kind: str, workspace: Workspace, user_id: str, *, outsider: bool = False) -> Decision:
-        """``outsider``: the person's own workspace is not this one (a Slack Connect channel shared with another
-        organisation). They are refused unless a setting names them by user id: a group of ours or "everyone"
-        never reaches into another organisation."""
-        if outsider:
+    def may(self, kind: str, who: Requester, *, token: str | None = None) -> Decision:
+        """The decision for ``who`` to ``kind`` (manage/view) the credentials of their request's workspace: first
+        the outsider rule (``membership``; someone of another organisation is refused unless a setting names them by
+        user id: a group of ours or "everyone" never reaches into another organisation), then admins/viewers.
+        ``token``: the request's (OAuth mode: the installation's) for the Slack calls it may need."""
+        member = self.membership(who, token=token)
+        if not member:
             named = self.admins if kind == MANAGE else (self.viewers or ()) + self.admins
-            if user_id not in named:
-                return Decision(False, "from another organisation's workspace (Slack Connect), not named")
-        return self.may_manage(workspace, user_id) if kind == MANAGE else self.may_view(workspace, user_id)
+            if who.user_id not in named:
+                return Decision(False, f"{member.reason}, not named", OUTSIDER_REFUSAL)
+        if kind == MANAGE:
+            decision = self.may_manage(who.workspace, who.user_id, token=token)
+        else:
+            decision = self.may_view(who.workspace, who.user_id, token=token)
+        return decision if decision else Decision(False, decision.reason, self.refusal(kind))
+
+    def membership(self, who: Requester, *, token: str | None = None) -> Decision:
+        """Whether ``who`` belongs where their request acts: in a workspace install, to its workspace; in an
+        org-wide install, to its organisation. Their own workspace comes from the payload where Slack names it,
+        else from users.info (unreadable: an outsider, fail closed)."""
+        workspace = who.workspace
+        if not who.user_id:
+            return Decision(False, "no user in the request")
+        if not who.ask_slack:
+            if who.own_team in (None, workspace.team_id):
+                return Decision(True, "member")
+            return Decision(False, f"{OUTSIDER}: of {who.own_team}, not {workspace.team_id}")
+        person = self.person(who, token=token)
+        if person is None:
+            return Decision(False, f"{OUTSIDER}: treated so, as users.info could not say")
+        if who.org_wide:
+            if workspace.enterprise_id and person.enterprise_id == workspace.enterprise_id:
+                return Decision(True, "member of the organisation")
+            elsewhere = person.enterprise_id or person.team_id
+            return Decision(False, f"{OUTSIDER}: of {elsewhere}, not organisation {workspace.enterprise_id or '?'}")
+        own = who.own_team or workspace.team_id
+        if person.stranger or workspace.team_id not in person.teams or own not in person.teams:
+            return Decision(False, f"{OUTSIDER}: of {person.team_id}, not {workspace.team_id}")
+        return Decision(True, "member")
 
     def who_to_ask(self, kind: str) -> str:
         """The people and groups to name in a refusal."""
@@ -87,40 +140,43 @@ class AccessPolicy:
 
     def refusal(self, kind: str) -> str:
         if not self.who_to_ask(kind):  # open to everyone here, so the refused person is from elsewhere
-            return (
-                ":no_entry: Credentials are shown only to people of the workspace that owns them. If you "
-                "need access from another organisation, ask the bot's operators to name you in CREDBOT_VIEWERS."
-            )
+            return OUTSIDER_REFUSAL
         action = "create or change credentials" if kind == MANAGE else "see credentials"
         holders = "credential admins" if kind == MANAGE else "credential viewers"
         return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind)} if you need access."
 
-    def home_team(self, user_id: str) -> str | None:
-        """The workspace a person belongs to (users.info), kept like group members; None when unreadable."""
+    def person(self, who: Requester, *, token: str | None = None) -> Person | None:
+        """users.info on ``who``, kept like group members (per workspace and person); None when unreadable."""
 
-        def read() -> str:
-            team = (self.client.users_info(user=user_id).get("user") or {}).get("team_id")
+        def read() -> Person:
+            user = self.client.users_info(user=who.user_id, **_as(token)).get("user") or {}
+            team = user.get("team_id")
             if not isinstance(team, str) or not team:
                 raise ValueError("no team_id in the answer")
-            return team
+            grid = user.get("enterprise_user")
+            grid = grid if isinstance(grid, dict) else {}
+            teams = [t for t in grid.get("teams") or [] if isinstance(t, str)]
+            enterprise = str(grid.get("enterprise_id") or "")
+            return Person(team, frozenset([team, *teams]), enterprise, user.get("is_stranger") is True)
 
-        team = self._lookups.get(
-            ("home", user_id),
+        workspace = who.workspace
+        found = self._lookups.get(
+            ("person", workspace.enterprise_id, workspace.team_id, who.user_id),
             read,
-            f"could not read the workspace of user {user_id} (%s): treating them as an outsider",
+            f"could not read the workspace of user {who.user_id} (%s): treating them as from another organisation",
         )
-        return team if isinstance(team, str) else None  # else UNREADABLE
+        return found if isinstance(found, Person) else None  # else UNREADABLE
 
     # -- internals ----------------------------------------------------------------------
 
-    def _member(self, workspace: Workspace, user_id: str, principals: Sequence[str]) -> Decision:
+    def _member(self, workspace: Workspace, user_id: str, principals: Sequence[str], token: str | None) -> Decision:
         if not user_id:
             return Decision(False, "no user in the request")
         if user_id in principals:
             return Decision(True, "listed")
         unreadable = []
         for group in (p for p in principals if p.startswith("S")):
-            members = self._members(workspace, group)
+            members = self._members(workspace, group, token)
             if members is None:
                 unreadable.append(group)
             elif user_id in members:
@@ -129,11 +185,11 @@ class AccessPolicy:
             return Decision(False, f"membership of {', '.join(unreadable)} could not be read")
         return Decision(False, "not listed")
 
-    def _members(self, workspace: Workspace, group: str) -> frozenset[str] | None:
+    def _members(self, workspace: Workspace, group: str, token: str | None) -> frozenset[str] | None:
         def read() -> frozenset[str]:
             # org-wide installs must name the workspace (slack-sdk leaves a None team_id out)
             team_id = workspace.team_id if workspace.enterprise_id and workspace.team_id else None
-            users = self.client.usergroups_users_list(usergroup=group, team_id=team_id).get("users")
+            users = self.client.usergroups_users_list(usergroup=group, team_id=team_id, **_as(token)).get("users")
             if not isinstance(users, list):
                 raise ValueError("no users list in the response")
             return frozenset(u for u in users if isinstance(u, str))
@@ -144,3 +200,8 @@ class AccessPolicy:
             f"could not read members of user group {group} (%s): denying",
         )
         return members if isinstance(members, frozenset) else None  # else UNREADABLE
+
+
+def _as(token: str | None) -> dict:
+    """The request's token for a call (OAuth mode: the process has none of its own); nothing when there is none."""
+    return {"token": token} if token else {}

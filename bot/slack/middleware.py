@@ -1,9 +1,11 @@
 """Once per request, before any listener: the request's kind named for the metrics, the process's services,
-the request's workspace and its actor, and (CREDBOT_LIBRARY_SHORTCUTS) a Web API client that keeps its connections.
+the request's workspace, its actor and who is asking (bot.slack.requester), and (CREDBOT_LIBRARY_SHORTCUTS) a Web
+API client that keeps its connections.
 
-Listeners read them with ``services_of(context)`` (bot.slack.request_context), ``context["workspace"]`` and
-``context["actor"]``; nothing rebuilds them. The workspace comes from Bolt's context, which takes it from the
-signed payload (an org-wide install's interaction payload carries no team, so the user's team is used there).
+Listeners read them with ``services_of(context)`` and ``requester_of_request(context)`` (bot.slack.request_context),
+``context["workspace"]`` and ``context["actor"]``; nothing rebuilds them. The workspace comes from Bolt's context,
+which takes it from the signed payload (an org-wide install's interaction payload carries no team, so the user's
+team is used there).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from slack_bolt.middleware import Middleware
 
 from bot.credentials.types import Workspace
 from bot.infra import metrics
-from bot.slack.request_context import SERVICES
+from bot.slack.request_context import REQUESTER, SERVICES
+from bot.slack.requester import requester_of
 from bot.slack.web_client import PooledWebClient
 
 if TYPE_CHECKING:
@@ -36,24 +39,6 @@ def actor_of(context: Any, body: dict) -> str:
     return str(context.user_id or body.get("user_id") or (user.get("id") if isinstance(user, dict) else "") or "")
 
 
-def outsider(body: dict, workspace: Workspace, home_team_of: Callable[[str], str | None]) -> bool:
-    """Whether the person acting belongs to another workspace than the one the request is for (a Slack Connect
-    channel shared with another organisation). An interaction carries the person's own workspace in
-    ``user.team_id``; a slash command does not, so in a channel Slack marks as externally shared the person's
-    workspace is read with users.info (an unreadable answer counts as an outsider: fail closed). An org-wide
-    install serves every workspace of its organisation, so there nobody of the organisation is an outsider."""
-    if not workspace.team_id or body.get("is_enterprise_install") in (True, "true"):
-        return False
-    user = body.get("user")
-    if isinstance(user, dict):
-        home = user.get("team_id")
-    elif body.get("is_ext_shared_channel") in (True, "true") and body.get("user_id"):
-        home = home_team_of(str(body["user_id"])) or "unknown"
-    else:
-        home = None
-    return bool(home) and str(home) != workspace.team_id
-
-
 class RequestSetup(Middleware):
     """Bolt's one global middleware of ours. A ``Middleware`` subclass, not a decorated function: Bolt calls its
     ``process`` directly, where each function middleware cost a pass of Bolt's keyword-argument builder (every
@@ -69,7 +54,9 @@ class RequestSetup(Middleware):
         context[SERVICES] = self.services
         context["workspace"] = workspace_of(context, body)
         context["actor"] = actor_of(context, body)
-        context["outsider"] = outsider(body, context["workspace"], self.services.access.home_team)
+        # who is asking and what the payload says of where they belong; checked (with users.info where the
+        # payload does not say) only when a listener asks, after the ack where the listener's work is
+        context[REQUESTER] = requester_of(context, body, context["workspace"], context["actor"])
         if self.services.settings.library_shortcuts:
             pooled_client(context)
         if not self.time_acks:

@@ -85,10 +85,12 @@ class InProcessBot(BotBase):
         paddle_sandbox: FakePaddle | None,
         *,
         background: bool = False,
+        app_class: type[App] = App,
         **overrides: str,
     ) -> None:
         super().__init__(workdir, slack, paddle_live, paddle_sandbox, **overrides)
         self.background = background
+        self.app_class = app_class  # Bolt's App, or a subclass that records what is registered
         self.services = None
         self.app: App | None = None
         self.sender: DispatchSender | None = None
@@ -111,7 +113,7 @@ class InProcessBot(BotBase):
         self.services = build_services(settings, load_key_ring(settings))
         if self.background:
             self.services.start_background()
-        self.app = build_app(self.services)
+        self.app = build_app(self.services, app_class=self.app_class)
         self.sender = DispatchSender(self.app, SIGNING_SECRET)
         InProcessBot.running.append(self)
         return self

@@ -96,6 +96,7 @@ class HomeTabActions:
                 "id": "VHOME",
                 "type": "home",
                 "team_id": self.team_id,
+                "app_installed_team_id": self.team_id,
                 "private_metadata": "",
                 "callback_id": "",
                 "state": {"values": {}},
@@ -121,6 +122,7 @@ class HomeTabActions:
                 "id": "VHOME",
                 "type": "home",
                 "team_id": self.team_id,
+                "app_installed_team_id": self.team_id,
                 "private_metadata": "",
                 "callback_id": "",
                 "state": {"values": {}},
@@ -169,6 +171,11 @@ class Workspace(HomeTabActions):
         self.team_id = team_id or "T" + uuid.uuid4().hex[:10].upper()
         self.user_id = user_id
         self.enterprise_id = enterprise_id
+        # Slack knows its people: users.info names this user's own workspace (and organisation). A test that set
+        # the user elsewhere first (someone of another organisation) keeps that.
+        slack.user_teams.setdefault(user_id, self.team_id)
+        if enterprise_id:
+            slack.user_enterprises.setdefault(user_id, enterprise_id)
 
     # -- slash commands ------------------------------------------------------------
 
@@ -248,6 +255,7 @@ class Workspace(HomeTabActions):
             "view": {
                 "id": view.get("id", "V0"),
                 "team_id": self.team_id,
+                "app_installed_team_id": self.team_id,
                 "type": "modal",
                 "callback_id": callback_id if callback_id is not None else view["callback_id"],
                 "private_metadata": private_metadata

@@ -186,6 +186,7 @@ def test_a_member_in_a_shared_channel_still_may_list(bot, slack, workspace):
 
 def test_an_unreadable_workspace_for_a_command_in_a_shared_channel_refuses(bot, slack, workspace):
     nobody = person(bot, slack, "U0NOBODY", team_id=workspace.team_id)
+    del slack.user_teams["U0NOBODY"]  # users.info: user_not_found
     body = nobody.command("/list-credentials", is_ext_shared_channel="true").json()
     assert "only to people of the workspace that owns them" in body["text"] and "blocks" not in body
 

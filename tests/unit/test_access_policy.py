@@ -42,3 +42,92 @@ def test_org_wide_installs_name_the_workspace_when_reading_groups():
     assert policy.may_manage(Scope("E1", "T1"), "U1")
     assert seen == [{"usergroup": "S1", "team_id": "T1"}]
     assert not policy.may_manage(Scope("E1", "T1"), "")  # a payload without a user is never allowed
+
+
+class People:
+    """users.info as Slack answers it, from a table of people; counts the calls."""
+
+    def __init__(self, **people: dict) -> None:
+        self.people, self.calls = people, []
+
+    def users_info(self, **arguments):
+        self.calls.append(arguments)
+        if arguments["user"] not in self.people:
+            from slack_sdk.errors import SlackApiError
+
+            raise SlackApiError("user_not_found", {"ok": False, "error": "user_not_found"})
+        return {"ok": True, "user": {"id": arguments["user"], **self.people[arguments["user"]]}}
+
+
+def grid(team: str, enterprise: str, *teams: str) -> dict:
+    return {"team_id": team, "enterprise_user": {"enterprise_id": enterprise, "teams": [team, *teams]}}
+
+
+def test_an_org_wide_install_takes_its_organisation_not_a_workspace_id_for_membership():
+    from bot.credentials.types import Workspace as Scope
+    from bot.slack.access import AccessPolicy
+    from bot.slack.requester import Requester
+
+    slack = People(U0EAST=grid("T0EAST", "E0HOST"), U0GRID=grid("T0PARTNER", "E0PARTNER"), U0SOLO={"team_id": "T0SOLO"})
+    policy = AccessPolicy([], None, slack)
+    here = Scope("E0HOST", "T0WEST")  # a command in a West channel, by someone of East: the same organisation
+    assert policy.may("view", Requester("U0EAST", here, org_wide=True), token="xoxb-org")
+    assert slack.calls == [{"user": "U0EAST", "token": "xoxb-org"}]  # the request's token, not the process's
+    for guest in ("U0GRID", "U0SOLO", "U0NOBODY"):  # another Grid, a workspace of its own, users.info says nothing
+        refused = policy.may("manage", Requester(guest, here, org_wide=True, own_team="T0HOST"))
+        assert not refused and "another organisation" in refused.reason, guest
+        assert "Credbot is for members of this workspace" in refused.message
+    assert policy.may("view", Requester("U0EAST", here, org_wide=True)) and len(slack.calls) == 4  # kept
+
+
+def test_a_workspace_install_takes_the_payloads_word_or_users_info():
+    from bot.credentials.types import Workspace as Scope
+    from bot.slack.access import AccessPolicy
+    from bot.slack.requester import Requester
+
+    slack = People(
+        U0HOST={"team_id": "T0HOST"},
+        U0MULTI=grid("T0OTHER", "E0HOST", "T0HOST"),
+        U0GUEST={"team_id": "T0PARTNER"},
+        U0STRANGER={"team_id": "T0HOST", "is_stranger": True},
+    )
+    policy = AccessPolicy([], None, slack)
+    here = Scope("", "T0HOST")
+    assert policy.may("view", Requester("U0HOST", here, own_team="T0HOST", ask_slack=False))
+    assert not policy.may("view", Requester("U0GUEST", here, own_team="T0PARTNER", ask_slack=False))
+    assert slack.calls == []  # an interaction names the person's workspace: no call
+    assert policy.may("view", Requester("U0HOST", here))  # the Home tab: users.info
+    assert policy.may("view", Requester("U0MULTI", here))  # a member of several workspaces of the organisation
+    assert not policy.may("view", Requester("U0GUEST", here))
+    assert not policy.may("view", Requester("U0STRANGER", here))
+    assert not policy.may("view", Requester("", here, ask_slack=False))  # no user: never
+
+
+def test_someone_of_another_organisation_named_by_user_id_passes():
+    from bot.credentials.types import Workspace as Scope
+    from bot.slack.access import AccessPolicy
+    from bot.slack.requester import Requester
+
+    policy = AccessPolicy(["U0ADMIN", "S0GROUP"], ["U0PARTNER"], People())
+    here = Scope("", "T0HOST")
+    assert policy.may("view", Requester("U0PARTNER", here, own_team="T0PARTNER", ask_slack=False))
+    assert not policy.may("manage", Requester("U0PARTNER", here, own_team="T0PARTNER", ask_slack=False))
+    assert policy.may("manage", Requester("U0ADMIN", here, own_team="T0PARTNER", ask_slack=False))
+
+
+def test_the_payload_says_where_the_person_belongs_or_users_info_is_asked():
+    from types import SimpleNamespace
+
+    from bot.credentials.types import Workspace as Scope
+    from bot.slack.requester import requester_of
+
+    here, plain = Scope("", "T0HOST"), SimpleNamespace(is_enterprise_install=False)
+    command = {"command": "/list-credentials", "user_id": "U1"}
+    assert not requester_of(plain, command, here, "U1").ask_slack  # an unshared channel: the workspace's own
+    assert requester_of(plain, command | {"is_ext_shared_channel": "true"}, here, "U1").ask_slack
+    click = requester_of(plain, {"type": "block_actions", "user": {"id": "U1", "team_id": "T0PARTNER"}}, here, "U1")
+    assert click.own_team == "T0PARTNER" and not click.ask_slack
+    home = {"type": "event_callback", "event": {"type": "app_home_opened", "user": "U1"}}
+    assert requester_of(plain, home, here, "U1").ask_slack  # the Home tab says nothing of the person
+    org = requester_of(SimpleNamespace(is_enterprise_install=True), command, here, "U1")
+    assert org.org_wide and org.ask_slack  # a workspace id alone does not name its organisation

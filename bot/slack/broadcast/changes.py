@@ -13,6 +13,7 @@ from bot.credentials.types import CredentialSummary, Workspace
 from bot.slack.broadcast.announcements import ChannelResult, notify_channels
 from bot.slack.broadcast.board_refresh import refresh_board
 from bot.slack.broadcast.home_tab_refresh import publish_home
+from bot.slack.requester import Requester
 from bot.slack.ui import channel_messages, credential_list, home_tab
 
 if TYPE_CHECKING:
@@ -29,12 +30,20 @@ class ChangeKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Change:
-    """What changed (``credential`` as it is now, or as it was when deleted), who changed it, and where."""
+    """What changed (``credential`` as it is now, or as it was when deleted), and who changed it where (the
+    request's person: their tab is redrawn after the same decision as any other)."""
 
     kind: ChangeKind
     credential: CredentialSummary
-    actor: str
-    workspace: Workspace
+    by: Requester
+
+    @property
+    def actor(self) -> str:
+        return self.by.user_id
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.by.workspace
 
 
 def changed(services: Services, client: WebClient, change: Change) -> list[ChannelResult]:
@@ -48,7 +57,7 @@ def changed(services: Services, client: WebClient, change: Change) -> list[Chann
             client, services.settings.notify_channels, text, blocks, services.owners, change.workspace
         )
     if services.queries.has_opened_home(change.workspace, change.actor):
-        publish_home(services, client, change.workspace, change.actor)
+        publish_home(services, client, change.by)
     refresh_board(services, client)
     return results
 

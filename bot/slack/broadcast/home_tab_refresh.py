@@ -1,4 +1,8 @@
-"""A person's Credentials tab, drawn as it is now (their own view: menus follow their rights)."""
+"""A person's Credentials tab, drawn as it is now (their own view: menus follow their rights).
+
+Every path that publishes the tab comes here, and here the tab is drawn only after the same decision every
+listener asks (AccessPolicy.may, the outsider rule included): opening it, paging it, a menu's refusal, a change's
+redraw."""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.credentials.types import Workspace
-from bot.slack.access import VIEW
+from bot.slack.access import MANAGE, VIEW
+from bot.slack.requester import Requester
 from bot.slack.ui import home_tab
 
 if TYPE_CHECKING:
@@ -18,25 +22,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def publish_home(
-    services: Services, client: WebClient, workspace: Workspace, user_id: str, *, page: int | None = 0
-) -> None:
-    """Show ``user_id`` the Credentials tab as it is now, at ``page``. ``None`` (a page button's value that named
-    no page) and a page that no longer exists show the first page, with a notice saying so."""
-    if not user_id:
+def publish_home(services: Services, client: WebClient, who: Requester, *, page: int | None = 0) -> None:
+    """Show ``who`` the Credentials tab as it is now at ``page``, or why not (a refusal is audited). ``None`` (a page
+    button's value that named no page) and a page that no longer exists show the first page, with a notice."""
+    if not who.user_id:
         return
-    if not services.access.may_view(workspace, user_id):
-        view = home_tab.no_access_view(services.access.refusal(VIEW))
+    token = getattr(client, "token", None)
+    decision = services.access.may(VIEW, who, token=token)
+    if not decision:
+        services.credentials.denied(who.workspace, who.user_id, "credential.list", decision.reason)
+        view = home_tab.no_access_view(decision.message)
     else:
         wanted, notice = page or 0, None
-        page_data = services.queries.home_page(workspace, wanted)
+        page_data = services.queries.home_page(who.workspace, wanted)
         if page is None or (wanted and (page_data.page != wanted or not page_data.items)):
             notice = home_tab.STALE_PAGE
             if wanted:  # it shrank since the button was drawn (the query stopped at its last page), or never was
-                page_data = services.queries.home_page(workspace, 0)
-        may_manage = bool(services.access.may_manage(workspace, user_id))
+                page_data = services.queries.home_page(who.workspace, 0)
+        may_manage = bool(services.access.may(MANAGE, who, token=token))
         view = home_tab.home_view(page_data, may_manage=may_manage, notice=notice)
     try:
-        client.views_publish(user_id=user_id, view=view)
+        client.views_publish(user_id=who.user_id, view=view)
     except SlackApiError as error:
         log.warning("could not publish the Home tab: %s", error.response.get("error"))

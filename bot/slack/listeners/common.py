@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.access import MANAGE, Decision
 from bot.slack.ui import home_tab
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of, token_of
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +45,23 @@ def _logged(work: Callable[..., None], *args: Any) -> None:
 
 
 def permitted(context: Any, kind: str, attempt: str, *, audit: bool = True) -> Decision:
-    """May this request's actor do ``kind`` (manage/view) here? Refusals go to the audit trail (through the core)
-    with what was attempted."""
-    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
-    decision = services.access.may(kind, workspace, actor, outsider=context.get("outsider", False))
+    """May this request's person do ``kind`` (manage/view) here? The one decision (AccessPolicy.may, outsider rule
+    included); a refusal carries what to tell them (``decision.message``) and goes to the audit trail (through the
+    core) with what was attempted."""
+    services, who = services_of(context), requester_of_request(context)
+    decision = services.access.may(kind, who, token=token_of(context))
     if not decision and audit:
-        services.credentials.denied(workspace, actor, attempt, decision.reason)
+        services.credentials.denied(who.workspace, who.user_id, attempt, decision.reason)
     return decision
 
 
 def managing_or_refused(ack: Any, context: Any, attempt: str, title: str) -> bool:
     """For a modal's ack: True when the actor may manage credentials; otherwise the modal now says who to ask
     (and the refusal is audited)."""
-    if permitted(context, MANAGE, attempt):
+    decision = permitted(context, MANAGE, attempt)
+    if decision:
         return True
-    ack(response_action="update", view=home_tab.info_view(title, services_of(context).access.refusal(MANAGE)))
+    ack(response_action="update", view=home_tab.info_view(title, decision.message))
     return False
 
 

@@ -225,8 +225,11 @@ class FakeSlack(CallLog, LoopbackHTTPServer):
         self.usergroup_errors: dict[str, str] = {}
         #: URL returned by apps.connections.open (None -> not_configured)
         self.socket_url: str | None = None
-        #: user id -> the workspace users.info reports for them (unknown users: user_not_found)
+        #: user id -> the workspace users.info reports for them (unknown users: user_not_found); a
+        #: tests.kit.Workspace puts its user here, as Slack knows the people of a workspace
         self.user_teams: dict[str, str] = {}
+        #: user id -> the Enterprise organisation users.info reports them in (``enterprise_user``); unlisted: none
+        self.user_enterprises: dict[str, str] = {}
         #: channel id -> the workspace conversations.info names as its owner (context_team_id); unlisted: none
         self.channel_teams: dict[str, str] = {}
         #: channel id -> the Slack error conversations.info answers for it
@@ -322,15 +325,25 @@ class FakeSlack(CallLog, LoopbackHTTPServer):
             member = self.channel_members.get(channel, True)
             return 200, {}, {"ok": True, "channel": {"id": channel, "is_member": member, **owner}}
         if method == "users.info":
-            team = self.user_teams.get(params.get("user", ""))
-            if team is None:
-                return 200, {}, {"ok": False, "error": "user_not_found"}
-            return 200, {}, {"ok": True, "user": {"id": params.get("user"), "team_id": team}}
+            return self._user(params.get("user", ""))
         if method == "apps.connections.open":
             if self.socket_url is None:
                 return 200, {}, {"ok": False, "error": "not_configured"}
             return 200, {}, {"ok": True, "url": self.socket_url}
         return 200, {}, {"ok": True}
+
+    def _user(self, user_id: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """users.info as Slack answers it: the person's own workspace in ``team_id`` (for someone of another
+        organisation in a Slack Connect channel too: theirs, not the asking workspace's), ``enterprise_user`` for a
+        member of an Enterprise organisation, and ``is_stranger`` false (they share a channel with the app)."""
+        team = self.user_teams.get(user_id)
+        if team is None:
+            return 200, {}, {"ok": False, "error": "user_not_found"}
+        user: dict[str, Any] = {"id": user_id, "team_id": team, "is_stranger": False}
+        enterprise = self.user_enterprises.get(user_id)
+        if enterprise:
+            user["enterprise_user"] = {"id": user_id, "enterprise_id": enterprise, "teams": [team]}
+        return 200, {}, {"ok": True, "user": user}
 
     def _oauth(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._cond:

@@ -20,7 +20,7 @@ from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.fair_use import busy
 from bot.slack.listeners.common import open_modal, permitted, update_modal
 from bot.slack.ui import home_tab
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,11 @@ MODALS = {
 
 
 def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
-    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
+    services = services_of(context)
     chosen = _choice_and_credential(context, (action.get("selected_option") or {}).get("value"))
     if isinstance(chosen, str):  # refused, stale or gone: say why and redraw the tab as it is now
         open_modal(client, body, home_tab.info_view(home_tab.CHOSEN_TITLE, chosen))
-        publish_home(services, client, workspace, actor)
+        publish_home(services, client, requester_of_request(context))
     elif chosen[0] == home_tab.TEST:
         test_connection(client, body, context, chosen[1])
     else:
@@ -52,8 +52,9 @@ def _choice_and_credential(context: BoltContext, raw: object) -> tuple[str, Cred
     except ValueError:
         return STALE_MENU
     kind = MANAGE if choice in home_tab.MANAGING else VIEW
-    if not permitted(context, kind, f"credential.{choice}"):
-        return services_of(context).access.refusal(kind)
+    decision = permitted(context, kind, f"credential.{choice}")
+    if not decision:
+        return decision.message
     try:
         return choice, services_of(context).queries.get(context["workspace"], credential_id)
     except CredentialGone as gone:
@@ -88,6 +89,6 @@ def _finish_test(client: WebClient, context: BoltContext, item: CredentialSummar
         except SlackApiError as error:
             log.info("the test result could not be shown (%s)", error.response.get("error"))
     if tested is None:
-        publish_home(services, client, workspace, actor)  # gone or refused: the tab as it is now
+        publish_home(services, client, requester_of_request(context))  # gone or refused: the tab as it is now
     else:  # the provider's answer may have moved the key's status or expiry: the tab and the board show it
-        changed(services, client, Change(ChangeKind.KEY_STATUS, tested, actor, workspace))
+        changed(services, client, Change(ChangeKind.KEY_STATUS, tested, requester_of_request(context)))

@@ -11,7 +11,7 @@ from bot.slack.access import MANAGE
 from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.listeners.common import open_modal, permitted
 from bot.slack.ui import home_tab, wizard_modal
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
 
 
 def turn_home_page(action: dict, context: BoltContext, client: WebClient) -> None:
@@ -21,20 +21,22 @@ def turn_home_page(action: dict, context: BoltContext, client: WebClient) -> Non
         page: int | None = home_tab.parse_page(action.get("value"))
     except ValueError:
         page = None
-    publish_home(services_of(context), client, context["workspace"], context["actor"], page=page)
+    publish_home(services_of(context), client, requester_of_request(context), page=page)  # decides who sees what
 
 
 def create_from_home(body: dict, context: BoltContext, client: WebClient) -> None:
-    if not permitted(context, MANAGE, "credential.create"):
-        open_modal(client, body, home_tab.info_view(wizard_modal.TITLE, services_of(context).access.refusal(MANAGE)))
+    decision = permitted(context, MANAGE, "credential.create")
+    if not decision:
+        open_modal(client, body, home_tab.info_view(wizard_modal.TITLE, decision.message))
         return
     open_modal(client, body, wizard_modal.stage_view(WizardState()))
 
 
 def replace_from_reminder(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
     services = services_of(context)
-    if not permitted(context, MANAGE, "credential.replace"):
-        open_modal(client, body, home_tab.info_view(home_tab.REPLACE_TITLE, services.access.refusal(MANAGE)))
+    decision = permitted(context, MANAGE, "credential.replace")
+    if not decision:
+        open_modal(client, body, home_tab.info_view(home_tab.REPLACE_TITLE, decision.message))
         return
     try:
         item = services.queries.get(context["workspace"], action.get("value"))

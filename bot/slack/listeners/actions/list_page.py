@@ -12,8 +12,9 @@ from bot.slack.request_context import services_of
 
 def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
     services = services_of(context)
-    if not permitted(context, VIEW, "credential.list"):
-        respond(response_type="ephemeral", replace_original=False, text=services.access.refusal(VIEW))
+    decision = permitted(context, VIEW, "credential.list")
+    if not decision:
+        respond(response_type="ephemeral", replace_original=False, text=decision.message)
         return
     try:
         wanted = credential_list.parse_page_value(action.get("value"))

@@ -13,17 +13,16 @@ from bot.credentials.wizard_state import WizardState, stage_named
 from bot.slack.access import MANAGE
 from bot.slack.listeners.common import permitted, read_input
 from bot.slack.ui import wizard_modal
-from bot.slack.request_context import services_of
 
 log = logging.getLogger(__name__)
 
 
 def go_back(body: dict, client: WebClient, context: BoltContext) -> None:
     view = body.get("view") or {}
-    if not permitted(context, MANAGE, "credential.create"):
+    decision = permitted(context, MANAGE, "credential.create")
+    if not decision:
         client.views_update(
-            view_id=view.get("id"),
-            view=wizard_modal.message_view(wizard_modal.TITLE, services_of(context).access.refusal(MANAGE)),
+            view_id=view.get("id"), view=wizard_modal.message_view(wizard_modal.TITLE, decision.message)
         )
         return
     stage = str(view.get("callback_id", "")).removeprefix(wizard_modal.CALLBACK_PREFIX)

@@ -17,7 +17,6 @@ from bot.credentials.wizard_state import WizardState
 from bot.slack.access import MANAGE
 from bot.slack.listeners.common import after_answer, permitted
 from bot.slack.ui import credential_list, wizard_modal
-from bot.slack.request_context import services_of
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,9 @@ def open_wizard_after_ack(ack: Ack, command: dict, client: WebClient, respond: R
 
 
 def open_wizard(command: dict, client: WebClient, respond: Respond, context: BoltContext) -> None:
-    if not permitted(context, MANAGE, "credential.create"):
-        respond(response_type="ephemeral", text=services_of(context).access.refusal(MANAGE))
+    decision = permitted(context, MANAGE, "credential.create")
+    if not decision:
+        respond(response_type="ephemeral", text=decision.message)
         return
     text = command.get("text") or ""
     if key_shaped(text):

@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
     services = services_of(context)
-    if not permitted(context, VIEW, "credential.list"):
-        ack(response_type="ephemeral", text=services.access.refusal(VIEW))
+    decision = permitted(context, VIEW, "credential.list")
+    if not decision:
+        ack(response_type="ephemeral", text=decision.message)
         return
     raw = command.get("text") or ""
     if key_shaped(raw):  # never searched, echoed, carried in a page button or audited

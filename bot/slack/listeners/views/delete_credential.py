@@ -11,7 +11,7 @@ from bot.slack.broadcast.changes import Change, ChangeKind, changed
 from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, update_modal
 from bot.slack.ui import home_tab
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
 
 
 def confirm_delete(ack: Ack, context: BoltContext) -> None:
@@ -28,7 +28,7 @@ def delete(view: dict, context: BoltContext, client: WebClient) -> None:
         gone = services.credentials.delete(workspace, actor, home_tab.parse_metadata(view.get("private_metadata")))
     except CredentialError as problem:
         update_modal(client, view["id"], home_tab.info_view(home_tab.DELETE_TITLE, problem.message))
-        publish_home(services, client, workspace, actor)
+        publish_home(services, client, requester_of_request(context))
         return
     update_modal(client, view["id"], home_tab.deleted_view(gone))
-    changed(services, client, Change(ChangeKind.DELETED, gone, actor, workspace))
+    changed(services, client, Change(ChangeKind.DELETED, gone, requester_of_request(context)))

@@ -9,7 +9,7 @@ from bot.credentials.errors import CredentialError, CredentialGone, InvalidInput
 from bot.slack.access import MANAGE
 from bot.slack.broadcast.changes import Change, ChangeKind, changed
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
 from bot.slack.ui import home_tab
 
 
@@ -35,11 +35,11 @@ def rename(ack: Ack, view: dict, context: BoltContext) -> None:
 def after_rename(view: dict, context: BoltContext, client: WebClient) -> None:
     """Bolt's lazy half of the rename: it does not know whether the ack renamed, so it asks again who may and
     what the credential is called now (gone meanwhile: its delete was announced)."""
-    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
+    services, workspace = services_of(context), context["workspace"]
     if not permitted(context, MANAGE, "credential.rename", audit=False):
         return
     try:
         renamed = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
     except CredentialGone:
         return
-    changed(services, client, Change(ChangeKind.RENAMED, renamed, actor, workspace))
+    changed(services, client, Change(ChangeKind.RENAMED, renamed, requester_of_request(context)))

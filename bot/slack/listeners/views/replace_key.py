@@ -16,7 +16,7 @@ from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.listeners.common import managing_or_refused, permitted, read_input, update_modal
 from bot.slack.ui import home_tab
 from bot.slack.ui.blocks import refusal_code
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
 
 
 def check_replacement(ack: Ack, view: dict, context: BoltContext) -> None:
@@ -64,7 +64,7 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
     except CredentialGone as gone:
         services.fair_use.release(item.id)
         update_modal(client, view["id"], home_tab.info_view(home_tab.REPLACE_TITLE, gone.message))
-        publish_home(services, client, workspace, actor)
+        publish_home(services, client, requester_of_request(context))
         return
     except CredentialError as problem:
         services.fair_use.release(item.id)
@@ -74,4 +74,4 @@ def _finish_replacement(view: dict, context: BoltContext, client: WebClient, ite
         return
     services.fair_use.release(item.id)  # Paddle has answered and the key is stored: the next check may start
     update_modal(client, view["id"], home_tab.replaced_view(replaced))
-    changed(services, client, Change(ChangeKind.REPLACED, replaced, actor, workspace))
+    changed(services, client, Change(ChangeKind.REPLACED, replaced, requester_of_request(context)))

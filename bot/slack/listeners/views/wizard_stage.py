@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk.models.views import View
 
 from bot.credentials.errors import InvalidInput, WizardStateInvalid
 from bot.credentials.wizard_state import CARRIED, WizardState
-from bot.slack.access import MANAGE
+from bot.slack.access import MANAGE, Decision
 from bot.slack.listeners.common import permitted, read_input
 from bot.slack.ui import wizard_modal
 from bot.slack.request_context import services_of
-
-if TYPE_CHECKING:
-    from bot.slack.services import Services
 
 # The carried stages (every one before the key), from the one stage table.
 STAGE_CALLBACK = re.compile(f"^{re.escape(wizard_modal.CALLBACK_PREFIX)}({'|'.join(map(re.escape, CARRIED))})$")
@@ -25,8 +21,9 @@ STAGE_CALLBACK = re.compile(f"^{re.escape(wizard_modal.CALLBACK_PREFIX)}({'|'.jo
 def next_stage(ack: Ack, view: dict, context: BoltContext) -> None:
     services = services_of(context)
     stage = view["callback_id"].removeprefix(wizard_modal.CALLBACK_PREFIX)
-    if not permitted(context, MANAGE, "credential.create"):
-        ack(response_action="update", view=refused_view(services))
+    decision = permitted(context, MANAGE, "credential.create")
+    if not decision:
+        ack(response_action="update", view=refused_view(decision))
         return
     try:
         state = WizardState.from_metadata(view.get("private_metadata")).at(stage)
@@ -41,5 +38,5 @@ def next_stage(ack: Ack, view: dict, context: BoltContext) -> None:
     ack(response_action="update", view=wizard_modal.stage_view(state.at(state.next_stage())))
 
 
-def refused_view(services: Services) -> View:
-    return wizard_modal.message_view(wizard_modal.TITLE, services.access.refusal(MANAGE))
+def refused_view(decision: Decision) -> View:
+    return wizard_modal.message_view(wizard_modal.TITLE, decision.message)

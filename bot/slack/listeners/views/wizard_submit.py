@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
 from bot.credentials.errors import CredentialError, InvalidInput, WizardStateInvalid
-from bot.credentials.types import CredentialPage, CredentialSummary, Workspace
+from bot.credentials.types import CredentialPage, CredentialSummary
 from bot.credentials.wizard_state import KEY_STAGE, WizardState
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
@@ -27,7 +27,8 @@ from bot.slack.listeners.unexpected_error import apology, new_reference
 from bot.slack.listeners.views.wizard_stage import refused_view
 from bot.slack.ui import credential_list, wizard_modal
 from bot.slack.ui.blocks import refusal_code
-from bot.slack.request_context import services_of
+from bot.slack.request_context import requester_of_request, services_of
+from bot.slack.requester import Requester
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -41,8 +42,9 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
     """Answer "Verifying…" (or what is wrong, offline); the checked submission is then verified and saved on the
     listener pool (create_credential), or by the lazy listener when the library shortcuts are off."""
     services = services_of(context)
-    if not permitted(context, MANAGE, "credential.create"):
-        ack(response_action="update", view=refused_view(services))
+    decision = permitted(context, MANAGE, "credential.create")
+    if not decision:
+        ack(response_action="update", view=refused_view(decision))
         return
     try:
         state, api_key = read_final_submission(services, view)
@@ -71,9 +73,7 @@ def check_submission(ack: Ack, view: dict, context: BoltContext, client: WebClie
     if not shortcuts(context):
         context[CHECKED] = True  # Bolt copies the context for create_credential_lazily
         return
-    finish = partial(
-        create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
-    )
+    finish = partial(create_credential, services, client, view["id"], requester_of_request(context), state, api_key)
     hand_over(context, services, client, view, state, finish)
 
 
@@ -84,9 +84,7 @@ def create_credential_lazily(context: BoltContext, client: WebClient, view: dict
         return
     services = services_of(context)
     state, api_key = read_final_submission(services, view)
-    finish = partial(
-        create_credential, services, client, view["id"], context["workspace"], context["actor"], state, api_key
-    )
+    finish = partial(create_credential, services, client, view["id"], requester_of_request(context), state, api_key)
     if services.settings.verify_keys:
         hand_over(context, services, client, view, state, finish)
     else:
@@ -108,18 +106,12 @@ def hand_over(context: BoltContext, services: Services, client: WebClient, view:
 
 
 def create_credential(
-    services: Services,
-    client: WebClient,
-    view_id: str,
-    workspace: Workspace,
-    actor: str,
-    state: WizardState,
-    api_key: Secret,
+    services: Services, client: WebClient, view_id: str, who: Requester, state: WizardState, api_key: Secret
 ) -> None:
     """After the ack: verify with the provider, save, show the outcome and announce it; the key is redacted from
     every log line meanwhile."""
     with REDACTOR.holding(api_key):
-        finish_wizard(services, client, view_id, workspace, actor, state, api_key)
+        finish_wizard(services, client, view_id, who, state, api_key)
 
 
 def read_final_submission(services: Services, view: dict) -> tuple[WizardState, Secret]:
@@ -129,15 +121,10 @@ def read_final_submission(services: Services, view: dict) -> tuple[WizardState, 
 
 
 def finish_wizard(
-    services: Services,
-    client: WebClient,
-    view_id: str,
-    workspace: Workspace,
-    actor: str,
-    state: WizardState,
-    api_key: Secret,
+    services: Services, client: WebClient, view_id: str, who: Requester, state: WizardState, api_key: Secret
 ) -> None:
     """Verify and save, then replace the "Verifying" view with the outcome and announce it."""
+    workspace, actor = who.workspace, who.user_id
     screen = _Screen(client, view_id, actor)
     try:
         created = services.credentials.create(workspace, actor, **state.answers(), api_key=api_key)
@@ -166,7 +153,7 @@ def finish_wizard(
     # Paddle answered long ago; released once the outcome shows (it is not waited for), before the announcements.
     # A refusal above is released as its work ends (FairUse.run).
     services.fair_use.release(check_subject(view_id))
-    results = changed(services, client, Change(ChangeKind.CREATED, created, actor, workspace))
+    results = changed(services, client, Change(ChangeKind.CREATED, created, who))
     if channels:
         show_announced(screen, created, page, results)
 
