@@ -1,7 +1,8 @@
 """A bare Bolt app on Credbot's HTTP stack: the floor the benchmark compares Credbot against.
 
-Same server as ``python -m bot serve`` in HTTP mode: bot/server.py's ``run_gunicorn`` (gunicorn ``gthread``,
-CREDBOT_HTTP_WORKERS × CREDBOT_HTTP_THREADS, the app built after the fork), with Bolt's WSGI
+Same server as ``python -m bot serve`` in HTTP mode: bot/slack/server/runners.py's ``run_gunicorn`` (gunicorn's
+``gthread`` worker reading each request whole first, CREDBOT_HTTP_WORKERS × CREDBOT_HTTP_THREADS, the app built
+after the fork), with Bolt's WSGI
 SlackRequestHandler behind the same /slack/events + /healthz routing and 1 MiB body check. No metrics, no
 database, no audit: the least a Bolt app must do to answer these requests.
 

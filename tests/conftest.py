@@ -38,6 +38,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "postgresql_only: the test means nothing on SQLite; only its PostgreSQL run is kept"
     )
+    config.addinivalue_line(
+        "markers", "one_database: the test does not depend on the database; only its SQLite run is kept"
+    )
     if forking() and _starts_xdist_workers(config):
         ForkServer.share_with_workers()
 
@@ -53,14 +56,16 @@ def _starts_xdist_workers(config) -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Drop the SQLite run of tests marked postgresql_only (rather than reporting a skip on every run), and every
-    PostgreSQL run when PostgreSQL cannot be reached outside CI (the terminal summary says so once)."""
+    """Drop the SQLite run of tests marked postgresql_only and the PostgreSQL run of those marked one_database
+    (rather than reporting a skip on every run), and every PostgreSQL run when PostgreSQL cannot be reached outside
+    CI (the terminal summary says so once)."""
     uses_postgres = any(_database_param(item) == "postgresql" for item in items)
     no_postgres = uses_postgres and _postgres_skip_reason() is not None
     kept = [
         item
         for item in items
         if not (item.get_closest_marker("postgresql_only") and _database_param(item) == "sqlite")
+        and not (item.get_closest_marker("one_database") and _database_param(item) == "postgresql")
         and not (no_postgres and _database_param(item) == "postgresql")
     ]
     if len(kept) != len(items):

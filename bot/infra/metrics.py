@@ -62,6 +62,13 @@ WORK_IN_PROGRESS = Gauge(
     ["pool"],
     multiprocess_mode="livesum",
 )
+# Connections the HTTP server closed because their request was not in by CREDBOT_HTTP_READ_TIMEOUT_SECONDS, by the
+# part not finished (idle: nothing sent; headers; body): slow clients, or a slowloris attack (SECURITY.md).
+SLOW_CLIENTS = Counter(
+    "credbot_http_slow_clients",
+    "Connections closed because their request was not received within the read deadline, by unfinished part",
+    ["stage"],
+)
 
 UNVERIFIED = "unverified"
 BACKGROUND = "background"
@@ -118,6 +125,11 @@ def work_handed_off(pool: str, change: int) -> None:
     _child(WORK_IN_PROGRESS, pool).inc(change)
 
 
+def slow_client(stage: str) -> None:
+    """One connection closed at the read deadline with ``stage`` (idle, headers or body) unfinished."""
+    _child(SLOW_CLIENTS, label(stage)).inc()
+
+
 def worker_gone(pid: int) -> None:
     """A gunicorn worker has exited: its live gauges stop counting (multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -168,6 +180,7 @@ class _Unrecorded:
         NOTIFICATION_FAILURES,
         DB_ROUND_TRIPS,
         WORK_IN_PROGRESS,
+        SLOW_CLIENTS,
     )
 
     def __init__(self, recorded) -> None:

@@ -60,6 +60,7 @@ ENV_NAMES: dict[str, str] = {
     "port": "PORT",
     "http_workers": "CREDBOT_HTTP_WORKERS",
     "http_threads": "CREDBOT_HTTP_THREADS",
+    "http_read_timeout": "CREDBOT_HTTP_READ_TIMEOUT_SECONDS",
     "metrics_port": "METRICS_PORT",
     "library_shortcuts": "CREDBOT_LIBRARY_SHORTCUTS",
 }

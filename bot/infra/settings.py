@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     port: Annotated[int, check.whole(1, 65535)] = 3000
     http_workers: Annotated[int, check.whole(1, 64)] = Field(default_factory=default_workers)
     http_threads: Annotated[int, check.whole(1, 256)] = 16
+    # A request's header block and body must be in this long after the connection (or its next request) starts;
+    # later, the connection is answered 408 and closed (docs/decisions/slow-clients.md).
+    http_read_timeout: Annotated[float, BeforeValidator(check.seconds)] = 5.0
     metrics_port: Annotated[int | None, check.whole(1, 65535)] = None  # Socket Mode only (HTTP mode serves it on PORT)
     # The measured shortcuts around slack-sdk, Bolt and SQLAlchemy (docs/decisions/library-internals.md); false runs
     # the supported way of each, e.g. after an upgrade that a tripwire test flags.

@@ -32,7 +32,8 @@ STOPPED_WHILE_BOOTING = textwrap.dedent(
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     bot.infra.logs.configure_logging = configure_logging
     settings = SimpleNamespace(
-        host="127.0.0.1", port=int(sys.argv[1]), http_workers=1, http_threads=1, log_level="INFO", log_format="text"
+        host="127.0.0.1", port=int(sys.argv[1]), http_workers=1, http_threads=1, http_read_timeout=5.0,
+        log_level="INFO", log_format="text",
     )
     runners.run_gunicorn(settings, lambda: (lambda environ, start_response: []))
     """

@@ -13,7 +13,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import __version__
-from bot.slack.server.http_door import OAUTH_PATHS, CredbotWSGI, _json
+from bot.slack.server.http_door import MAX_BODY_BYTES, OAUTH_PATHS, CredbotWSGI, _json
 from bot.slack.app import build_app
 from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
@@ -49,13 +49,15 @@ def run_gunicorn(
     proc_name: str = "credbot",
     on_worker_exit: Callable[[], None] = lambda: None,
 ) -> None:
-    """gunicorn as Credbot runs it (gthread workers, graceful stop, redacted logs); ``make_app`` builds the WSGI app
+    """gunicorn as Credbot runs it (gthread workers that read each request whole before a thread takes it, with a
+    read deadline: bot/slack/server/read_first.py; graceful stop, redacted logs); ``make_app`` builds the WSGI app
     in each worker. The benchmark's bare Bolt app runs on this too, so both stand on the same server."""
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger as GunicornLogger
 
     from bot.infra import metrics
     from bot.infra.logs import configure_logging
+    from bot.slack.server.read_first import read_first_worker
 
     class RedactedGunicornLogger(GunicornLogger):
         """gunicorn's loggers, sent through our redacting root handler instead of their own."""
@@ -71,7 +73,7 @@ def run_gunicorn(
         def load_config(self) -> None:
             self.cfg.set("bind", [f"{settings.host}:{settings.port}"])
             self.cfg.set("workers", settings.http_workers)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", read_first_worker(settings.http_read_timeout, MAX_BODY_BYTES))
             self.cfg.set("threads", settings.http_threads)
             self.cfg.set("graceful_timeout", 30)
             self.cfg.set("timeout", 60)
