@@ -115,4 +115,5 @@ def purge_credentials(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings) as opened:
         count = opened.purge_workspace(args.workspace, cli_actor())
-    print(f"deleted {count} credential(s) of {args.workspace} (audited)")
+        print(f"deleted {count} credential(s) of {args.workspace} (audited)", flush=True)
+        print(opened.scrub(("credentials",), after=f"the {count} credential(s) are deleted"))

@@ -101,4 +101,3 @@ def test_waiting_until_idle_sees_held_running_and_cancelled_work_finish(pool):
     held.release()
     assert pool.wait_idle(5) and running.result() is True and waiting.result() == "held"
     assert in_progress() == before
-
