@@ -10,6 +10,7 @@ import sys
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.cli.printing import print_json
+from bot.infra.os_actor import actor as os_actor
 
 
 def add_commands(commands: argparse._SubParsersAction, positive) -> None:
@@ -117,6 +118,7 @@ def _rotate(opened, args: argparse.Namespace):
         args.batch_size,
         args.max_batches,
         lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True),
+        os_actor("cli"),
     )
     print(f"done: {report.rotated} re-encrypted in {report.batches} batch(es)")
     for credential_id, key_id, reason in report.failed:

@@ -130,12 +130,12 @@ class Opened(runtime.Opened):
             except KeyUnreadable as error:
                 raise CommandFailed(str(error)) from None
 
-    def rotate(self, batch_size: int, max_batches: int | None, on_batch: Callable[[int, int], None]):
+    def rotate(self, batch_size: int, max_batches: int | None, on_batch: Callable[[int, int], None], actor: str):
         from bot.credentials.rotation import rotate_keys
 
         with database_errors(self.settings):
             return rotate_keys(
-                self.sessions, self.ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch
+                self.sessions, self.ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch, actor=actor
             )
 
     def envelope(self):
