@@ -33,21 +33,21 @@ POLL_SECONDS = 0.1
 
 _NEXT_XID = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
 # Transactions in this database, and replication slots, that may still read a row version the change replaced:
-# their snapshot's oldest transaction precedes every transaction that had committed when the scrub began.
+# their snapshot's oldest transaction, or their own transaction id (a writer between statements has no snapshot
+# but still holds the horizon back), precedes every transaction that had committed when the scrub began. A lazy
+# (auto)vacuum holds nothing back; an autovacuum worker's ANALYZE does.
 _HOLDERS = text(
     """
     SELECT 'transaction ' || pid || ' (open since ' || to_char(xact_start, 'HH24:MI:SS') || ')'
       FROM pg_stat_activity
-     WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
-       AND backend_type IN ('client backend', 'walsender')
-       AND age(backend_xmin) > age(CAST(:next AS xid))
+     WHERE datname = current_database() AND pid <> pg_backend_pid()
+       AND (age(backend_xmin) > age(CAST(:next AS xid)) OR age(backend_xid) > age(CAST(:next AS xid)))
+       AND (backend_type <> 'autovacuum worker' OR query NOT LIKE 'autovacuum: VACUUM %' OR query LIKE '%ANALYZE%')
     UNION ALL
     SELECT 'replication slot ' || slot_name FROM pg_replication_slots
-     WHERE xmin IS NOT NULL AND age(xmin) > age(CAST(:next AS xid))
+     WHERE age(xmin) > age(CAST(:next AS xid))
     """
 )
-
-
 # VACUUM skips, with only a warning, a table its user may not vacuum (owner or superuser, PostgreSQL 15).
 _MAY_VACUUM = text(
     "SELECT pg_has_role(current_user, relowner, 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = "
@@ -71,9 +71,8 @@ def scrub(engine: Engine, tables: tuple[str, ...] | list[str] | set[str], *, wai
         _checkpoint(engine, deadline)
     else:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            _wait_for_horizon(connection, deadline)
             for table in sorted(set(tables)):
-                _vacuum_full(connection, table, deadline)
+                _rewrite(connection, table, deadline)
     return time.monotonic() - started
 
 
@@ -98,6 +97,12 @@ def _wait_for_horizon(connection: Connection, deadline: float) -> None:
         if time.monotonic() >= deadline:
             raise ResidueLeft(f"old row versions are still visible to {', '.join(holders[:3])}")
         time.sleep(POLL_SECONDS)
+
+
+def _rewrite(connection: Connection, table: str, deadline: float) -> None:
+    """VACUUM FULL once no transaction can still read an old row version (it would copy such a version whole)."""
+    _wait_for_horizon(connection, deadline)
+    _vacuum_full(connection, table, deadline)
 
 
 def _vacuum_full(connection: Connection, table: str, deadline: float) -> None:
