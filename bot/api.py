@@ -9,7 +9,8 @@ Any process configured like the bot (``DATABASE_URL``, ``CREDBOT_ENCRYPTION_KEYS
     for credential in list_credentials("paddle_sandbox"):
         print(credential.id, credential.name)
 
-Every ``get_api_key`` is written to the audit trail (action ``credential.reveal``, actor ``api:<user>``).
+Every ``get_api_key`` is written to the audit trail (action ``credential.reveal``, actor ``api:<the process's
+user>``, and the sudo user beside it: bot.infra.os_actor).
 Keep the returned key in memory: do not log it or write it anywhere.
 
 Errors: an unknown id raises :class:`CredentialGone`. Anything that stops Credbot's data from being used as
@@ -22,13 +23,13 @@ A setting name that looks mistyped is warned about through the ``bot.api`` logge
 
 from __future__ import annotations
 
-import getpass
 import logging
 from collections.abc import Mapping
 
 from bot.credentials.errors import CredentialGone, KeyUnreadable
 from bot.credentials.queries import CredentialQueries
 from bot.credentials.types import CredentialSummary
+from bot.infra.os_actor import actor as os_actor
 from bot.infra.settings import ConfigError, Settings, load_settings
 from bot.runtime import CredbotUnavailable, database_errors, key_ring_of, open_existing, restore_advice
 
@@ -51,7 +52,7 @@ class CredentialStore:
         self, settings: Settings | None = None, env: Mapping[str, str] | None = None, actor: str | None = None
     ) -> None:
         self.settings = settings or _settings(env)
-        self.actor = actor or f"api:{_user()}"
+        self.actor = actor or os_actor("api")
         self._opened = open_existing(self.settings)  # creates nothing; the keys are read at the first reveal
 
     def get_api_key(self, credential_id: str) -> str:
@@ -113,10 +114,3 @@ def _settings(env: Mapping[str, str] | None) -> Settings:
     for warning in settings.name_warnings:
         log.warning("%s", warning)
     return settings
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()[:24]
-    except Exception:  # no user name in some containers
-        return "unknown"

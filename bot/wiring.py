@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.audit import AuditLog
+from bot.credentials.ports import Residue
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing
 from bot.credentials.wizard_checks import WizardChecks
@@ -47,9 +48,11 @@ def credential_service(
     *,
     defer: Callable[..., object] | None = None,
     reads: sessionmaker[Session] | None = None,
+    residue: Residue | None = None,
 ) -> CredentialService:
     """The core's service on these sessions and keys; ``defer`` lets audit writes follow an answer; ``reads``
-    are sessions for its queries (on PostgreSQL without a transaction: bot.infra.db.read_session_factory)."""
+    are sessions for its queries (on PostgreSQL without a transaction: bot.infra.db.read_session_factory);
+    ``residue`` scrubs what a replace or delete leaves in the database's files (bot.infra.residue.Scrubber)."""
     return CredentialService(
         sessions,
         key_ring,
@@ -58,6 +61,7 @@ def credential_service(
         observer=EdgeObserver(),
         audit=AuditLog(sessions, defer=defer, single=reads),
         reads=reads,
+        residue=residue,
     )
 
 

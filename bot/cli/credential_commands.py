@@ -4,12 +4,12 @@ audited); purge deletes a workspace's credentials (audited)."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.cli.installation_commands import workspace_id
+from bot.infra.os_actor import actor
 from bot.cli.printing import one_line, print_json, print_table, utc
 
 HEADER = (
@@ -92,15 +92,8 @@ def reveal_key(args: argparse.Namespace) -> None:
 
 
 def cli_actor() -> str:
-    """Who the audit trail names for a command run at a terminal."""
-    return f"cli:{_user()}"
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()[:24]
-    except Exception:  # no user name in some containers
-        return "unknown"
+    """Who the audit trail names for a command: the process's own user, and the sudo user beside it."""
+    return actor("cli")
 
 
 def purge_credentials(args: argparse.Namespace) -> None:
@@ -115,4 +108,5 @@ def purge_credentials(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings) as opened:
         count = opened.purge_workspace(args.workspace, cli_actor())
-    print(f"deleted {count} credential(s) of {args.workspace} (audited)")
+        print(f"deleted {count} credential(s) of {args.workspace} (audited)", flush=True)
+        print(opened.scrub(("credentials",), after=f"the {count} credential(s) are deleted"))

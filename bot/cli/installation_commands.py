@@ -71,9 +71,11 @@ def remove_installation(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings) as opened:
         removed = opened.remove_installation(args.workspace)
-    if not removed:
-        raise CommandFailed(f"no installation for {args.workspace}; `installations list` shows them", EXIT_RUNTIME)
-    print(
-        f"removed the installation of {args.workspace} and its tokens; its credentials stay "
-        f"(`credentials purge --workspace {args.workspace}` deletes them)"
-    )
+        if not removed:
+            raise CommandFailed(f"no installation for {args.workspace}; `installations list` shows them", EXIT_RUNTIME)
+        print(
+            f"removed the installation of {args.workspace} and its tokens; its credentials stay "
+            f"(`credentials purge --workspace {args.workspace}` deletes them)",
+            flush=True,
+        )
+        print(opened.scrub(("slack_installations",), after="the installation is removed"))

@@ -10,6 +10,7 @@ import sys
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.cli.printing import print_json
+from bot.infra.os_actor import actor as os_actor
 
 
 def add_commands(commands: argparse._SubParsersAction, positive) -> None:
@@ -98,34 +99,41 @@ def rotate_keys(args: argparse.Namespace) -> None:
             raise CommandFailed(
                 f"cannot rotate: stored credentials use keys that are not configured: {missing}; {advice}", EXIT_CONFIG
             )
-        tokens = opened.rewrap_installations()
-        if tokens:
-            print(f"re-encrypted the Slack tokens of {tokens} installation(s) under '{key_ring.primary_key_id}'")
-        todo = sum(n for k, n in usage.items() if k != key_ring.primary_key_id)
-        if not todo:
-            print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")
+        report = _rotate(opened, args)
+        if report is None or (not report.failed and not report.stopped_early):
             print_retired(opened.retire_unused_keys())
-            return
-        print(
-            f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', {args.batch_size} per transaction"
-        )
-        report = opened.rotate(
-            args.batch_size,
-            args.max_batches,
-            lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True),
-        )
-        print(f"done: {report.rotated} re-encrypted in {report.batches} batch(es)")
-        for credential_id, key_id, reason in report.failed:
-            print(f"  FAILED {credential_id} (key '{key_id}'): {reason}", file=sys.stderr)
-        if report.stopped_early:
-            print("stopped after --max-batches; run the command again to continue")
-        print_key_rows(key_rows(key_ring, opened.key_usage()))
-        if not report.failed and not report.stopped_early:
-            print_retired(opened.retire_unused_keys())
-    if report.failed:
+        # Every run, even one with nothing left to move: what an earlier run could not scrub is scrubbed now.
+        print(opened.scrub(("credentials", "slack_installations"), after="the rotation is done"))
+    if report is not None and report.failed:
         raise CommandFailed(
             f"{len(report.failed)} credential(s) could not be re-encrypted (listed above); the others are done"
         )
+
+
+def _rotate(opened, args: argparse.Namespace):
+    """The Slack tokens, then the credentials, onto the primary key; the credentials' report (None: none to do)."""
+    key_ring, usage = opened.ring, opened.key_usage()
+    tokens = opened.rewrap_installations()
+    if tokens:
+        print(f"re-encrypted the Slack tokens of {tokens} installation(s) under '{key_ring.primary_key_id}'")
+    todo = sum(n for k, n in usage.items() if k != key_ring.primary_key_id)
+    if not todo:
+        print(f"nothing to rotate: every credential is under the primary key '{key_ring.primary_key_id}'")
+        return None
+    print(f"re-encrypting {todo} credential(s) under '{key_ring.primary_key_id}', {args.batch_size} per transaction")
+    report = opened.rotate(
+        args.batch_size,
+        args.max_batches,
+        lambda batch, count: print(f"  batch {batch}: {count} re-encrypted", flush=True),
+        os_actor("cli"),
+    )
+    print(f"done: {report.rotated} re-encrypted in {report.batches} batch(es)")
+    for credential_id, key_id, reason in report.failed:
+        print(f"  FAILED {credential_id} (key '{key_id}'): {reason}", file=sys.stderr)
+    if report.stopped_early:
+        print("stopped after --max-batches; run the command again to continue")
+    print_key_rows(key_rows(key_ring, opened.key_usage()))
+    return report
 
 
 def print_retired(key_ids: list[str]) -> None:
@@ -159,6 +167,7 @@ def rewrap_data_keys(_args: argparse.Namespace) -> None:
         )
     with keys_and_database.open_existing(settings) as opened:
         changed = opened.rewrap_data_keys()
-    for key_id, old, new in changed:
-        print(f"{key_id}\t{old} -> {new}")
-    print(f"done: {len(changed)} data key(s) wrapped by '{settings.kms_key_id}'; no credential was touched")
+        for key_id, old, new in changed:
+            print(f"{key_id}\t{old} -> {new}")
+        print(f"done: {len(changed)} data key(s) wrapped by '{settings.kms_key_id}'; no credential was touched")
+        print(opened.scrub(("data_keys",), after="the data keys are re-wrapped"))

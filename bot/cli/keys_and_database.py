@@ -130,12 +130,12 @@ class Opened(runtime.Opened):
             except KeyUnreadable as error:
                 raise CommandFailed(str(error)) from None
 
-    def rotate(self, batch_size: int, max_batches: int | None, on_batch: Callable[[int, int], None]):
+    def rotate(self, batch_size: int, max_batches: int | None, on_batch: Callable[[int, int], None], actor: str):
         from bot.credentials.rotation import rotate_keys
 
         with database_errors(self.settings):
             return rotate_keys(
-                self.sessions, self.ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch
+                self.sessions, self.ring, batch_size=batch_size, max_batches=max_batches, on_batch=on_batch, actor=actor
             )
 
     def envelope(self):
@@ -217,6 +217,23 @@ class Opened(runtime.Opened):
 
         with database_errors(self.settings):
             return purge_workspace(self.sessions, AuditLog(self.sessions), workspace_id, actor)
+
+    def scrub(self, tables: tuple[str, ...], after: str) -> str:
+        """Old ciphertexts of ``tables`` made unreadable in the database's files (bot.infra.residue), now; the
+        line to print. ``after``: what has been done, for the failure's line (it stays done)."""
+        from bot.infra.residue import ResidueLeft, scrub
+
+        try:
+            with database_errors(self.settings):
+                seconds = scrub(self.engine, tables)
+        except ResidueLeft as error:
+            raise CommandFailed(
+                f"{after}, but old ciphertexts may still be readable in the database's files: {error}; run "
+                "`credbot db scrub` once it has ended",
+                EXIT_RUNTIME,
+            ) from None
+        how = "a checkpoint of SQLite's write-ahead log" if self.engine.dialect.name == "sqlite" else "VACUUM FULL"
+        return f"old ciphertexts scrubbed from the database's files ({how} of {', '.join(tables)}, {seconds:.2f} s)"
 
     def installations(self) -> list[dict]:
         from bot.slack.oauth.installation_store import installation_facts

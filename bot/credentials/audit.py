@@ -62,7 +62,7 @@ class AuditLog:
             "at": self.clock(),
             "action": action[:40],
             "outcome": outcome[:40],
-            "actor": actor[:32],
+            "actor": actor[:100],
             "enterprise_id": workspace.enterprise_id[:32],
             "team_id": workspace.team_id[:32],
             "credential_id": credential_id,

@@ -128,7 +128,8 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     action: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(String(32))
+    # A Slack user id, or who ran a command: "cli:root (sudo: alice)" (bot.infra.os_actor; 0013 widened it).
+    actor: Mapped[str] = mapped_column(String(100))
     enterprise_id: Mapped[str] = mapped_column(String(32), default="")
     team_id: Mapped[str] = mapped_column(String(32), default="")
     credential_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

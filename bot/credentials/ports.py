@@ -40,6 +40,20 @@ class Observer(Protocol):
     def holding(self, secret: Secret) -> AbstractContextManager[object]: ...
 
 
+class Residue(Protocol):
+    """Told after a change leaves old ciphertexts behind (a replaced key, a deleted credential): the adapter
+    (bot.infra.residue) makes them unreadable in the database's files, after the answer."""
+
+    def left(self, table: str) -> None: ...
+
+
+class NoScrub:
+    """Residue that nobody scrubs (scripts and tests that change nothing, or scrub themselves)."""
+
+    def left(self, table: str) -> None:
+        pass
+
+
 class Unobserved:
     """An observer that does nothing (scripts and tests that need no metrics)."""
 

@@ -22,7 +22,7 @@ from bot.credentials.vault import KeyRing, Sealed, VaultError
 
 log = logging.getLogger(__name__)
 
-ACTOR = "cli:keys rotate"
+ACTOR = "cli:keys rotate"  # when the caller does not say who runs it
 
 
 @dataclass
@@ -41,6 +41,7 @@ def rotate_keys(
     batch_size: int = 200,
     max_batches: int | None = None,
     on_batch: Callable[[int, int], None] = lambda batch, count: None,
+    actor: str = ACTOR,
 ) -> RotationReport:
     """Move every credential not under the primary key onto it. Never decrypts to anything but memory."""
     report = RotationReport(key_ring.primary_key_id)
@@ -79,7 +80,7 @@ def rotate_keys(
                     AuditEvent(
                         action="keys.rotate",
                         outcome="rotated",
-                        actor=ACTOR,
+                        actor=actor,
                         enterprise_id="",
                         team_id="",
                         credential_id=None,

@@ -19,7 +19,7 @@ from bot.credentials.audit import AuditLog
 from bot.credentials.errors import CredentialGone, KeyUnreadable, NameTaken, StorageFailed
 from bot.credentials.key_verification import KeyVerification
 from bot.credentials.models import AuditEvent, Credential, HomeViewer, table_of
-from bot.credentials.ports import Clock, KeyVerifier, Observer, Unobserved, utc_now
+from bot.credentials.ports import Clock, KeyVerifier, NoScrub, Observer, Residue, Unobserved, utc_now
 from bot.credentials.queries import CredentialQueries, Paging, in_workspace, summary_of, verification_column
 from bot.credentials.types import (
     CredentialPage,
@@ -79,8 +79,10 @@ class CredentialService:
         observer: Observer | None = None,
         audit: AuditLog | None = None,
         reads: sessionmaker[Session] | None = None,
+        residue: Residue | None = None,
     ) -> None:
         self.sessions, self.key_ring, self.verifier = sessions, key_ring, verifier
+        self.residue = residue or NoScrub()  # told of old ciphertexts a replace or delete leaves in the files
         self.verify_keys, self.clock = verify_keys, clock
         self.observer = observer or Unobserved()
         self.queries = CredentialQueries(reads or sessions)  # reads: sessions without a transaction, if given
@@ -149,9 +151,9 @@ class CredentialService:
             if holder is not None:  # lost the race on the unique index
                 self.audit.record(workspace, actor, "credential.create", "refused", detail="name taken")
                 raise NameTaken(name, holder) from None
-            raise self._storage_failed(workspace, actor, error) from None
+            raise _storage_failed(self.audit, workspace, actor, error) from None
         except SQLAlchemyError as error:
-            raise self._storage_failed(workspace, actor, error) from None
+            raise _storage_failed(self.audit, workspace, actor, error) from None
 
     # -- one credential ---------------------------------------------------------------------
 
@@ -192,6 +194,7 @@ class CredentialService:
                 **_verification_values(verification, record),
             ),
         )
+        self.residue.left("credentials")  # the old ciphertext, in the row's previous version
         return self.queries.get(workspace, row.id)
 
     def rename(self, workspace: Workspace, actor: str, raw_id: object, raw_name: str | None) -> CredentialSummary:
@@ -220,6 +223,7 @@ class CredentialService:
             ("credential.delete", "deleted", f"{gone.name} ({gone.destination})"),
             delete(Credential),
         )
+        self.residue.left("credentials")
         return gone
 
     def reveal(self, raw_id: object, actor: str, workspace: Workspace | None = None) -> Secret:
@@ -300,20 +304,7 @@ class CredentialService:
         except IntegrityError:
             raise
         except SQLAlchemyError as error:
-            raise self._storage_failed(workspace, actor, error) from None
-
-    def _storage_failed(self, workspace: Workspace, actor: str, error: SQLAlchemyError) -> StorageFailed:
-        # The statement and its parameters stay out of the log: they hold the ciphertext.
-        orig = getattr(error, "orig", None)  # the driver's error, on the DBAPIError kind
-        cause = type(orig).__name__ if orig is not None else "-"
-        log.error("storing a credential failed: %s (%s)", type(error).__name__, cause)
-        self.audit.record(
-            workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}"
-        )
-        return StorageFailed(
-            "The credential could not be saved (database error). Nothing was stored; "
-            "try again, and tell the bot's operators if it keeps happening."
-        )
+            raise _storage_failed(self.audit, workspace, actor, error) from None
 
 
 _INSERT_CREDENTIAL = insert(table_of(Credential))
@@ -333,6 +324,18 @@ def _create_with_event(columns: tuple[str, ...]) -> Insert:
     )
     chosen = select(*(bindparam(f"e_{key}", type_=events.c[key].type) for key in _EVENT_COLUMNS), created.c.id)
     return insert(events).from_select([*_EVENT_COLUMNS, "credential_id"], chosen)
+
+
+def _storage_failed(audit: AuditLog, workspace: Workspace, actor: str, error: SQLAlchemyError) -> StorageFailed:
+    # The statement and its parameters stay out of the log: they hold the ciphertext.
+    orig = getattr(error, "orig", None)  # the driver's error, on the DBAPIError kind
+    cause = type(orig).__name__ if orig is not None else "-"
+    log.error("storing a credential failed: %s (%s)", type(error).__name__, cause)
+    audit.record(workspace, actor, "credential.create", "failed", detail=f"database error: {type(error).__name__}")
+    return StorageFailed(
+        "The credential could not be saved (database error). Nothing was stored; "
+        "try again, and tell the bot's operators if it keeps happening."
+    )
 
 
 def _verification_values(verification: Verification, record: KeyRecord | None) -> dict[str, Any]:

@@ -26,8 +26,9 @@ def create_db_engine(
     """An engine tuned for concurrent requests.
 
     SQLite: WAL so readers never block the writer, and a busy timeout so writers queue instead of failing with
-    "database is locked". ``read_only`` (SQLite): the file is opened read-only and nothing is created, so a
-    read-only copy can be inspected. PostgreSQL: connecting gives up after ``connect_timeout`` seconds (a server
+    "database is locked"; ``secure_delete``, so that deleted or replaced content is zeroed rather than left in
+    free space (bot.infra.residue). ``read_only`` (SQLite): the file is opened read-only and nothing is created,
+    so a read-only copy can be inspected. PostgreSQL: connecting gives up after ``connect_timeout`` seconds (a server
     that accepts and never answers would otherwise hang for ever); a pooled connection the server dropped is found
     by SQLAlchemy's ``pool_pre_ping`` at checkout and replaced (a select() on the idle socket instead of the ping
     was worth under 5 % of the server CPU per wizard: docs/decisions/library-internals.md).
@@ -65,6 +66,7 @@ def _sqlite_engine(url: str, read_only: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted content zeroed in the pages (bot.infra.residue)
         cursor.close()
 
     return engine

@@ -19,6 +19,7 @@ from bot.credentials.vault import KeyRing
 from bot.keys.kms import key_ring_for
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra import http_pool, metrics
+from bot.infra.residue import Scrubber
 from bot.infra.db import count_round_trips, create_db_engine, read_session_factory, session_factory
 from bot.infra.settings import Settings
 from bot.slack.server.answer_first import AnswerFirstExecutor
@@ -44,6 +45,7 @@ class Services:
     owners: ChannelOwners | None = None  # which workspace owns each announcement/board channel
     background: list = field(default_factory=list)  # loops started by start_background()
     installations: SealedInstallationStore | None = None  # OAuth mode: one sealed bot token per workspace
+    scrubbing: AnswerFirstExecutor | None = None  # the residue scrubs after replaces and deletes (bot.infra.residue)
 
     @property
     def queries(self) -> CredentialQueries:
@@ -64,6 +66,8 @@ class Services:
             loop.stop()
         self.fair_use.close()
         self.executor.shutdown(wait=True)
+        if self.scrubbing is not None:  # after the listeners: a scrub they asked for still runs
+            self.scrubbing.shutdown(wait=True)
         self.engine.dispose()
 
 
@@ -107,8 +111,14 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
     sessions = session_factory(engine)
     key_ring = key_ring or key_ring_for(settings, sessions, create=True)
     executor = AnswerFirstExecutor(max_workers=max(8, settings.http_threads), thread_name_prefix="listener")
+    scrubbing = AnswerFirstExecutor(max_workers=1, thread_name_prefix="residue")  # one scrub at a time, after answers
     credentials = wiring.credential_service(
-        settings, sessions, key_ring, defer=executor.submit, reads=read_session_factory(engine)
+        settings,
+        sessions,
+        key_ring,
+        defer=executor.submit,
+        reads=read_session_factory(engine),
+        residue=Scrubber(engine, scrubbing.submit),
     )
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
     client = slack_client(settings)
@@ -128,4 +138,5 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         FairUse.on(engine, settings.provider_checks_per_minute),
         owners=ChannelOwners(client, org_wide=settings.org_wide_channels),
         installations=installations,
+        scrubbing=scrubbing,
     )

@@ -123,11 +123,12 @@ class InProcessBot(BotBase):
         deferred audit writes, Paddle checks) is done: what one test set in motion then never lands in the next
         one's calls. False if it was not done within ``timeout``."""
         # The listener pool counts lazy listeners, the work acks hand off and deferred audit writes (handed its
-        # submit when the services were built); the fair-use pool counts Test connection and Replace.
+        # submit when the services were built); the fair-use pool counts Test connection and Replace; the residue
+        # pool the scrubs after replaces and deletes.
         services = self.services
         if services is None:
             return True
-        pools = (services.executor, services.fair_use)
+        pools = tuple(p for p in (services.executor, services.fair_use, services.scrubbing) if p is not None)
         # Work on one pool may hand work to the other: idle means both idle in one pass.
         return all(pool.wait_idle(timeout) for pool in pools) and all(pool.wait_idle(timeout) for pool in pools)
 
