@@ -24,12 +24,15 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.infra.db import SQLITE_BUSY_TIMEOUT_MS
+
 log = logging.getLogger(__name__)
 
 # The tables whose rows hold ciphertext: only these are ever scrubbed (their names go into VACUUM unquoted).
 CIPHERTEXT_TABLES = ("credentials", "slack_installations", "data_keys")
 LOCK_TIMEOUT_MS = 2_000  # one attempt at the exclusive lock; then requests run again and the next attempt waits
 POLL_SECONDS = 0.1
+CHECKPOINT_BUSY_MS = 100  # how long one checkpoint attempt waits for readers (holding the write lock meanwhile)
 
 _NEXT_XID = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
 # Transactions in this database, and replication slots, that may still read a row version the change replaced:
@@ -80,7 +83,13 @@ def _checkpoint(engine: Engine, deadline: float) -> None:
     """Every page into the database file, the write-ahead log emptied (readers must let go of old snapshots)."""
     while True:
         with engine.connect() as connection:
-            busy, _log_pages, _moved = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            # While a TRUNCATE checkpoint waits for readers it holds the write lock: wait briefly per attempt, so a
+            # long reader stalls the bot's writers for a moment between attempts, not a whole busy timeout.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+            try:
+                busy, _log_pages, _moved = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            finally:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if not busy:
             return
         if time.monotonic() >= deadline:
