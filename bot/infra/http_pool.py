@@ -58,7 +58,8 @@ class ConnectionPool:
         if parts.query:
             target += "?" + parts.query
         for attempt in (1, 2):
-            connection, reused = self._take(key, _budget(timeout, deadline))
+            # The retry takes a new connection: the others kept from the same burst went stale together.
+            connection, reused = self._take(key, _budget(timeout, deadline), fresh=attempt == 2)
             watchdog = _Watchdog(connection, deadline) if deadline is not None else None
             try:
                 if watchdog is not None:
@@ -88,9 +89,11 @@ class ConnectionPool:
             return response.status, response.headers, data
         raise AssertionError("unreachable")
 
-    def _take(self, key: tuple[str, str, int], timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+    def _take(
+        self, key: tuple[str, str, int], timeout: float, *, fresh: bool = False
+    ) -> tuple[http.client.HTTPConnection, bool]:
         with self._lock:
-            idle = self._idle.get(key)
+            idle = None if fresh else self._idle.get(key)
             if idle:
                 connection = idle.pop()
                 connection.timeout = timeout

@@ -108,6 +108,32 @@ def test_a_connection_closed_while_idle_is_replaced_without_an_error(pool_class)
 
 
 @POOLS
+def test_when_every_kept_connection_was_closed_while_idle_the_retry_takes_a_new_one(pool_class):
+    """Several connections kept from a burst all go stale together (the server's idle timeout): the one retry must
+    not take another of them (a BrokenPipeError reached the access check, which then refused a member)."""
+    server = CountingServer()
+    server.RequestHandlerClass = ClosingHandler
+    pool = pool_class()
+    try:
+        barrier = threading.Barrier(4)
+
+        def burst() -> None:
+            barrier.wait()
+            pool.request("GET", server.url + "/burst")
+
+        threads = [threading.Thread(target=burst) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for path in ("/a", "/b"):
+            assert pool.request("GET", server.url + path)[0] == 200
+    finally:
+        pool.close()
+        server.shutdown()
+
+
+@POOLS
 def test_a_redirect_is_returned_not_followed(server, pool_class):
     server.answers.append((302, {"Location": server.url + "/elsewhere"}, {"moved": True}))
     pool = pool_class()
