@@ -251,9 +251,9 @@ class ReadFirstWorker(ThreadWorker):
             conn, reading = next(iter(self.reading.items()))
             if reading.deadline > now:
                 break
-            stage = reading.stage
+            # counted before the close: whoever sees the connection end can already read the count
+            self.slow_log.closed(reading.stage, len(reading.data), conn.client, self.read_timeout)
             self.finish(conn, reading, answer(408) if reading.data else b"")
-            self.slow_log.closed(stage, len(reading.data), conn.client, self.read_timeout)
 
 
 def _send(sock: Any, data: bytes) -> None:
