@@ -37,7 +37,7 @@ DOCUMENTED_KEYS = {
 # Where the secret's "_" and "-" may sit: random (anywhere, or nowhere), leading, trailing, inside, both ends.
 SHAPES = ("random", "leading", "trailing", "inside", "edges")
 _ENVIRONMENTS = {"live": "live", "production": "live", "sdbx": "sdbx", "sandbox": "sdbx"}
-MODES = ("ok", "down", "error500", "slow", "garbage", "trickle", "wrong_record")
+MODES = ("ok", "down", "error500", "slow", "held", "garbage", "trickle", "wrong_record")
 
 
 def _fixture(name: str) -> Any:
@@ -177,6 +177,9 @@ class FakePaddle(LoopbackHTTPServer):
         self.mode = "ok"
         #: delay applied in "slow" mode before answering normally
         self.slow_seconds: float = 10
+        #: "held" mode: every answer waits until release() (30 s at most, a hang guard), so a test decides when
+        #: Paddle has answered instead of racing a delay
+        self._released = threading.Event()
         #: "trickle" mode: the pause between two bytes of an answer; set when the client closed midway / got all
         self.trickle_seconds: float = 0.5
         self.trickle_abandoned = threading.Event()
@@ -220,7 +223,12 @@ class FakePaddle(LoopbackHTTPServer):
         """Forget recorded requests and restore default configuration."""
         with self._lock:
             self._requests.clear()
+        self.release()  # nothing held stays waiting for a test that has ended
         self._configure_defaults()
+
+    def release(self) -> None:
+        """Let every answer held in "held" mode (and any later one) go."""
+        self._released.set()
 
     def _record(self, request: PaddleRequest) -> None:
         with self._lock:
@@ -243,6 +251,8 @@ class FakePaddle(LoopbackHTTPServer):
             return 200, b"<html><body>Upstream gateway says hello</body></html>"
         if mode == "slow":
             self._stopping.wait(self.slow_seconds)
+        if mode == "held":
+            self._released.wait(30)
 
         denied = self._check_auth(headers)  # Paddle authenticates before it routes: no key, no 404 either
         if denied:
