@@ -13,10 +13,11 @@ import logging
 import re
 import sys
 import threading
+import time
 import urllib.parse
 from contextlib import contextmanager
 from datetime import datetime, UTC
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from bot.credentials import catalog
 from bot.credentials.key_shapes import SLACK_TOKEN
@@ -229,3 +230,24 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = (), log_form
     # slack-sdk decides whether to build a Web API call's debug line from its logger's own level, not the
     # effective one: left unset (0), it formatted every request's JSON body into a string that INFO then dropped.
     logging.getLogger(SLACK_CLIENT_LOGGER).setLevel(level)
+
+
+class EveryFewSeconds:
+    """One log line per ``every`` seconds at most, for what an attacker can make happen at will (refused
+    requests, slow clients): ``due()`` is how many were held back since the last line when a line is due now,
+    else None (and this one is counted as held back)."""
+
+    def __init__(self, every: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self._lock = threading.Lock()
+        self._last = -every
+        self._held = 0
+
+    def due(self) -> int | None:
+        with self._lock:
+            now = self.clock()
+            if now - self._last < self.every:
+                self._held += 1
+                return None
+            held, self._held, self._last = self._held, 0, now
+            return held

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import re
-import threading
 import time
 import urllib.parse
 from http import HTTPStatus
@@ -24,6 +23,7 @@ from bot.infra import metrics
 from bot.slack.server.answer_first import ThenRelease
 from bot.slack.app import build_app
 from bot.infra.db import check_database
+from bot.infra.logs import EveryFewSeconds
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -184,10 +184,7 @@ class SignatureDoor:
 
     def __init__(self, signing_secret: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.verifier = SignatureVerifier(signing_secret)
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._last_logged = -self.LOG_EVERY
-        self._unlogged = 0
+        self.lines = EveryFewSeconds(self.LOG_EVERY, clock)
 
     def unsigned(self, environ: dict, body: bytes) -> str | None:
         """Why the request is not Slack's (missing, stale or wrong signature), or None when it is."""
@@ -205,12 +202,9 @@ class SignatureDoor:
         return reason
 
     def _log(self, reason: str, size: int, content_type: str) -> None:
-        with self._lock:
-            now = self.clock()
-            if now - self._last_logged < self.LOG_EVERY:
-                self._unlogged += 1
-                return
-            others, self._unlogged, self._last_logged = self._unlogged, 0, now
+        others = self.lines.due()
+        if others is None:
+            return
         log.warning(
             "refused a request that is not signed by Slack (%s; %d bytes; %s)%s",
             reason,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import logging
 import selectors
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,6 +27,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 from bot.infra import metrics
+from bot.infra.logs import EveryFewSeconds
 
 log = logging.getLogger(__name__)
 
@@ -129,19 +129,13 @@ class SlowClientLog:
     LOG_EVERY = 10.0
 
     def __init__(self, clock=time.monotonic) -> None:
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._last_logged = -self.LOG_EVERY
-        self._unlogged = 0
+        self.lines = EveryFewSeconds(self.LOG_EVERY, clock)
 
     def closed(self, stage: str, received: int, peer: Any, deadline: float) -> None:
         metrics.slow_client(stage)
-        with self._lock:
-            now = self.clock()
-            if now - self._last_logged < self.LOG_EVERY:
-                self._unlogged += 1
-                return
-            others, self._unlogged, self._last_logged = self._unlogged, 0, now
+        others = self.lines.due()
+        if others is None:
+            return
         where = peer[0] if isinstance(peer, tuple) and peer else "unknown address"
         log.warning(
             "closed a connection that did not send its request within %g s (%s unfinished; %d bytes; from %s)%s",
