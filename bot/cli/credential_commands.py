@@ -111,7 +111,7 @@ def purge_credentials(args: argparse.Namespace) -> None:
     with keys_and_database.open_existing(settings) as opened:
         count, settings_count = opened.purge_workspace(args.workspace, cli_actor())
         print(
-            f"deleted {count} credential(s) and {settings_count} saved setting(s) of {args.workspace} (audited)",
+            f"deleted {count} credential(s) of {args.workspace} and {settings_count} saved setting(s) (audited)",
             flush=True,
         )
         print(opened.scrub(("credentials",), after=f"the {count} credential(s) are deleted"))

@@ -177,7 +177,7 @@ def test_purge_removes_the_workspaces_saved_settings_with_its_credentials(deploy
     env = deployment | OAUTH
     purged = run_cli(["credentials", "purge", "--workspace", GONE, "--yes"], env, tmp_path)
     assert purged.returncode == 0, purged.stderr
-    assert f"deleted 0 credential(s) and 1 saved setting(s) of {GONE} (audited)" in purged.stdout
+    assert f"deleted 0 credential(s) of {GONE} and 1 saved setting(s) (audited)" in purged.stdout
     after = {
         row["workspace_id"]: row for row in json.loads(run_cli(["workspaces", "list", "--json"], env, tmp_path).stdout)
     }
