@@ -15,6 +15,7 @@ from bot.credentials.ports import Residue
 from bot.credentials.service import CredentialService
 from bot.credentials.vault import KeyRing
 from bot.credentials.wizard_checks import WizardChecks
+from bot.credentials.workspace_settings import SettingDefaults
 from bot.infra import metrics
 from bot.infra.logs import REDACTOR
 from bot.infra.secret import Secret
@@ -67,3 +68,14 @@ def credential_service(
 
 def wizard_checks(settings: Settings, service: CredentialService) -> WizardChecks:
     return WizardChecks(service.queries, verify_keys=settings.verify_keys)
+
+
+def setting_defaults(settings: Settings) -> SettingDefaults:
+    """The environment's settings as every workspace's defaults (bot.credentials.workspace_settings): a workspace
+    that saved nothing behaves as the whole deployment did before workspaces had settings."""
+    return SettingDefaults(
+        notify_channels=settings.notify_channels,
+        board_channel=settings.board_channel,
+        admins=settings.admins,
+        viewers=settings.viewers,
+    )

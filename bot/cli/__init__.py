@@ -1,5 +1,5 @@
-"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal, reminders run, audit,
-check.
+"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal, workspaces list|show,
+reminders run, audit, check.
 
 One module per command group; ``keys_and_database`` is the one that opens settings, keys and the database.
 ``main`` is the one error handler: an expected failure is one line on stderr and exit 2 (configuration, usage)
@@ -24,6 +24,7 @@ from bot.cli import (
     reminder_commands,
     schema,
     serve,
+    workspace_commands,
 )
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.infra.files import UnsafePath
@@ -59,6 +60,7 @@ def parser() -> argparse.ArgumentParser:
     key_commands.add_commands(commands, positive)
     credential_commands.add_commands(commands)
     installation_commands.add_commands(commands)
+    workspace_commands.add_commands(commands)
     reminder_commands.add_commands(commands)
     audit_trail.add_commands(commands, positive)
     deployment_check.add_commands(commands)

@@ -41,7 +41,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     reveal = creds_cmd.add_parser("reveal", help="write the decrypted key to standard output (audited)")
     reveal.add_argument("id")
     reveal.set_defaults(func=reveal_key)
-    purge = creds_cmd.add_parser("purge", help="delete every credential of a workspace (audited)")
+    purge = creds_cmd.add_parser("purge", help="delete every credential and saved setting of a workspace (audited)")
     purge.add_argument("--workspace", type=workspace_id, required=True, help="team id T… or enterprise id E…")
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge.set_defaults(func=purge_credentials)
@@ -102,11 +102,16 @@ def purge_credentials(args: argparse.Namespace) -> None:
             raise CommandFailed(
                 "credentials purge deletes for good: pass --yes, or run it at a terminal to be asked", EXIT_CONFIG
             )
-        answer = input(f"Delete every credential of {args.workspace}? Type the workspace id to confirm: ")
+        answer = input(
+            f"Delete every credential and saved setting of {args.workspace}? Type the workspace id to confirm: "
+        )
         if answer.strip() != args.workspace:
             raise CommandFailed("not confirmed: nothing was deleted", EXIT_RUNTIME)
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings) as opened:
-        count = opened.purge_workspace(args.workspace, cli_actor())
-        print(f"deleted {count} credential(s) of {args.workspace} (audited)", flush=True)
+        count, settings_count = opened.purge_workspace(args.workspace, cli_actor())
+        print(
+            f"deleted {count} credential(s) of {args.workspace} and {settings_count} saved setting(s) (audited)",
+            flush=True,
+        )
         print(opened.scrub(("credentials",), after=f"the {count} credential(s) are deleted"))

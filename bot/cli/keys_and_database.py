@@ -211,7 +211,8 @@ class Opened(runtime.Opened):
             except VaultError as error:
                 raise CommandFailed(f"cannot rotate the Slack installations' tokens: {error}", EXIT_CONFIG) from None
 
-    def purge_workspace(self, workspace_id: str, actor: str) -> int:
+    def purge_workspace(self, workspace_id: str, actor: str) -> tuple[int, int]:
+        """Its credentials and saved settings deleted (bot.credentials.purge); how many of each."""
         from bot.credentials.audit import AuditLog
         from bot.credentials.purge import purge_workspace
 
@@ -234,6 +235,14 @@ class Opened(runtime.Opened):
             ) from None
         how = "a checkpoint of SQLite's write-ahead log" if self.engine.dialect.name == "sqlite" else "VACUUM FULL"
         return f"old ciphertexts scrubbed from the database's files ({how} of {', '.join(tables)}, {seconds:.2f} s)"
+
+    def workspaces(self) -> list:
+        """Every known workspace and its settings in effect (bot.credentials.tenants), defaults from settings."""
+        from bot.credentials.tenants import known_workspaces
+        from bot.wiring import setting_defaults
+
+        with database_errors(self.settings):
+            return known_workspaces(self.sessions, setting_defaults(self.settings), self.settings.oauth_mode)
 
     def installations(self) -> list[dict]:
         from bot.slack.oauth.installation_store import installation_facts

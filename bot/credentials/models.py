@@ -214,6 +214,27 @@ class SlackInstallation(Base):
     __table_args__ = (Index("uq_slack_installations_workspace", "enterprise_id", "team_id", unique=True),)
 
 
+class WorkspaceSetting(Base):
+    """One setting saved by one workspace (a team, T…) or by an Enterprise org (E…) for its teams: one row per
+    setting, so saves of different settings never meet, and a version per row that a save updates only over
+    the version it read (bot.credentials.workspace_settings_save). ``value`` is JSON; NULL once a saved value is
+    cleared (the row keeps its version, so a stale save is still seen as one)."""
+
+    __tablename__ = "workspace_settings"
+
+    scope_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # T… or E…
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The team's org when it was saved from an org's workspace ("" for none, or when scope_id is the org itself):
+    # `credentials purge --workspace E…` removes the org's teams' settings too.
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="")
+    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+
+    __table_args__ = (Index("ix_workspace_settings_enterprise", "enterprise_id"),)
+
+
 class OAuthState(Base):
     """A state used at /slack/oauth_redirect, by its nonce, kept until the state expires: each signed state
     (bot.slack.oauth.signed_state) is good once, on any instance. /slack/install writes nothing here."""

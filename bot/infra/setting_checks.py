@@ -13,12 +13,11 @@ from pydantic import BeforeValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from bot.credentials import catalog
+from bot.credentials.slack_ids import CHANNEL_ID_PATTERN, PRINCIPAL_PATTERN
 from bot.infra.encryption_keys import EncryptionKey, parse_encryption_keys
 from bot.infra.secret import Secret
 
 
-CHANNEL_ID_PATTERN = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-PRINCIPAL_PATTERN = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # users (U…, W… on Enterprise Grid) and user groups (S…)
 CLIENT_ID_PATTERN = re.compile(r"^\d+\.\d+$")  # Slack's "Client ID": two runs of digits around a dot
 PLACEHOLDER_PATTERN = re.compile(r"\.\.\.|…|<[^<>]+>")  # "xoxb-...", "xoxb-…", "<your token>"
 BARE_PREFIXES = ("xoxb-", "xapp-")  # what .env.example used to ship: a token prefix with nothing after it

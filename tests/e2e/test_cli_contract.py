@@ -24,6 +24,9 @@ READ_ONLY = (
     ["keys", "status"],
     ["audit"],
     ["audit", "--json"],
+    ["workspaces", "list"],
+    ["workspaces", "list", "--json"],
+    ["workspaces", "show", "T0NOBODY"],
 )
 UNREACHABLE_POSTGRES = "postgresql://credbot:hunter2-secret@127.0.0.1:1/credbot"
 

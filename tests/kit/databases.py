@@ -19,7 +19,15 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # children first
-TABLES = ("audit_events", "reminders", "board_messages", "home_viewers", "provider_checks", "credentials")
+TABLES = (
+    "audit_events",
+    "reminders",
+    "board_messages",
+    "home_viewers",
+    "provider_checks",
+    "workspace_settings",
+    "credentials",
+)
 
 
 def postgres_base_url() -> str:
