@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -12,23 +13,31 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.models import Credential, Reminder
 from bot.credentials.queries import SHOWN_COLUMNS, summary_of
-from bot.credentials.types import CredentialSummary
+from bot.credentials.types import CredentialSummary, Workspace
 
 REMIND_BEFORE = timedelta(days=7)
 EXPIRES_SOON, EXPIRED = "expires_soon", "expired"
 CLAIMER = f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def due(sessions: sessionmaker[Session], now: datetime) -> list[tuple[CredentialSummary, str]]:
-    """Credentials whose key expires within 7 days (or has expired) and whose reminder nobody has claimed.
+def due(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    lead_of: Callable[[Workspace], timedelta] | None = None,
+    longest: timedelta = REMIND_BEFORE,
+) -> list[tuple[CredentialSummary, str]]:
+    """Credentials whose key expires within their workspace's reminder lead (``lead_of``; 7 days when not given)
+    or has expired, and whose reminder nobody has claimed. ``longest``: no lead is longer (what the query reads).
 
     A key that has expired gets only the "expired" reminder; a revoked key gets none.
     """
+    if lead_of is None:
+        lead_of, longest = (lambda _workspace: REMIND_BEFORE), REMIND_BEFORE
     rows = []
     with sessions() as session:
         for kind, condition in (
             (EXPIRED, Credential.key_expires_at <= now),
-            (EXPIRES_SOON, and_(Credential.key_expires_at > now, Credential.key_expires_at <= now + REMIND_BEFORE)),
+            (EXPIRES_SOON, and_(Credential.key_expires_at > now, Credential.key_expires_at <= now + longest)),
         ):
             claimed = select(Reminder.id).where(
                 Reminder.credential_id == Credential.id,
@@ -42,7 +51,13 @@ def due(sessions: sessionmaker[Session], now: datetime) -> list[tuple[Credential
                 .order_by(Credential.key_expires_at)
             )
             rows += [(summary_of(row), kind) for row in session.execute(query).all()]
-    return rows
+    leads: dict[Workspace, timedelta] = {}  # read once per workspace
+
+    def within_lead(item: CredentialSummary) -> bool:
+        lead = leads.setdefault(item.workspace, lead_of(item.workspace))
+        return item.key_expires_at is not None and item.key_expires_at <= now + lead
+
+    return [(item, kind) for item, kind in rows if kind == EXPIRED or within_lead(item)]
 
 
 def claim(sessions: sessionmaker[Session], item: CredentialSummary, kind: str, now: datetime) -> bool:

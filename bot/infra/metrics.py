@@ -111,6 +111,11 @@ def end_request() -> None:
     _request.kind = BACKGROUND
 
 
+def name_work(kind: str) -> None:
+    """Name this thread's own work (a background loop of its own) for the database round trips it makes."""
+    _request.kind = label(kind)
+
+
 def current_kind() -> str:
     return getattr(_request, "kind", UNVERIFIED)
 

@@ -1,8 +1,10 @@
 """Who may do what: credential admins (create and change) and viewers (list), and before either the outsider
 rule: someone of another organisation (a Slack Connect channel) is refused unless named by user id.
 
-``CREDBOT_ADMINS`` and ``CREDBOT_VIEWERS`` list Slack user ids (U…, W…) and
-user-group ids (S…). Group members come from ``usergroups.users.list`` and are
+Who may manage and who may view are the request's workspace's settings in effect (``rules``: its saved
+``admins`` and ``viewers``, else ``CREDBOT_ADMINS`` and ``CREDBOT_VIEWERS``, bot.slack.settings_book), each a list
+of Slack user ids (U…, W…) and user-group ids (S…); settings that cannot be read refuse (fail closed).
+Group members come from ``usergroups.users.list`` and are
 cached per workspace for five minutes; when membership cannot be read the
 answer is "no" (fail closed), and the failure is not cached, so the next
 request asks Slack again. No admins configured: everyone may manage. No
@@ -11,8 +13,8 @@ viewers configured: everyone in the workspace may list.
 ``may`` is the one decision for everything that shows or changes credentials: every listener asks it (through
 bot.slack.listeners.common.permitted) and so does every redraw of a Credentials tab (broadcast.home_tab_refresh).
 
-The cache only saves Slack calls: every instance reaches the same answer from
-Slack, so nothing a later request needs lives in one process.
+The group cache only saves Slack calls: every instance reaches the same answer from Slack. The settings come
+from the process's settings book, reloaded every two seconds (a change saved elsewhere applies within that).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from bot.slack.requester import Requester
 from bot.slack.slack_lookup import SlackLookup
 from bot.slack.ui.text import mention
 
+Rules = tuple[tuple[str, ...], tuple[str, ...] | None]  # (admins, viewers) in effect for a workspace
+
 
 GROUP_CACHE_SECONDS = 300
 MANAGE = "manage"
@@ -37,6 +41,10 @@ OUTSIDER_REFUSAL = (
     ":no_entry: Credbot is for members of this workspace: credentials are shown only to people of the workspace "
     "that owns them. If you need access from another organisation, ask the bot's operators to name you in "
     "CREDBOT_VIEWERS (or CREDBOT_ADMINS to manage them)."
+)
+UNREADABLE_RULES = (
+    ":warning: Credbot cannot read this workspace's settings just now, so it cannot say who may do this. "
+    "Try again in a minute."
 )
 
 
@@ -69,7 +77,11 @@ class AccessPolicy:
         client: WebClient,
         clock: Callable[[], float] = time.monotonic,
         ttl: float = GROUP_CACHE_SECONDS,
+        rules: Callable[[Workspace], Rules] | None = None,
     ) -> None:
+        """``admins``/``viewers``: the rules of a workspace when ``rules`` (each workspace's in effect) is not
+        given."""
+        self.rules_of = rules
         self.admins = tuple(admins)
         self.viewers = None if viewers is None else tuple(viewers)
         self.client = client
@@ -77,37 +89,52 @@ class AccessPolicy:
         self.ttl = ttl
         self._lookups = SlackLookup(ttl, clock)
 
-    @property
-    def open_to_everyone(self) -> bool:
-        return not self.admins
+    def rules(self, workspace: Workspace) -> Rules:
+        """(admins, viewers) in effect for ``workspace``; raises when its settings cannot be read."""
+        if self.rules_of is None:
+            return self.admins, self.viewers
+        admins, viewers = self.rules_of(workspace)
+        return tuple(admins), None if viewers is None else tuple(viewers)
 
-    def may_manage(self, workspace: Workspace, user_id: str, *, token: str | None = None) -> Decision:
+    def may_manage(
+        self, workspace: Workspace, user_id: str, *, token: str | None = None, rules: Rules | None = None
+    ) -> Decision:
         """Create, replace, rename, delete (admins only; ``may`` adds the outsider rule)."""
-        if not self.admins:
+        admins, _ = rules or self.rules(workspace)
+        if not admins:
             return Decision(True, "no admins configured")
-        return self._member(workspace, user_id, self.admins, token)
+        return self._member(workspace, user_id, admins, token)
 
-    def may_view(self, workspace: Workspace, user_id: str, *, token: str | None = None) -> Decision:
+    def may_view(
+        self, workspace: Workspace, user_id: str, *, token: str | None = None, rules: Rules | None = None
+    ) -> Decision:
         """List credentials, copy an id. Admins may always view (``may`` adds the outsider rule)."""
-        if self.viewers is None:
+        admins, viewers = rules or self.rules(workspace)
+        if viewers is None:
             return Decision(True, "everyone may view")
-        return self._member(workspace, user_id, self.viewers + self.admins, token)
+        return self._member(workspace, user_id, viewers + admins, token)
 
     def may(self, kind: str, who: Requester, *, token: str | None = None) -> Decision:
         """The decision for ``who`` to ``kind`` (manage/view) the credentials of their request's workspace: first
         the outsider rule (``membership``; someone of another organisation is refused unless a setting names them by
-        user id: a group of ours or "everyone" never reaches into another organisation), then admins/viewers.
+        user id: a group of ours or "everyone" never reaches into another organisation), then admins/viewers, as
+        the workspace's settings in effect say (unreadable: refused).
         ``token``: the request's (OAuth mode: the installation's) for the Slack calls it may need."""
+        try:
+            rules = self.rules(who.workspace)
+        except Exception as error:  # fail closed: nobody is let in on settings nobody could read
+            return Decision(False, f"workspace settings could not be read ({type(error).__name__})", UNREADABLE_RULES)
+        admins, viewers = rules
         member = self.membership(who, token=token)
         if not member:
-            named = self.admins if kind == MANAGE else (self.viewers or ()) + self.admins
+            named = admins if kind == MANAGE else (viewers or ()) + admins
             if who.user_id not in named:
                 return Decision(False, f"{member.reason}, not named", OUTSIDER_REFUSAL)
         if kind == MANAGE:
-            decision = self.may_manage(who.workspace, who.user_id, token=token)
+            decision = self.may_manage(who.workspace, who.user_id, token=token, rules=rules)
         else:
-            decision = self.may_view(who.workspace, who.user_id, token=token)
-        return decision if decision else Decision(False, decision.reason, self.refusal(kind))
+            decision = self.may_view(who.workspace, who.user_id, token=token, rules=rules)
+        return decision if decision else Decision(False, decision.reason, self.refusal(kind, rules))
 
     def membership(self, who: Requester, *, token: str | None = None) -> Decision:
         """Whether ``who`` belongs where their request acts: in a workspace install, to its workspace; in an
@@ -133,17 +160,18 @@ class AccessPolicy:
             return Decision(False, f"{OUTSIDER}: of {person.team_id}, not {workspace.team_id}")
         return Decision(True, "member")
 
-    def who_to_ask(self, kind: str) -> str:
-        """The people and groups to name in a refusal."""
-        principals = self.admins if kind == MANAGE or not self.viewers else self.viewers
+    def who_to_ask(self, kind: str, rules: Rules | None = None) -> str:
+        """The people and groups to name in a refusal (``rules``: the workspace's; else the defaults)."""
+        admins, viewers = rules or (self.admins, self.viewers)
+        principals = admins if kind == MANAGE or not viewers else viewers
         return ", ".join(f"<!subteam^{p}>" if p.startswith("S") else mention(p) for p in principals[:10])
 
-    def refusal(self, kind: str) -> str:
-        if not self.who_to_ask(kind):  # open to everyone here, so the refused person is from elsewhere
+    def refusal(self, kind: str, rules: Rules | None = None) -> str:
+        if not self.who_to_ask(kind, rules):  # open to everyone here, so the refused person is from elsewhere
             return OUTSIDER_REFUSAL
         action = "create or change credentials" if kind == MANAGE else "see credentials"
         holders = "credential admins" if kind == MANAGE else "credential viewers"
-        return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind)} if you need access."
+        return f":no_entry: Only {holders} can {action}. Ask {self.who_to_ask(kind, rules)} if you need access."
 
     def person(self, who: Requester, *, token: str | None = None) -> Person | None:
         """users.info on ``who``, kept like group members (per workspace and person); None when unreadable."""

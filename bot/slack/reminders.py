@@ -1,4 +1,7 @@
-"""Key expiry reminders: 7 days before a Paddle key expires, and again when it has.
+"""Key expiry reminders: a workspace's reminder lead (its saved ``reminder_days``, else 7 days) before a Paddle
+key expires, and again when it has; sent to the workspace's notification channels in effect (saved, else
+CREDBOT_NOTIFY_CHANNELS), or to the creator when there are none. Settings that cannot be read end the check
+before anything is claimed: the next check sends what is due.
 
 A check runs in every instance once a day (``CREDBOT_REMINDER_INTERVAL_SECONDS``). Before sending, a reminder
 is *claimed* by inserting its row: (credential, kind, expiry) is unique, so when several instances check at
@@ -10,13 +13,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, UTC
+from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.credentials.expiry import claim, due, record_outcome
+from bot.credentials.types import Workspace
+from bot.credentials.workspace_settings import REMINDER_DAYS, WorkspaceSettings
 from bot.infra import metrics
 from bot.slack.broadcast.announcements import notify_channels
 from bot.slack.ui.channel_messages import reminder_message
@@ -35,8 +40,11 @@ class ReminderServices(Protocol):
     credentials: CredentialService
     owners: ChannelOwners | None
 
+    def settings_for(self, workspace: Workspace) -> WorkspaceSettings: ...
+
 
 log = logging.getLogger(__name__)
+LONGEST_LEAD = timedelta(days=REMINDER_DAYS[1])  # no saved lead is longer
 
 
 def run_expiry_check(
@@ -46,11 +54,12 @@ def run_expiry_check(
     now = now or datetime.now(UTC)
     credentials = services.credentials
     sent = []
-    for item, kind in due(credentials.sessions, now):
+    lead_of = lambda workspace: services.settings_for(workspace).reminder_lead  # noqa: E731
+    for item, kind in due(credentials.sessions, now, lead_of, LONGEST_LEAD):
+        channels = list(services.settings_for(item.workspace).notify_channels)  # read before the claim
         if not claim(credentials.sessions, item, kind, now):
             continue
         text, blocks = reminder_message(item, kind, now)
-        channels = list(services.settings.notify_channels)
         if channels:
             results = notify_channels(client, channels, text, blocks, services.owners, item.workspace)
             outcome = ", ".join(f"{r.channel}:{'ok' if r.ok else r.error}" for r in results)

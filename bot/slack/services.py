@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -15,7 +16,9 @@ from sqlalchemy import Engine
 from bot import wiring
 from bot.credentials.queries import CredentialQueries
 from bot.credentials.service import CredentialService
+from bot.credentials.types import Workspace
 from bot.credentials.vault import KeyRing
+from bot.credentials.workspace_settings import WorkspaceSettings
 from bot.keys.kms import key_ring_for
 from bot.credentials.wizard_checks import WizardChecks
 from bot.infra import http_pool, metrics
@@ -26,7 +29,8 @@ from bot.slack.server.answer_first import AnswerFirstExecutor
 from bot.slack.broadcast.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
 from bot.slack.web_client import client_class
-from bot.slack.access import AccessPolicy
+from bot.slack.access import AccessPolicy, Rules
+from bot.slack.settings_book import SettingsBook
 from bot.slack.oauth.installation_store import SealedInstallationStore
 
 
@@ -46,6 +50,14 @@ class Services:
     background: list = field(default_factory=list)  # loops started by start_background()
     installations: SealedInstallationStore | None = None  # OAuth mode: one sealed bot token per workspace
     scrubbing: AnswerFirstExecutor | None = None  # the residue scrubs after replaces and deletes (bot.infra.residue)
+    book: SettingsBook | None = None  # each workspace's settings in effect (saved, else the environment's)
+
+    def settings_for(self, workspace: Workspace) -> WorkspaceSettings:
+        """``workspace``'s settings in effect: its notification and board channels, admins, viewers, reminder
+        lead (raises bot.slack.settings_book.SettingsUnavailable when they could not be read lately)."""
+        if self.book is None:
+            raise RuntimeError("no settings book: build the services with build_services")
+        return self.book.of(workspace)
 
     @property
     def queries(self) -> CredentialQueries:
@@ -62,6 +74,8 @@ class Services:
         self.background.append(ReminderLoop(self, self.slack, self.settings.reminder_interval).start())
 
     def close(self) -> None:
+        if self.book is not None:
+            self.book.stop()
         for loop in self.background:
             loop.stop()
         self.fair_use.close()
@@ -120,7 +134,8 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         reads=read_session_factory(engine),
         residue=Scrubber(engine, scrubbing.submit),
     )
-    access = AccessPolicy(settings.admins, settings.viewers, access_client(settings))
+    book = SettingsBook(read_session_factory(engine), wiring.setting_defaults(settings)).start()
+    access = AccessPolicy(settings.admins, settings.viewers, access_client(settings), rules=rules_in(book))
     client = slack_client(settings)
     installations = None
     if settings.oauth_mode:
@@ -139,4 +154,15 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         owners=ChannelOwners(client, org_wide=settings.org_wide_channels),
         installations=installations,
         scrubbing=scrubbing,
+        book=book,
     )
+
+
+def rules_in(book: SettingsBook) -> Callable[[Workspace], Rules]:
+    """Who may manage and view in a workspace, as its settings in effect say."""
+
+    def rules(workspace: Workspace) -> Rules:
+        found = book.of(workspace)
+        return found.admins, found.viewers
+
+    return rules

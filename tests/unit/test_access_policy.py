@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_group_cache_expires_after_five_minutes():
     from bot.slack.access import AccessPolicy
@@ -131,3 +133,47 @@ def test_the_payload_says_where_the_person_belongs_or_users_info_is_asked():
     assert requester_of(plain, home, here, "U1").ask_slack  # the Home tab says nothing of the person
     org = requester_of(SimpleNamespace(is_enterprise_install=True), command, here, "U1")
     assert org.org_wide and org.ask_slack  # a workspace id alone does not name its organisation
+
+
+def test_each_workspace_is_governed_by_its_own_rules_and_unreadable_settings_refuse():
+    from bot.credentials.types import Workspace as Scope
+    from bot.slack.access import AccessPolicy
+    from bot.slack.requester import Requester
+
+    def rules(workspace):
+        if workspace.team_id == "T0BROKEN":
+            raise RuntimeError("database unreachable")
+        return (("U0OWNADMIN",), None) if workspace.team_id == "T0SAVED" else (("U0ADMIN",), None)
+
+    policy = AccessPolicy(["U0ADMIN"], None, People(), rules=rules)
+    saved, plain, broken = Scope("", "T0SAVED"), Scope("", "T0PLAIN"), Scope("", "T0BROKEN")
+    assert policy.may("manage", Requester("U0OWNADMIN", saved, ask_slack=False))
+    refused = policy.may("manage", Requester("U0ADMIN", saved, ask_slack=False))
+    assert not refused and "<@U0OWNADMIN>" in refused.message and "<@U0ADMIN>" not in refused.message
+    assert policy.may("manage", Requester("U0ADMIN", plain, ask_slack=False))
+    unreadable = policy.may("view", Requester("U0ADMIN", broken, ask_slack=False))
+    assert not unreadable and "could not be read" in unreadable.reason
+
+
+def test_a_settings_book_that_cannot_read_refuses_rather_than_use_the_defaults(tmp_path):
+    from sqlalchemy import text
+
+    from bot.credentials.types import Workspace as Scope
+    from bot.credentials.workspace_settings import SettingDefaults
+    from bot.infra.db import create_db_engine, session_factory, upgrade
+    from bot.slack.settings_book import SettingsBook, SettingsUnavailable
+
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    upgrade(url)
+    engine = create_db_engine(url)
+    now = [0.0]
+    book = SettingsBook(session_factory(engine), SettingDefaults(admins=("U0ADMIN",)), stale=30, clock=lambda: now[0])
+    assert book.of(Scope("", "T0A")).admins == ("U0ADMIN",)  # loaded on first use
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE workspace_settings"))
+    now[0] = 10.0
+    assert book.of(Scope("", "T0A")).admins == ("U0ADMIN",)  # fresh enough: no query
+    now[0] = 31.0
+    with pytest.raises(SettingsUnavailable):
+        book.of(Scope("", "T0A"))
+    engine.dispose()

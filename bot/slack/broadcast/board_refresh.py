@@ -1,5 +1,6 @@
-"""The board: with CREDBOT_BOARD_CHANNEL set, one message in that channel lists every credential and is edited
-in place (chat.update) after every change.
+"""The board: with a board channel in effect for the workspace of a change (its saved ``board_channel``, else
+CREDBOT_BOARD_CHANNEL), one message in that channel lists every credential and is edited in place (chat.update)
+after every change.
 
 Several instances may change credentials at the same moment. No database lock is held while Slack is called:
 one caller at a time holds the board's edit claim (bot/credentials/board_claims.py), reads the credentials after
@@ -35,9 +36,9 @@ def board_scope(services: Services, channel: str) -> object:
     return owners.owner(channel)
 
 
-def refresh_board(services: Services, client: WebClient) -> None:
-    """Bring the board message up to date (post it the first time). Never raises: the change itself is done."""
-    channel = services.settings.board_channel
+def refresh_board(services: Services, client: WebClient, channel: str | None) -> None:
+    """Bring the board message in ``channel`` (the changed workspace's board channel in effect) up to date (post
+    it the first time). Never raises: the change itself is done."""
     if not channel:
         return
     try:

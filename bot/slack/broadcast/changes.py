@@ -4,6 +4,7 @@ board. A failure of any of these never touches the change: it is already committ
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,10 +15,13 @@ from bot.slack.broadcast.announcements import ChannelResult, notify_channels
 from bot.slack.broadcast.board_refresh import refresh_board
 from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.requester import Requester
+from bot.slack.settings_book import SettingsUnavailable
 from bot.slack.ui import channel_messages, credential_list, home_tab
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
 
 
 class ChangeKind(enum.Enum):
@@ -47,18 +51,23 @@ class Change:
 
 
 def changed(services: Services, client: WebClient, change: Change) -> list[ChannelResult]:
-    """Tell everyone who should know, with ``client`` (the request's: in OAuth mode it carries the workspace's
+    """Tell everyone who should know (in the workspace's notification channels in effect, and its board), with
+    ``client`` (the request's: in OAuth mode it carries the workspace's
     token). Returns the announcement's result per notification channel (none for a rename or a key check)."""
     results: list[ChannelResult] = []
     message = announcement(change)
-    if message is not None and services.settings.notify_channels:
+    try:
+        in_effect = services.settings_for(change.workspace)  # its notification and board channels
+    except SettingsUnavailable as error:  # never the environment's channels for a workspace that may have others
+        log.warning("not announced or shown on the board: %s", error)
+        in_effect = None
+    if message is not None and in_effect is not None and in_effect.notify_channels:
         text, blocks = message
-        results = notify_channels(
-            client, services.settings.notify_channels, text, blocks, services.owners, change.workspace
-        )
+        results = notify_channels(client, in_effect.notify_channels, text, blocks, services.owners, change.workspace)
     if services.queries.has_opened_home(change.workspace, change.actor):
         publish_home(services, client, change.by)
-    refresh_board(services, client)
+    if in_effect is not None:
+        refresh_board(services, client, in_effect.board_channel)
     return results
 
 

@@ -29,6 +29,7 @@ from bot.slack.ui import credential_list, wizard_modal
 from bot.slack.ui.blocks import refusal_code
 from bot.slack.request_context import requester_of_request, services_of
 from bot.slack.requester import Requester
+from bot.slack.settings_book import SettingsUnavailable
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -140,7 +141,10 @@ def finish_wizard(
         log.exception("creating a credential failed (reference %s)", reference)
         screen.show(wizard_modal.message_view(wizard_modal.APOLOGY_TITLE, apology(reference)), apology(reference))
         return
-    channels = list(services.settings.notify_channels)
+    try:
+        channels = list(services.settings_for(workspace).notify_channels)
+    except SettingsUnavailable:  # changed() says so in the log and announces nothing
+        channels = []
     try:
         page = services.queries.list(workspace)
     except Exception:  # the credential is saved; show it alone rather than leave "Verifying…" up
