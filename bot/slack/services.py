@@ -27,6 +27,7 @@ from bot.slack.broadcast.channel_owners import ChannelOwners
 from bot.slack.fair_use import FairUse
 from bot.slack.web_client import client_class
 from bot.slack.access import AccessPolicy
+from bot.slack.settings_rights import SettingsRights
 from bot.slack.oauth.installation_store import SealedInstallationStore
 
 
@@ -46,6 +47,7 @@ class Services:
     background: list = field(default_factory=list)  # loops started by start_background()
     installations: SealedInstallationStore | None = None  # OAuth mode: one sealed bot token per workspace
     scrubbing: AnswerFirstExecutor | None = None  # the residue scrubs after replaces and deletes (bot.infra.residue)
+    rights: SettingsRights | None = None  # who may change a workspace's settings (set by build_services)
 
     @property
     def queries(self) -> CredentialQueries:
@@ -127,7 +129,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         from bot.slack.oauth.install_flow import installation_store
 
         installations = installation_store(settings, sessions, key_ring, client)
-    return Services(
+    services = Services(
         settings,
         engine,
         credentials,
@@ -140,3 +142,5 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         installations=installations,
         scrubbing=scrubbing,
     )
+    services.rights = SettingsRights(settings.admins, access, installations)
+    return services
