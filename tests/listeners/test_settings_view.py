@@ -197,3 +197,28 @@ def test_without_credbot_admins_a_workspace_admin_may_change_and_a_member_may_no
     member = Workspace(bot, slack, team_id=owner.team_id, user_id="U0MEMBER")
     assert "settings" not in block_ids(member.open_home())
     assert InProcessBot.settle_all()
+
+
+OAUTH = {"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1111111111.2222222222", "SLACK_CLIENT_SECRET": "s" * 32}
+
+
+def test_in_oauth_mode_the_installer_may_change_and_the_installations_token_checks_the_channel(start_bot, slack):
+    from slack_sdk.oauth.installation_store import Installation
+
+    bot = start_bot(**OAUTH)
+    installer = Workspace(bot, slack, user_id="U0INSTALLER")
+    token = "xoxb-install-" + "7" * 20
+    bot.services.installations.save(
+        Installation(app_id="A0001", team_id=installer.team_id, user_id="U0INSTALLER", bot_token=token,
+                     bot_id="BBOT", bot_user_id="U0BOT")
+    )  # fmt: skip
+    assert "settings" in block_ids(installer.open_home())
+    assert "settings" not in block_ids(Workspace(bot, slack, team_id=installer.team_id, user_id="U0OTHER").open_home())
+    slack.channel_members["C0OUTSIDE"] = False
+    answer = installer.submit_settings(installer.open_settings(), board_channel="C0OUTSIDE").json()
+    assert "/invite @Credbot" in answer["errors"]["board_channel"]
+    asked = [c for c in slack.calls_to("conversations.info") if c.params.get("channel") == "C0OUTSIDE"]
+    assert asked and {c.header("Authorization", "") for c in asked} == {f"Bearer {token}"}
+    reply = installer.submit_settings(installer.open_settings(), board_channel="C0INSIDE")
+    assert reply.status == 200 and not reply.text
+    assert in_effect(bot, installer.team_id).board_channel == "C0INSIDE"
