@@ -310,7 +310,7 @@ def host_screens(host: Any, texts: dict[str, str]) -> Offered:
         blocks = slack.wait_for("response_url:host-list-2").json("blocks") or []
         offered.surfaces.append(Surface(blocks, response_url=slack.response_url("host-list-2")))
     _walk_wizard(host, offered, texts)
-    for action, _ in [(a, s) for a, s in offered.actions() if a["action_id"] == "home_settings"][:1]:
+    if any(a["action_id"] == "home_settings" for a, _ in offered.actions()):
         offered.surfaces.append(Surface([], view=host.open_settings()))  # the Settings modal, for its admins
     menu = next(a for a, s in offered.actions() if s.view is not None and a.get("selected_option"))
     for action, _ in [(a, s) for a, s in offered.actions() if a["block_id"] == menu["block_id"]]:
