@@ -82,10 +82,18 @@ class SettingsRights:
         if store is None:  # single-workspace mode: no installation record, so no installer to name
             return False
         workspace = who.workspace
-        bot = store.find_bot(
-            enterprise_id=workspace.enterprise_id or None,
-            team_id=workspace.team_id or None,
-            is_enterprise_install=who.org_wide,
+
+        def read() -> str:  # kept like the roles: the Home tab asks on every draw, and a lookup unseals a token
+            bot = store.find_bot(
+                enterprise_id=workspace.enterprise_id or None,
+                team_id=workspace.team_id or None,
+                is_enterprise_install=who.org_wide,
+            )
+            return str((bot.custom_values or {}).get("installer_user_id") or "") if bot is not None else ""
+
+        installer = self._roles.get(
+            ("installer", workspace.enterprise_id, workspace.team_id, who.org_wide),
+            read,
+            "could not read the installation's installer (%s): nobody is the installer",
         )
-        installer = (bot.custom_values or {}).get("installer_user_id") if bot is not None else None
-        return bool(installer) and installer == who.user_id
+        return isinstance(installer, str) and bool(installer) and installer == who.user_id
