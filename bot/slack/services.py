@@ -31,6 +31,7 @@ from bot.slack.fair_use import FairUse
 from bot.slack.web_client import client_class
 from bot.slack.access import AccessPolicy, Rules
 from bot.slack.settings_book import SettingsBook
+from bot.slack.settings_rights import SettingsRights
 from bot.slack.oauth.installation_store import SealedInstallationStore
 
 
@@ -51,6 +52,7 @@ class Services:
     installations: SealedInstallationStore | None = None  # OAuth mode: one sealed bot token per workspace
     scrubbing: AnswerFirstExecutor | None = None  # the residue scrubs after replaces and deletes (bot.infra.residue)
     book: SettingsBook | None = None  # each workspace's settings in effect (saved, else the environment's)
+    rights: SettingsRights | None = None  # who may change a workspace's settings (set by build_services)
 
     def settings_for(self, workspace: Workspace) -> WorkspaceSettings:
         """``workspace``'s settings in effect: its notification and board channels, admins, viewers, reminder
@@ -142,7 +144,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         from bot.slack.oauth.install_flow import installation_store
 
         installations = installation_store(settings, sessions, key_ring, client)
-    return Services(
+    services = Services(
         settings,
         engine,
         credentials,
@@ -156,6 +158,8 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         scrubbing=scrubbing,
         book=book,
     )
+    services.rights = SettingsRights(settings.admins, access, installations)
+    return services
 
 
 def rules_in(book: SettingsBook) -> Callable[[Workspace], Rules]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from tests.kit.connect import SHARED_CHANNEL, ConnectGuest
+from tests.kit.workspace import STATE_KEYS, settings_state
 
 try:  # Python 3.11+
     import re._parser as sre_parse  # type: ignore[import-not-found]
@@ -178,7 +179,9 @@ def filled(view: dict, texts: dict[str, str], default: str) -> dict:
         if not isinstance(element, dict) or not element.get("action_id"):
             continue
         state: dict[str, Any] = {"type": element.get("type")}
-        if element.get("options"):
+        if element.get("type") in STATE_KEYS and element.get("type") != "plain_text_input":
+            state = settings_state({"blocks": [block]})[block["block_id"]]  # as the host left it
+        elif element.get("options"):
             state["selected_option"] = element["options"][0]
         elif element.get("type") == "plain_text_input":
             state["value"] = texts.get(block["block_id"], default)
@@ -288,7 +291,8 @@ def unreached(app: App, tried: list[Attempt]) -> list[str]:
 def host_screens(host: Any, texts: dict[str, str]) -> Offered:
     """What the host (a tests.kit Workspace of a member) is shown when they use Credbot: the Home tab and its next
     page, /list-credentials and its next page, the wizard's stages (up to the one asking for something in
-    ``texts``, which the host does not type) and every modal of the first credential's menu."""
+    ``texts``, which the host does not type), the Settings modal (when the host may change settings) and every
+    modal of the first credential's menu."""
     slack, offered = host.slack, Offered()
     home = host.open_home()
     offered.surfaces.append(Surface(home["blocks"], view={**home, "id": "VHOME"}))
@@ -306,6 +310,8 @@ def host_screens(host: Any, texts: dict[str, str]) -> Offered:
         blocks = slack.wait_for("response_url:host-list-2").json("blocks") or []
         offered.surfaces.append(Surface(blocks, response_url=slack.response_url("host-list-2")))
     _walk_wizard(host, offered, texts)
+    if any(a["action_id"] == "home_settings" for a, _ in offered.actions()):
+        offered.surfaces.append(Surface([], view=host.open_settings()))  # the Settings modal, for its admins
     menu = next(a for a, s in offered.actions() if s.view is not None and a.get("selected_option"))
     for action, _ in [(a, s) for a, s in offered.actions() if a["block_id"] == menu["block_id"]]:
         opened = len(slack.calls_to("views.open"))

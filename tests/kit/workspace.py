@@ -151,6 +151,17 @@ class HomeTabActions:
         )
         return {**call.json("view"), "id": call.response["view"]["id"], "hash": call.response["view"]["hash"]}
 
+    def open_settings(self) -> dict:
+        """Click the Home tab's Settings button; the modal the bot opened."""
+        opened = len(self.slack.calls_to("views.open"))
+        assert self.home_button("home_settings", "open").status == 200
+        return self.opened(after=opened)
+
+    def submit_settings(self, view: dict, **chosen: Any):
+        """Submit the Settings modal as Slack does: every field's state as its element type reports it (what
+        ``chosen`` sets, else the value the modal was drawn with, as the person left it)."""
+        return self.submit(view, settings_state(view, **chosen))
+
     # -- the whole wizard ----------------------------------------------------------------
 
 
@@ -354,3 +365,32 @@ def created_id(workspace: Workspace, name: str, key: str, destination: str = "pa
     outcome = workspace.view_containing(view["id"], "Credential created")
     text = next(b for b in outcome["blocks"] if b.get("block_id") == "created")["text"]["text"]
     return text.split("ID `")[1].split("`")[0]
+
+
+# What Slack reports in a view_submission's state for each element type: the key holding the choice, and the
+# element's initial-value key it starts from (Block Kit reference: the select menus, radio buttons, number input).
+STATE_KEYS = {
+    "multi_conversations_select": ("selected_conversations", "initial_conversations", []),
+    "conversations_select": ("selected_conversation", "initial_conversation", None),
+    "multi_users_select": ("selected_users", "initial_users", []),
+    "radio_buttons": ("selected_option", "initial_option", None),
+    "plain_text_input": ("value", "initial_value", None),
+    "number_input": ("value", "initial_value", None),
+    "static_select": ("selected_option", "initial_option", None),
+}
+
+
+def settings_state(view: dict, **chosen: Any) -> dict[str, dict]:
+    """A modal's state ({block_id: element state}) as Slack sends it on submit: ``chosen[block_id]`` where given
+    (a list of ids, an id, a text, or a radio's option value), else the element's initial value."""
+    state: dict[str, dict] = {}
+    for block in view.get("blocks") or []:
+        element = block.get("element") if block.get("type") == "input" else None
+        if not isinstance(element, dict) or element.get("type") not in STATE_KEYS:
+            continue
+        key, initial, empty = STATE_KEYS[element["type"]]
+        value = chosen[block["block_id"]] if block["block_id"] in chosen else element.get(initial, empty)
+        if element["type"] in ("radio_buttons", "static_select") and isinstance(value, str):
+            value = next(o for o in element["options"] if o["value"] == value)
+        state[block["block_id"]] = {"type": element["type"], key: value}
+    return state

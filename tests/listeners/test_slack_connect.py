@@ -29,6 +29,7 @@ def recording_bot(database, tmp_path_factory, slack, paddle_live, paddle_sandbox
 def host_with_credentials(bot, slack, **install) -> tuple[Workspace, list[str]]:
     """A member's workspace with CREDENTIALS credentials; their names and ids (what no guest may see)."""
     host = Workspace(bot, slack, user_id="U0HOST", **install)
+    slack.user_roles["U0HOST"] = {"is_admin"}  # a Slack admin: shown the Settings view too, for the guest to replay
     service = core_service(bot)
     made = [seed(service, host, f"Host ledger {n:02d}") for n in range(CREDENTIALS)]
     return host, [item.name for item in made] + [item.id for item in made]
@@ -39,6 +40,7 @@ def test_a_slack_connect_guest_gets_nothing_from_any_listener(recording_bot, sla
     host, secrets = host_with_credentials(recording_bot, slack, **INSTALLS[install])
     key = paddle_live.new_key("live")
     offered = host_screens(host, texts={"api_key": key})
+    assert [v for v in offered.views() if v.get("callback_id") == "workspace_settings"], "the host's Settings view"
     assert InProcessBot.settle_all()
     guest = ConnectGuest(host)
     tried = attempts(

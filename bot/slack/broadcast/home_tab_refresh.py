@@ -40,7 +40,8 @@ def publish_home(services: Services, client: WebClient, who: Requester, *, page:
             if wanted:  # it shrank since the button was drawn (the query stopped at its last page), or never was
                 page_data = services.queries.home_page(who.workspace, 0)
         may_manage = bool(services.access.may(MANAGE, who, token=token))
-        view = home_tab.home_view(page_data, may_manage=may_manage, notice=notice)
+        may_configure = services.rights is not None and bool(services.rights.may_change(who, token=token))
+        view = home_tab.home_view(page_data, may_manage=may_manage, notice=notice, may_configure=may_configure)
     try:
         client.views_publish(user_id=who.user_id, view=view)
     except SlackApiError as error:

@@ -18,6 +18,7 @@ from bot.credentials import catalog
 from bot.credentials.types import CredentialSummary, HomePage, Outcome
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
+from bot.slack.ui import settings_modal
 from bot.slack.ui.blocks import button, context, header, problem_blocks, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
@@ -97,7 +98,7 @@ def parse_page(raw: object) -> int:
     return int(raw)
 
 
-def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) -> dict:
+def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None, may_configure: bool = False) -> dict:
     """The tab, as plain Block Kit dicts.
 
     It is drawn after every change, with up to 40 credentials and their menus: building it from slack-sdk's
@@ -122,6 +123,8 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None) ->
                 "elements": [button(CREATE, CREATE_ACTION, "create", style="primary")],
             }
         )
+    if may_configure:  # only those allowed to change the workspace's settings see the button
+        blocks.append(settings_modal.settings_button())
     if notice:
         blocks.append(context("notice", notice))
     if not page.items:

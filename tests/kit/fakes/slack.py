@@ -230,6 +230,9 @@ class FakeSlack(CallLog, LoopbackHTTPServer):
         self.user_teams: dict[str, str] = {}
         #: user id -> the Enterprise organisation users.info reports them in (``enterprise_user``); unlisted: none
         self.user_enterprises: dict[str, str] = {}
+        #: user id -> their roles users.info reports true ("is_admin", "is_owner", "is_primary_owner"); unlisted:
+        #: a plain member (each role false, as Slack answers)
+        self.user_roles: dict[str, set[str]] = {}
         #: channel id -> the workspace conversations.info names as its owner (context_team_id); unlisted: none
         self.channel_teams: dict[str, str] = {}
         #: channel id -> the Slack error conversations.info answers for it
@@ -340,6 +343,8 @@ class FakeSlack(CallLog, LoopbackHTTPServer):
         if team is None:
             return 200, {}, {"ok": False, "error": "user_not_found"}
         user: dict[str, Any] = {"id": user_id, "team_id": team, "is_stranger": False}
+        roles = self.user_roles.get(user_id, set())
+        user.update({role: role in roles for role in ("is_admin", "is_owner", "is_primary_owner")})
         enterprise = self.user_enterprises.get(user_id)
         if enterprise:
             user["enterprise_user"] = {"id": user_id, "enterprise_id": enterprise, "teams": [team]}

@@ -4,9 +4,9 @@ import re
 
 from slack_bolt import App
 
-from bot.slack.listeners.actions import credential_menu, home_buttons, list_page, wizard_back
+from bot.slack.listeners.actions import credential_menu, home_buttons, list_page, settings_button, wizard_back
 from bot.slack.listeners.common import acknowledge
-from bot.slack.ui import credential_list, home_tab, wizard_modal
+from bot.slack.ui import credential_list, home_tab, settings_modal, wizard_modal
 
 
 def register(app: App) -> None:
@@ -20,4 +20,5 @@ def register(app: App) -> None:
     )
     app.action(home_tab.CREATE_ACTION)(ack=acknowledge, lazy=[home_buttons.create_from_home])
     app.action(home_tab.REPLACE_FROM_REMINDER)(ack=acknowledge, lazy=[home_buttons.replace_from_reminder])
+    app.action(settings_modal.OPEN_ACTION)(ack=acknowledge, lazy=[settings_button.open_settings])
     app.action(home_tab.MENU_ACTION)(ack=acknowledge, lazy=[credential_menu.menu_chosen])

@@ -3,8 +3,9 @@
 from slack_bolt import App
 
 from bot.slack.listeners.views import delete_credential, rename_credential, replace_key, wizard_stage, wizard_submit
+from bot.slack.listeners.views.settings_submit import save_workspace_settings
 from bot.credentials.wizard_state import KEY_STAGE
-from bot.slack.ui import home_tab, wizard_modal
+from bot.slack.ui import home_tab, settings_modal, wizard_modal
 
 
 def register(app: App, *, shortcuts: bool = True) -> None:
@@ -20,3 +21,4 @@ def register(app: App, *, shortcuts: bool = True) -> None:
     app.view(home_tab.REPLACE_CALLBACK)(ack=replace_key.check_replacement, lazy=[replace_key.replace_key])
     app.view(home_tab.RENAME_CALLBACK)(ack=rename_credential.rename, lazy=[rename_credential.after_rename])
     app.view(home_tab.DELETE_CALLBACK)(ack=delete_credential.confirm_delete, lazy=[delete_credential.delete])
+    app.view(settings_modal.CALLBACK)(save_workspace_settings)  # checked, saved and answered in the ack
