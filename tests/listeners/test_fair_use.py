@@ -15,7 +15,7 @@ def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_
     service = core_service(bot)
     ids = [seed(service, workspace, f"Flooded {i}").id for i in range(4)]
     viewers = [Workspace(bot, slack, team_id=workspace.team_id, user_id=f"U0VIEWER{i}") for i in range(8)]
-    paddle_live.mode = "held"  # Paddle answers no check until every click is in, however slowly they arrive
+    paddle_live.mode = "held"  # Paddle answers nothing until the test says (the bot gives up after 1.5 s)
     calls_before = len(paddle_live.requests)
     for click in range(40):  # 8 people, 5 clicks each, over 4 credentials
         assert viewers[click % 8].choose(f"test:{ids[click % 4]}").status == 200
@@ -27,10 +27,15 @@ def test_a_flood_of_test_clicks_with_a_slow_paddle_leaves_the_wizard_opening_in_
     assert opened.response["ok"], opened.response  # not expired_trigger_id: the modal opened in time
 
     paddle_live.release()
-    assert bot.settle()  # every click answered; the four checks have finished and published
-    refusals = [c for c in slack.calls_to("views.open") if already_running("paddle") in view_text(c.json("view") or {})]
-    assert len(refusals) == 36  # every click but the first on each credential
-    assert len(paddle_live.requests) - calls_before <= len(ids)  # one check (one request) per credential
+    assert bot.settle()  # every click answered; the checks have finished and published
+    answers = [view_text(c.json("view") or {}) for c in slack.calls_to("views.open")]
+    refused = [text for text in answers if already_running("paddle") in text]
+    started = [text for text in answers if "Testing `Flooded" in text]
+    # Each click was refused as running or started a check (one Paddle request each). How many of each depends on
+    # the machine's speed: the bot gives up on a held check after 1.5 s, and a click after that starts the next one
+    # (one check per credential at a time is pinned by tests/listeners/test_check_claims.py).
+    assert len(refused) + len(started) == 40 and refused
+    assert len(paddle_live.requests) - calls_before == len(started)
 
 
 def test_a_person_gets_a_few_checks_a_minute(bot, slack, workspace, paddle_live):
