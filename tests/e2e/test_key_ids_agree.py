@@ -8,15 +8,7 @@ from __future__ import annotations
 import time
 
 from tests.kit import BotProcess, Workspace, run_cli, test_key, view_text
-
-
-def serve_outcome(bot: BotProcess) -> int | None:
-    """Start serve: None when it served (/healthz answered), else its exit status."""
-    try:
-        bot.start(timeout=40)
-    except RuntimeError:
-        return bot.process.returncode
-    return None
+from tests.kit.bots import serve_outcome
 
 
 def refusal(bot: BotProcess) -> str:

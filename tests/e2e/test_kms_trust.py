@@ -17,18 +17,10 @@ import pytest
 from tests.e2e import test_kms
 from tests.e2e.test_kms import cli, create_through_slack, data_key_context, data_key_rows
 from tests.kit import BotProcess
+from tests.kit.bots import serve_outcome
 
 # moto's KMS on loopback, as test_kms.py starts it (pytest finds fixtures by their name in this module)
 kms_endpoint, kms, kms_env = test_kms.kms_endpoint, test_kms.kms, test_kms.kms_env
-
-
-def serve_outcome(bot: BotProcess) -> int | None:
-    """Start serve: None when it served (/healthz answered), else its exit status."""
-    try:
-        bot.start(timeout=40)
-    except RuntimeError:
-        return bot.process.returncode
-    return None
 
 
 def opened_with(bot: BotProcess, name: str, data_key_id: str, plaintext: bytes) -> str | None:

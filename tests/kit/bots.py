@@ -188,3 +188,12 @@ class BotProcess(BotBase):
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def serve_outcome(bot: BotProcess, timeout: float = 40.0) -> int | None:
+    """Start serve: None when it served (/healthz answered), else its exit status (it refused to start)."""
+    try:
+        bot.start(timeout=timeout)
+    except RuntimeError:
+        return bot.process.returncode if bot.process is not None else None
+    return None
