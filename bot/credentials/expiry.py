@@ -31,8 +31,7 @@ def due(
 
     A key that has expired gets only the "expired" reminder; a revoked key gets none.
     """
-    if lead_of is None:
-        lead_of, longest = (lambda _workspace: REMIND_BEFORE), REMIND_BEFORE
+    lead_of = lead_of or _standard_lead
     rows = []
     with sessions() as session:
         for kind, condition in (
@@ -54,10 +53,16 @@ def due(
     leads: dict[Workspace, timedelta] = {}  # read once per workspace
 
     def within_lead(item: CredentialSummary) -> bool:
-        lead = leads.setdefault(item.workspace, lead_of(item.workspace))
+        lead = leads.get(item.workspace)
+        if lead is None:
+            lead = leads[item.workspace] = lead_of(item.workspace)
         return item.key_expires_at is not None and item.key_expires_at <= now + lead
 
     return [(item, kind) for item, kind in rows if kind == EXPIRED or within_lead(item)]
+
+
+def _standard_lead(_workspace: Workspace) -> timedelta:
+    return REMIND_BEFORE
 
 
 def claim(sessions: sessionmaker[Session], item: CredentialSummary, kind: str, now: datetime) -> bool:
