@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.credentials.expiry import REMIND_BEFORE
+from bot.credentials.key_shapes import key_shaped
 from bot.credentials.models import WorkspaceSetting
 from bot.credentials.slack_ids import CHANNEL_ID_PATTERN, PRINCIPAL_PATTERN, WORKSPACE_ID_PATTERN
 from bot.credentials.types import Workspace
@@ -188,8 +189,8 @@ def _ids(name: str, value: Any, pattern: Any, what: str) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise SettingsInvalid([f"{name}: a list of ids, not {type(value).__name__}"])
     wrong = [
-        f"{name}: {item!r} is not {what}"
-        for item in value
+        f"{name}: {_shown(item, position)} is not {what}"
+        for position, item in enumerate(value, start=1)
         if not isinstance(item, str) or len(item) > LONGEST_ID or not pattern.match(item)
     ]
     if wrong:
@@ -198,6 +199,14 @@ def _ids(name: str, value: Any, pattern: Any, what: str) -> tuple[str, ...]:
     if len(ids) > MOST_IDS:
         raise SettingsInvalid([f"{name}: {len(ids)} ids, at most {MOST_IDS} (a user group holds more people)"])
     return ids
+
+
+def _shown(item: Any, position: int) -> str:
+    """A refused item as a problem may repeat it: only short text that holds no key (a key pasted into an id field
+    is named by its place, never echoed into the modal or the exception)."""
+    if isinstance(item, str) and len(item) <= LONGEST_ID and not key_shaped(item):
+        return repr(item)
+    return f"item {position}"
 
 
 def scope_workspace(scope_id: str, enterprise_id: str = "") -> Workspace:

@@ -232,3 +232,11 @@ def test_purge_removes_a_teams_settings_and_an_orgs_with_its_teams(bot, sessions
     ]
     details = bot.sql("SELECT detail FROM audit_events WHERE action = 'credentials_purged' ORDER BY id")
     assert details == [("0 credential(s), 1 saved setting(s)",), ("0 credential(s), 2 saved setting(s)",)]
+
+
+def test_a_key_pasted_into_an_id_field_is_named_by_its_place_never_repeated(bot, sessions):
+    key = "pdl_live_apikey_01gtgztp8f4kek3yd4g1wrksa3_q6TGTJyvoIz7LDtXT65bX7_AQO"  # Paddle's documented example
+    with pytest.raises(SettingsInvalid) as refused:
+        save(sessions, Workspace(team_id=TEAM), admins=["U0FINE", key])
+    assert key not in str(refused.value) and "apikey" not in str(refused.value)
+    assert "admins: item 2 is not" in str(refused.value)
