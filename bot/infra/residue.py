@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from bot.infra.db import SQLITE_BUSY_TIMEOUT_MS
 
@@ -157,7 +157,7 @@ class Scrubber:
             return
         try:
             seconds = scrub(self.engine, tables, wait=self.wait)
-        except (ResidueLeft, DBAPIError) as error:
+        except Exception as error:  # ResidueLeft, the database, anything: never lost in the pool's future
             with self._lock:
                 self._pending |= tables  # tried again with the next change; `credbot db scrub` does it now
             log.warning(
