@@ -31,7 +31,6 @@ from bot.keys.data_key_trust import (
     DataKeyRefused,
     KmsFailed,
     Unwrapped,
-    encryption_context,
     new_context,
     ordered,
     stored_context,
@@ -42,7 +41,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 5
 MAX_ATTEMPTS = 2
 
-__all__ = ["DataKeyRefused", "EnvelopeKeys", "KmsFailed", "encryption_context", "key_ring_for"]
+__all__ = ["DataKeyRefused", "EnvelopeKeys", "KmsFailed", "key_ring_for"]
 
 
 def kms_client() -> Any:

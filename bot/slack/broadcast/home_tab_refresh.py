@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.access import MANAGE, VIEW
 from bot.slack.requester import Requester
-from bot.slack.ui import home_tab
+from bot.slack.ui import credential_list, home_tab
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -36,7 +36,7 @@ def publish_home(services: Services, client: WebClient, who: Requester, *, page:
         wanted, notice = page or 0, None
         page_data = services.queries.home_page(who.workspace, wanted)
         if page is None or (wanted and (page_data.page != wanted or not page_data.items)):
-            notice = home_tab.STALE_PAGE
+            notice = credential_list.STALE_PAGE  # the list's wording: one for a page that is gone
             if wanted:  # it shrank since the button was drawn (the query stopped at its last page), or never was
                 page_data = services.queries.home_page(who.workspace, 0)
         may_manage = bool(services.access.may(MANAGE, who, token=token))

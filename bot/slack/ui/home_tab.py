@@ -26,7 +26,6 @@ CREATE_ACTION = "home_create_credential"
 MENU_ACTION = "credential_menu"
 PAGE_ACTION = "home_page"
 REPLACE_FROM_REMINDER = "reminder_replace"
-STALE_PAGE = "That page is no longer available. Here is the first page."
 PAGE_DIGITS = 6  # the most a page number the tab draws has (COUNT_CAP credentials are 25 pages)
 
 # Modal titles (Slack allows 24 characters; tests/unit checks every one). The wizard's is vocabulary.CREATE.
