@@ -140,7 +140,14 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
     handler = SocketModeHandler(
         app, settings.slack_app_token.reveal(), logger=logging.getLogger("slack_bolt.socket_mode")
     )
+    # /metrics is up before Slack is reached: a bot waiting out a Slack outage is visible, and the first
+    # envelope handled is already counted where a scrape can see it.
     try:
+        if settings.metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_port, addr=settings.host)
+            log.info("serving GET /metrics on %s:%s", settings.host, settings.metrics_port)
         connected = connect_socket_mode(handler, stop)
     except BaseException:
         services.close()
@@ -152,11 +159,6 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
     stop_install_routes = serve_install_routes(settings, app) if settings.oauth_mode else (lambda: None)
     services.start_background()
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, addr=settings.host)
-        log.info("serving GET /metrics on %s:%s", settings.host, settings.metrics_port)
     stop.wait()
     log.info("stopping: finishing requests under way")
     stop_install_routes()
