@@ -1,4 +1,4 @@
-"""The command line contract (README, "Command line contract"), through the real CLI in a subprocess: exit
+"""The command line contract (docs/cli-contract.md, summed up in the README), through the real CLI in a subprocess: exit
 statuses, one line on stderr and no traceback for every expected failure, nothing created by commands that read,
 one JSON document for --json."""
 
