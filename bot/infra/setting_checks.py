@@ -2,6 +2,7 @@
 validators for bot.infra.settings's fields. Nothing here reads the environment (bot.infra.settings does, alone).
 """
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -53,6 +54,8 @@ ENV_NAMES: dict[str, str] = {
     "verify_keys": "CREDBOT_VERIFY_KEYS",
     "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
     "provider_checks_per_minute": "CREDBOT_PROVIDER_CHECKS_PER_MINUTE",
+    "api_reads_per_minute": "CREDBOT_API_READS_PER_MINUTE",
+    "trusted_proxies": "CREDBOT_TRUSTED_PROXIES",
     "log_level": "LOG_LEVEL",
     "log_format": "LOG_FORMAT",
     "host": "HOST",
@@ -330,6 +333,23 @@ def channels(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if wrong:
         raise _problem("\n".join(wrong))
     return tuple(dict.fromkeys(items))
+
+
+def networks(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+    """Addresses or CIDRs, comma-separated (CREDBOT_TRUSTED_PROXIES)."""
+    if not isinstance(value, str):  # the default
+        return value
+    found, wrong = [], []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            wrong.append(f"{_name(info)}: {item[:50]!r} is not an address or a CIDR (like 10.0.0.0/8)")
+    if wrong:
+        raise _problem("\n".join(wrong))
+    return tuple(dict.fromkeys(found))
 
 
 def channel(value: str | None, info: ValidationInfo) -> str | None:
