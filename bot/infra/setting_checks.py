@@ -55,6 +55,8 @@ ENV_NAMES: dict[str, str] = {
     "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
     "provider_checks_per_minute": "CREDBOT_PROVIDER_CHECKS_PER_MINUTE",
     "api_reads_per_minute": "CREDBOT_API_READS_PER_MINUTE",
+    "credbot_url": "CREDBOT_URL",
+    "credbot_token": "CREDBOT_TOKEN",
     "trusted_proxies": "CREDBOT_TRUSTED_PROXIES",
     "log_level": "LOG_LEVEL",
     "log_format": "LOG_FORMAT",
@@ -75,6 +77,8 @@ SECRET_HINTS: dict[str, str] = {
     "Tokens), or leave it unset to run in HTTP mode",
     "SLACK_CLIENT_SECRET": "copy the Client Secret from your app's Basic Information > App Credentials",
     "CREDBOT_ENCRYPTION_KEYS": "create one with `python -m bot keys generate`",
+    "CREDBOT_TOKEN": "issue an access token on the bot's host with `credbot tokens issue` and give it to this "
+    "integration",
     "DATABASE_URL": "set a SQLAlchemy URL such as postgresql+psycopg://user@host/db, or leave it unset for "
     "the embedded SQLite database",
 }
@@ -167,6 +171,15 @@ def scopes(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if not scopes or any(not re.fullmatch(r"[a-z][a-z0-9_.:-]*", scope) for scope in scopes):
         raise _problem(f"{_name(info)}: give comma-separated bot scopes such as commands,chat:write")
     return scopes
+
+
+def optional_url(example: str) -> BeforeValidator:
+    """An http(s) URL (https unless loopback), or None when unset."""
+
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        return None if not value else _checked_url(_name(info), value, example).rstrip("/")
+
+    return BeforeValidator(check)
 
 
 def http_url(default: str) -> BeforeValidator:

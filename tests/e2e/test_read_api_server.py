@@ -13,6 +13,8 @@ import pytest
 
 from bot.credentials.access_tokens import TOKEN_SHAPE
 from tests.kit import Workspace, cli_env, core_service, run_cli, seed
+from tests.kit.processes import REPO, run_python
+from tests.kit.waiting import settled
 
 
 class Answer:
@@ -32,6 +34,14 @@ def get(bot, path: str, token: str | None = None, **headers: str) -> Answer:
             return Answer(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.headers, error.read())
+
+
+def reachable(bot, path: str, token: str) -> Answer:
+    """``get``, or status 0 while nothing listens on the port yet."""
+    try:
+        return get(bot, path, token)
+    except urllib.error.URLError:
+        return Answer(0, {}, b"")
 
 
 def issue(bot, tmp_path, *args: str) -> str:
@@ -216,3 +226,79 @@ def test_the_openapi_document_lists_exactly_the_routes_served(bot):
         answer = get(bot, path.replace("{id}", "00000000-0000-4000-8000-000000000000"))
         assert answer.status == (200 if path == "/v1/openapi.json" else 401), path
     assert get(bot, "/v1/nothing").status == 404 and get(bot, "/v1/credentials/x/y/z").status == 404
+
+
+API_PROGRAM = (
+    "import json, sys\n"
+    "from bot.api import CredbotUnavailable, get_api_key, list_credentials\n"
+    "answer = {'listed': [c.id for c in list_credentials()]}\n"
+    "for credential_id in sys.argv[1:]:\n"
+    "    try:\n"
+    "        answer[credential_id] = get_api_key(credential_id)\n"
+    "    except CredbotUnavailable as error:\n"
+    "        answer[credential_id] = [error.status, str(error)]\n"
+    "print(json.dumps(answer))\n"
+)
+
+
+def test_bot_api_with_only_the_url_and_a_token_reads_over_the_api(bot, tmp_path, two):
+    """An integration's host: no database, no key file, no Credbot settings but CREDBOT_URL and CREDBOT_TOKEN
+    (the token from a file); the reads are the token's, audited by the bot."""
+    core, mine, also, _ = two
+    token = issue(bot, tmp_path, "--name", "integration host", "--credential", mine.id)
+    host = tmp_path / "integration"
+    host.mkdir()
+    (host / "token").write_text(token + "\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(host)}
+    env |= {"CREDBOT_URL": bot.url, "CREDBOT_TOKEN_FILE": str(host / "token")}
+    result = run_python(["-c", API_PROGRAM, mine.id, also.id], env, host)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["listed"] == [mine.id]
+    assert answer[mine.id] == core.reveal(mine.id, "test", mine.workspace).reveal()
+    status, message = answer[also.id]
+    assert status == 403 and "may not read" in message and len(message.splitlines()) == 1
+    assert sorted(p.name for p in host.iterdir()) == ["token"]  # nothing created on the integration's host
+    assert bot.sql("SELECT count(*) FROM audit_events WHERE action = 'credential.read'") == [(1,)]
+
+
+def test_bot_api_says_in_one_line_when_the_token_is_refused_or_the_bot_is_away(bot, tmp_path, closed_port):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+    for url, status in ((bot.url, 401), (f"http://127.0.0.1:{closed_port}", 0)):
+        program = API_PROGRAM.replace("answer = {'listed': [c.id for c in list_credentials()]}", "answer = {}")
+        run = run_python(
+            ["-c", program, "00000000-0000-4000-8000-000000000000"],
+            env | {"CREDBOT_URL": url, "CREDBOT_TOKEN": "cbt_" + "A" * 43},
+            tmp_path,
+        )
+        assert run.returncode == 0, run.stderr
+        [(got, message)] = json.loads(run.stdout).values()
+        assert got == status and len(message.splitlines()) == 1 and "cbt_" not in message
+    half = run_python(["-c", API_PROGRAM], env | {"CREDBOT_URL": bot.url}, tmp_path)
+    assert half.returncode == 1 and "CREDBOT_URL and CREDBOT_TOKEN go together" in half.stderr
+
+
+def test_in_socket_mode_the_read_api_is_served_on_port(tmp_path, database, slack, paddle_live, paddle_sandbox):
+    from tests.kit import BotProcess, FakeSocketMode
+
+    with FakeSocketMode() as socket_mode:
+        slack.socket_url = socket_mode.url
+        bot = BotProcess(
+            tmp_path,
+            slack,
+            paddle_live,
+            paddle_sandbox,
+            SLACK_APP_TOKEN="xapp-1-A0001-test",
+            **database.provision(tmp_path),
+        )
+        bot.env.pop("SLACK_SIGNING_SECRET")
+        bot.start()
+        try:
+            socket_mode.wait_connected(timeout=20)
+            item = seed(core_service(bot), Workspace(bot, slack), "Over the socket")
+            token = issue(bot, tmp_path, "--name", "socket", "--credential", item.id)
+            answer = settled(lambda: reachable(bot, f"/v1/credentials/{item.id}/secret", token), lambda a: a.status)
+            assert answer.status == 200 and answer.json()["id"] == item.id
+            assert get(bot, "/slack/events").status == 404  # events come over the socket only
+        finally:
+            assert bot.stop() == 0, bot.log()
