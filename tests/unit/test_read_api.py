@@ -103,3 +103,12 @@ def test_a_lifetime_past_a_year_or_a_bad_network_is_refused_by_the_core():
     assert parse_networks(["10.1.2.3/8", "::1"]) == ("10.0.0.0/8", "::1/128")
     with pytest.raises(TokenRequestInvalid, match="not an address or a CIDR"):
         parse_networks(["10.0.0.0/33"])
+
+
+def test_access_tokens_are_masked_in_logs_and_refused_as_names():
+    from bot.credentials.key_shapes import key_shaped
+    from bot.infra.logs import MASK, REDACTOR
+
+    token = "cbt_" + "Ab3_-x" * 7 + "Z"
+    assert REDACTOR.redact(f"oops {token} and {token[:20]}") == f"oops {MASK} and {MASK}"  # even cut short
+    assert key_shaped(f"billing {token}") and not key_shaped("cbt_ad")
