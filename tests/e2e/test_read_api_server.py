@@ -86,6 +86,11 @@ def test_a_token_reads_exactly_its_credentials_and_each_read_is_audited(bot, tmp
     assert actor.startswith("token:tok_") and credential == mine.id and "127.0.0.1" in detail
     listing = json.loads(run_cli(["tokens", "list", "--json"], cli_env(bot), tmp_path).stdout)
     assert listing[0]["last_used_from"] == "127.0.0.1" and listing[0]["status"] == "active"
+    shown = {
+        m: json.loads(run_cli(["credentials", "show", m, "--json"], cli_env(bot), tmp_path).stdout)
+        for m in (mine.id, also.id)
+    }
+    assert shown[mine.id]["last_read_at"] == listing[0]["last_used_at"] and shown[also.id]["last_read_at"] is None
 
 
 def test_missing_unknown_expired_and_revoked_tokens_are_401(bot, tmp_path, two):
