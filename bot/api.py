@@ -1,7 +1,15 @@
-"""Credentials for integrations: a small Python API over the same database and keys as the bot.
+"""Credentials for integrations: a small Python API, over the read API or (on the bot's own host) the database.
 
-Any process configured like the bot (``DATABASE_URL``, ``CREDBOT_ENCRYPTION_KEYS`` or the embedded default's
-``CREDBOT_DATA_DIR``, from the environment or ``.env``) can read credentials::
+**Integrations** set ``CREDBOT_URL`` (the bot's address) and ``CREDBOT_TOKEN`` (an access token from `credbot
+tokens issue`, also as ``CREDBOT_TOKEN_FILE``): ``get_api_key`` and ``list_credentials`` then read over HTTP
+(GET /v1/credentials…) and need no database and no key on that host; each read is audited by the bot under
+the token. ``list_credentials`` gives :class:`RemoteCredential` (the read API's fields). Every failure (a token
+refused, a credential outside its scope or deleted, the bot unreachable or busy) raises
+:class:`CredbotUnavailable` with a one-line message; its ``status`` is the HTTP status (0 when none came).
+
+**Operators on the bot's own host** leave both unset. Then any process configured like the bot
+(``DATABASE_URL``, ``CREDBOT_ENCRYPTION_KEYS`` or the embedded default's ``CREDBOT_DATA_DIR``, from the
+environment or ``.env``) reads the database itself, with the whole key ring::
 
     from bot.api import get_api_key, list_credentials
 
@@ -23,8 +31,13 @@ A setting name that looks mistyped is warned about through the ``bot.api`` logge
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.credentials.errors import CredentialGone, KeyUnreadable
 from bot.credentials.queries import CredentialQueries
@@ -38,6 +51,7 @@ __all__ = [
     "CredbotUnavailable",
     "CredentialGone",
     "CredentialSummary",
+    "RemoteCredential",
     "get_api_key",
     "list_credentials",
 ]
@@ -91,14 +105,87 @@ class CredentialStore:
         self.close()
 
 
+@dataclass(frozen=True)
+class RemoteCredential:
+    """A credential as the read API describes it (no key)."""
+
+    id: str
+    name: str
+    entity_type: str
+    destination: str
+    environment: str
+    key_expires_at: str | None
+    paddle_status: str | None
+    version: int
+
+
+class ReadAPIClient:
+    """The read API as an integration calls it: ``CREDBOT_URL`` with ``CREDBOT_TOKEN``."""
+
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
+        self.url, self._token, self.timeout = url.rstrip("/"), token, timeout
+
+    def get_api_key(self, credential_id: str) -> str:
+        return str(self._get(f"/v1/credentials/{urllib.parse.quote(credential_id, safe='')}/secret")["api_key"])
+
+    def list(self, destination: str | None = None) -> list[RemoteCredential]:
+        found = [RemoteCredential(**item) for item in self._get("/v1/credentials")["credentials"]]
+        return [item for item in found if destination is None or item.destination == destination]
+
+    def _get(self, path: str) -> dict:
+        request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {self._token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise CredbotUnavailable(_refusal(error), status=error.code) from None
+        except (OSError, ValueError) as error:  # unreachable, timed out, or not the read API's JSON
+            raise CredbotUnavailable(
+                f"the Credbot read API at {self.url} could not be read ({type(error).__name__}): check CREDBOT_URL",
+                status=0,
+            ) from None
+
+
+def _refusal(error: urllib.error.HTTPError) -> str:
+    """One line for a refusal: the read API's own message, with what to do."""
+    try:
+        message = str(json.loads(error.read())["error"]["message"])[:200]
+    except (OSError, ValueError, KeyError, TypeError):
+        message = f"HTTP {error.code}"
+    advice = {
+        401: "issue a new token with `credbot tokens issue` (CREDBOT_TOKEN)",
+        403: "ask for a token that may read it (`credbot tokens issue --credential …`)",
+        404: "the credential has been deleted",
+        429: f"wait {error.headers.get('Retry-After', 'a few')} seconds",
+        503: "try again shortly",
+    }.get(error.code, "try again, or ask the bot's operators")
+    return f"the Credbot read API refused ({error.code}): {message}; {advice}"
+
+
+def _client(settings: Settings) -> ReadAPIClient | None:
+    if settings.credbot_url and settings.credbot_token:
+        return ReadAPIClient(settings.credbot_url, settings.credbot_token.reveal())
+    return None
+
+
 def get_api_key(credential_id: str, *, settings: Settings | None = None) -> str:
-    """The decrypted API key of the credential with this id."""
+    """The decrypted API key of the credential with this id (over the read API when CREDBOT_URL is set)."""
+    settings = settings or _settings(None)
+    client = _client(settings)
+    if client is not None:
+        return client.get_api_key(credential_id)
     with CredentialStore(settings) as store:
         return store.get_api_key(credential_id)
 
 
-def list_credentials(destination: str | None = None, *, settings: Settings | None = None) -> list[CredentialSummary]:
-    """Every credential, optionally only those of one destination."""
+def list_credentials(
+    destination: str | None = None, *, settings: Settings | None = None
+) -> list[CredentialSummary] | list[RemoteCredential]:
+    """Every credential (over the read API: every one the token may read), optionally of one destination."""
+    settings = settings or _settings(None)
+    client = _client(settings)
+    if client is not None:
+        return client.list(destination)
     with CredentialStore(settings) as store:
         return store.list(destination)
 

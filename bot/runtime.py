@@ -40,11 +40,12 @@ class CredbotUnavailable(Exception):
     """Credbot's database or keys cannot be used as configured; ``str()`` is one line saying what to do.
 
     ``exit_code`` is 2 when a setting or a file must change (a key file to restore, a data dir to fix), else 1
-    (a database that is missing, behind or unreachable)."""
+    (a database that is missing, behind or unreachable). ``status`` is the HTTP status when the read API
+    refused (bot.api over CREDBOT_URL; 0 when no answer came), else None."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_RUNTIME) -> None:
+    def __init__(self, message: str, exit_code: int = EXIT_RUNTIME, *, status: int | None = None) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code, self.status = exit_code, status
 
 
 @contextmanager

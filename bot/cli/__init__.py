@@ -24,6 +24,7 @@ from bot.cli import (
     reminder_commands,
     schema,
     serve,
+    token_commands,
     workspace_commands,
 )
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
@@ -64,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     reminder_commands.add_commands(commands)
     audit_trail.add_commands(commands, positive)
     deployment_check.add_commands(commands)
+    token_commands.add_commands(commands)
     return root
 
 

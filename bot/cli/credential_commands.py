@@ -77,6 +77,8 @@ def show_credential(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings, read_only=True) as opened:
         fields = opened.credential(args.id).as_dict()
+        last_read = opened.access_tokens().last_reads([args.id]).get(args.id)
+    fields["last_read_at"] = last_read.isoformat() if last_read else None  # by an integration, over /v1
     if args.json:
         print_json(fields)
         return

@@ -236,6 +236,27 @@ class Opened(runtime.Opened):
         how = "a checkpoint of SQLite's write-ahead log" if self.engine.dialect.name == "sqlite" else "VACUUM FULL"
         return f"old ciphertexts scrubbed from the database's files ({how} of {', '.join(tables)}, {seconds:.2f} s)"
 
+    def access_tokens(self):
+        """The access tokens (bot.credentials.access_tokens): issue, list, revoke; their mistakes as one line."""
+        from bot.credentials.access_tokens import AccessTokens
+        from bot.credentials.audit import AuditLog
+
+        return AccessTokens(
+            self.sessions, AuditLog(self.sessions), lambda row, actor: self.service().decrypt_for_reader(row, actor)
+        )
+
+    @contextmanager
+    def token_errors(self) -> Iterator[None]:
+        """A token request that cannot be met (exit 2) or names an unknown token (exit 1), as one line."""
+        from bot.credentials.access_tokens import TokenRequestInvalid
+
+        try:
+            with database_errors(self.settings):
+                yield
+        except TokenRequestInvalid as error:
+            status = EXIT_RUNTIME if error.message.startswith(("no token", "no credential")) else EXIT_CONFIG
+            raise CommandFailed(error.message, status) from None
+
     def workspaces(self) -> list:
         """Every known workspace and its settings in effect (bot.credentials.tenants), defaults from settings."""
         from bot.credentials.tenants import known_workspaces

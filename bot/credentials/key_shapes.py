@@ -19,15 +19,18 @@ from bot.credentials import catalog
 # Slack's tokens (bot, user, app-level, configuration, refresh…): the log redactor's, and no name's. Not after a
 # letter or digit, but after "_" too ("prod_xoxb-…"), which a word boundary would miss.
 SLACK_TOKEN = re.compile(r"(?<![A-Za-z0-9])x(?:ox[abpoesr]|app)-[A-Za-z0-9-]{6,}")
+# Credbot's own access tokens (bot.credentials.access_tokens: cbt_ and 43 URL-safe characters), from 8 on.
+ACCESS_TOKEN = re.compile(r"(?<![A-Za-z0-9])cbt_[A-Za-z0-9_-]{8,}")
 # Where a word ends, from the strictest cut to the loosest: whitespace; anything outside the URL-safe alphabet
 # keys are made of; anything but letters and digits (a legacy key glued to a word with "_" or "-").
 _CUTS = (re.compile(r"\s+"), re.compile(r"[^A-Za-z0-9_-]+"), re.compile(r"[^A-Za-z0-9]+"))
 
 
 def key_shaped(text: str) -> bool:
-    """Whether ``text`` holds anything shaped like an API key of a registered destination, or a Slack token: as
-    typed, or once its compatibility characters are folded (a key in full-width letters is the same key)."""
-    searched = (*catalog.key_log_patterns(), SLACK_TOKEN)
+    """Whether ``text`` holds anything shaped like an API key of a registered destination, a Slack token or one
+    of Credbot's access tokens: as typed, or once its compatibility characters are folded (a key in full-width
+    letters is the same key)."""
+    searched = (*catalog.key_log_patterns(), SLACK_TOKEN, ACCESS_TOKEN)
     whole = [p for d in catalog.DESTINATIONS for p in _patterns(d.key_rules)]
     for form in dict.fromkeys((text, unicodedata.normalize("NFKC", text))):
         if any(pattern.search(form) for pattern in searched):

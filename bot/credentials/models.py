@@ -243,3 +243,39 @@ class OAuthState(Base):
 
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccessToken(Base):
+    """A token an integration reads credentials with (bot.credentials.access_tokens): only its SHA-256 is kept.
+    A revoked or expired token keeps its row, for the audit trail's names and `tokens list`."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)  # tok_ and 16 hex digits: safe to show and log
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the whole cbt_… token
+    name: Mapped[str] = mapped_column(String(80))
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="")
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    allow_from: Mapped[str] = mapped_column(Text, default="")  # CIDRs, one per line; "" for anywhere
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_from: Mapped[str | None] = mapped_column(String(45), nullable=True)  # an IPv6 address at most
+
+
+class AccessTokenScope(Base):
+    """One credential a token may read, and when it last read it. No foreign key to the credential: a deleted
+    credential stays in its tokens' scope (they get 404 for it, not another credential that takes its id)."""
+
+    __tablename__ = "access_token_scopes"
+
+    token_id: Mapped[str] = mapped_column(
+        String(20), ForeignKey("access_tokens.id", ondelete="CASCADE"), primary_key=True
+    )
+    credential_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_access_token_scopes_credential", "credential_id"),)

@@ -233,6 +233,10 @@ class CredentialService:
         self.audit.record(Workspace(row.enterprise_id, row.team_id), actor, "credential.reveal", "revealed", row.id)
         return secret
 
+    def decrypt_for_reader(self, row: Credential, actor: str) -> Secret:
+        """The key of a row whose read the caller has audited already (the read API: bot.credentials.access_tokens)."""
+        return self._open(row, actor, "credential.read")
+
     # -- audited reads and notes ---------------------------------------------------------------
 
     def list(self, workspace: Workspace, actor: str, *, text: str = "", **paging: Unpack[Paging]) -> CredentialPage:

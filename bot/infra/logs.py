@@ -20,13 +20,14 @@ from datetime import datetime, UTC
 from collections.abc import Callable, Iterable, Iterator
 
 from bot.credentials import catalog
-from bot.credentials.key_shapes import SLACK_TOKEN
+from bot.credentials.key_shapes import ACCESS_TOKEN, SLACK_TOKEN
 from bot.infra.secret import Secret
 
 MASK = "[REDACTED]"
 # Beside the catalog's key masks (catalog.key_log_patterns: every destination's keys, even truncated).
 _OWN_PATTERNS = [
     SLACK_TOKEN,  # Slack tokens (beside the names and filters that may not hold one: credentials.key_shapes)
+    ACCESS_TOKEN,  # Credbot's own access tokens (cbt_…), whole or cut short, wherever a log line carries one
     # Whatever was typed in the API key input, however the payload is quoted or encoded.
     re.compile(
         r"(?<=api_key_input)((?:(?!value).){0,120}?value(?:%22|\\?[\"'])[\s+]*(?::|%3A)[\s+]*(?:%22|\\?[\"']))"

@@ -2,6 +2,7 @@
 validators for bot.infra.settings's fields. Nothing here reads the environment (bot.infra.settings does, alone).
 """
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -53,6 +54,10 @@ ENV_NAMES: dict[str, str] = {
     "verify_keys": "CREDBOT_VERIFY_KEYS",
     "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
     "provider_checks_per_minute": "CREDBOT_PROVIDER_CHECKS_PER_MINUTE",
+    "api_reads_per_minute": "CREDBOT_API_READS_PER_MINUTE",
+    "credbot_url": "CREDBOT_URL",
+    "credbot_token": "CREDBOT_TOKEN",
+    "trusted_proxies": "CREDBOT_TRUSTED_PROXIES",
     "log_level": "LOG_LEVEL",
     "log_format": "LOG_FORMAT",
     "host": "HOST",
@@ -72,6 +77,8 @@ SECRET_HINTS: dict[str, str] = {
     "Tokens), or leave it unset to run in HTTP mode",
     "SLACK_CLIENT_SECRET": "copy the Client Secret from your app's Basic Information > App Credentials",
     "CREDBOT_ENCRYPTION_KEYS": "create one with `python -m bot keys generate`",
+    "CREDBOT_TOKEN": "issue an access token on the bot's host with `credbot tokens issue` and give it to this "
+    "integration",
     "DATABASE_URL": "set a SQLAlchemy URL such as postgresql+psycopg://user@host/db, or leave it unset for "
     "the embedded SQLite database",
 }
@@ -164,6 +171,15 @@ def scopes(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if not scopes or any(not re.fullmatch(r"[a-z][a-z0-9_.:-]*", scope) for scope in scopes):
         raise _problem(f"{_name(info)}: give comma-separated bot scopes such as commands,chat:write")
     return scopes
+
+
+def optional_url(example: str) -> BeforeValidator:
+    """An http(s) URL (https unless loopback), or None when unset."""
+
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        return None if not value else _checked_url(_name(info), value, example).rstrip("/")
+
+    return BeforeValidator(check)
 
 
 def http_url(default: str) -> BeforeValidator:
@@ -330,6 +346,23 @@ def channels(value: Any, info: ValidationInfo) -> tuple[str, ...]:
     if wrong:
         raise _problem("\n".join(wrong))
     return tuple(dict.fromkeys(items))
+
+
+def networks(value: Any, info: ValidationInfo) -> tuple[str, ...]:
+    """Addresses or CIDRs, comma-separated (CREDBOT_TRUSTED_PROXIES)."""
+    if not isinstance(value, str):  # the default
+        return value
+    found, wrong = [], []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            wrong.append(f"{_name(info)}: {item[:50]!r} is not an address or a CIDR (like 10.0.0.0/8)")
+    if wrong:
+        raise _problem("\n".join(wrong))
+    return tuple(dict.fromkeys(found))
 
 
 def channel(value: str | None, info: ValidationInfo) -> str | None:

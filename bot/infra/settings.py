@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     # Provider checks (Test connection, Replace API key, the wizard's final stage) one person may start per minute,
     # counted in the database across every instance.
     provider_checks_per_minute: Annotated[int, check.whole(1, 10_000)] = 6
+    # The read API (/v1): secret reads one access token may make per minute on one instance (then 429), and the
+    # proxies whose X-Forwarded-For names the client address a token's --allow-from is checked against.
+    api_reads_per_minute: Annotated[int, check.whole(1, 100_000)] = 120
+    trusted_proxies: Annotated[tuple[str, ...], BeforeValidator(check.networks)] = ()
+    # An integration's bot.api, reading over the read API instead of the database: the server and its token.
+    credbot_url: Annotated[str | None, check.optional_url("https://credbot.example.com")] = None
+    credbot_token: Annotated[
+        Secret | None, check.secret("cbt_", "use the token `credbot tokens issue` printed (cbt_…)")
+    ] = None
     log_level: Annotated[str, check.choice(LOG_LEVELS, str.upper, "one of " + ", ".join(LOG_LEVELS))] = "INFO"
     log_format: Annotated[str, check.choice(LOG_FORMATS, str.lower, "text or json")] = "text"  # "text" or "json"
     host: str = "0.0.0.0"
@@ -148,7 +157,13 @@ class Settings(BaseSettings):
 
     def known_secrets(self) -> list[str]:
         """Values the log redactor must never let through."""
-        secrets = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.slack_client_secret)
+        secrets = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.credbot_token,
+        )
         values = [s.reveal() for s in secrets if s]
         values += [k.material.reveal() for k in self.encryption_keys]
         database_password = urlsplit(self.database_url).password
@@ -241,6 +256,11 @@ def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
         problems.append(
             "SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information > App Credentials); "
             "or set SLACK_APP_TOKEN to run in Socket Mode"
+        )
+    if given("CREDBOT_URL") != given("CREDBOT_TOKEN"):
+        problems.append(
+            "CREDBOT_URL and CREDBOT_TOKEN go together: an integration's bot.api reads over the read API with "
+            "both (the server's URL and the token `credbot tokens issue` printed), or over the database with neither"
         )
     if given("DATABASE_URL") and not given("CREDBOT_ENCRYPTION_KEYS") and not raw.get("CREDBOT_KMS_KEY_ID"):
         problems.append(

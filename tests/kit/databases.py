@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # children first
 TABLES = (
+    "access_token_scopes",
+    "access_tokens",
     "audit_events",
     "reminders",
     "board_messages",

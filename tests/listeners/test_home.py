@@ -66,7 +66,7 @@ def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_creat
     assert f"…{live_key[-4:]}" in text and ":white_check_mark: verified" in text
     assert "key expires" in text  # from Paddle's record of the key (GET /api-keys/{id})
     assert live_key not in text
-    assert menu_choices(home, live_id) == ["copy_id", "test", "replace", "rename", "delete"]
+    assert menu_choices(home, live_id) == ["copy_id", "test", "replace", "rename", "access", "tokens", "delete"]
     assert len(home["blocks"]) <= 100
 
 
@@ -224,6 +224,7 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
     for callback, values in (
         ("credential_rename", {"name": "Hijacked"}),
         ("credential_replace", {"api_key": paddle_live.new_key("live")}),
+        ("credential_access_issue", {"name": "Stolen access", "expires": "90"}),
     ):
         forged = {**confirm, "callback_id": callback}
         assert "Only credential admins" in view_text(viewer.submit(forged, values).json()["view"])
@@ -240,6 +241,7 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
             "credential.delete",
             "credential.rename",
             "credential.replace",
+            "access_token.issue",
         ]
     )
 
@@ -267,22 +269,26 @@ def test_mangled_menu_values_get_a_clear_answer(workspace, value):
 def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspace, paddle_live):
     credential_id = created_id(workspace, "Not yours", paddle_live.new_key("live"))
     stranger = Workspace(bot, slack, user_id="U0STRANGER")
-    for choice in ("copy_id", "test", "replace", "rename", "delete"):
+    choices = ("copy_id", "test", "replace", "rename", "access", "tokens", "delete")
+    for choice in choices:
         stranger.choose(f"{choice}:{credential_id}")
     assert InProcessBot.settle_all()
     opened = [view_text(c.params) for c in slack.calls_to("views.open") if c.params.get("trigger_id")]
-    assert credential_id not in "".join(opened[-5:]) and sum("no longer exists" in o for o in opened[-5:]) == 5
+    last = opened[-len(choices) :]
+    assert credential_id not in "".join(last) and sum("no longer exists" in o for o in last) == len(choices)
     metadata = json.dumps({"credential_id": credential_id})
     for callback, values in (
         ("credential_rename", {"name": "Stolen"}),
         ("credential_delete", {}),
         ("credential_replace", {"api_key": paddle_live.new_key("live")}),
+        ("credential_access_issue", {"name": "Stolen access", "expires": "90"}),
     ):
         reply = stranger.submit({"id": "V0STRANGE", "callback_id": callback}, values, private_metadata=metadata)
         assert "no longer exists" in view_text(reply.json()) or reply.json().get("response_action") == "update"
     stranger.click("reminder_replace", credential_id)
     assert InProcessBot.settle_all()
     assert bot.sql("SELECT name FROM credentials WHERE id = :i", i=credential_id) == [("Not yours",)]
+    assert bot.sql("SELECT count(*) FROM access_tokens") == [(0,)]
     assert core_service(bot).reveal(credential_id, "test").reveal().startswith("pdl_live_")
 
 

@@ -337,6 +337,7 @@ def test_placeholders_are_refused_naming_the_setting(name, value):
         ("SLACK_CLIENT_SECRET", "client-from-a-file"),
         ("CREDBOT_ENCRYPTION_KEYS", KEY),
         ("DATABASE_URL", "postgresql+psycopg://credbot:file-pw@db/credbot"),
+        ("CREDBOT_TOKEN", "cbt_" + "f" * 43),
     ],
 )
 def test_each_secret_can_come_from_a_file(tmp_path, name, value):
@@ -347,6 +348,7 @@ def test_each_secret_can_come_from_a_file(tmp_path, name, value):
         "SLACK_CLIENT_SECRET",
         "CREDBOT_ENCRYPTION_KEYS",
         "DATABASE_URL",
+        "CREDBOT_TOKEN",
     }
     (tmp_path / "secret").write_text(value + "\n")  # one trailing newline, as `echo` and editors leave it
     env = {
@@ -354,6 +356,8 @@ def test_each_secret_can_come_from_a_file(tmp_path, name, value):
         for k, v in (SERVE | {"CREDBOT_ENCRYPTION_KEYS": KEY, "DATABASE_URL": "sqlite:///x.db"}).items()
         if k != name
     }
+    if name == "CREDBOT_TOKEN":  # it goes with the read API's address
+        env["CREDBOT_URL"] = "https://credbot.example.com"
     from_file = load_settings(env | {f"{name}_FILE": str(tmp_path / "secret")})
     assert from_file == load_settings(env | {name: value})
 

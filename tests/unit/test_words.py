@@ -17,7 +17,7 @@ from bot.cli import parser
 from bot.credentials import catalog, vocabulary
 from bot.credentials.types import CredentialPage, CredentialSummary, HomePage
 from bot.credentials.wizard_state import STAGES, WizardState
-from bot.slack.ui import channel_messages, credential_list, home_tab, wizard_modal
+from bot.slack.ui import access_modal, channel_messages, credential_list, home_tab, wizard_modal
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -146,7 +146,7 @@ def test_choices_carry_the_catalogs_descriptions(field, choices):
 
 
 def test_every_modal_title_fits_slacks_24_characters():
-    titles = set(home_tab.TITLES) | {wizard_modal.TITLE, wizard_modal.APOLOGY_TITLE}
+    titles = set(home_tab.TITLES) | set(access_modal.TITLES) | {wizard_modal.TITLE, wizard_modal.APOLOGY_TITLE}
     for destination in catalog.DESTINATIONS:
         item = credential(destination.value)
         page = CredentialPage([item], 1, 0, 20, has_next=False, has_previous=False)
@@ -162,6 +162,12 @@ def test_every_modal_title_fits_slacks_24_characters():
         ]
         titles |= {v.title.text if hasattr(v.title, "text") else v.title for v in views}
         titles.add(credential_list.created_view(item, page, None)["title"]["text"])
+        titles |= {
+            access_modal.issue_view(item)["title"]["text"],
+            access_modal.tokens_view(item, [], NOW)["title"]["text"],
+        }
+        for view in (access_modal.issue_view(item), access_modal.tokens_view(item, [], NOW)):
+            View(**view).validate_json()  # within Slack's limits, as slack-sdk's models check them
     too_long = sorted(t for t in titles if len(t) > 24)
     assert not too_long, too_long
     assert vocabulary.CREATE in titles and vocabulary.CREDENTIAL in titles

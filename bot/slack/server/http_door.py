@@ -21,6 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot import __version__
 from bot.infra import metrics
 from bot.slack.server.answer_first import ThenRelease
+from bot.slack.server.read_api import PREFIX as READ_API, ReadAPI
 from bot.slack.app import build_app
 from bot.infra.db import check_database
 from bot.infra.logs import EveryFewSeconds
@@ -72,7 +73,8 @@ class ParsedOnceHandler(SlackRequestHandler):
 
 
 class CredbotWSGI:
-    """Routes /slack/events to Bolt and answers /healthz and /metrics; everything else is 404."""
+    """Routes /slack/events to Bolt and /v1/ to the read API, and answers /healthz and /metrics; everything else
+    is 404."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -81,6 +83,7 @@ class CredbotWSGI:
         self.slack = ParsedOnceHandler(app) if self.shortcuts else SlackRequestHandler(app)
         secret = services.settings.slack_signing_secret
         self.door = SignatureDoor(secret.reveal() if secret else "")
+        self.read_api = ReadAPI(services)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -95,6 +98,8 @@ class CredbotWSGI:
             if method != "GET":
                 return _json(start_response, 405, {"error": "use GET"}, [("Allow", "GET")])
             return self.slack(environ, start_response)  # Bolt's install flow (no body, no signature)
+        if path.startswith(READ_API):
+            return self.read_api(environ, start_response)
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])

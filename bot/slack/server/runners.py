@@ -14,6 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import __version__
 from bot.slack.server.http_door import MAX_BODY_BYTES, OAUTH_PATHS, CredbotWSGI, _json
+from bot.slack.server.read_api import PREFIX as READ_API, ReadAPI
 from bot.slack.app import build_app
 from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
@@ -157,30 +158,36 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
         services.close()
         return
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
-    stop_install_routes = serve_install_routes(settings, app) if settings.oauth_mode else (lambda: None)
+    stop_port_routes = serve_port_routes(settings, app, services)
     services.start_background()
     stop.wait()
     log.info("stopping: finishing requests under way")
-    stop_install_routes()
+    stop_port_routes()
     handler.close()
     services.close()
 
 
-class InstallRoutes:
-    """Socket Mode with OAuth: only the install flow's two GET routes over HTTP (events come over the socket,
-    so nothing here takes a signed request), as in bolt-python's socket_mode_oauth example."""
+class PortRoutes:
+    """Socket Mode: what is served over HTTP on PORT (events come over the socket, so nothing here takes a
+    Slack-signed request): the read API (/v1), and with OAuth the install flow's two GET routes, as in
+    bolt-python's socket_mode_oauth example."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, services: Services) -> None:
         self.slack = SlackRequestHandler(app)
+        self.oauth = services.installations is not None
+        self.read_api = ReadAPI(services)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
+        path = environ.get("PATH_INFO", "")
+        if self.oauth and path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
             return self.slack(environ, start_response)
+        if path.startswith(READ_API):
+            return self.read_api(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
 
-def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
-    """Serve :class:`InstallRoutes` on HOST:PORT in a thread; returns the function that stops it."""
+def serve_port_routes(settings: Settings, app: App, services: Services) -> Callable[[], None]:
+    """Serve :class:`PortRoutes` on HOST:PORT in a thread; returns the function that stops it."""
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -191,9 +198,9 @@ def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = make_server(
-        settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer, handler_class=QuietHandler
-    )
-    threading.Thread(target=server.serve_forever, name="install-routes", daemon=True).start()
-    log.info("serving GET /slack/install and /slack/oauth_redirect on %s:%s", settings.host, settings.port)
+    routes = PortRoutes(app, services)
+    server = make_server(settings.host, settings.port, routes, server_class=ThreadedServer, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="port-routes", daemon=True).start()
+    served = "/v1/ (the read API)" + (", GET /slack/install and /slack/oauth_redirect" if routes.oauth else "")
+    log.info("serving %s on %s:%s", served, settings.host, settings.port)
     return server.shutdown

@@ -38,14 +38,17 @@ DELETE_TITLE = "Delete credential"
 TITLES = (CREATE, CHOSEN_TITLE, ID_TITLE, TEST_TITLE, REPLACE_TITLE, RENAME_TITLE, DELETE_TITLE)
 
 COPY, TEST, REPLACE, RENAME, DELETE = "copy_id", "test", "replace", "rename", "delete"
+ACCESS, TOKENS = "access", "tokens"  # bot.slack.ui.access_modal
 MENU_CHOICES = (
     (COPY, "Copy ID"),
     (TEST, "Test connection"),
     (REPLACE, "Replace API key"),
     (RENAME, "Rename"),
+    (ACCESS, "Give an integration access"),
+    (TOKENS, "Integration tokens"),
     (DELETE, "Delete…"),
 )
-MANAGING = {REPLACE, RENAME, DELETE}
+MANAGING = {REPLACE, RENAME, ACCESS, TOKENS, DELETE}
 
 REPLACE_CALLBACK = "credential_replace"
 RENAME_CALLBACK = "credential_rename"

@@ -5,7 +5,8 @@ from slack_bolt import App
 from bot.slack.listeners.views import delete_credential, rename_credential, replace_key, wizard_stage, wizard_submit
 from bot.slack.listeners.views.settings_submit import save_workspace_settings
 from bot.credentials.wizard_state import KEY_STAGE
-from bot.slack.ui import home_tab, settings_modal, wizard_modal
+from bot.slack.listeners.views import integration_access
+from bot.slack.ui import access_modal, home_tab, settings_modal, wizard_modal
 
 
 def register(app: App, *, shortcuts: bool = True) -> None:
@@ -22,3 +23,4 @@ def register(app: App, *, shortcuts: bool = True) -> None:
     app.view(home_tab.RENAME_CALLBACK)(ack=rename_credential.rename, lazy=[rename_credential.after_rename])
     app.view(home_tab.DELETE_CALLBACK)(ack=delete_credential.confirm_delete, lazy=[delete_credential.delete])
     app.view(settings_modal.CALLBACK)(save_workspace_settings)  # checked, saved and answered in the ack
+    app.view(access_modal.ISSUE_CALLBACK)(integration_access.issue_from_form)  # issued in the ack, shown once

@@ -1,0 +1,396 @@
+"""Access tokens: what an integration reads credentials with instead of the database and the key ring.
+
+A token is ``cbt_`` and 43 characters of URL-safe base64 (256 random bits); the prefix lets secret scanners find
+a leaked one. Only its SHA-256 is stored (a 256-bit random secret needs no slow hash: nothing to guess). Each
+token belongs to one workspace and names the credentials it may read; it expires (90 days unless told, at most
+a year), may be limited to client addresses (CIDRs), and is revoked by deleting nothing: ``revoked_at`` is set,
+and every request looks the token up again, so a revocation holds on every instance at once.
+
+A secret read is audited, and the token's and the credential's last read recorded, in one transaction that
+commits before the key is decrypted: when the audit row cannot be written, no key leaves (``AuditUnavailable``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.credentials.audit import AuditLog
+from bot.credentials.errors import CredentialError
+from bot.credentials.key_shapes import key_shaped
+from bot.credentials.models import AccessToken, AccessTokenScope, Credential, table_of
+from bot.credentials.ports import Clock, utc_now
+from bot.credentials.queries import UUID_TEXT, utc
+from bot.credentials.types import Workspace
+from bot.infra.secret import Secret
+
+TOKEN_PREFIX = "cbt_"
+TOKEN_SHAPE = re.compile(r"cbt_[A-Za-z0-9_-]{43}")
+TOKEN_ID_SHAPE = re.compile(r"tok_[0-9a-f]{16}")
+DEFAULT_LIFETIME = timedelta(days=90)
+LONGEST_LIFETIME = timedelta(days=365)
+MOST_CREDENTIALS = 50
+MOST_NETWORKS = 20
+NAME_LENGTH = 80
+
+
+class TokenRefused(CredentialError):
+    """A request the read API refuses: ``status`` is its HTTP status, ``reason`` its error code. The message
+    never says whether a credential id exists outside the token's scope."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message, reason)
+        self.status = status
+
+
+class AuditUnavailable(CredentialError):
+    """The read could not be audited, so no key is sent."""
+
+    def __init__(self) -> None:
+        super().__init__("the read could not be recorded in the audit trail; try again", "audit_unavailable")
+
+
+class TokenRequestInvalid(CredentialError):
+    """A token cannot be issued as asked (a name, a credential, a lifetime, an address range)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "invalid_token_request")
+
+
+UNAUTHORIZED = "missing, unknown, expired or revoked token"
+FORBIDDEN = "this token may not read that credential"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as it may be shown: never the token itself, nor its hash."""
+
+    id: str
+    name: str
+    workspace: Workspace
+    credential_ids: tuple[str, ...]
+    allow_from: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    last_used_at: datetime | None = None
+    last_used_from: str | None = None
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
+
+    def allows(self, address: str) -> bool:
+        if not self.allow_from:
+            return True
+        try:
+            client = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(client in ipaddress.ip_network(network) for network in self.allow_from)
+
+    def as_dict(self, now: datetime) -> dict[str, object]:
+        """The JSON shape of `tokens list --json`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "enterprise_id": self.workspace.enterprise_id,
+            "team_id": self.workspace.team_id,
+            "credentials": list(self.credential_ids),
+            "allow_from": list(self.allow_from),
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "status": self.status(now),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
+            "last_used_from": self.last_used_from,
+        }
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def parse_networks(values: Iterable[str]) -> tuple[str, ...]:
+    """CIDRs (or single addresses) as networks in canonical form; TokenRequestInvalid naming the first bad one."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            shown = value if len(value) <= 50 and not key_shaped(value) else "a value"
+            raise TokenRequestInvalid(f"{shown!r} is not an address or a CIDR such as 10.0.0.0/8") from None
+    if len(networks) > MOST_NETWORKS:
+        raise TokenRequestInvalid(f"at most {MOST_NETWORKS} client address ranges per token")
+    return tuple(dict.fromkeys(networks))
+
+
+def checked_name(raw: str) -> str:
+    name = " ".join((raw or "").split())
+    if not name:
+        raise TokenRequestInvalid("give the token a name: the integration that will use it")
+    if len(name) > NAME_LENGTH:
+        raise TokenRequestInvalid(f"a token's name is at most {NAME_LENGTH} characters")
+    if key_shaped(name):
+        raise TokenRequestInvalid("a token's name must not hold an API key")
+    return name
+
+
+def checked_lifetime(lifetime: timedelta) -> timedelta:
+    if lifetime <= timedelta(0) or lifetime > LONGEST_LIFETIME:
+        raise TokenRequestInvalid("a token expires after more than 0 seconds and at most 365 days")
+    return lifetime
+
+
+class AccessTokens:
+    """Issue, list, revoke and check tokens; the reads they make. ``decrypt`` opens a credential's row (the
+    core's one decrypt path, CredentialService.decrypt_for_reader)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        audit: AuditLog,
+        decrypt: Callable[[Credential, str], Secret],
+        clock: Clock = utc_now,
+    ) -> None:
+        self.sessions, self.audit, self.decrypt, self.clock = sessions, audit, decrypt, clock
+
+    # -- issuing and revoking ----------------------------------------------------------------------
+
+    def issue(
+        self,
+        name: str,
+        credential_ids: Sequence[str],
+        actor: str,
+        *,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        allow_from: Iterable[str] = (),
+        workspace: Workspace | None = None,
+    ) -> tuple[Secret, TokenInfo]:
+        """A new token for these credentials (all of one workspace: ``workspace`` when given); audited. The token
+        is returned once, here, and never stored."""
+        name, lifetime, networks = checked_name(name), checked_lifetime(lifetime), parse_networks(allow_from)
+        wanted = tuple(dict.fromkeys(credential_ids))
+        if not wanted or len(wanted) > MOST_CREDENTIALS:
+            raise TokenRequestInvalid(f"name between 1 and {MOST_CREDENTIALS} credentials the token may read")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.sessions.begin() as session:
+            owner = self._one_workspace(session, wanted, workspace)
+            token_id = "tok_" + secrets.token_hex(8)
+            values = {
+                "id": token_id,
+                "token_hash": token_hash(token),
+                "name": name,
+                "enterprise_id": owner.enterprise_id,
+                "team_id": owner.team_id,
+                "allow_from": "\n".join(networks),
+                "created_by": actor,
+                "created_at": now,
+                "expires_at": now + lifetime,
+            }
+            session.execute(insert(table_of(AccessToken)), values)
+            session.execute(
+                insert(table_of(AccessTokenScope)), [{"token_id": token_id, "credential_id": c} for c in wanted]
+            )
+            detail = f"{token_id} {name!r} for {len(wanted)} credential(s), expires {values['expires_at']:%Y-%m-%d}"
+            self.audit.append(session, owner, actor, "access_token.issue", "issued", detail=detail)
+        return Secret(token), TokenInfo(token_id, name, owner, wanted, networks, actor, now, now + lifetime)
+
+    def _one_workspace(self, session: Session, wanted: Sequence[str], workspace: Workspace | None) -> Workspace:
+        unknown = [c for c in wanted if not UUID_TEXT.match(c)]
+        rows = session.execute(
+            select(Credential.id, Credential.enterprise_id, Credential.team_id).where(Credential.id.in_(wanted))
+        ).all()
+        found = {row.id: Workspace(row.enterprise_id, row.team_id) for row in rows}
+        unknown += [c for c in wanted if c not in found and c not in unknown]
+        if unknown:
+            shown = unknown[0] if len(unknown[0]) <= 40 and not key_shaped(unknown[0]) else "an id"
+            raise TokenRequestInvalid(f"no credential {shown}: `credentials list` shows the ids")
+        owners = set(found.values())
+        if len(owners) > 1:
+            raise TokenRequestInvalid("a token reads the credentials of one workspace: issue one per workspace")
+        owner = owners.pop()
+        if workspace is not None and owner != workspace:
+            raise TokenRequestInvalid(FORBIDDEN)
+        return owner
+
+    def revoke(self, token_id: str, actor: str, workspace: Workspace | None = None) -> tuple[TokenInfo, bool]:
+        """Revoke a token (any workspace's unless one is given); audited. Returns the token and whether this call
+        revoked it (False: it was revoked already, and nothing changed)."""
+        info = self.find(token_id, workspace)
+        if info.revoked_at is not None:
+            return info, False
+        with self.sessions.begin() as session:
+            changed = _rowcount(
+                session.execute(
+                    update(AccessToken)
+                    .where(AccessToken.id == info.id, AccessToken.revoked_at.is_(None))
+                    .values(revoked_at=self.clock(), revoked_by=actor)
+                )
+            )
+            if changed:
+                self.audit.append(session, info.workspace, actor, "access_token.revoke", "revoked", detail=info.id)
+        return self.find(info.id), bool(changed)
+
+    # -- reading what exists -----------------------------------------------------------------------
+
+    def find(self, token_id: str, workspace: Workspace | None = None) -> TokenInfo:
+        found = self.all(workspace, only=token_id) if TOKEN_ID_SHAPE.fullmatch(token_id or "") else []
+        if not found:
+            shown = token_id if TOKEN_ID_SHAPE.fullmatch(token_id or "") else "that id"
+            raise TokenRequestInvalid(f"no token {shown}: `tokens list` shows the ids (tok_…)")
+        return found[0]
+
+    def all(self, workspace: Workspace | None = None, *, only: str | None = None) -> list[TokenInfo]:
+        """Every token (of one workspace), newest first."""
+        statement = select(AccessToken).order_by(AccessToken.created_at.desc(), AccessToken.id)
+        if workspace is not None:
+            statement = statement.where(
+                AccessToken.enterprise_id == workspace.enterprise_id, AccessToken.team_id == workspace.team_id
+            )
+        if only is not None:
+            statement = statement.where(AccessToken.id == only)
+        with self.sessions() as session:
+            rows = session.scalars(statement).all()
+            scopes: dict[str, list[str]] = {}
+            ids = [row.id for row in rows]
+            if ids:
+                for token_id, credential in session.execute(
+                    select(AccessTokenScope.token_id, AccessTokenScope.credential_id)
+                    .where(AccessTokenScope.token_id.in_(ids))
+                    .order_by(AccessTokenScope.credential_id)
+                ):
+                    scopes.setdefault(token_id, []).append(credential)
+        return [_info(row, scopes.get(row.id, [])) for row in rows]
+
+    def last_reads(self, credential_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each credential was last read through a token (those never read are absent)."""
+        if not credential_ids:
+            return {}
+        with self.sessions() as session:
+            rows = session.execute(
+                select(AccessTokenScope.credential_id, func.max(AccessTokenScope.last_read_at))
+                .where(AccessTokenScope.credential_id.in_(credential_ids), AccessTokenScope.last_read_at.is_not(None))
+                .group_by(AccessTokenScope.credential_id)
+            ).all()
+        return {credential: utc(at) for credential, at in rows if at is not None}
+
+    # -- the read API's checks and reads -----------------------------------------------------------
+
+    def authenticate(self, bearer: str | None, address: str) -> TokenInfo:
+        """The token a request's ``Authorization: Bearer …`` value names, if it may be used from ``address``."""
+        if not bearer or not TOKEN_SHAPE.fullmatch(bearer):
+            raise TokenRefused(401, "unauthorized", UNAUTHORIZED)
+        with self.sessions() as session:
+            row = session.scalar(select(AccessToken).where(AccessToken.token_hash == token_hash(bearer)))
+            if row is None:
+                raise TokenRefused(401, "unauthorized", UNAUTHORIZED)
+            credentials = session.scalars(
+                select(AccessTokenScope.credential_id).where(AccessTokenScope.token_id == row.id)
+            ).all()
+        info = _info(row, credentials)
+        if info.status(self.clock()) != "active":
+            raise TokenRefused(401, "unauthorized", UNAUTHORIZED)
+        if not info.allows(address):
+            raise TokenRefused(403, "forbidden", "this token may not be used from this address")
+        return info
+
+    def readable(self, token: TokenInfo) -> list[Credential]:
+        """The credentials the token may read that still exist, oldest first."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(Credential)
+                .where(Credential.id.in_(token.credential_ids), *_of(token.workspace))
+                .order_by(Credential.created_at, Credential.id)
+            ).all()
+        return list(rows)
+
+    def row(self, token: TokenInfo, credential_id: str) -> Credential:
+        """One credential of the token's scope; 403 (the same answer whether or not the id exists) outside it,
+        404 for one in its scope that has been deleted."""
+        if credential_id not in token.credential_ids:
+            raise TokenRefused(403, "forbidden", FORBIDDEN)
+        with self.sessions() as session:
+            row = session.scalar(select(Credential).where(Credential.id == credential_id, *_of(token.workspace)))
+        if row is None:
+            raise TokenRefused(404, "not_found", "that credential has been deleted")
+        return row
+
+    def read_secret(self, token: TokenInfo, credential_id: str, address: str) -> tuple[Credential, Secret]:
+        """The key, after its read is audited and recorded as the token's and the credential's last use."""
+        row = self.row(token, credential_id)
+        now = self.clock()
+        detail = f"{token.id} {token.name!r} version {key_version(row)} from {address}"[:1000]
+        try:
+            with self.sessions.begin() as session:
+                still = _rowcount(
+                    session.execute(
+                        update(AccessToken)
+                        .where(AccessToken.id == token.id, AccessToken.revoked_at.is_(None))
+                        .values(last_used_at=now, last_used_from=address[:45])
+                    )
+                )
+                if not still:  # revoked since the check
+                    raise TokenRefused(401, "unauthorized", UNAUTHORIZED)
+                session.execute(
+                    update(AccessTokenScope)
+                    .where(AccessTokenScope.token_id == token.id, AccessTokenScope.credential_id == row.id)
+                    .values(last_read_at=now)
+                )
+                self.audit.append(session, token.workspace, reader(token), "credential.read", "read", row.id, detail)
+        except SQLAlchemyError:
+            raise AuditUnavailable() from None
+        return row, self.decrypt(row, reader(token))
+
+
+def reader(token: TokenInfo) -> str:
+    """Who the audit trail names for a token's read."""
+    return f"token:{token.id}"
+
+
+def key_version(row: Credential) -> int:
+    """A number that changes whenever the stored key does (created, replaced, rotated): the key's time in
+    milliseconds. Integrations compare it for equality; the read API's ETag is made from it."""
+    moment = utc(row.key_replaced_at or row.created_at)
+    return int(moment.timestamp() * 1000)
+
+
+def _rowcount(result: object) -> int:
+    """Rows an UPDATE changed (Session.execute is typed as the general Result; a DML's is a CursorResult)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _of(workspace: Workspace) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return Credential.enterprise_id == workspace.enterprise_id, Credential.team_id == workspace.team_id
+
+
+def _info(row: AccessToken, credential_ids: Iterable[str]) -> TokenInfo:
+    return TokenInfo(
+        row.id,
+        row.name,
+        Workspace(row.enterprise_id, row.team_id),
+        tuple(credential_ids),
+        tuple(line for line in row.allow_from.split("\n") if line),
+        row.created_by,
+        utc(row.created_at),
+        utc(row.expires_at),
+        utc(row.revoked_at),
+        row.revoked_by,
+        utc(row.last_used_at),
+        row.last_used_from,
+    )

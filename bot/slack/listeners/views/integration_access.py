@@ -1,0 +1,104 @@
+"""A credential's integration access from the Credentials tab: the form's submission issues a token (shown once,
+in the modal the ack answers with), the tokens modal lists who may read it, and its Revoke button revokes.
+
+Each step asks again whether the person may manage credentials (the form and the button came back through
+their client), and looks the credential and the token up in their own workspace only."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.credentials.access_tokens import AccessTokens, TokenRequestInvalid
+from bot.credentials.errors import CredentialGone
+from bot.credentials.types import CredentialSummary
+from bot.slack.access import MANAGE
+from bot.slack.listeners.common import managing_or_refused, open_modal, permitted, read_input, update_modal
+from bot.slack.request_context import services_of
+from bot.slack.services import Services
+from bot.slack.ui import access_modal, home_tab
+
+log = logging.getLogger(__name__)
+_DAYS = {days for days, _ in access_modal.LIFETIMES}
+
+
+def tokens_of(services: Services) -> AccessTokens:
+    credentials = services.credentials
+    return AccessTokens(credentials.sessions, credentials.audit, credentials.decrypt_for_reader)
+
+
+def issue_from_form(ack: Ack, view: dict, context: BoltContext) -> None:
+    """The form's submission: checked and issued in the ack; the token replaces the form, once."""
+    if not managing_or_refused(ack, context, "access_token.issue", access_modal.ISSUE_TITLE):
+        return
+    services, workspace, actor = services_of(context), context["workspace"], context["actor"]
+    try:
+        item = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialGone as gone:
+        ack(response_action="update", view=home_tab.info_view(access_modal.ISSUE_TITLE, gone.message))
+        return
+    days = read_input(view, "expires")
+    if days not in _DAYS:
+        ack(response_action="errors", errors={"expires": "Choose how long the token lasts."})
+        return
+    networks = [part for part in re.split(r"[\s,]+", read_input(view, "allow_from") or "") if part]
+    try:
+        token, info = tokens_of(services).issue(
+            read_input(view, "name") or "",
+            [item.id],
+            actor,
+            lifetime=timedelta(days=int(days)),
+            allow_from=networks,
+            workspace=workspace,
+        )
+    except TokenRequestInvalid as problem:
+        field = "allow_from" if "CIDR" in problem.message or "address" in problem.message else "name"
+        ack(response_action="errors", errors={field: problem.message})
+        return
+    ack(response_action="update", view=access_modal.token_view(item, info, token.reveal()))
+
+
+def show_tokens(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
+    """The menu's Integration tokens: every token that may read this credential."""
+    open_modal(client, body, _tokens_view(services_of(context), context, item))
+
+
+def revoke_clicked(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
+    """Revoke on one token of the tokens modal; the modal is drawn again with what is true now."""
+    view = body.get("view") or {}
+    view_id = view.get("id")
+    decision = permitted(context, MANAGE, "access_token.revoke")  # asked (and a refusal audited) first
+    if not isinstance(view_id, str):
+        return
+    if not decision:
+        update_modal(client, view_id, home_tab.info_view(access_modal.TOKENS_TITLE, decision.message))
+        return
+    services, workspace = services_of(context), context["workspace"]
+    try:
+        item = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialGone as gone:
+        update_modal(client, view_id, home_tab.info_view(access_modal.TOKENS_TITLE, gone.message))
+        return
+    tokens = tokens_of(services)
+    token_id = action.get("value")
+    notice = "That token is not one of this credential's."
+    if isinstance(token_id, str) and any(t.id == token_id for t in _reading(tokens, context, item)):
+        info, changed = tokens.revoke(token_id, context["actor"], workspace)
+        notice = f"Revoked `{info.id}`: it is refused from now on." if changed else f"`{info.id}` was already revoked."
+    update_modal(client, view_id, _tokens_view(services, context, item, notice))
+
+
+def _reading(tokens: AccessTokens, context: BoltContext, item: CredentialSummary) -> list:
+    return [t for t in tokens.all(context["workspace"]) if item.id in t.credential_ids]
+
+
+def _tokens_view(services: Services, context: BoltContext, item: CredentialSummary, notice: str = "") -> dict:
+    try:
+        found = _reading(tokens_of(services), context, item)
+    except TokenRequestInvalid as problem:
+        return home_tab.info_view(access_modal.TOKENS_TITLE, problem.message).to_dict()
+    return access_modal.tokens_view(item, found, datetime.now(UTC), notice)
