@@ -89,6 +89,7 @@ class CredentialSummary:
     key_status: str | None = None
     enterprise_id: str = ""
     team_id: str = ""
+    key_exposed_at: datetime | None = None  # when the provider reported the key leaked in public
 
     @property
     def workspace(self) -> Workspace:
@@ -110,6 +111,7 @@ class CredentialSummary:
             "last_verification": None if self.verification.outcome is None else self.verification.label,
             "key_expires_at": self.key_expires_at.isoformat() if self.key_expires_at else None,
             "key_status": self.key_status,
+            "key_exposed_at": self.key_exposed_at.isoformat() if self.key_exposed_at else None,
         }
 
 

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # Destination value -> its provider's base URL, read from the setting the catalog names (PADDLE_API_URL…).
     base_urls: Annotated[dict[str, str], BeforeValidator(check.base_urls)] = Field(default_factory=dict)
     paddle_timeout: Annotated[float, BeforeValidator(check.seconds)] = 8.0
+    # The secret keys of Paddle's notification destinations (POST /paddle/notifications): one per environment.
+    paddle_notification_secret: Annotated[Secret | None, check.secret(None)] = None
+    paddle_sandbox_notification_secret: Annotated[Secret | None, check.secret(None)] = None
+    # How far a notification's Paddle-Signature ts may be from this machine's clock (Paddle's SDK allows 5 s).
+    paddle_notification_tolerance: Annotated[int, check.whole(1, 300)] = 5
     # Provider checks (Test connection, Replace API key, the wizard's final stage) one person may start per minute,
     # counted in the database across every instance.
     provider_checks_per_minute: Annotated[int, check.whole(1, 10_000)] = 6
@@ -148,7 +153,14 @@ class Settings(BaseSettings):
 
     def known_secrets(self) -> list[str]:
         """Values the log redactor must never let through."""
-        secrets = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.slack_client_secret)
+        secrets = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.slack_client_secret,
+            self.paddle_notification_secret,
+            self.paddle_sandbox_notification_secret,
+        )
         values = [s.reveal() for s in secrets if s]
         values += [k.material.reveal() for k in self.encryption_keys]
         database_password = urlsplit(self.database_url).password

@@ -335,6 +335,8 @@ def test_placeholders_are_refused_naming_the_setting(name, value):
         ("SLACK_SIGNING_SECRET", "signing-from-a-file-0123456789abc"),
         ("SLACK_APP_TOKEN", "xapp-from-a-file"),
         ("SLACK_CLIENT_SECRET", "client-from-a-file"),
+        ("PADDLE_NOTIFICATION_SECRET", "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_GrOWLNef+vmtjJYq4mSnHNzvc8uWoJ1I"),
+        ("PADDLE_SANDBOX_NOTIFICATION_SECRET", "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_sandboxFromAFile0123456"),
         ("CREDBOT_ENCRYPTION_KEYS", KEY),
         ("DATABASE_URL", "postgresql+psycopg://credbot:file-pw@db/credbot"),
     ],
@@ -345,6 +347,8 @@ def test_each_secret_can_come_from_a_file(tmp_path, name, value):
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "SLACK_CLIENT_SECRET",
+        "PADDLE_NOTIFICATION_SECRET",
+        "PADDLE_SANDBOX_NOTIFICATION_SECRET",
         "CREDBOT_ENCRYPTION_KEYS",
         "DATABASE_URL",
     }

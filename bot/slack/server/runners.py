@@ -14,6 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import __version__
 from bot.slack.server.http_door import MAX_BODY_BYTES, OAUTH_PATHS, CredbotWSGI, _json
+from bot.slack.server.paddle_door import PATH as PADDLE_PATH, PaddleDoor
 from bot.slack.app import build_app
 from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
@@ -34,7 +35,7 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
         return CredbotWSGI(services)
 
     log.info(
-        "Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)",
+        "Credbot %s serving HTTP on %s:%s (POST /slack/events, POST /paddle/notifications, GET /healthz, GET /metrics)",
         __version__,
         settings.host,
         settings.port,
@@ -157,7 +158,9 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
         services.close()
         return
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
-    stop_install_routes = serve_install_routes(settings, app) if settings.oauth_mode else (lambda: None)
+    paddle = PaddleDoor(services)
+    serves_http = settings.oauth_mode or paddle.configured
+    stop_install_routes = serve_install_routes(settings, app, paddle) if serves_http else (lambda: None)
     services.start_background()
     stop.wait()
     log.info("stopping: finishing requests under way")
@@ -167,19 +170,24 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
 
 
 class InstallRoutes:
-    """Socket Mode with OAuth: only the install flow's two GET routes over HTTP (events come over the socket,
-    so nothing here takes a signed request), as in bolt-python's socket_mode_oauth example."""
+    """Socket Mode: over HTTP only the install flow's two GET routes (with OAuth; as in bolt-python's
+    socket_mode_oauth example) and Paddle's notifications (when a notification secret is set). Slack's events
+    come over the socket, so nothing here takes a request signed by Slack."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, paddle: PaddleDoor | None = None, oauth: bool = True) -> None:
         self.slack = SlackRequestHandler(app)
+        self.paddle, self.oauth = paddle, oauth
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
+        path = environ.get("PATH_INFO")
+        if path == PADDLE_PATH and self.paddle is not None:
+            return self.paddle(environ, start_response)
+        if self.oauth and path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
             return self.slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
 
 
-def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
+def serve_install_routes(settings: Settings, app: App, paddle: PaddleDoor | None = None) -> Callable[[], None]:
     """Serve :class:`InstallRoutes` on HOST:PORT in a thread; returns the function that stops it."""
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -192,8 +200,14 @@ def serve_install_routes(settings: Settings, app: App) -> Callable[[], None]:
             pass
 
     server = make_server(
-        settings.host, settings.port, InstallRoutes(app), server_class=ThreadedServer, handler_class=QuietHandler
+        settings.host,
+        settings.port,
+        InstallRoutes(app, paddle if paddle is not None and paddle.configured else None, settings.oauth_mode),
+        server_class=ThreadedServer,
+        handler_class=QuietHandler,
     )
     threading.Thread(target=server.serve_forever, name="install-routes", daemon=True).start()
-    log.info("serving GET /slack/install and /slack/oauth_redirect on %s:%s", settings.host, settings.port)
+    routes = ["GET /slack/install and /slack/oauth_redirect"] if settings.oauth_mode else []
+    routes += [f"POST {PADDLE_PATH}"] if paddle is not None and paddle.configured else []
+    log.info("serving %s on %s:%s", ", ".join(routes), settings.host, settings.port)
     return server.shutdown
