@@ -3,6 +3,7 @@ the fake Paddle's fixtures (tests/kit/fakes/paddle_notifications.py); on SQLite 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, UTC
 
@@ -115,7 +116,7 @@ def test_two_h1_values_where_the_second_is_right_are_accepted(bot, workspace, pa
     assert status_of(bot, credential_id)[0] == "revoked"
 
 
-def test_an_exposure_is_an_urgent_alert_with_its_source_and_link(bot, slack, workspace, paddle_live):
+def test_an_exposure_is_an_urgent_alert_with_its_source_and_link(bot, slack, workspace, paddle_live, tmp_path):
     key = paddle_live.new_key("live")
     credential_id = created_id(workspace, "Billing", key)
     bot.wait_idle()
@@ -129,6 +130,16 @@ def test_an_exposure_is_an_urgent_alert_with_its_source_and_link(bot, slack, wor
     assert "<https://github.com/octocat/Hello-World/blob/" in text and "reminder_replace" in text
     exposed_status, exposed_at = status_of(bot, credential_id)
     assert exposed_status == "revoked" and exposed_at is not None
+    # Where people and scripts look: /list-credentials, Home, the CLI's table and JSON.
+    listed = view_text(workspace.command("/list-credentials").json())
+    assert "key *revoked*" in listed and "key found exposed" in listed
+    assert "found the key exposed" in view_text(workspace.open_home())
+    shown = run_cli(["credentials", "show", credential_id, "--json"], cli_env(bot), tmp_path)
+    fields = json.loads(shown.stdout)
+    assert fields["key_status"] == "revoked" and fields["key_exposed_at"].startswith("20")
+    table = run_cli(["credentials", "list"], cli_env(bot), tmp_path).stdout.splitlines()
+    assert table[0].split("\t")[-1] == "status" or table[0].rstrip().endswith("status")
+    assert any(credential_id in line and line.rstrip().endswith("revoked (exposed)") for line in table)
 
 
 def test_a_sandbox_signed_event_never_touches_a_live_credential(bot, slack, workspace, paddle_live):

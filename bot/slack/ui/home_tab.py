@@ -180,6 +180,8 @@ def health_text(item: CredentialSummary) -> str:
     parts = [verification_text(item)]
     if item.key_status and item.key_status != "active":
         parts.append(f":no_entry: {_provider(item)} says the key is *{escape(item.key_status)}*")
+    if item.key_exposed_at:
+        parts.append(f":rotating_light: {_provider(item)} found the key exposed {slack_date(item.key_exposed_at)}")
     if item.key_expires_at:
         parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
     elif item.verification.ok:
