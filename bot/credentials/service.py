@@ -266,29 +266,6 @@ class CredentialService:
         except IntegrityError:
             pass  # opened on two instances at once
 
-    def fill_key_record_ids(self) -> int:
-        """Store the record id of each key stored before migration 0015 (it is inside the key, so only a decrypt
-        finds it): what a provider's notification names. Returns how many were filled; one that does not
-        decrypt is left for the next start (and audited by the decrypt path)."""
-        filled = 0
-        with self.sessions() as session:
-            rows = session.execute(select(Credential).where(Credential.key_record_id.is_(None))).scalars().all()
-        for row in rows:
-            dest = catalog.destination(row.destination)
-            try:
-                key = self._open(row, "credbot", "credential.key_record_id")
-            except KeyUnreadable:
-                continue
-            record_id = (catalog.key_record_id(dest, key.reveal()) if dest else None) or ""
-            with self.sessions.begin() as session:
-                session.execute(
-                    update(Credential)
-                    .where(Credential.id == row.id, Credential.key_record_id.is_(None))
-                    .values(key_record_id=record_id)
-                )
-            filled += 1
-        return filled
-
     # -- internals ------------------------------------------------------------------------------
 
     def _open(self, row: Credential, actor: str, action: str) -> Secret:
@@ -333,6 +310,30 @@ class CredentialService:
             raise
         except SQLAlchemyError as error:
             raise _storage_failed(self.audit, workspace, actor, error) from None
+
+
+def fill_key_record_ids(service: CredentialService) -> int:
+    """Store the record id of each key stored before migration 0015 (it is inside the key, so only a decrypt
+    finds it): what a provider's notification names. Returns how many were filled; one that does not
+    decrypt is left for the next start (and audited by the decrypt path)."""
+    filled = 0
+    with service.sessions() as session:
+        rows = session.execute(select(Credential).where(Credential.key_record_id.is_(None))).scalars().all()
+    for row in rows:
+        dest = catalog.destination(row.destination)
+        try:
+            key = service._open(row, "credbot", "credential.key_record_id")
+        except KeyUnreadable:
+            continue
+        record_id = (catalog.key_record_id(dest, key.reveal()) if dest else None) or ""
+        with service.sessions.begin() as session:
+            session.execute(
+                update(Credential)
+                .where(Credential.id == row.id, Credential.key_record_id.is_(None))
+                .values(key_record_id=record_id)
+            )
+        filled += 1
+    return filled
 
 
 _INSERT_CREDENTIAL = insert(table_of(Credential))

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from bot import wiring
 from bot.credentials.queries import CredentialQueries
-from bot.credentials.service import CredentialService
+from bot.credentials.service import CredentialService, fill_key_record_ids
 from bot.credentials.types import Workspace
 from bot.credentials.vault import KeyRing
 from bot.credentials.workspace_settings import WorkspaceSettings
@@ -82,7 +82,7 @@ class Services:
     def _fill_key_record_ids(self) -> None:
         """Keys stored before migration 0015: their record ids, which Paddle's notifications name."""
         try:
-            filled = self.credentials.fill_key_record_ids()
+            filled = fill_key_record_ids(self.credentials)
         except Exception:  # the next start tries again; notifications for those keys are ignored meanwhile
             log.exception("filling in the keys' record ids failed")
             return
