@@ -162,6 +162,8 @@ def changes(row: Credential, event: KeyEvent) -> tuple[dict[str, object], str]:
         values["key_status"] = status
     if event.expires_at is not None and event.event_type != EXPOSED:
         values["key_expires_at"] = event.expires_at
+    if event.permissions:
+        values["key_permissions"] = " ".join(event.permissions)[:4000]
     values["key_status_at"] = event.occurred_at
     return values, "applied"
 

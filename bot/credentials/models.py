@@ -56,6 +56,8 @@ class Credential(Base):
     key_status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # When the provider reported the key exposed (found leaked in public); NULL: never.
     key_exposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The key's permissions as the provider's latest notification listed them (space-separated); NULL: not told.
+    key_permissions: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         # The uniqueness rule itself: concurrent creators race on this index, not on a check-then-insert.

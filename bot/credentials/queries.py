@@ -43,6 +43,7 @@ SHOWN_COLUMNS = (
     Credential.enterprise_id,
     Credential.team_id,
     Credential.key_exposed_at,
+    Credential.key_permissions,
 )
 NEWEST_FIRST = (Credential.created_at.desc(), Credential.id.desc())
 _SHOWN_COUNT = len(SHOWN_COLUMNS)
@@ -133,6 +134,7 @@ def _summary(
     enterprise_id: str,
     team_id: str,
     key_exposed_at: datetime | None = None,
+    key_permissions: str | None = None,
 ) -> CredentialSummary:
     entity = catalog.entity_type(entity_type) or catalog.EntityType(entity_type, entity_type, "")
     found = catalog.destination(destination)
@@ -153,6 +155,7 @@ def _summary(
         enterprise_id,
         team_id,
         utc(key_exposed_at),
+        tuple(key_permissions.split()) if key_permissions is not None else None,
     )
 
 

@@ -196,6 +196,7 @@ class CredentialService:
                 key_record_id=catalog.key_record_id(dest, api_key.reveal()) or "",
                 key_status_at=None,  # the new key has had no notification yet
                 key_exposed_at=None,
+                key_permissions=None,
                 **_verification_values(verification, record),
             ),
         )

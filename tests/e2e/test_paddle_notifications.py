@@ -231,3 +231,65 @@ def test_in_socket_mode_the_endpoint_is_served_on_port(tmp_path, database, slack
             assert bad[0] == 401
         finally:
             assert bot.stop() == 0, bot.log()
+
+
+def test_an_update_refreshes_the_expiry_and_permissions_shown(bot, workspace, paddle_live, tmp_path):
+    key = paddle_live.new_key("live")
+    credential_id = created_id(workspace, "Billing", key)
+    later = (datetime.now(UTC) + timedelta(days=200)).replace(microsecond=0)
+    status, answer, _ = paddle_live.notify(
+        destination(bot),
+        NOTIFICATION_SECRET,
+        "api_key.updated",
+        key,
+        expires_at=later.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        permissions=["transaction.read", "customer.read"],
+    )
+    assert (status, answer["outcome"]) == (200, "applied")
+    fields = json.loads(run_cli(["credentials", "show", credential_id, "--json"], cli_env(bot), tmp_path).stdout)
+    assert fields["key_status"] == "active" and fields["key_expires_at"] == later.isoformat()
+    assert fields["key_permissions"] == ["transaction.read", "customer.read"]
+
+
+def test_an_expired_key_is_alerted_once_with_the_daily_reminder(bot, slack, workspace, paddle_live, tmp_path):
+    key = paddle_live.new_key("live")
+    credential_id = created_id(workspace, "Billing", key)
+    bot.wait_idle()
+    gone = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
+    status, _, _ = paddle_live.notify(
+        destination(bot), NOTIFICATION_SECRET, "api_key.expired", key, expires_at=gone.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    assert status == 200
+    slack.wait_for(
+        "chat.postMessage", lambda c: credential_id in view_text(c.params) and "has expired" in view_text(c.params)
+    )
+    assert status_of(bot, credential_id)[0] == "expired"
+    result = run_cli(["reminders", "run"], cli_env(bot), tmp_path)
+    assert result.returncode == 0 and credential_id not in result.stdout, result.stderr
+    bot.wait_idle()
+    expired = [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if credential_id in view_text(c.params) and "has expired" in view_text(c.params)
+    ]
+    assert len(expired) == len(NOTIFY_CHANNELS)
+
+
+def test_the_daily_reminder_first_then_expiring_remind_once(bot, slack, workspace, paddle_live, tmp_path):
+    expires = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    paddle_live.key_expires_at = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    key = paddle_live.new_key("live")
+    credential_id = created_id(workspace, "Expiring", key)
+    result = run_cli(["reminders", "run"], cli_env(bot), tmp_path)
+    assert f"expires_soon\t{credential_id}" in result.stdout, result.stderr
+    status, answer, _ = paddle_live.notify(
+        destination(bot), NOTIFICATION_SECRET, "api_key.expiring", key, expires_at=paddle_live.key_expires_at
+    )
+    assert (status, answer["outcome"]) == (200, "applied")
+    bot.wait_idle()
+    reminded = [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if credential_id in view_text(c.params) and "expires in" in view_text(c.params)
+    ]
+    assert len(reminded) == len(NOTIFY_CHANNELS)

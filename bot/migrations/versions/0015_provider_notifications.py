@@ -1,5 +1,5 @@
 """Paddle's notifications: each key's record id (what a notification names), when its status was last set by one
-and whether it was exposed; the notifications already accepted (each is applied once)
+whether it was exposed and its permissions; the notifications already accepted (each is applied once)
 
 Revision ID: 0015
 Revises: 0014
@@ -20,6 +20,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("key_record_id", sa.String(64), nullable=True))
         batch_op.add_column(sa.Column("key_status_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("key_exposed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("key_permissions", sa.Text(), nullable=True))
     op.create_index("ix_credentials_key_record_id", "credentials", ["key_record_id"])
     op.create_table(
         "provider_notifications",
@@ -40,6 +41,7 @@ def downgrade() -> None:
     op.drop_table("provider_notifications")
     op.drop_index("ix_credentials_key_record_id", table_name="credentials")
     with op.batch_alter_table("credentials") as batch_op:
+        batch_op.drop_column("key_permissions")
         batch_op.drop_column("key_exposed_at")
         batch_op.drop_column("key_status_at")
         batch_op.drop_column("key_record_id")
