@@ -265,6 +265,12 @@ def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
             "CREDBOT_KMS_RETIRED_KEY_IDS is set without CREDBOT_KMS_KEY_ID: retired KMS keys only decrypt; "
             "set CREDBOT_KMS_KEY_ID to the KMS key that wraps new data keys"
         )
+    live, sandbox = (raw.get(f"PADDLE_{part}NOTIFICATION_SECRET", "").strip() for part in ("", "SANDBOX_"))
+    if live and live == sandbox:  # a notification would verify as both: it could not say which keys it may touch
+        problems.append(
+            "PADDLE_NOTIFICATION_SECRET and PADDLE_SANDBOX_NOTIFICATION_SECRET are the same: each is the secret key "
+            "of its own notification destination (live dashboard, sandbox dashboard); copy each from its own"
+        )
     return problems
 
 
