@@ -11,9 +11,9 @@ without a credential when Credbot holds no such key or does not know the event t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import datetime, timedelta, UTC
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +35,9 @@ KEY_EVENTS = (
 REVOKED, EXPIRED, EXPIRING = "api_key.revoked", "api_key.expired", "api_key.expiring"
 EXPOSED = "api_key_exposure.created"
 ACTOR = "paddle"  # who the audit says acted: the provider
+# How long an accepted notification's id is kept: Paddle retries a live delivery for up to 3 days, so a copy
+# arriving later than this is not expected; an older event still never overwrites newer state (key_status_at).
+KEEP_IDS = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class KeyEvents:
                     update(ProviderNotification)
                     .where(ProviderNotification.notification_id == event.notification_id)
                     .values(outcome=applied.outcome)
+                )
+                session.execute(
+                    delete(ProviderNotification).where(ProviderNotification.received_at < self.clock() - KEEP_IDS)
                 )
         except IntegrityError:
             return Applied(event, environment, "duplicate")

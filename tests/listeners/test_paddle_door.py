@@ -100,3 +100,18 @@ def test_keys_stored_before_the_record_id_column_are_filled_in_and_then_matched(
     again = notification("api_key.revoked", entity("api_key.revoked", record_id(key)))
     assert call(door, again, signature(again, NOTIFICATION_SECRET))[1]["outcome"] == "applied"
     bot.settle()
+
+
+def test_ids_older_than_kept_are_pruned_by_the_next_notification(door, bot):
+    from datetime import datetime, timedelta, UTC
+
+    old = datetime.now(UTC) - timedelta(days=31)
+    bot.sql(
+        "INSERT INTO provider_notifications (notification_id, provider, environment, event_type, received_at, outcome)"
+        " VALUES ('ntf_01old', 'paddle', 'live', 'api_key.updated', :at, 'applied')",
+        at=old.replace(tzinfo=None) if bot.database_kind == "sqlite" else old,
+    )
+    body = notification("customer.created", {"id": "ctm_01"})
+    assert call(door, body, signature(body, NOTIFICATION_SECRET))[0] == 200
+    kept = [row[0] for row in bot.sql("SELECT notification_id FROM provider_notifications")]
+    assert kept == [json.loads(body)["notification_id"]]
