@@ -54,11 +54,9 @@ def test_a_signed_revocation_marks_the_key_alerts_its_channels_and_shows_on_home
     bot.wait_idle()
     status, answer, body = paddle_live.notify(destination(bot), NOTIFICATION_SECRET, "api_key.revoked", key)
     assert (status, answer["outcome"]) == (200, "applied")
-    first = slack.wait_for("chat.postMessage", lambda c: ALERT in view_text(c.params), timeout=2)
+    first = slack.wait_for("chat.postMessage", lambda c: ALERT in view_text(c.params))
     sent = [first] + [
-        slack.wait_for(
-            "chat.postMessage", lambda c, ch=ch: c.params["channel"] == ch and ALERT in view_text(c.params), timeout=2
-        )
+        slack.wait_for("chat.postMessage", lambda c, ch=ch: c.params["channel"] == ch and ALERT in view_text(c.params))
         for ch in NOTIFY_CHANNELS
     ]
     assert {c.params["channel"] for c in sent} == set(NOTIFY_CHANNELS)
