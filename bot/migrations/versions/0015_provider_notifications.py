@@ -1,5 +1,8 @@
-"""Paddle's notifications: each key's record id (what a notification names), when its status was last set by one
-whether it was exposed and its permissions; the notifications already accepted (each is applied once)
+"""Paddle's notifications: each key's record id, status time, exposure and permissions; the notifications seen
+
+What a notification names is the key's record id (apikey_…); key_status_at is when the event that set the status
+happened (an older one never overwrites it); provider_notifications holds the ids already accepted, so each is
+applied once.
 
 Revision ID: 0015
 Revises: 0014
