@@ -34,11 +34,13 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
         services.start_background()
         return CredbotWSGI(services)
 
+    paddle = settings.paddle_notification_secret or settings.paddle_sandbox_notification_secret
     log.info(
-        "Credbot %s serving HTTP on %s:%s (POST /slack/events, POST /paddle/notifications, GET /healthz, GET /metrics)",
+        "Credbot %s serving HTTP on %s:%s (POST /slack/events, %sGET /healthz, GET /metrics)",
         __version__,
         settings.host,
         settings.port,
+        f"POST {PADDLE_PATH}, " if paddle else "",
     )
     run_gunicorn(settings, load, on_worker_exit=lambda: _close(worker_services))
 
