@@ -22,6 +22,7 @@ HEADER = (
     "key",
     "last check",
     "expires (UTC)",
+    "status",
 )
 
 
@@ -67,6 +68,7 @@ def list_credentials(args: argparse.Namespace) -> None:
                 f"…{item.key_hint}",
                 item.verification.label,
                 utc(item.key_expires_at),
+                (item.key_status or "-") + (" (exposed)" if item.key_exposed_at else ""),
             )
             for item in items
         ),

@@ -48,6 +48,16 @@ class Credential(Base):
     key_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     key_status: Mapped[str | None] = mapped_column(String(20), nullable=True)  # active | expired | revoked
     key_replaced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The id of the key's own record at the provider (Paddle's apikey_…, shown by the key itself): what Paddle's
+    # notifications name. "" for a key that shows none (legacy); NULL until filled in (keys stored before 0016).
+    key_record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # When the latest notification that set key_status happened at the provider (its occurred_at): an older one
+    # never overwrites it. NULL: the status came from a check, or there is none.
+    key_status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the provider reported the key exposed (found leaked in public); NULL: never.
+    key_exposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The key's permissions as the provider's latest notification listed them (space-separated); NULL: not told.
+    key_permissions: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         # The uniqueness rule itself: concurrent creators race on this index, not on a check-then-insert.
@@ -59,7 +69,26 @@ class Credential(Base):
         Index("ix_credentials_workspace_destination", "enterprise_id", "team_id", "destination", "created_at", "id"),
         # The daily expiry check.
         Index("ix_credentials_key_expires_at", "key_expires_at"),
+        # A provider's notification names the key by its record's id.
+        Index("ix_credentials_key_record_id", "key_record_id"),
     )
+
+
+class ProviderNotification(Base):
+    """A notification from a provider (Paddle's notification_id), kept once it was accepted: the same one delivered
+    again (Paddle retries) changes nothing more."""
+
+    __tablename__ = "provider_notifications"
+
+    notification_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    environment: Mapped[str] = mapped_column(String(16))  # whose secret verified it: "live" | "sandbox"
+    event_type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(60), default="")
+
+    __table_args__ = (Index("ix_provider_notifications_received_at", "received_at"),)
 
 
 class Reminder(Base):

@@ -42,6 +42,8 @@ SHOWN_COLUMNS = (
     Credential.key_status,
     Credential.enterprise_id,
     Credential.team_id,
+    Credential.key_exposed_at,
+    Credential.key_permissions,
 )
 NEWEST_FIRST = (Credential.created_at.desc(), Credential.id.desc())
 _SHOWN_COUNT = len(SHOWN_COLUMNS)
@@ -131,6 +133,8 @@ def _summary(
     key_status: str | None,
     enterprise_id: str,
     team_id: str,
+    key_exposed_at: datetime | None = None,
+    key_permissions: str | None = None,
 ) -> CredentialSummary:
     entity = catalog.entity_type(entity_type) or catalog.EntityType(entity_type, entity_type, "")
     found = catalog.destination(destination)
@@ -150,6 +154,8 @@ def _summary(
         key_status,
         enterprise_id,
         team_id,
+        utc(key_exposed_at),
+        tuple(key_permissions.split()) if key_permissions is not None else None,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import CursorResult, Delete, Insert, Update, bindparam, delete, 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.credentials import catalog
 from bot.credentials.audit import AuditLog
 from bot.credentials.errors import CredentialGone, KeyUnreadable, NameTaken, StorageFailed
 from bot.credentials.key_verification import KeyVerification
@@ -115,6 +116,7 @@ class CredentialService:
             "encrypted_key": sealed.blob,
             "encryption_key_id": sealed.key_id,
             "key_hint": api_key.hint(),
+            "key_record_id": catalog.key_record_id(dest, api_key.reveal()) or "",
             "created_by": actor,
             "created_at": self.clock(),
             **_verification_values(verification, record),
@@ -191,6 +193,10 @@ class CredentialService:
                 encryption_key_id=sealed.key_id,
                 key_hint=api_key.hint(),
                 key_replaced_at=self.clock(),
+                key_record_id=catalog.key_record_id(dest, api_key.reveal()) or "",
+                key_status_at=None,  # the new key has had no notification yet
+                key_exposed_at=None,
+                key_permissions=None,
                 **_verification_values(verification, record),
             ),
         )
@@ -309,6 +315,30 @@ class CredentialService:
             raise
         except SQLAlchemyError as error:
             raise _storage_failed(self.audit, workspace, actor, error) from None
+
+
+def fill_key_record_ids(service: CredentialService) -> int:
+    """Store the record id of each key stored before migration 0016 (it is inside the key, so only a decrypt
+    finds it): what a provider's notification names. Returns how many were filled; one that does not
+    decrypt is left for the next start (and audited by the decrypt path)."""
+    filled = 0
+    with service.sessions() as session:
+        rows = session.execute(select(Credential).where(Credential.key_record_id.is_(None))).scalars().all()
+    for row in rows:
+        dest = catalog.destination(row.destination)
+        try:
+            key = service._open(row, "credbot", "credential.key_record_id")
+        except KeyUnreadable:
+            continue
+        record_id = (catalog.key_record_id(dest, key.reveal()) if dest else None) or ""
+        with service.sessions.begin() as session:
+            session.execute(
+                update(Credential)
+                .where(Credential.id == row.id, Credential.key_record_id.is_(None))
+                .values(key_record_id=record_id)
+            )
+        filled += 1
+    return filled
 
 
 _INSERT_CREDENTIAL = insert(table_of(Credential))

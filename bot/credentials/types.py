@@ -89,6 +89,8 @@ class CredentialSummary:
     key_status: str | None = None
     enterprise_id: str = ""
     team_id: str = ""
+    key_exposed_at: datetime | None = None  # when the provider reported the key leaked in public
+    key_permissions: tuple[str, ...] | None = None  # as the provider's latest notification listed them
 
     @property
     def workspace(self) -> Workspace:
@@ -110,6 +112,8 @@ class CredentialSummary:
             "last_verification": None if self.verification.outcome is None else self.verification.label,
             "key_expires_at": self.key_expires_at.isoformat() if self.key_expires_at else None,
             "key_status": self.key_status,
+            "key_exposed_at": self.key_exposed_at.isoformat() if self.key_exposed_at else None,
+            "key_permissions": list(self.key_permissions) if self.key_permissions is not None else None,
         }
 
 

@@ -69,6 +69,10 @@ SLOW_CLIENTS = Counter(
     "Connections closed because their request was not received within the read deadline, by unfinished part",
     ["stage"],
 )
+# Paddle's notifications to POST /paddle/notifications, by outcome: applied, duplicate, older, not_held,
+# unknown_type (a type Credbot does not act on: counted, answered 200), refused (401), unreadable, too_large,
+# unavailable (the database: 503, Paddle delivers it again).
+PADDLE_NOTIFICATIONS = Counter("credbot_paddle_notifications", "Paddle notifications received, by outcome", ["outcome"])
 
 UNVERIFIED = "unverified"
 BACKGROUND = "background"
@@ -186,6 +190,7 @@ class _Unrecorded:
         DB_ROUND_TRIPS,
         WORK_IN_PROGRESS,
         SLOW_CLIENTS,
+        PADDLE_NOTIFICATIONS,
     )
 
     def __init__(self, recorded) -> None:

@@ -53,6 +53,9 @@ ENV_NAMES: dict[str, str] = {
     "viewers": "CREDBOT_VIEWERS",
     "verify_keys": "CREDBOT_VERIFY_KEYS",
     "paddle_timeout": "PADDLE_TIMEOUT_SECONDS",
+    "paddle_notification_secret": "PADDLE_NOTIFICATION_SECRET",
+    "paddle_sandbox_notification_secret": "PADDLE_SANDBOX_NOTIFICATION_SECRET",
+    "paddle_notification_tolerance": "PADDLE_NOTIFICATION_TOLERANCE_SECONDS",
     "provider_checks_per_minute": "CREDBOT_PROVIDER_CHECKS_PER_MINUTE",
     "api_reads_per_minute": "CREDBOT_API_READS_PER_MINUTE",
     "credbot_url": "CREDBOT_URL",
@@ -76,6 +79,10 @@ SECRET_HINTS: dict[str, str] = {
     "SLACK_APP_TOKEN": "create an app-level token with the connections:write scope (Basic Information > App-Level "
     "Tokens), or leave it unset to run in HTTP mode",
     "SLACK_CLIENT_SECRET": "copy the Client Secret from your app's Basic Information > App Credentials",
+    "PADDLE_NOTIFICATION_SECRET": "copy the secret key of the live notification destination (Paddle > Developer "
+    "tools > Notifications > the destination's Edit > Secret key)",
+    "PADDLE_SANDBOX_NOTIFICATION_SECRET": "copy the secret key of the sandbox notification destination (sandbox "
+    "dashboard > Developer tools > Notifications > the destination's Edit > Secret key)",
     "CREDBOT_ENCRYPTION_KEYS": "create one with `python -m bot keys generate`",
     "CREDBOT_TOKEN": "issue an access token on the bot's host with `credbot tokens issue` and give it to this "
     "integration",

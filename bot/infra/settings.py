@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # Destination value -> its provider's base URL, read from the setting the catalog names (PADDLE_API_URL…).
     base_urls: Annotated[dict[str, str], BeforeValidator(check.base_urls)] = Field(default_factory=dict)
     paddle_timeout: Annotated[float, BeforeValidator(check.seconds)] = 8.0
+    # The secret keys of Paddle's notification destinations (POST /paddle/notifications): one per environment.
+    paddle_notification_secret: Annotated[Secret | None, check.secret(None)] = None
+    paddle_sandbox_notification_secret: Annotated[Secret | None, check.secret(None)] = None
+    # How far a notification's Paddle-Signature ts may be from this machine's clock (Paddle's SDK allows 5 s).
+    paddle_notification_tolerance: Annotated[int, check.whole(1, 300)] = 5
     # Provider checks (Test connection, Replace API key, the wizard's final stage) one person may start per minute,
     # counted in the database across every instance.
     provider_checks_per_minute: Annotated[int, check.whole(1, 10_000)] = 6
@@ -163,6 +168,8 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_client_secret,
             self.credbot_token,
+            self.paddle_notification_secret,
+            self.paddle_sandbox_notification_secret,
         )
         values = [s.reveal() for s in secrets if s]
         values += [k.material.reveal() for k in self.encryption_keys]
@@ -272,6 +279,12 @@ def _requirements(raw: Mapping[str, str], purpose: str) -> list[str]:
         problems.append(
             "CREDBOT_KMS_RETIRED_KEY_IDS is set without CREDBOT_KMS_KEY_ID: retired KMS keys only decrypt; "
             "set CREDBOT_KMS_KEY_ID to the KMS key that wraps new data keys"
+        )
+    live, sandbox = (raw.get(f"PADDLE_{part}NOTIFICATION_SECRET", "").strip() for part in ("", "SANDBOX_"))
+    if live and live == sandbox:  # a notification would verify as both: it could not say which keys it may touch
+        problems.append(
+            "PADDLE_NOTIFICATION_SECRET and PADDLE_SANDBOX_NOTIFICATION_SECRET are the same: each is the secret key "
+            "of its own notification destination (live dashboard, sandbox dashboard); copy each from its own"
         )
     return problems
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from sqlalchemy import Engine
 
 from bot import wiring
 from bot.credentials.queries import CredentialQueries
-from bot.credentials.service import CredentialService
+from bot.credentials.service import CredentialService, fill_key_record_ids
 from bot.credentials.types import Workspace
 from bot.credentials.vault import KeyRing
 from bot.credentials.workspace_settings import WorkspaceSettings
@@ -33,6 +34,8 @@ from bot.slack.access import AccessPolicy, Rules
 from bot.slack.settings_book import SettingsBook
 from bot.slack.settings_rights import SettingsRights
 from bot.slack.oauth.installation_store import SealedInstallationStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,6 +77,17 @@ class Services:
         from bot.slack.reminders import ReminderLoop
 
         self.background.append(ReminderLoop(self, self.slack, self.settings.reminder_interval).start())
+        self.executor.submit(self._fill_key_record_ids)
+
+    def _fill_key_record_ids(self) -> None:
+        """Keys stored before migration 0016: their record ids, which Paddle's notifications name."""
+        try:
+            filled = fill_key_record_ids(self.credentials)
+        except Exception:  # the next start tries again; notifications for those keys are ignored meanwhile
+            log.exception("filling in the keys' record ids failed")
+            return
+        if filled:
+            log.info("filled in the record id of %d stored key(s)", filled)
 
     def close(self) -> None:
         if self.book is not None:

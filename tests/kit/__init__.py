@@ -5,7 +5,17 @@ drive either, seeding through the core, the command line and the test databases.
 Only this package is shared: bench/ imports ``tests.kit`` and nothing else under tests/.
 """
 
-from tests.kit.bots import BOT_TOKEN, NOTIFY_CHANNELS, REPO, SIGNING_SECRET, BotBase, BotProcess, free_port
+from tests.kit.bots import (
+    BOT_TOKEN,
+    NOTIFICATION_SECRET,
+    NOTIFY_CHANNELS,
+    REPO,
+    SANDBOX_NOTIFICATION_SECRET,
+    SIGNING_SECRET,
+    BotBase,
+    BotProcess,
+    free_port,
+)
 from tests.kit.cli import cli_env, run_cli
 from tests.kit.databases import TestDatabase, clean, postgres_base_url, postgres_problem, test_key
 from tests.kit.fakes import DOCUMENTED_KEYS, Call, FakePaddle, FakeSlack, FakeSocketMode, make_key, make_legacy_key
@@ -22,6 +32,8 @@ __all__ = [
     "NOTIFY_CHANNELS",
     "REPO",
     "SIGNING_SECRET",
+    "NOTIFICATION_SECRET",
+    "SANDBOX_NOTIFICATION_SECRET",
     "BotBase",
     "BotProcess",
     "Call",

@@ -26,6 +26,9 @@ from tests.kit.waiting import settled
 BOT_TOKEN = "xoxb-test-0000000000-abcdefghijklmnop"
 SIGNING_SECRET = "7f3a9c1e5b2d4f60a8c1e3b5d7f9a2c4"  # shaped like Slack's: 32 hex characters
 NOTIFY_CHANNELS = ("CNOTIFYA", "CNOTIFYB")
+# The secret keys of the bot's Paddle notification destinations, shaped as Paddle's (pdl_ntfset_…).
+NOTIFICATION_SECRET = "pdl_ntfset_01jfk0c8vx2m7gq3rz5n9yb4ta_live0Tx2Kq9Lw3Np8Rv5Sz1Yb6Hc4Jd7"
+SANDBOX_NOTIFICATION_SECRET = "pdl_ntfset_01jfk0d2pq6w8ha4ks7m3xc5vb_sdbx4Fn8Gm2Ht6Jv9Kw3Lx7Py1Qz5"
 REPO = Path(__file__).resolve().parents[2]
 LIBRARY_SHORTCUTS = "true"  # every bot's CREDBOT_LIBRARY_SHORTCUTS: pytest's --library-shortcuts sets it
 
@@ -61,6 +64,8 @@ class BotBase:
             **({"PADDLE_API_URL": paddle_live.url} if paddle_live else {}),
             **({"PADDLE_SANDBOX_API_URL": paddle_sandbox.url} if paddle_sandbox else {}),
             "PADDLE_TIMEOUT_SECONDS": "1.5",
+            "PADDLE_NOTIFICATION_SECRET": NOTIFICATION_SECRET,
+            "PADDLE_SANDBOX_NOTIFICATION_SECRET": SANDBOX_NOTIFICATION_SECRET,
             "CREDBOT_DATA_DIR": str(workdir / "data"),
             "CREDBOT_NOTIFY_CHANNELS": ",".join(NOTIFY_CHANNELS),
             "HOST": "127.0.0.1",

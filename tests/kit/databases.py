@@ -28,6 +28,7 @@ TABLES = (
     "home_viewers",
     "provider_checks",
     "workspace_settings",
+    "provider_notifications",
     "credentials",
 )
 

@@ -66,7 +66,7 @@ def test_tab_groups_by_destination_shows_every_field_and_refreshes_after_a_creat
     assert f"…{live_key[-4:]}" in text and ":white_check_mark: verified" in text
     assert "key expires" in text  # from Paddle's record of the key (GET /api-keys/{id})
     assert live_key not in text
-    assert menu_choices(home, live_id) == ["copy_id", "test", "replace", "rename", "access", "tokens", "delete"]
+    assert menu_choices(home, live_id) == ["copy_id", "test", "replace", "rename", "delete"]
     assert len(home["blocks"]) <= 100
 
 
@@ -98,9 +98,9 @@ def test_many_credentials_are_paged_within_slack_limits(bot, workspace):
 
 def test_copy_id_shows_it_in_a_code_block(workspace, paddle_live):
     credential_id = created_id(workspace, "Copied", paddle_live.new_key("live"))
-    workspace.choose(f"copy_id:{credential_id}")
-    shown = workspace.opened(lambda v: v.get("title", {}).get("text") == "Credential ID")
-    assert f"```{credential_id}```" in view_text(shown)
+    workspace.choose(f"copy_id:{credential_id}")  # for one who may manage: with its integration access
+    shown = workspace.opened(lambda v: f"```{credential_id}```" in view_text(v))
+    assert shown["title"]["text"] == "Integration access"
 
 
 def test_test_connection_records_ok_and_paddle_down(bot, workspace, paddle_live):
@@ -269,7 +269,7 @@ def test_mangled_menu_values_get_a_clear_answer(workspace, value):
 def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspace, paddle_live):
     credential_id = created_id(workspace, "Not yours", paddle_live.new_key("live"))
     stranger = Workspace(bot, slack, user_id="U0STRANGER")
-    choices = ("copy_id", "test", "replace", "rename", "access", "tokens", "delete")
+    choices = ("copy_id", "test", "replace", "rename", "delete")
     for choice in choices:
         stranger.choose(f"{choice}:{credential_id}")
     assert InProcessBot.settle_all()

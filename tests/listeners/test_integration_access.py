@@ -17,10 +17,22 @@ from tests.kit import InProcessBot, Workspace, created_id, view_text
 EXPIRES_90 = {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "90"}, "value": "90"}}
 
 
-def form(workspace: Workspace, credential_id: str) -> dict:
+def access(workspace: Workspace, credential_id: str) -> dict:
+    """The menu's "ID and integration access": the modal with the ID, the tokens and the button for a new one."""
     before = len(workspace.slack.calls_to("views.open"))
-    workspace.choose(f"access:{credential_id}")
-    return workspace.opened(lambda v: v.get("callback_id") == "credential_access_issue", after=before)
+    workspace.choose(f"copy_id:{credential_id}")
+    return workspace.opened(lambda v: v.get("callback_id") == "credential_access_tokens", after=before)
+
+
+def form(workspace: Workspace, credential_id: str) -> dict:
+    """Its "Give an integration access" button: the form, pushed over it."""
+    shown = access(workspace, credential_id)
+    [give] = [e for b in shown["blocks"] if b.get("block_id") == "give" for e in b["elements"]]
+    assert give["value"] == credential_id and credential_id in view_text(shown)  # the ID is there to copy
+    before = len(workspace.slack.calls_to("views.push"))
+    workspace.click(give["action_id"], give["value"], view={**shown, "id": "VACCESS"}, block_id="give")
+    call = workspace.slack.wait_for("views.push", lambda c: workspace.slack.calls_to("views.push").index(c) >= before)
+    return call.json("view")
 
 
 def test_the_form_issues_a_token_shown_once_and_stored_as_a_hash(bot, workspace, paddle_live, caplog):
@@ -76,9 +88,7 @@ def test_a_key_pasted_as_the_integrations_name_is_refused_and_not_repeated(bot, 
 def test_the_tokens_modal_lists_them_and_revoke_refuses_the_token_from_then_on(bot, workspace, paddle_live):
     credential_id = created_id(workspace, "Listed", paddle_live.new_key("live"))
     workspace.submit(form(workspace, credential_id), {"name": "first", "expires": EXPIRES_90})
-    before = len(workspace.slack.calls_to("views.open"))
-    workspace.choose(f"tokens:{credential_id}")
-    listed = workspace.opened(lambda v: v.get("callback_id") == "credential_access_tokens", after=before)
+    listed = access(workspace, credential_id)
     [(token_id,)] = bot.sql("SELECT id FROM access_tokens")
     assert token_id in view_text(listed) and "never used" in view_text(listed)
     [button] = [b["accessory"] for b in listed["blocks"] if b.get("accessory", {}).get("action_id")]
@@ -110,12 +120,17 @@ def test_a_revoke_click_for_another_credentials_token_changes_nothing(bot, works
 
 def test_a_viewer_gets_no_access_choices_and_forged_ones_are_refused_and_audited(start_bot, slack, paddle_live):
     bot = start_bot(CREDBOT_ADMINS="U0ADMIN")
+    pushed = slack.count("views.push")
     admin = Workspace(bot, slack, user_id="U0ADMIN")
     credential_id = created_id(admin, "Guarded", paddle_live.new_key("live"))
     viewer = Workspace(bot, slack, team_id=admin.team_id, user_id="U0VIEWER")
     home = viewer.open_home()
-    assert "access:" not in view_text(home) and "tokens:" not in view_text(home)
-    viewer.choose(f"access:{credential_id}")
+    assert "integration access" not in view_text(home)
+    before = len(slack.calls_to("views.open"))
+    viewer.choose(f"copy_id:{credential_id}")  # the plain Copy ID for a viewer
+    copied = viewer.opened(lambda v: credential_id in view_text(v), after=before)
+    assert copied["callback_id"] != "credential_access_tokens"
+    viewer.click("access_token_give", credential_id, view={"id": "V0G"}, block_id="give")
     forged = viewer.submit(
         {"id": "V0FORGED", "callback_id": "credential_access_issue"},
         {"name": "sneaky", "expires": EXPIRES_90},
@@ -127,4 +142,5 @@ def test_a_viewer_gets_no_access_choices_and_forged_ones_are_refused_and_audited
     assert bot.sql("SELECT count(*) FROM access_tokens") == [(0,)]
     denied = bot.sql("SELECT action FROM audit_events WHERE outcome = 'denied' AND actor = 'U0VIEWER' ORDER BY id")
     # The menu's and the button's refusals are audited after their acks: their order with the form's varies.
-    assert sorted(a for (a,) in denied) == ["access_token.issue", "access_token.revoke", "credential.access"]
+    assert sorted(a for (a,) in denied) == ["access_token.issue", "access_token.issue", "access_token.revoke"]
+    assert slack.count("views.push") == pushed

@@ -62,4 +62,6 @@ def test_in_the_environment_only_credbot_names_are_refused_and_only_near_misses_
 
 def test_the_file_variants_are_known():
     assert {"SLACK_BOT_TOKEN_FILE", "CREDBOT_ENCRYPTION_KEYS_FILE", "DATABASE_URL_FILE"} <= KNOWN
+    assert {"PADDLE_NOTIFICATION_SECRET_FILE", "PADDLE_SANDBOX_NOTIFICATION_SECRET_FILE"} <= KNOWN
+    assert "PADDLE_NOTIFICATION_TOLERANCE_SECONDS_FILE" not in KNOWN
     assert "PORT_FILE" not in KNOWN  # only secrets may come from a file

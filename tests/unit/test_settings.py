@@ -335,6 +335,8 @@ def test_placeholders_are_refused_naming_the_setting(name, value):
         ("SLACK_SIGNING_SECRET", "signing-from-a-file-0123456789abc"),
         ("SLACK_APP_TOKEN", "xapp-from-a-file"),
         ("SLACK_CLIENT_SECRET", "client-from-a-file"),
+        ("PADDLE_NOTIFICATION_SECRET", "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_GrOWLNef+vmtjJYq4mSnHNzvc8uWoJ1I"),
+        ("PADDLE_SANDBOX_NOTIFICATION_SECRET", "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_sandboxFromAFile0123456"),
         ("CREDBOT_ENCRYPTION_KEYS", KEY),
         ("DATABASE_URL", "postgresql+psycopg://credbot:file-pw@db/credbot"),
         ("CREDBOT_TOKEN", "cbt_" + "f" * 43),
@@ -346,6 +348,8 @@ def test_each_secret_can_come_from_a_file(tmp_path, name, value):
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "SLACK_CLIENT_SECRET",
+        "PADDLE_NOTIFICATION_SECRET",
+        "PADDLE_SANDBOX_NOTIFICATION_SECRET",
         "CREDBOT_ENCRYPTION_KEYS",
         "DATABASE_URL",
         "CREDBOT_TOKEN",
@@ -572,3 +576,16 @@ def test_retired_kms_keys_are_a_list_beside_the_configured_one():
         {"CREDBOT_KMS_KEY_ID": key, "CREDBOT_KMS_RETIRED_KEY_IDS": "alias/old,not a key"}, purpose="db"
     )
     assert "without CREDBOT_KMS_KEY_ID" in only_problem({"CREDBOT_KMS_RETIRED_KEY_IDS": "alias/old"}, purpose="db")
+
+
+def test_the_same_notification_secret_for_live_and_sandbox_is_refused_without_saying_it():
+    secret = "pdl_ntfset_01hs0t3tw21j988db1pam5xg8m_GrOWLNef+vmtjJYq4mSnHNzvc8uWoJ1I"
+    env = SERVE | {"PADDLE_NOTIFICATION_SECRET": secret, "PADDLE_SANDBOX_NOTIFICATION_SECRET": secret}
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    assert "are the same" in str(refused.value) and secret not in str(refused.value)
+    settings = load_settings(
+        SERVE | {"PADDLE_NOTIFICATION_SECRET": secret, "PADDLE_NOTIFICATION_TOLERANCE_SECONDS": "9"}
+    )
+    assert settings.paddle_notification_secret.reveal() == secret and settings.paddle_notification_tolerance == 9
+    assert settings.paddle_sandbox_notification_secret is None and secret in settings.known_secrets()

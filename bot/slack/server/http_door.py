@@ -22,6 +22,7 @@ from bot import __version__
 from bot.infra import metrics
 from bot.slack.server.answer_first import ThenRelease
 from bot.slack.server.read_api import PREFIX as READ_API, ReadAPI
+from bot.slack.server.paddle_door import PATH as PADDLE_PATH, PaddleDoor
 from bot.slack.app import build_app
 from bot.infra.db import check_database
 from bot.infra.logs import EveryFewSeconds
@@ -84,6 +85,7 @@ class CredbotWSGI:
         secret = services.settings.slack_signing_secret
         self.door = SignatureDoor(secret.reveal() if secret else "")
         self.read_api = ReadAPI(services)
+        self.paddle = PaddleDoor(services)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -94,6 +96,8 @@ class CredbotWSGI:
             payload, content_type = metrics.exposition()
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
             return [payload]
+        if path == PADDLE_PATH:
+            return self.paddle(environ, start_response)
         if path in OAUTH_PATHS and self.services.installations is not None:
             if method != "GET":
                 return _json(start_response, 405, {"error": "use GET"}, [("Allow", "GET")])

@@ -15,6 +15,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import __version__
 from bot.slack.server.http_door import MAX_BODY_BYTES, OAUTH_PATHS, CredbotWSGI, _json
 from bot.slack.server.read_api import PREFIX as READ_API, ReadAPI
+from bot.slack.server.paddle_door import PATH as PADDLE_PATH, PaddleDoor
 from bot.slack.app import build_app
 from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
@@ -34,11 +35,13 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
         services.start_background()
         return CredbotWSGI(services)
 
+    paddle = settings.paddle_notification_secret or settings.paddle_sandbox_notification_secret
     log.info(
-        "Credbot %s serving HTTP on %s:%s (POST /slack/events, GET /healthz, GET /metrics)",
+        "Credbot %s serving HTTP on %s:%s (POST /slack/events, %sGET /healthz, GET /metrics)",
         __version__,
         settings.host,
         settings.port,
+        f"POST {PADDLE_PATH}, " if paddle else "",
     )
     run_gunicorn(settings, load, on_worker_exit=lambda: _close(worker_services))
 
@@ -168,17 +171,21 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
 
 
 class PortRoutes:
-    """Socket Mode: what is served over HTTP on PORT (events come over the socket, so nothing here takes a
-    Slack-signed request): the read API (/v1), and with OAuth the install flow's two GET routes, as in
-    bolt-python's socket_mode_oauth example."""
+    """Socket Mode: what is served over HTTP on PORT. Slack's events come over the socket, so nothing here takes
+    a request signed by Slack: the read API (/v1), Paddle's notifications (when a notification secret is set),
+    and with OAuth the install flow's two GET routes (as in bolt-python's socket_mode_oauth example)."""
 
     def __init__(self, app: App, services: Services) -> None:
         self.slack = SlackRequestHandler(app)
         self.oauth = services.installations is not None
         self.read_api = ReadAPI(services)
+        paddle = PaddleDoor(services)
+        self.paddle = paddle if paddle.configured else None
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == PADDLE_PATH and self.paddle is not None:
+            return self.paddle(environ, start_response)
         if self.oauth and path in OAUTH_PATHS and environ.get("REQUEST_METHOD") == "GET":
             return self.slack(environ, start_response)
         if path.startswith(READ_API):
@@ -201,6 +208,7 @@ def serve_port_routes(settings: Settings, app: App, services: Services) -> Calla
     routes = PortRoutes(app, services)
     server = make_server(settings.host, settings.port, routes, server_class=ThreadedServer, handler_class=QuietHandler)
     threading.Thread(target=server.serve_forever, name="port-routes", daemon=True).start()
-    served = "/v1/ (the read API)" + (", GET /slack/install and /slack/oauth_redirect" if routes.oauth else "")
-    log.info("serving %s on %s:%s", served, settings.host, settings.port)
+    served = ["/v1/ (the read API)"] + ([f"POST {PADDLE_PATH}"] if routes.paddle is not None else [])
+    served += ["GET /slack/install and /slack/oauth_redirect"] if routes.oauth else []
+    log.info("serving %s on %s:%s", ", ".join(served), settings.host, settings.port)
     return server.shutdown

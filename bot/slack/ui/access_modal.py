@@ -11,16 +11,17 @@ from datetime import datetime
 
 from bot.credentials.access_tokens import NAME_LENGTH, TokenInfo
 from bot.credentials.types import CredentialSummary
-from bot.slack.ui.blocks import context, section
+from bot.slack.ui.blocks import button, context, section
 from bot.slack.ui.text import literal, slack_date, truncate
 
-ISSUE_TITLE = "Integration access"  # Slack allows 24 characters in a title (tests/unit checks)
-TOKENS_TITLE = "Integration tokens"
+ISSUE_TITLE = "New integration token"  # Slack allows 24 characters in a title (tests/unit checks)
+TOKENS_TITLE = "Integration access"
 TITLES = (ISSUE_TITLE, TOKENS_TITLE)
 ISSUE_CALLBACK = "credential_access_issue"
 TOKEN_CALLBACK = "credential_access_token"
 TOKENS_CALLBACK = "credential_access_tokens"
 REVOKE_ACTION = "access_token_revoke"
+GIVE_ACTION = "access_token_give"  # the tokens modal's button that opens the form
 LIFETIMES = (("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("180", "180 days"), ("365", "1 year"))
 DEFAULT_DAYS = "90"
 
@@ -82,12 +83,20 @@ def token_view(item: CredentialSummary, info: TokenInfo, token: str) -> dict:
 
 
 def tokens_view(item: CredentialSummary, tokens: list[TokenInfo], now: datetime, notice: str = "") -> dict:
-    """The tokens that may read this credential; Revoke on each active one."""
-    blocks: list[dict] = [section("which", f"Integration tokens that may read {literal(item.name)}")]
+    """The credential's ID, the tokens that may read it (Revoke on each active one), and a button for a new one."""
+    blocks: list[dict] = [
+        section("which", f"{literal(item.name)}: integrations reference it by this ID"),
+        section("id", f"```{item.id}```"),
+        {
+            "type": "actions",
+            "block_id": "give",
+            "elements": [button("Give an integration access", GIVE_ACTION, item.id, style="primary")],
+        },
+    ]
     if notice:
         blocks.append(context("notice", notice))
     if not tokens:
-        blocks.append(section("none", "No integration can read it. Give one access from the credential's menu."))
+        blocks.append(section("none", "No integration can read its key yet."))
     for info in tokens[:40]:  # a modal holds 100 blocks
         status = info.status(now)
         used = f"last used {slack_date(info.last_used_at)}" if info.last_used_at else "never used"

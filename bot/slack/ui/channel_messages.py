@@ -15,9 +15,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.credentials.key_events import Exposure
+from bot.credentials.key_shapes import key_shaped
 from bot.credentials.types import CredentialSummary
 from bot.credentials.vocabulary import CREDENTIAL, CREDENTIALS
-from bot.slack.ui.blocks import context, section
+from bot.slack.ui.blocks import button, context, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
 from bot.slack.ui.home_tab import REPLACE_FROM_REMINDER, on_destination
@@ -47,6 +49,47 @@ def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple
             ],
         ),
     ]
+
+
+REVOKED_ALERT, EXPOSED_ALERT = "revoked", "exposed"
+
+
+def key_alert(item: CredentialSummary, kind: str, exposure: Exposure | None = None) -> tuple[str, list[dict]]:
+    """An urgent alert: Paddle revoked the key, or found it exposed in public (with the source and the link to
+    where, when Paddle gives them). Its Replace button is the reminder's: the action checks who may manage."""
+    where = on_destination(item)
+    if kind == EXPOSED_ALERT:
+        revoked = exposure is not None and exposure.action_taken == "revoked"
+        text = f":rotating_light: The API key of {where} was found exposed in public" + (
+            "; Paddle revoked it" if revoked else ""
+        )
+    else:
+        text = f":rotating_light: Paddle revoked the API key of {where}"
+    blocks = [section("key_alert", text)]
+    if exposure is not None:
+        found = [f"Source: *{escape(exposure.source or 'not given')}*"]
+        if exposure.risk_level:
+            found.append(f"risk {escape(exposure.risk_level)}")
+        if _link(exposure.reference):
+            found.append(f"<{exposure.reference}|where it was found>")
+        if exposure.description and not key_shaped(exposure.description):
+            found.append(escape(truncate(exposure.description, 300)))
+        blocks.append(context("key_alert_source", "  ·  ".join(found)))
+    blocks.append(context("key_alert_id", f"Integrations using ID `{item.id}` fail until the key is replaced."))
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "key_alert_actions",
+            "elements": [button("Replace API key", REPLACE_FROM_REMINDER, item.id, style="danger")],
+        }
+    )
+    return text, blocks
+
+
+def _link(url: str) -> bool:
+    """Whether ``url`` may be shown as a link: https, nothing Slack's link syntax would read, no key in it."""
+    shaped = url.startswith("https://") and len(url) <= 500 and not any(c in url for c in "<>| \n")
+    return shaped and not key_shaped(url)
 
 
 BOARD_LIMIT = 40  # credentials listed on the board; a message holds 50 blocks of 3,000 characters

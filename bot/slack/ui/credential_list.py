@@ -45,8 +45,18 @@ def credential_text(item: CredentialSummary, *, marked: bool = False) -> str:
     return (
         f"{badge}{literal(item.name)}  ·  {escape(item.entity_type.label)} → {destination_text(item)}\n"
         f"Created by {mention(item.created_by)} {slack_date(item.created_at)}\n"
-        f"ID `{item.id}`  ·  key ending `…{escape(item.key_hint)}`"
+        f"ID `{item.id}`  ·  key ending `…{escape(item.key_hint)}`" + status_text(item)
     )
+
+
+def status_text(item: CredentialSummary) -> str:
+    """What Paddle last said of the key when it is not simply active: revoked, expired, found exposed."""
+    said = []
+    if item.key_status and item.key_status != "active":
+        said.append(f":no_entry: key *{escape(item.key_status)}*")
+    if item.key_exposed_at:
+        said.append(f":rotating_light: key found exposed {slack_date(item.key_exposed_at)}")
+    return "".join(f"  ·  {part}" for part in said)
 
 
 def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) -> str:

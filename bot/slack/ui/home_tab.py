@@ -38,17 +38,17 @@ DELETE_TITLE = "Delete credential"
 TITLES = (CREATE, CHOSEN_TITLE, ID_TITLE, TEST_TITLE, REPLACE_TITLE, RENAME_TITLE, DELETE_TITLE)
 
 COPY, TEST, REPLACE, RENAME, DELETE = "copy_id", "test", "replace", "rename", "delete"
-ACCESS, TOKENS = "access", "tokens"  # bot.slack.ui.access_modal
+# Slack's overflow menu holds at most 5 options: for those who may manage, Copy ID also opens the credential's
+# integration access (its tokens, Revoke, and "Give an integration access": bot.slack.ui.access_modal).
 MENU_CHOICES = (
     (COPY, "Copy ID"),
     (TEST, "Test connection"),
     (REPLACE, "Replace API key"),
     (RENAME, "Rename"),
-    (ACCESS, "Give an integration access"),
-    (TOKENS, "Integration tokens"),
     (DELETE, "Delete…"),
 )
-MANAGING = {REPLACE, RENAME, ACCESS, TOKENS, DELETE}
+MANAGER_LABELS = {COPY: "ID and integration access"}
+MANAGING = {REPLACE, RENAME, DELETE}
 
 REPLACE_CALLBACK = "credential_replace"
 RENAME_CALLBACK = "credential_rename"
@@ -165,7 +165,10 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None, ma
 def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict]:
     """Two blocks a credential: what it is (with its menu), then its key's health."""
     options = [
-        {"text": {"type": "plain_text", "text": label}, "value": menu_value(choice, item.id)}
+        {
+            "text": {"type": "plain_text", "text": MANAGER_LABELS.get(choice, label) if may_manage else label},
+            "value": menu_value(choice, item.id),
+        }  # fmt: skip
         for choice, label in MENU_CHOICES
         if may_manage or choice not in MANAGING
     ]
@@ -183,6 +186,8 @@ def health_text(item: CredentialSummary) -> str:
     parts = [verification_text(item)]
     if item.key_status and item.key_status != "active":
         parts.append(f":no_entry: {_provider(item)} says the key is *{escape(item.key_status)}*")
+    if item.key_exposed_at:
+        parts.append(f":rotating_light: {_provider(item)} found the key exposed {slack_date(item.key_exposed_at)}")
     if item.key_expires_at:
         parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
     elif item.verification.ok:

@@ -81,6 +81,11 @@ def make_key(environment: str, seed: str = "", shape: str = "random") -> str:
     return key
 
 
+def record_id(key: str) -> str:
+    """The id of a key's own record at Paddle (``apikey_…``): inside the key, after the environment."""
+    return "apikey_" + key.split("_")[3]
+
+
 def make_legacy_key() -> str:
     """A 50-character lowercase hex string, shaped like a Paddle Classic key."""
     return secrets.token_hex(25)
@@ -229,6 +234,14 @@ class FakePaddle(LoopbackHTTPServer):
     def release(self) -> None:
         """Let every answer held in "held" mode (and any later one) go."""
         self._released.set()
+
+    def notify(self, destination: str, secret: str, event_type: str, key: str, **options: Any):
+        """Send the bot's notification destination ``destination`` a notification about ``key`` (its record id,
+        as the key shows it), signed with the destination's ``secret``: (status, answer, body). ``options``:
+        ``occurred_at`` and changes to the entity (tests/kit/fakes/paddle_notifications.py)."""
+        from .paddle_notifications import send
+
+        return send(destination, secret, event_type, record_id(key), **options)
 
     def _record(self, request: PaddleRequest) -> None:
         with self._lock:

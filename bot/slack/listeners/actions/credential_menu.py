@@ -1,5 +1,6 @@
-"""A credential's ⋯ menu in the Credentials tab: Copy ID, Test connection, Replace, Rename, integration access
-(give, list and revoke tokens: listeners.views.integration_access), Delete.
+"""A credential's ⋯ menu in the Credentials tab: Copy ID (for those who may manage, with the credential's
+integration access: its tokens, Revoke and a new one, listeners.views.integration_access), Test connection,
+Replace, Rename, Delete.
 
 The option's value came back through the person's client: it is parsed as untrusted input and looked up in
 their own workspace only, so an id from elsewhere finds nothing. Each choice checks who may do it again.
@@ -23,7 +24,7 @@ from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.fair_use import busy
 from bot.slack.listeners.common import open_modal, permitted, update_modal
 from bot.slack.listeners.views import integration_access
-from bot.slack.ui import access_modal, home_tab
+from bot.slack.ui import home_tab
 from bot.slack.request_context import requester_of_request, services_of
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ MODALS: dict[str, Callable[[CredentialSummary], View | dict]] = {
     home_tab.COPY: home_tab.copy_id_view,
     home_tab.REPLACE: home_tab.replace_view,
     home_tab.RENAME: home_tab.rename_view,
-    home_tab.ACCESS: access_modal.issue_view,
     home_tab.DELETE: home_tab.delete_view,
 }
 
@@ -46,8 +46,8 @@ def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClien
         publish_home(services, client, requester_of_request(context))
     elif chosen[0] == home_tab.TEST:
         test_connection(client, body, context, chosen[1])
-    elif chosen[0] == home_tab.TOKENS:
-        integration_access.show_tokens(client, body, context, chosen[1])
+    elif chosen[0] == home_tab.COPY and permitted(context, MANAGE, "credential.access", audit=False):
+        integration_access.show_tokens(client, body, context, chosen[1])  # the ID, and who may read the key
     else:
         open_modal(client, body, MODALS[chosen[0]](chosen[1]))
 

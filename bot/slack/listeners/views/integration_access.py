@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.credentials.access_tokens import AccessTokens, TokenRequestInvalid
 from bot.credentials.errors import CredentialGone
@@ -65,6 +66,21 @@ def issue_from_form(ack: Ack, view: dict, context: BoltContext) -> None:
 def show_tokens(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
     """The menu's Integration tokens: every token that may read this credential."""
     open_modal(client, body, _tokens_view(services_of(context), context, item))
+
+
+def give_clicked(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
+    """The tokens modal's "Give an integration access": the form, pushed over it (the credential looked up again
+    in the person's own workspace)."""
+    if not permitted(context, MANAGE, "access_token.issue"):
+        return
+    try:
+        item = services_of(context).queries.get(context["workspace"], action.get("value"))
+    except CredentialGone:
+        return
+    try:
+        client.views_push(trigger_id=body.get("trigger_id"), view=access_modal.issue_view(item))
+    except SlackApiError as error:
+        log.info("the token form could not be opened (%s)", error.response.get("error"))
 
 
 def revoke_clicked(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:

@@ -1,0 +1,113 @@
+"""What a verified Paddle notification tells people, after it was recorded and answered: an urgent alert for a
+revoked or exposed key, the expiry reminders for an expiring or expired one (claimed as the daily check claims
+them, so the two together remind once), and the board redrawn. Each in the credential's own workspace: its
+notification channels in effect, with its own bot token in OAuth mode."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, UTC
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+
+from bot.credentials.expiry import EXPIRED, EXPIRES_SOON, claim, record_outcome
+from bot.credentials.key_events import EXPIRING, EXPOSED, REVOKED, Applied, KeyEvent, Touched
+from bot.credentials import key_events
+from bot.credentials.types import CredentialSummary, Workspace
+from bot.slack.broadcast.announcements import notify_channels
+from bot.slack.broadcast.board_refresh import refresh_board
+from bot.slack.settings_book import SettingsUnavailable
+from bot.slack.ui import channel_messages
+from bot.slack.web_client import client_class
+
+if TYPE_CHECKING:
+    from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def alert_kind(event: KeyEvent, touched: Touched) -> str | None:
+    """Which message the event calls for on this credential: none when it changed nothing that matters."""
+    if event.event_type == REVOKED and "key_status" in touched.changed:
+        return channel_messages.REVOKED_ALERT
+    if event.event_type == EXPOSED and "key_exposed_at" in touched.changed:
+        return channel_messages.EXPOSED_ALERT
+    if event.event_type == key_events.EXPIRED and "key_status" in touched.changed:
+        return EXPIRED
+    if event.event_type == EXPIRING and touched.changed:
+        return EXPIRES_SOON
+    return None
+
+
+def tell(services: Services, applied: Applied) -> None:
+    """Send what ``applied`` calls for (run after the answer; never raises)."""
+    for touched in applied.touched:
+        kind = alert_kind(applied.event, touched)
+        try:
+            if kind is not None:
+                _tell_one(services, applied.event, touched.credential, kind)
+            elif touched.changed:
+                _redraw_board(services, touched.credential)
+        except Exception:  # one workspace's failure must not keep the next one from hearing
+            log.exception("telling workspace about a Paddle notification failed")
+
+
+def _tell_one(services: Services, event: KeyEvent, item: CredentialSummary, kind: str) -> None:
+    client = workspace_client(services, item.workspace)
+    if client is None:
+        log.warning("no bot token for the workspace of credential %s: its alert was not sent", item.id)
+        return
+    reminder = kind in (EXPIRED, EXPIRES_SOON)
+    now = datetime.now(UTC)
+    if reminder and item.key_expires_at is not None and not claim(services.credentials.sessions, item, kind, now):
+        return  # the daily check (or another delivery) has sent this reminder already
+    blocks: Sequence[Block | dict]
+    if reminder:
+        text, blocks = channel_messages.reminder_message(item, kind, now)
+    else:
+        text, blocks = channel_messages.key_alert(item, kind, event.exposure)
+    try:
+        in_effect = services.settings_for(item.workspace)
+    except SettingsUnavailable as error:  # never the environment's channels for a workspace that may have others
+        log.warning("alert for credential %s not sent: %s", item.id, error)
+        return
+    if in_effect.notify_channels:
+        results = notify_channels(client, in_effect.notify_channels, text, blocks, services.owners, item.workspace)
+        outcome = ", ".join(f"{r.channel}:{'ok' if r.ok else r.error}" for r in results)
+    else:  # nowhere to announce: tell the person who created it
+        try:
+            client.chat_postMessage(channel=item.created_by, text=text, blocks=blocks)
+            outcome = f"dm {item.created_by}: ok"
+        except SlackApiError as error:
+            outcome = f"dm {item.created_by}: {error.response.get('error')}"
+    if reminder and item.key_expires_at is not None:
+        record_outcome(services.credentials.sessions, item, kind, outcome)
+    services.credentials.audit.record(item.workspace, "credbot", "credential.alert", kind, item.id, outcome)
+    refresh_board(services, client, in_effect.board_channel)
+
+
+def _redraw_board(services: Services, item: CredentialSummary) -> None:
+    client = workspace_client(services, item.workspace)
+    if client is not None:
+        refresh_board(services, client, services.settings_for(item.workspace).board_channel)
+
+
+def workspace_client(services: Services, workspace: Workspace) -> WebClient | None:
+    """The process's client, or in OAuth mode one with the workspace's own bot token (None: not installed)."""
+    store = services.installations
+    if store is None:
+        return services.slack
+    bot = store.find_bot(
+        enterprise_id=workspace.enterprise_id or None,
+        team_id=workspace.team_id or None,
+        is_enterprise_install=not workspace.team_id,
+    )
+    if bot is None or not bot.bot_token:
+        return None
+    return client_class(services.settings.library_shortcuts)(
+        token=bot.bot_token, base_url=services.slack.base_url, timeout=10, retry_handlers=services.slack.retry_handlers
+    )
