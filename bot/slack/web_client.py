@@ -27,7 +27,6 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.infra import metrics
 from bot.infra.http_pool import SHARED, Pool, proxied
 
 
@@ -97,6 +96,8 @@ class CountedRateLimitRetries(RateLimitErrorRetryHandler):
     sends the call again), counting each wait in ``credbot_slack_rate_limited_total``."""
 
     def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        from bot.infra import metrics  # when used: importing it here would fix its mode before `serve` chooses it
+
         metrics.SLACK_RATE_LIMITED.inc()
         super().prepare_for_next_attempt(**kwargs)
 

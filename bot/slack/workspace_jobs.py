@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.credentials.job_claims import JobClaims
 from bot.credentials.models import SlackInstallation
 from bot.credentials.types import Workspace
-from bot.infra import metrics
 from bot.slack.oauth.installation_store import SealedInstallationStore
 from bot.slack.web_client import background_client
 
@@ -110,6 +109,8 @@ class WorkspaceClients:
         return background_client(self.shortcuts, self.base_url, token)
 
     def skip(self, scope_id: str, job: str, why: str) -> None:
+        from bot.infra import metrics  # when used: importing it here would fix its mode before `serve` chooses it
+
         metrics.WORKSPACES_SKIPPED.labels(job).inc()
         with self._guard:
             first = scope_id not in self._skipped

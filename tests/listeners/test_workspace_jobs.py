@@ -206,3 +206,45 @@ def test_two_hundred_workspaces_two_instances_and_429s_every_due_reminder_exactl
     assert sent == {i: [where] for i, where in expected.items()}  # each exactly once, in its channel, its token
     outcomes = a.sql("SELECT outcome FROM reminders")
     assert len(outcomes) == 200 and all(o.endswith(":ok") for (o,) in outcomes)
+
+
+def test_a_workspace_another_instance_holds_is_left_to_it_and_a_dead_holders_claim_runs_out(oauth, slack):
+    from bot.credentials.job_claims import JOB_LEASE, JobClaims
+    from bot.slack.reminders import run_expiry_pass
+
+    held, free = Workspace(oauth, slack), Workspace(oauth, slack)
+    install(oauth, "xoxb-held-" + "a" * 20, held.team_id)
+    install(oauth, "xoxb-free-" + "b" * 20, free.team_id)
+    held_id = expiring(oauth, held, "Held soon", NOW + timedelta(days=1))
+    free_id = expiring(oauth, free, "Free soon", NOW + timedelta(days=1))
+    other = JobClaims(oauth.services.credentials.sessions)  # another instance, in the middle of its pass
+    holder = other.claim("reminders", held.team_id)
+    assert holder and other.claim("reminders", held.team_id) is None  # one holder at a time
+    assert run_expiry_pass(oauth.services, NOW) == [(free_id, "expires_soon")]
+    assert not sends_about(slack, held_id)
+    assert oauth.sql("SELECT credential_id FROM reminders") == [(free_id,)]  # left to the holder, not claimed
+    other.release("reminders", held.team_id, "not-the-holder")  # only the holder lets go
+    assert run_expiry_pass(oauth.services, NOW) == []
+    later = JobClaims(oauth.services.credentials.sessions, clock=lambda: datetime.now(UTC) + JOB_LEASE * 2)
+    assert later.claim("reminders", held.team_id)  # the holder died: its lease ran out
+    other.release("reminders", held.team_id, holder)  # the dead holder's late release frees nothing
+    assert run_expiry_pass(oauth.services, NOW) == []
+    assert oauth.sql("SELECT holder IS NOT NULL FROM workspace_jobs WHERE scope_id = :s", s=held.team_id) == [(True,)]
+
+
+def test_the_fake_slack_answers_a_share_of_calls_429_with_retry_after_as_slack_documents(slack):
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token="xoxb-fake-" + "e" * 20, base_url=slack.api_url, retry_handlers=[])
+    slack.rate_limit_fraction, slack.rate_limit_retry_after = 0.25, 3
+    slack.rate_limited_methods = {"chat.postMessage"}
+    refused = []
+    for n in range(200):
+        try:
+            client.chat_postMessage(channel="C0FAKE", text=str(n))
+        except SlackApiError as error:
+            refused.append((error.response.status_code, error.response.headers.get("Retry-After")))
+    client.conversations_info(channel="C0FAKE")  # not a limited method: never refused
+    assert 20 < len(refused) < 80 and set(refused) == {(429, "3")} and slack.rate_limited == len(refused)
+    assert [c.status for c in slack.calls_to("conversations.info")] == [200]

@@ -18,7 +18,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.credentials.board_claims import BoardClaims, BoardTurn
-from bot.slack.settings_book import SettingsUnavailable
 from bot.slack.slack_lookup import UNREADABLE
 from bot.slack.ui.channel_messages import BOARD_LIMIT, board_message
 from bot.slack.workspace_jobs import Installed, each_workspace, installations
@@ -87,6 +86,8 @@ def run_board_pass(services: BoardServices) -> int:
     channel in effect, or an edit that failed or was abandoned), with the workspace's own token, each workspace
     claimed by one instance (bot.slack.workspace_jobs); how many boards this instance drew. A change made in
     Slack draws its board at once; this catches what that could not."""
+    from bot.slack.settings_book import SettingsUnavailable  # when used: it imports prometheus-client (see serve)
+
     clients = services.workspace_clients
     if clients is None:
         return 0
