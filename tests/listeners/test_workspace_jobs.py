@@ -14,7 +14,7 @@ import pytest
 from bot.credentials.audit import AuditLog
 from bot.credentials.types import Workspace as Scope
 from bot.credentials.workspace_settings_save import save_settings
-from tests.kit import Workspace, core_service, seed, view_text
+from tests.kit import InProcessBot, Workspace, core_service, created_id, seed, view_text
 
 OAUTH = {"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1111111111.2222222222", "SLACK_CLIENT_SECRET": "s" * 32}
 NOW = datetime(2030, 6, 1, 9, 0, tzinfo=UTC)
@@ -248,3 +248,28 @@ def test_the_fake_slack_answers_a_share_of_calls_429_with_retry_after_as_slack_d
     client.conversations_info(channel="C0FAKE")  # not a limited method: never refused
     assert 20 < len(refused) < 80 and set(refused) == {(429, "3")} and slack.rate_limited == len(refused)
     assert [c.status for c in slack.calls_to("conversations.info")] == [200]
+
+
+def test_a_change_in_oauth_mode_draws_its_workspaces_board_with_the_installations_token(oauth, slack, live_key):
+    """The board's channel owner is asked with the request's client: the process's own has no token here."""
+    team = Workspace(oauth, slack)
+    token = "xoxb-board-" + "f" * 20
+    install(oauth, token, team.team_id)
+    save(oauth, team.team_id, board_channel="C0OWNBOARD")
+    slack.channel_teams["C0OWNBOARD"] = team.team_id
+    created_id(team, "Drawn on its board", live_key)
+    assert InProcessBot.settle_all()
+    drawn = boards_in(slack, "C0OWNBOARD")
+    assert drawn and "`Drawn on its board`" in view_text(drawn[-1].params)
+    asked = [c for c in slack.calls_to("conversations.info") if c.params.get("channel") == "C0OWNBOARD"]
+    assert asked and {c.header("Authorization") for c in asked} == {f"Bearer {token}"}
+
+
+def test_the_background_loop_runs_the_pass_per_installation(start_bot, slack):
+    bot = start_bot(**OAUTH, background=True, CREDBOT_REMINDER_INTERVAL_SECONDS="1", CREDBOT_BOARD_CHANNEL="")
+    team = Workspace(bot, slack)
+    token = "xoxb-loop-" + "0" * 20
+    install(bot, token, team.team_id)
+    credential_id = expiring(bot, team, "Loop soon", datetime.now(UTC) + timedelta(days=2))
+    sent = slack.wait_for("chat.postMessage", lambda c: c.status == 200 and credential_id in view_text(c.params))
+    assert sent.header("Authorization") == f"Bearer {token}"
