@@ -42,7 +42,8 @@ CHANNEL_SPACING = 1.0  # seconds between two messages to one channel (Slack: one
 
 @dataclass(frozen=True)
 class Installed:
-    """One installation: a workspace's (team, with its org when it has one) or an org's (``org_wide``: no team)."""
+    """One installation: a workspace's (team, with its org when it has one) or an org's (``org_wide``: no team);
+    or a team an org-wide install serves (``org_wide`` with a team: the org's token, the team's settings)."""
 
     workspace: Workspace
     org_wide: bool
@@ -68,6 +69,17 @@ def installations(sessions: sessionmaker[Session]) -> list[Installed]:
         Installed(Workspace(enterprise, "" if org_wide else team), bool(org_wide), bool(token))
         for enterprise, team, org_wide, token in rows
     ]
+
+
+def with_org_teams(installed: Sequence[Installed], teams_of: dict[str, str]) -> list[Installed]:
+    """``installed`` and, for each org-wide install, each team of its org that ``teams_of`` (team -> its org, for
+    the teams that saved settings of their own) names: served by the org's token, with settings of their own."""
+    found = list(installed)
+    for org in (i for i in installed if i.org_wide and i.workspace.enterprise_id):
+        for team, enterprise in sorted(teams_of.items()):
+            if enterprise == org.workspace.enterprise_id and team.startswith("T"):
+                found.append(Installed(Workspace(enterprise, team), True, org.has_token))
+    return found
 
 
 def serving(workspace: Workspace, installed: Sequence[Installed]) -> Installed | None:

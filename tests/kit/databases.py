@@ -26,6 +26,7 @@ TABLES = (
     "home_viewers",
     "provider_checks",
     "workspace_settings",
+    "workspace_jobs",
     "credentials",
 )
 

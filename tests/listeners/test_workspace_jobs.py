@@ -273,3 +273,26 @@ def test_the_background_loop_runs_the_pass_per_installation(start_bot, slack):
     credential_id = expiring(bot, team, "Loop soon", datetime.now(UTC) + timedelta(days=2))
     sent = slack.wait_for("chat.postMessage", lambda c: c.status == 200 and credential_id in view_text(c.params))
     assert sent.header("Authorization") == f"Bearer {token}"
+
+
+def test_a_team_of_an_org_wide_install_with_its_own_board_channel_gets_its_own_board(oauth, slack):
+    from bot.slack.broadcast.board_refresh import run_board_pass
+
+    first = Workspace(oauth, slack, team_id="T0ORGFIRST", enterprise_id="E0ORG2", org_wide=True)
+    second = Workspace(oauth, slack, team_id="T0ORGSECOND", enterprise_id="E0ORG2", org_wide=True)
+    token = "xoxb-org2-" + "1" * 20
+    install(oauth, token, None, enterprise_id="E0ORG2")
+    save(oauth, "E0ORG2", board_channel="C0ORG2BOARD")
+    sessions = oauth.services.credentials.sessions
+    save_settings(
+        sessions, AuditLog(sessions), Scope("E0ORG2", "T0ORGSECOND"), {"board_channel": "C0SECONDBOARD"}, "U0S"
+    )
+    oauth.services.book.reload()
+    slack.channel_teams.update(C0ORG2BOARD="T0ORGFIRST", C0SECONDBOARD="T0ORGSECOND")
+    expiring(oauth, first, "First's own", NOW + timedelta(days=30))
+    expiring(oauth, second, "Second's own", NOW + timedelta(days=30))
+    assert run_board_pass(oauth.services) == 2
+    org_board, second_board = boards_in(slack, "C0ORG2BOARD"), boards_in(slack, "C0SECONDBOARD")
+    assert "`First's own`" in view_text(org_board[0].params) and "Second's own" not in view_text(org_board[0].params)
+    assert "`Second's own`" in view_text(second_board[0].params) and "First" not in view_text(second_board[0].params)
+    assert {c.header("Authorization") for c in org_board + second_board} == {f"Bearer {token}"}

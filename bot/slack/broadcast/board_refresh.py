@@ -18,9 +18,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.credentials.board_claims import BoardClaims, BoardTurn
+from bot.credentials.workspace_settings import all_saved
 from bot.slack.slack_lookup import UNREADABLE
 from bot.slack.ui.channel_messages import BOARD_LIMIT, board_message
-from bot.slack.workspace_jobs import Installed, each_workspace, installations
+from bot.slack.workspace_jobs import Installed, each_workspace, installations, with_org_teams
 
 if TYPE_CHECKING:
     from bot.credentials.queries import CredentialQueries
@@ -93,7 +94,7 @@ def run_board_pass(services: BoardServices) -> int:
         return 0
     sessions = services.credentials.sessions
     claims, channels = BoardClaims(sessions), {}
-    for installed in installations(sessions):
+    for installed in with_org_teams(installations(sessions), all_saved(sessions)[1]):
         try:
             channel = services.settings_for(installed.workspace).board_channel
         except SettingsUnavailable:
@@ -104,7 +105,8 @@ def run_board_pass(services: BoardServices) -> int:
     def draw(installed: Installed, client: WebClient) -> None:
         channel = channels[installed.scope_id][1]
         owner = board_scope(services, channel, client)
-        theirs = installed.org_wide or owner in (None, installed.workspace.team_id)
+        team = installed.workspace.team_id  # an org-wide install's own board: any team of its org
+        theirs = owner in (None, team) or (installed.org_wide and not team)
         if owner is not UNREADABLE and theirs:  # another workspace's channel is drawn by its own installation
             refresh_board(services, client, channel)
 
