@@ -296,3 +296,18 @@ def test_a_team_of_an_org_wide_install_with_its_own_board_channel_gets_its_own_b
     assert "`First's own`" in view_text(org_board[0].params) and "Second's own" not in view_text(org_board[0].params)
     assert "`Second's own`" in view_text(second_board[0].params) and "First" not in view_text(second_board[0].params)
     assert {c.header("Authorization") for c in org_board + second_board} == {f"Bearer {token}"}
+
+
+def test_in_oauth_mode_a_saved_admin_group_is_looked_up_with_the_installations_token(oauth, slack):
+    """User-group lookups run only inside requests; each asks with its request's installation token."""
+    team = Workspace(oauth, slack, user_id="U0GROUPED")
+    token = "xoxb-groups-" + "2" * 20
+    install(oauth, token, team.team_id)
+    save(oauth, team.team_id, admins=["S0ADMINGRP"])
+    slack.usergroups["S0ADMINGRP"] = ["U0GROUPED"]
+    opened = slack.count("views.open")
+    team.command("/create-credential", trigger_id="t-grouped")
+    assert slack.wait_for("views.open", lambda c: c.params.get("trigger_id") == "t-grouped")
+    assert slack.count("views.open") == opened + 1
+    asked = slack.calls_to("usergroups.users.list")
+    assert asked and {c.header("Authorization") for c in asked} == {f"Bearer {token}"}
