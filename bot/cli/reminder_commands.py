@@ -1,4 +1,5 @@
-"""`reminders run`: send the due key-expiry reminders now (the bot does it daily on its own)."""
+"""`reminders run`: send the due key-expiry reminders now (the bot does it daily on its own); in OAuth mode for each
+installed workspace with its own token, sharing the work with any instance running the check at the same time."""
 
 from __future__ import annotations
 
@@ -19,19 +20,22 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def send_reminders(args: argparse.Namespace) -> None:
-    from bot.slack.reminders import run_expiry_check
+    from bot.slack.reminders import run_expiry_pass
     from bot.slack.services import build_services
 
     settings = keys_and_database.command_settings("keys")
-    if settings.slack_bot_token is None:
-        raise CommandFailed("SLACK_BOT_TOKEN is needed to send reminders", EXIT_CONFIG)
+    if settings.slack_bot_token is None and not settings.oauth_mode:
+        raise CommandFailed(
+            "SLACK_BOT_TOKEN (or, in OAuth mode, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is needed to send reminders",
+            EXIT_CONFIG,
+        )
     now = keys_and_database.parse_moment(args.now, "--now")
     with keys_and_database.open_existing(settings, keys=True) as opened:
         key_ring = opened.key_ring
     services = build_services(settings, key_ring)
     try:
         with keys_and_database.database_errors(settings):
-            sent = run_expiry_check(services, services.slack, now)
+            sent = run_expiry_pass(services, now)  # OAuth mode: each installed workspace with its own token
     finally:
         services.close()
     for credential_id, kind in sent:

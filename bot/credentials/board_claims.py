@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from typing import Any, cast
 
@@ -78,6 +78,16 @@ class BoardClaims:
                 return None
             return _turn(session, channel, turn.editor)
 
+    def behind(self, channel: str) -> bool:
+        """Whether the board in ``channel`` needs drawing with nobody at it: never posted there, or a refresh was
+        asked for and no live editor holds the claim (its edit failed, or its holder died)."""
+        with self.sessions() as session:
+            row = session.get(BoardMessage, channel)
+            if row is None:
+                return True
+            free = row.editor is None or _aware(row.claimed_until) < self.clock()
+            return free and (row.ts is None or row.wanted > row.shown)
+
     def let_go(self, turn: BoardTurn) -> None:
         """Give the claim up after a failed edit; the next change's refresh tries again."""
         with self.sessions.begin() as session:
@@ -97,6 +107,13 @@ class BoardClaims:
             if not claimed:
                 return None
             return _turn(session, channel, editor)
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """SQLite hands timestamps back without their zone; they were stored in UTC. None: long past."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _changed(session: Session, statement: Update) -> int:

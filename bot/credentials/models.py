@@ -123,6 +123,19 @@ class BoardMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class WorkspaceJob(Base):
+    """A background job's claim for one workspace (bot/credentials/job_claims.py): the instance doing it, until
+    when, and when it last finished; so instances running a pass at once split the workspaces between them."""
+
+    __tablename__ = "workspace_jobs"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)  # "reminders", "board"
+    scope_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the installation's team, or its org
+    holder: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class ProviderCheck(Base):
     """One check of a key with its provider (Test connection, Replace API key, the wizard's final stage), claimed
     before it starts (bot/credentials/check_claims.py): the rows of the last minute are each person's allowance,

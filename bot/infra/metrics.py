@@ -47,6 +47,12 @@ NOTIFICATION_FAILURES = Counter(
 )
 # Rises with every check the reminder loop finishes (failed or not): a flat line means the loop has stopped.
 EXPIRY_CHECKS = Counter("credbot_expiry_checks", "Expiry checks run by the reminder loop")
+# Slack answered HTTP 429: the call waited out Retry-After and was sent again (background sends, per workspace).
+SLACK_RATE_LIMITED = Counter("credbot_slack_rate_limited", "Slack calls answered 429, waited out and retried")
+# Background jobs (reminders, the board) skipped for a workspace with no usable bot token.
+WORKSPACES_SKIPPED = Counter(
+    "credbot_workspaces_skipped", "Background job runs skipped for a workspace without a usable bot token", ["job"]
+)
 DB_ROUND_TRIPS = Counter(
     "credbot_db_round_trips",
     "Exchanges with the database (statement, begin, commit, rollback, ping, connect), by the Slack "

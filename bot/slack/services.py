@@ -34,6 +34,7 @@ from bot.slack.access import AccessPolicy, Rules
 from bot.slack.settings_book import SettingsBook
 from bot.slack.settings_rights import SettingsRights
 from bot.slack.oauth.installation_store import SealedInstallationStore
+from bot.slack.workspace_jobs import WorkspaceClients
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class Services:
     scrubbing: AnswerFirstExecutor | None = None  # the residue scrubs after replaces and deletes (bot.infra.residue)
     book: SettingsBook | None = None  # each workspace's settings in effect (saved, else the environment's)
     rights: SettingsRights | None = None  # who may change a workspace's settings (set by build_services)
+    workspace_clients: WorkspaceClients | None = None  # OAuth mode: each installation's client for background work
 
     def settings_for(self, workspace: Workspace) -> WorkspaceSettings:
         """``workspace``'s settings in effect: its notification and board channels, admins, viewers, reminder
@@ -73,10 +75,11 @@ class Services:
         return self
 
     def start_background(self) -> None:
-        """The daily expiry check (in every instance; reminders are claimed in the database)."""
+        """The daily expiry check (in every instance; reminders are claimed in the database; in OAuth mode once per
+        installed workspace, each claimed by one instance, with its own token)."""
         from bot.slack.reminders import ReminderLoop
 
-        self.background.append(ReminderLoop(self, self.slack, self.settings.reminder_interval).start())
+        self.background.append(ReminderLoop(self, self.settings.reminder_interval).start())
         self.executor.submit(self._fill_key_record_ids)
 
     def _fill_key_record_ids(self) -> None:
@@ -102,7 +105,8 @@ class Services:
 
 
 def process_token(settings: Settings) -> str | None:
-    """The one workspace's bot token; none in OAuth mode, where each request brings its installation's."""
+    """The one workspace's bot token; none in OAuth mode, where each request brings its installation's and each
+    background job takes each installation's (bot.slack.workspace_jobs)."""
     if settings.oauth_mode or settings.slack_bot_token is None:
         return None
     return settings.slack_bot_token.reveal()
@@ -153,11 +157,14 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
     book = SettingsBook(read_session_factory(engine), wiring.setting_defaults(settings)).start()
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings), rules=rules_in(book))
     client = slack_client(settings)
-    installations = None
+    installations, workspace_clients = None, None
     if settings.oauth_mode:
         from bot.slack.oauth.install_flow import installation_store
 
         installations = installation_store(settings, sessions, key_ring, client)
+        workspace_clients = WorkspaceClients(
+            installations, shortcuts=settings.library_shortcuts, base_url=settings.slack_api_url
+        )
     services = Services(
         settings,
         engine,
@@ -171,6 +178,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         installations=installations,
         scrubbing=scrubbing,
         book=book,
+        workspace_clients=workspace_clients,
     )
     services.rights = SettingsRights(settings.admins, access, installations)
     return services

@@ -21,6 +21,11 @@ from urllib.error import HTTPError
 from urllib.request import Request
 
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from bot.infra.http_pool import SHARED, Pool, proxied
 
@@ -84,3 +89,34 @@ def _message(headers: Any) -> HTTPMessage:
     for name, value in headers.items():
         message[name] = value
     return message
+
+
+class CountedRateLimitRetries(RateLimitErrorRetryHandler):
+    """slack-sdk's rate-limit handler (it sleeps Slack's ``Retry-After`` seconds, plus up to one at random, then
+    sends the call again), counting each wait in ``credbot_slack_rate_limited_total``."""
+
+    def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        from bot.infra import metrics  # when used: importing it here would fix its mode before `serve` chooses it
+
+        metrics.SLACK_RATE_LIMITED.inc()
+        super().prepare_for_next_attempt(**kwargs)
+
+
+# A background send waits out this many 429s in a row before it gives up (Slack answers 429 per method, app and
+# workspace; a pass spreads its sends, so a long run of them means Slack is throttling hard).
+BACKGROUND_RATE_LIMIT_RETRIES = 8
+
+
+def background_client(shortcuts: bool, base_url: str, token: str) -> WebClient:
+    """A client for one workspace's background work (its own bot token): rate limits waited out as Slack says,
+    5xx and dropped connections retried twice."""
+    return client_class(shortcuts)(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            CountedRateLimitRetries(max_retry_count=BACKGROUND_RATE_LIMIT_RETRIES),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )

@@ -29,6 +29,7 @@ TABLES = (
     "provider_checks",
     "workspace_settings",
     "provider_notifications",
+    "workspace_jobs",
     "credentials",
 )
 

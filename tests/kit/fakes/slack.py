@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import secrets
 import threading
 import time
@@ -194,7 +195,35 @@ class CallLog:
             self._cond.notify_all()
 
 
-class FakeSlack(CallLog, LoopbackHTTPServer):
+class RateLimits:
+    """Slack's answer to a call over its rate limit, for a share of the calls (part of FakeSlack)."""
+
+    _cond: threading.Condition
+
+    def _configure_rate_limits(self) -> None:
+        #: the share of Web API calls (with a token Slack accepts) answered as Slack answers a call over its rate
+        #: limit: HTTP 429 with ``Retry-After`` in seconds (api.slack.com/apis/rate-limits); chosen at random from
+        #: ``rate_limit_seed``, so a run is repeatable; ``rate_limited_methods`` narrows it (None: every method)
+        self.rate_limit_fraction = 0.0
+        self.rate_limit_retry_after = 1
+        self.rate_limited_methods: set[str] | None = None
+        self.rate_limit_seed = 22
+        self._rate_limits = random.Random(self.rate_limit_seed)
+        self.rate_limited = 0  # how many calls were answered 429 this way
+
+    def _over_limit(self, method: str) -> bool:
+        if self.rate_limit_fraction <= 0 or (
+            self.rate_limited_methods is not None and method not in self.rate_limited_methods
+        ):
+            return False
+        with self._cond:
+            if self._rate_limits.random() >= self.rate_limit_fraction:
+                return False
+            self.rate_limited += 1
+            return True
+
+
+class FakeSlack(CallLog, RateLimits, LoopbackHTTPServer):
     """Fake Slack Web API on 127.0.0.1 recording every call in ``.calls``."""
 
     handler_class = _Handler
@@ -251,6 +280,7 @@ class FakeSlack(CallLog, LoopbackHTTPServer):
         #: is waiting for Slack)
         self.on_call: dict[str, Callable[[dict[str, Any]], None]] = {}
         self._failures_served: dict[str, int] = {}
+        self._configure_rate_limits()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -300,6 +330,12 @@ class FakeSlack(CallLog, LoopbackHTTPServer):
         granted = {"X-OAuth-Scopes": ", ".join(manifest_bot_scopes() if scopes is None else scopes)}
         if method in self.on_call:
             self.on_call[method](params)
+        if self._over_limit(method):
+            return (
+                429,
+                {**granted, "Retry-After": str(self.rate_limit_retry_after)},
+                {"ok": False, "error": "ratelimited"},
+            )
         status, extra, payload = self._method(method, params)
         return status, {**granted, **extra}, payload
 
