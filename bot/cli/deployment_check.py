@@ -12,36 +12,17 @@ from __future__ import annotations
 
 import argparse
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from bot.cli import keys_and_database
+from bot.cli.check_results import FAILED, OK, SKIPPED, Check, SlackTarget
 from bot.cli.failures import CommandFailed
 from bot.runtime import CredbotUnavailable
 from bot.cli.printing import print_json
 from bot.infra.settings import ConfigError, Settings
 
-if TYPE_CHECKING:  # slack-sdk is imported only by the Slack checks, when they run
-    from slack_sdk import WebClient
-
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 TOKEN_FIX = "copy the Bot User OAuth Token (xoxb-…) again from your app's OAuth & Permissions page into SLACK_BOT_TOKEN"
 INSTALL_FIX = "reinstall the app in that workspace (open /slack/install on Credbot's address)"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == OK
-
-    def document(self) -> dict:
-        return {"name": self.name, "ok": self.ok, **asdict(self)}
 
 
 def render(check: Check) -> str:
@@ -49,18 +30,6 @@ def render(check: Check) -> str:
     if check.ok:
         return f"ok {check.name}" + (f": {check.detail}" if check.detail else "")
     return f"{'FAIL' if check.status == FAILED else 'skipped'} {check.name}: {check.detail}"
-
-
-@dataclass
-class SlackTarget:
-    """One bot token to check: the process's, or one installation's (OAuth mode)."""
-
-    label: str  # "" for SLACK_BOT_TOKEN, else the workspace
-    client: WebClient
-    fix: str
-    workspace_id: str = ""  # the installation's workspace (its team, or its org for an org-wide install)
-    bot_name: str = "credbot"
-    working: bool = False
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.cli.check_results import FAILED, OK, SKIPPED, Check, SlackTarget
 from bot.credentials.workspace_settings import SAVED, own_scope
 
 if TYPE_CHECKING:
-    from bot.cli.deployment_check import Check, SlackTarget
     from bot.credentials.tenants import KnownWorkspace
 
 SETTINGS_FIX = "change it in the Home tab's Settings (Credbot app → Home → Settings)"
@@ -42,8 +42,6 @@ def target_for(known: KnownWorkspace, targets: list[SlackTarget], oauth: bool) -
 
 
 def check_workspaces(known: list[KnownWorkspace], targets: list[SlackTarget], oauth: bool, checks: list[Check]) -> None:
-    from bot.cli.deployment_check import SKIPPED, Check
-
     for workspace in known:
         wanted = saved_to_check(workspace)
         if not wanted:
@@ -62,7 +60,6 @@ def check_workspaces(known: list[KnownWorkspace], targets: list[SlackTarget], oa
 
 
 def saved_channel_check(name: str, channel: str, target: SlackTarget) -> Check:
-    from bot.cli.deployment_check import FAILED, OK, Check
     from bot.slack.slack_checks import SlackCheckFailed, bot_is_member
 
     invite = f"type `/invite @{target.bot_name}` in that channel"
@@ -79,7 +76,6 @@ def saved_channel_check(name: str, channel: str, target: SlackTarget) -> Check:
 
 
 def group_check(name: str, group: str, known: KnownWorkspace, target: SlackTarget) -> Check:
-    from bot.cli.deployment_check import FAILED, OK, Check
     from bot.slack.slack_checks import SlackCheckFailed, usergroup_exists
 
     try:

@@ -34,7 +34,11 @@ class SettingsUnavailable(RuntimeError):
 
 @contextmanager
 def request_scope() -> Iterator[None]:
-    """Keep the settings a request reads for the rest of its ack (and forget them when it ends)."""
+    """Keep the settings a request (or one piece of work after its ack) reads until it ends; inside one already
+    open, that one goes on."""
+    if _in_request.get() is not None:
+        yield
+        return
     token = _in_request.set({})
     try:
         yield
