@@ -8,28 +8,14 @@ channel and group, named after the workspace; a failure says what to do (the Hom
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from bot.cli.check_results import FAILED, OK, SKIPPED, Check, SlackTarget
-from bot.credentials.workspace_settings import SAVED, own_scope
 
-if TYPE_CHECKING:
-    from bot.credentials.tenants import KnownWorkspace
+# bot.credentials.tenants.KnownWorkspace, from Opened.workspaces() (only keys_and_database reaches the core)
+KnownWorkspace = Any
 
 SETTINGS_FIX = "change it in the Home tab's Settings (Credbot app → Home → Settings)"
-
-
-def saved_to_check(known: KnownWorkspace) -> list[tuple[str, str]]:
-    """(kind, id) of each saved channel and user group in effect for ``known``: ("channel"|"group", id)."""
-    settings, found = known.settings, []
-    if settings.sources["notify_channels"].kind == SAVED:
-        found += [("notification channel", channel) for channel in settings.notify_channels]
-    if settings.sources["board_channel"].kind == SAVED and settings.board_channel:
-        found.append(("board channel", settings.board_channel))
-    for name in ("admins", "viewers"):
-        if settings.sources[name].kind == SAVED:
-            found += [("user group", group) for group in settings.value(name) or () if group.startswith("S")]
-    return list(dict.fromkeys(found))
 
 
 def target_for(known: KnownWorkspace, targets: list[SlackTarget], oauth: bool) -> SlackTarget | None:
@@ -38,15 +24,15 @@ def target_for(known: KnownWorkspace, targets: list[SlackTarget], oauth: bool) -
     if not oauth:
         return targets[0] if targets else None
     by_scope = {target.workspace_id: target for target in targets}
-    return by_scope.get(own_scope(known.workspace)) or by_scope.get(known.workspace.enterprise_id)
+    return by_scope.get(known.scope_id) or by_scope.get(known.workspace.enterprise_id)
 
 
 def check_workspaces(known: list[KnownWorkspace], targets: list[SlackTarget], oauth: bool, checks: list[Check]) -> None:
     for workspace in known:
-        wanted = saved_to_check(workspace)
+        wanted = workspace.saved_references()
         if not wanted:
             continue
-        scope = own_scope(workspace.workspace)
+        scope = workspace.scope_id
         target = target_for(workspace, targets, oauth)
         for kind, item in wanted:
             name = f"saved {kind} {item} of {scope}"
