@@ -1,5 +1,6 @@
 """`check`: is this deployment ready, without a person in Slack? Settings, the database, the encryption keys, the
-Slack token(s) and their scopes, the bot in each channel it posts to, and both Paddle base URLs.
+Slack token(s) and their scopes, the bot in each channel it posts to, each workspace's saved channels and user
+groups (bot.cli.workspace_checks), and both Paddle base URLs.
 
 One line per check: ``ok <check>`` (``: what was found``), or ``FAIL <check>: what is wrong; what to do``, or
 ``skipped <check>: why``
@@ -11,36 +12,17 @@ from __future__ import annotations
 
 import argparse
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from bot.cli import keys_and_database
+from bot.cli.check_results import FAILED, OK, SKIPPED, Check, SlackTarget
 from bot.cli.failures import CommandFailed
 from bot.runtime import CredbotUnavailable
 from bot.cli.printing import print_json
 from bot.infra.settings import ConfigError, Settings
 
-if TYPE_CHECKING:  # slack-sdk is imported only by the Slack checks, when they run
-    from slack_sdk import WebClient
-
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 TOKEN_FIX = "copy the Bot User OAuth Token (xoxb-…) again from your app's OAuth & Permissions page into SLACK_BOT_TOKEN"
 INSTALL_FIX = "reinstall the app in that workspace (open /slack/install on Credbot's address)"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == OK
-
-    def document(self) -> dict:
-        return {"name": self.name, "ok": self.ok, **asdict(self)}
 
 
 def render(check: Check) -> str:
@@ -48,17 +30,6 @@ def render(check: Check) -> str:
     if check.ok:
         return f"ok {check.name}" + (f": {check.detail}" if check.detail else "")
     return f"{'FAIL' if check.status == FAILED else 'skipped'} {check.name}: {check.detail}"
-
-
-@dataclass
-class SlackTarget:
-    """One bot token to check: the process's, or one installation's (OAuth mode)."""
-
-    label: str  # "" for SLACK_BOT_TOKEN, else the workspace
-    client: WebClient
-    fix: str
-    bot_name: str = "credbot"
-    working: bool = False
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -97,6 +68,8 @@ def run_checks() -> list[Check]:
         keys_ok = check_keys(opened, checks)
         targets = slack_targets(settings, opened if keys_ok else None, checks)
         check_slack(settings, targets, checks)
+        if opened is not None:
+            check_saved_settings(settings, opened, targets, checks)
     check_paddle(settings, checks)
     return checks
 
@@ -172,7 +145,9 @@ def slack_targets(settings: Settings, opened, checks: list[Check]) -> list[Slack
         elif token is None:
             checks.append(Check(f"slack token of {label}", FAILED, f"{why}; {INSTALL_FIX}"))
         else:
-            targets.append(SlackTarget(label, check_client(token.reveal(), settings.slack_api_url), INSTALL_FIX))
+            client = check_client(token.reveal(), settings.slack_api_url)
+            scope = facts["enterprise_id"] if facts["org_wide"] else facts["team_id"]
+            targets.append(SlackTarget(label, client, INSTALL_FIX, workspace_id=scope or facts["enterprise_id"]))
     return targets
 
 
@@ -248,6 +223,18 @@ def channel_check(name: str, channel: str, setting: str, targets: list[SlackTarg
         f"the bottom of About); for a private channel, type `/invite @{targets[0].bot_name}` "
         "in it first",
     )
+
+
+def check_saved_settings(settings: Settings, opened, targets: list[SlackTarget], checks: list[Check]) -> None:
+    """Each workspace's saved channels and user groups (bot.cli.workspace_checks)."""
+    from bot.cli.workspace_checks import check_workspaces
+
+    try:
+        known = opened.workspaces()
+    except CredbotUnavailable as failed:
+        checks.append(Check("workspace settings", FAILED, str(failed)))
+        return
+    check_workspaces(known, targets, settings.oauth_mode, checks)
 
 
 def paddle_checks(settings: Settings | None) -> list[tuple[str, str, str]]:

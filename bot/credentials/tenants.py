@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.credentials.models import Credential, SlackInstallation
 from bot.credentials.types import Workspace
 from bot.credentials.workspace_settings import (
+    SAVED,
     SettingDefaults,
     WorkspaceSettings,
     all_saved,
@@ -31,6 +32,24 @@ class KnownWorkspace:
     org_wide: bool
     name: str
     settings: WorkspaceSettings
+
+    @property
+    def scope_id(self) -> str:
+        """Where the workspace's own settings are saved: its team, or its org for an org-wide install."""
+        return own_scope(self.workspace)
+
+    def saved_references(self) -> list[tuple[str, str]]:
+        """Each channel and user group its saved settings in effect name (its own or its org's, not the defaults),
+        for `credbot check`: ("notification channel" | "board channel" | "user group", id)."""
+        settings, found = self.settings, []
+        if settings.sources["notify_channels"].kind == SAVED:
+            found += [("notification channel", channel) for channel in settings.notify_channels]
+        if settings.sources["board_channel"].kind == SAVED and settings.board_channel:
+            found.append(("board channel", settings.board_channel))
+        for name in ("admins", "viewers"):
+            if settings.sources[name].kind == SAVED:
+                found += [("user group", group) for group in settings.value(name) or () if group.startswith("S")]
+        return list(dict.fromkeys(found))
 
     def as_dict(self) -> dict[str, object]:
         """One workspace as `credbot workspaces list --json` prints it (README, "Command line contract")."""

@@ -13,8 +13,8 @@ viewers configured: everyone in the workspace may list.
 ``may`` is the one decision for everything that shows or changes credentials: every listener asks it (through
 bot.slack.listeners.common.permitted) and so does every redraw of a Credentials tab (broadcast.home_tab_refresh).
 
-The group cache only saves Slack calls: every instance reaches the same answer from Slack. The settings come
-from the process's settings book, reloaded every two seconds (a change saved elsewhere applies within that).
+The group cache only saves Slack calls: every instance reaches the same answer from Slack. The settings are read
+from the database for each request (bot.slack.settings_book): a change saved on any instance governs the next.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from bot.credentials.types import Workspace
 from bot.infra import metrics
 from bot.slack.request_context import REQUESTER, SERVICES
 from bot.slack.requester import requester_of
+from bot.slack.settings_book import request_scope
 from bot.slack.web_client import PooledWebClient
 
 if TYPE_CHECKING:
@@ -59,13 +60,14 @@ class RequestSetup(Middleware):
         context[REQUESTER] = requester_of(context, body, context["workspace"], context["actor"])
         if self.services.settings.library_shortcuts:
             pooled_client(context)
-        if not self.time_acks:
-            return next()
-        started = time.perf_counter()
-        try:
-            return next()
-        finally:
-            metrics.observe(kind, "ack", time.perf_counter() - started)
+        with request_scope():  # the workspace's settings are read once for this ack, fresh (bot.slack.settings_book)
+            if not self.time_acks:
+                return next()
+            started = time.perf_counter()
+            try:
+                return next()
+            finally:
+                metrics.observe(kind, "ack", time.perf_counter() - started)
 
 
 def pooled_client(context: Any) -> None:

@@ -61,7 +61,7 @@ class Services:
 
     def settings_for(self, workspace: Workspace) -> WorkspaceSettings:
         """``workspace``'s settings in effect: its notification and board channels, admins, viewers, reminder
-        lead (raises bot.slack.settings_book.SettingsUnavailable when they could not be read lately)."""
+        lead, read now (raises bot.slack.settings_book.SettingsUnavailable when they cannot be read)."""
         if self.book is None:
             raise RuntimeError("no settings book: build the services with build_services")
         return self.book.of(workspace)
@@ -93,8 +93,6 @@ class Services:
             log.info("filled in the record id of %d stored key(s)", filled)
 
     def close(self) -> None:
-        if self.book is not None:
-            self.book.stop()
         for loop in self.background:
             loop.stop()
         self.fair_use.close()
@@ -154,7 +152,7 @@ def build_services(settings: Settings, key_ring: KeyRing | None = None) -> Servi
         reads=read_session_factory(engine),
         residue=Scrubber(engine, scrubbing.submit),
     )
-    book = SettingsBook(read_session_factory(engine), wiring.setting_defaults(settings)).start()
+    book = SettingsBook(read_session_factory(engine), wiring.setting_defaults(settings))
     access = AccessPolicy(settings.admins, settings.viewers, access_client(settings), rules=rules_in(book))
     client = slack_client(settings)
     installations, workspace_clients = None, None

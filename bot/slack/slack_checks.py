@@ -93,6 +93,22 @@ def bot_is_member(client: WebClient, channel: str) -> bool:
     return bool((answer.get("channel") or {}).get("is_member"))
 
 
+def usergroup_exists(client: WebClient, group: str, team_id: str = "") -> bool:
+    """Whether Slack knows the user group ``group`` (``usergroups.users.list``: ``no_such_subteam`` for one it
+    does not, a disabled group included); ``team_id`` for an org-wide token. Other errors raise SlackCheckFailed."""
+    try:
+        _call(
+            client,
+            "usergroups.users.list",
+            lambda: client.usergroups_users_list(usergroup=group, team_id=team_id or None),
+        )
+    except SlackCheckFailed as failed:
+        if failed.code == "no_such_subteam":
+            return False
+        raise
+    return True
+
+
 def _call(client: WebClient, method: str, call):
     try:
         return call()

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.e2e.test_cli_contract import UNREACHABLE_POSTGRES
-from tests.e2e.test_oauth import OAUTH, install
+from tests.e2e.test_oauth import OAUTH, install, tokens_used
 from tests.kit import BOT_TOKEN, NOTIFY_CHANNELS, FakePaddle, cli_env, run_cli, test_key
 from tests.kit.fakes.slack import manifest_bot_scopes
 
@@ -183,3 +183,76 @@ def test_oauth_mode_checks_each_installation_by_workspace(oauth_bot, slack, tmp_
     )
     assert "reinstall the app in that workspace" in named["slack token of Team TCHECKONE (TCHECKONE)"]
     assert "chat:write" in named["slack scopes of Team TCHECKTWO (TCHECKTWO)"]
+
+
+def save(bot, scope_id: str, enterprise_id: str = "", **changes) -> None:
+    """Settings a workspace saved (through the core, as the Settings view does)."""
+    from bot.credentials.audit import AuditLog
+    from bot.credentials.types import Workspace as Scope
+    from bot.credentials.workspace_settings_save import save_settings
+    from bot.infra.db import create_db_engine, session_factory
+
+    engine = create_db_engine(bot.database_url)
+    sessions = session_factory(engine)
+    try:
+        scope = Scope(enterprise_id=scope_id) if scope_id.startswith("E") else Scope(enterprise_id, scope_id)
+        save_settings(sessions, AuditLog(sessions), scope, changes, "U0SETTER")
+    finally:
+        engine.dispose()
+
+
+def test_each_workspaces_saved_channels_and_groups_are_checked_with_its_own_token(oauth_bot, slack, tmp_path):
+    one, org = "xoxb-check-one-" + "1" * 16, "xoxb-check-org-" + "3" * 16
+    env = check_env(
+        oauth_bot, SLACK_CLIENT_ID=OAUTH["SLACK_CLIENT_ID"], SLACK_CLIENT_SECRET=OAUTH["SLACK_CLIENT_SECRET"]
+    )
+    install(oauth_bot, slack, "TSAVEDONE", one)
+    install(oauth_bot, slack, "TORGMEMBER", org, enterprise_id="ESAVEDORG", org_wide=True)
+    save(oauth_bot, "TSAVEDONE", notify_channels=["C0SAVEDIN", "C0SAVEDOUT"], board_channel="C0SAVEDGONE",
+         admins=["U0BOSS", "S0GONE", "S0KEPT"])  # fmt: skip
+    save(oauth_bot, "ESAVEDORG", notify_channels=["C0ORGNOTE"], viewers=["S0ORGGONE"])
+    save(oauth_bot, "TUNINSTALLED", board_channel="C0NOBODY")  # saved, never installed: no token to ask with
+    slack.channel_members["C0SAVEDOUT"] = False
+    slack.channel_info_errors["C0SAVEDGONE"] = "channel_not_found"
+    slack.usergroup_errors["S0GONE"] = slack.usergroup_errors["S0ORGGONE"] = "no_such_subteam"  # as Slack answers
+
+    out = "saved notification channel C0SAVEDOUT of TSAVEDONE"
+    gone = "saved board channel C0SAVEDGONE of TSAVEDONE"
+    group, org_group = "saved user group S0GONE of TSAVEDONE", "saved user group S0ORGGONE of ESAVEDORG"
+    result = check(env, tmp_path)
+    named = failed(result, out, gone, group, org_group)
+    assert "the bot is not a member: type `/invite @credbot` in that channel" in named[out]
+    assert "Home tab's Settings" in named[out] and "Home tab's Settings" in named[gone]
+    assert "Slack finds no such channel" in named[gone]
+    assert "no such user group" in named[group] and "no such user group" in named[org_group]
+    for passed in ("notification channel C0SAVEDIN of TSAVEDONE", "user group S0KEPT of TSAVEDONE",
+                   "notification channel C0ORGNOTE of ESAVEDORG"):  # fmt: skip
+        assert named[f"saved {passed}"].startswith("ok "), result.stdout
+    assert named["saved board channel C0NOBODY of TUNINSTALLED"].startswith("skipped ")
+    assert "user group U0BOSS" not in result.stdout  # people are not groups
+
+    def tokens(method: str, key: str, value: str) -> set[str]:
+        return {c.header("Authorization") for c in slack.calls_to(method) if c.params.get(key) == value}
+
+    for channel in ("C0SAVEDIN", "C0SAVEDOUT", "C0SAVEDGONE"):
+        assert tokens("conversations.info", "channel", channel) == {f"Bearer {one}"}
+    assert tokens("conversations.info", "channel", "C0ORGNOTE") == {f"Bearer {org}"}
+    assert tokens("usergroups.users.list", "usergroup", "S0GONE") == {f"Bearer {one}"}
+    assert tokens("usergroups.users.list", "usergroup", "S0ORGGONE") == {f"Bearer {org}"}
+    assert one not in result.stdout and org not in result.stdout
+
+    document = json.loads(check(env, tmp_path, "--json").stdout)
+    by_name = {c["name"]: c for c in document["checks"]}
+    assert (
+        document["ok"] is False
+        and by_name[group]["status"] == "failed"
+        and "no such user group" in by_name[group]["detail"]
+    )
+
+
+def test_single_workspace_mode_checks_saved_settings_with_the_bot_token(bot, tmp_path, slack):
+    save(bot, "TSINGLESAVED", notify_channels=["C0SINGLEOUT"])
+    slack.channel_members["C0SINGLEOUT"] = False
+    name = "saved notification channel C0SINGLEOUT of TSINGLESAVED"
+    assert "/invite @credbot" in failed(check(check_env(bot), tmp_path), name)[name]
+    assert tokens_used(slack, "conversations.info")[-1] == f"Bearer {BOT_TOKEN}"

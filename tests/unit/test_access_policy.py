@@ -155,25 +155,36 @@ def test_each_workspace_is_governed_by_its_own_rules_and_unreadable_settings_ref
     assert not unreadable and "could not be read" in unreadable.reason
 
 
-def test_a_settings_book_that_cannot_read_refuses_rather_than_use_the_defaults(tmp_path):
+def test_the_settings_book_reads_each_time_keeps_within_a_request_and_refuses_when_it_cannot_read(tmp_path):
+    """Nothing is kept between requests (a change saved elsewhere governs the next one); within one request's ack a
+    workspace is read once; a read that fails raises, never the defaults."""
     from sqlalchemy import text
 
+    from bot.credentials.audit import AuditLog
     from bot.credentials.types import Workspace as Scope
     from bot.credentials.workspace_settings import SettingDefaults
+    from bot.credentials.workspace_settings_save import save_settings
     from bot.infra.db import create_db_engine, session_factory, upgrade
-    from bot.slack.settings_book import SettingsBook, SettingsUnavailable
+    from bot.slack.settings_book import SettingsBook, SettingsUnavailable, request_scope
 
     url = f"sqlite:///{tmp_path / 'book.db'}"
     upgrade(url)
     engine = create_db_engine(url)
-    now = [0.0]
-    book = SettingsBook(session_factory(engine), SettingDefaults(admins=("U0ADMIN",)), stale=30, clock=lambda: now[0])
-    assert book.of(Scope("", "T0A")).admins == ("U0ADMIN",)  # loaded on first use
+    sessions = session_factory(engine)
+    book = SettingsBook(sessions, SettingDefaults(admins=("U0ADMIN",)))
+    team = Scope("", "T0A")
+    assert book.of(team).admins == ("U0ADMIN",)
+    save_settings(sessions, AuditLog(sessions), team, {"admins": ["U0OTHER"]}, "U0SETTER")
+    assert book.of(team).admins == ("U0OTHER",)  # the very next read, no refresh to wait for
+    with request_scope():
+        reads = book.reads
+        assert book.of(team).admins == ("U0OTHER",) and book.of(team).admins == ("U0OTHER",)
+        assert book.reads == reads + 1  # once per request
+        save_settings(sessions, AuditLog(sessions), team, {"admins": ["U0THIRD"]}, "U0SETTER")
+        book.forget(team)  # what the Settings view does after its save
+        assert book.of(team).admins == ("U0THIRD",)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE workspace_settings"))
-    now[0] = 10.0
-    assert book.of(Scope("", "T0A")).admins == ("U0ADMIN",)  # fresh enough: no query
-    now[0] = 31.0
     with pytest.raises(SettingsUnavailable):
-        book.of(Scope("", "T0A"))
+        book.of(team)
     engine.dispose()

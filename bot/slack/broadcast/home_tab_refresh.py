@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.access import MANAGE, VIEW
 from bot.slack.requester import Requester
+from bot.slack.settings_book import request_scope
 from bot.slack.ui import credential_list, home_tab
 
 if TYPE_CHECKING:
@@ -24,9 +25,15 @@ log = logging.getLogger(__name__)
 
 def publish_home(services: Services, client: WebClient, who: Requester, *, page: int | None = 0) -> None:
     """Show ``who`` the Credentials tab as it is now at ``page``, or why not (a refusal is audited). ``None`` (a page
-    button's value that named no page) and a page that no longer exists show the first page, with a notice."""
+    button's value that named no page) and a page that no longer exists show the first page, with a notice. Its
+    decisions share one read of the workspace's settings (bot.slack.settings_book)."""
     if not who.user_id:
         return
+    with request_scope():
+        _publish(services, client, who, page)
+
+
+def _publish(services: Services, client: WebClient, who: Requester, page: int | None) -> None:
     token = getattr(client, "token", None)
     decision = services.access.may(VIEW, who, token=token)
     if not decision:

@@ -58,7 +58,7 @@ def save_workspace_settings(ack: Any, body: dict, view: dict, context: BoltConte
             ack(response_action="update", view=home_tab.info_view(settings_modal.TITLE, "; ".join(invalid.problems)))
             return
         if services.book is not None:
-            services.book.reload()  # this instance applies the change at once; the others within their refresh
+            services.book.forget(who.workspace)  # the rest of this request reads what was saved
     ack()  # the modal closes
     after_answer(context, publish_home, services, client, who)
 

@@ -29,7 +29,7 @@ from bot.slack.ui import credential_list, wizard_modal
 from bot.slack.ui.blocks import refusal_code
 from bot.slack.request_context import requester_of_request, services_of
 from bot.slack.requester import Requester
-from bot.slack.settings_book import SettingsUnavailable
+from bot.slack.settings_book import SettingsUnavailable, request_scope
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -111,7 +111,7 @@ def create_credential(
 ) -> None:
     """After the ack: verify with the provider, save, show the outcome and announce it; the key is redacted from
     every log line meanwhile."""
-    with REDACTOR.holding(api_key):
+    with REDACTOR.holding(api_key), request_scope():  # its outcome and announcements read the settings once
         finish_wizard(services, client, view_id, who, state, api_key)
 
 
