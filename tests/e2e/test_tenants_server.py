@@ -9,6 +9,7 @@ are refused and audited, and a channel the bot is not in is refused with the `/i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -37,7 +38,7 @@ def token(name: str) -> str:
 def tenants(start_bot, slack):
     """alpha and beta (plain, each saved its own channels), the org (org-wide: the org saved one channel, its
     team west saved its own over it, east inherits the org's) and gamma (plain, saved nothing)."""
-    bot = start_bot(**OAUTH)
+    bot = start_bot(**OAUTH, CREDBOT_REMINDER_INTERVAL_SECONDS="1")  # the reminder and board passes run often
     for team in ("T0ALPHA", "T0BETA", "T0GAMMA"):
         install(bot, slack, team, token(team.lower()))
     install(bot, slack, "T0ORGHOME", token("org"), enterprise_id=ORG, org_wide=True)
@@ -136,3 +137,46 @@ def test_settings_from_someone_not_allowed_are_refused_and_audited_and_an_uninvi
         " OR detail LIKE '%C0NOTINVITED%'"
     )
     assert changed == []  # neither was saved
+
+
+def test_each_workspaces_board_and_reminders_go_to_its_own_channels_with_its_own_token(tenants, slack, paddle_live):
+    """The background passes of the real server (its reminder loop, every second here), per installation."""
+    bot, found = tenants
+    boards = {"alpha": "C0ALPHABOARD", "beta": "C0BETABOARD"}
+    for name, channel in boards.items():
+        person = found[name].person
+        slack.channel_teams[channel] = person.team_id
+        reply = person.submit_settings(person.open_settings(), board_channel=channel)
+        assert reply.status == 200 and not reply.text, reply.text
+    ids = {}
+    for name in ("alpha", "beta", "east"):
+        view, _ = found[name].person.run_wizard(f"Due of {name}", "paddle", paddle_live.new_key("live"))
+        found[name].person.view_containing(view["id"], "Announced in")
+        [(ids[name],)] = bot.sql("SELECT id FROM credentials WHERE name = :n", n=f"Due of {name}")
+    for name, channel in boards.items():  # drawn after the change, in the workspace's own board channel
+        drawn = slack.wait_for(
+            "chat.postMessage",
+            lambda c, ch=channel, n=name: c.params.get("channel") == ch and f"Due of {n}" in view_text(c.params),
+        )
+        assert drawn.header("Authorization") == f"Bearer {found[name].token}"
+    due = datetime.now(UTC) + timedelta(days=3)  # within the 7-day lead: the next pass reminds
+    stamp = due.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if bot.database_kind == "sqlite" else due
+    bot.sql("UPDATE credentials SET key_expires_at = :t", t=stamp)
+    for name in ("alpha", "beta", "east"):
+        tenant = found[name]
+        for channel in tenant.channels:
+            reminded = slack.wait_for(
+                "chat.postMessage",
+                lambda c, ch=channel, i=ids[name]: (
+                    c.params.get("channel") == ch
+                    and i in c.params.get("text", "")
+                    and "expires in" in c.params.get("text", "")
+                ),
+                timeout=20,
+            )
+            assert reminded.header("Authorization") == f"Bearer {tenant.token}", (name, channel)
+    bot.wait_idle()
+    reminders = [c for c in slack.calls_to("chat.postMessage") if "expires in" in c.params.get("text", "")]
+    for name in ("alpha", "beta", "east"):  # each once, in its own channels only
+        mine = [c for c in reminders if ids[name] in c.params.get("text", "")]
+        assert sorted(c.params["channel"] for c in mine) == sorted(found[name].channels), name
