@@ -21,13 +21,12 @@ from datetime import datetime, timedelta, UTC
 from typing import TYPE_CHECKING, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.credentials.expiry import claim, due, record_outcome
 from bot.credentials.types import CredentialSummary, Workspace
 from bot.credentials.workspace_settings import REMINDER_DAYS, WorkspaceSettings
 from bot.infra import metrics
-from bot.slack.broadcast.announcements import notify_channels
+from bot.slack.broadcast.announcements import tell_workspace
 from bot.slack.broadcast.board_refresh import run_board_pass
 from bot.slack.ui.channel_messages import reminder_message
 from bot.slack.workspace_jobs import ChannelPace, Installed, WorkspaceClients, each_workspace, installations, serving
@@ -123,15 +122,7 @@ def send_reminder(
     text, blocks = reminder_message(item, kind, now)
     if pace is not None:
         pace.before(channels or [item.created_by])
-    if channels:
-        results = notify_channels(client, channels, text, blocks, services.owners, item.workspace)
-        outcome = ", ".join(f"{r.channel}:{'ok' if r.ok else r.error}" for r in results)
-    else:  # nowhere to announce: tell the person who created it
-        try:
-            client.chat_postMessage(channel=item.created_by, text=text, blocks=blocks)
-            outcome = f"dm {item.created_by}: ok"
-        except SlackApiError as error:
-            outcome = f"dm {item.created_by}: {error.response.get('error')}"
+    outcome = tell_workspace(client, channels, text, blocks, services.owners, item)
     record_outcome(credentials.sessions, item, kind, outcome)
     credentials.audit.record(item.workspace, "credbot", "credential.reminder", kind, item.id, outcome)
     return True

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import Block
 from bot.infra import metrics
 
 if TYPE_CHECKING:
-    from bot.credentials.types import Workspace
+    from bot.credentials.types import CredentialSummary, Workspace
     from bot.slack.broadcast.channel_owners import ChannelOwners
 
 log = logging.getLogger(__name__)
@@ -87,3 +87,23 @@ def notify_channels(
             metrics.NOTIFICATION_FAILURES.labels("unreachable").inc()
             results.append(ChannelResult(channel, False, "unreachable"))
     return results
+
+
+def tell_workspace(
+    client: WebClient,
+    channels: Sequence[str],
+    text: str,
+    blocks: Sequence[Block | dict],
+    owners: ChannelOwners | None,
+    item: CredentialSummary,
+) -> str:
+    """A message about ``item`` in its workspace's channels in effect, or to the person who created it when
+    there are none (reminders and Paddle's alerts); the outcome, one line for the record and the audit trail."""
+    if channels:
+        results = notify_channels(client, channels, text, blocks, owners, item.workspace)
+        return ", ".join(f"{r.channel}:{'ok' if r.ok else r.error}" for r in results)
+    try:
+        client.chat_postMessage(channel=item.created_by, text=text, blocks=blocks)
+        return f"dm {item.created_by}: ok"
+    except SlackApiError as error:
+        return f"dm {item.created_by}: {error.response.get('error')}"

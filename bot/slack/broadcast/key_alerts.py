@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.credentials.expiry import EXPIRED, EXPIRES_SOON, claim, record_outcome
 from bot.credentials.key_events import EXPIRING, EXPOSED, REVOKED, Applied, KeyEvent, Touched
 from bot.credentials import key_events
 from bot.credentials.types import CredentialSummary, Workspace
-from bot.slack.broadcast.announcements import notify_channels
+from bot.slack.broadcast.announcements import tell_workspace
 from bot.slack.broadcast.board_refresh import refresh_board
 from bot.slack.settings_book import SettingsUnavailable
 from bot.slack.ui import channel_messages
@@ -75,15 +74,7 @@ def _tell_one(services: Services, event: KeyEvent, item: CredentialSummary, kind
     except SettingsUnavailable as error:  # never the environment's channels for a workspace that may have others
         log.warning("alert for credential %s not sent: %s", item.id, error)
         return
-    if in_effect.notify_channels:
-        results = notify_channels(client, in_effect.notify_channels, text, blocks, services.owners, item.workspace)
-        outcome = ", ".join(f"{r.channel}:{'ok' if r.ok else r.error}" for r in results)
-    else:  # nowhere to announce: tell the person who created it
-        try:
-            client.chat_postMessage(channel=item.created_by, text=text, blocks=blocks)
-            outcome = f"dm {item.created_by}: ok"
-        except SlackApiError as error:
-            outcome = f"dm {item.created_by}: {error.response.get('error')}"
+    outcome = tell_workspace(client, in_effect.notify_channels, text, blocks, services.owners, item)
     if reminder and item.key_expires_at is not None:
         record_outcome(services.credentials.sessions, item, kind, outcome)
     services.credentials.audit.record(item.workspace, "credbot", "credential.alert", kind, item.id, outcome)
