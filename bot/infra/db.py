@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,12 +186,16 @@ def upgrade(url: str, *, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS)
     Several instances starting at once on an empty database would otherwise race to create the same tables.
     PostgreSQL: a transaction-scoped advisory lock keyed on the schema, taken in the transaction that migrates
     (its DDL is transactional, so a waiting instance then finds the schema at head). SQLite: a file lock.
+    A database already at head (every restart) is only read: Alembic's environment and its migration run are
+    skipped (2/3 of a start's database work).
     """
     from alembic import command
 
     engine = create_db_engine(url, connect_timeout=connect_timeout)
     sqlite = engine.dialect.name == "sqlite"
     try:
+        if current_revision(engine) == head_revision():  # a migration's last step moves alembic_version to head
+            return
         with _sqlite_migration_lock(make_url(url).database if sqlite else None), engine.begin() as conn:
             if not sqlite:
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('credbot-migrations:' || current_schema()))"))
@@ -217,14 +222,25 @@ def describe(url: str) -> str:
 
 def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     """(the migration the database is at, None if it has none; the newest migration of this version)."""
+    head = head_revision()
+    return current_revision(engine), head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None: no Credbot tables)."""
     from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration of this version: read once per process (Alembic loads every revision file to find it;
+    every command and every start asks)."""
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(
-        alembic_config(engine.url.render_as_string(hide_password=False))
-    ).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     if head is None:  # the package ships its migrations
         raise RuntimeError("no migrations found in bot/migrations")
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current, head
+    return head

@@ -52,6 +52,10 @@ def build_app(services: Services, *, app_class: type[App] = App) -> App:
     bolt_logger = logging.getLogger("slack_bolt.App")
     bolt_logger.addFilter(_SameTokenNotice())
     app = app_class(
+        # The name Bolt would derive from this file (its loggers' names, "app.py:…"), given: deriving it calls
+        # inspect.stack(), which reads the source of every frame and maps files to modules by scanning every loaded
+        # module (0.1 CPU-seconds per gunicorn worker and per in-process test app).
+        name="app.py",
         client=services.slack,
         # Socket Mode traffic is authenticated by the app token; HTTP by the v0 request signature.
         signing_secret=settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None,

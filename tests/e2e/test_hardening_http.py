@@ -13,8 +13,10 @@ from bot.infra.logs import MASK, Redactor
 from tests.kit.metrics import scrape, value
 
 
-def form(payload: str) -> bytes:
-    return b"payload=" + urllib.parse.quote(payload).encode()
+def form(*parts: tuple[str, int]) -> bytes:
+    """``payload=`` and the URL-encoded concatenation of each (text, times): each text is quoted once and
+    repeated (quoting is per character; quoting the 300,000 characters at import cost every test process 0.2 s)."""
+    return b"payload=" + b"".join(urllib.parse.quote(text).encode() * times for text, times in parts)
 
 
 def test_a_flood_of_unsigned_megabyte_bodies_writes_one_short_log_line(start_bot):
@@ -38,8 +40,8 @@ def test_a_flood_of_unsigned_megabyte_bodies_writes_one_short_log_line(start_bot
     [
         ("application/json", b"[" * 100_000),
         ("application/json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000),
-        ("application/x-www-form-urlencoded", form("[" * 100_000)),
-        ("application/x-www-form-urlencoded", form('{"type":' * 30_000 + '"x"' + "}" * 30_000)),
+        ("application/x-www-form-urlencoded", form(("[", 100_000))),
+        ("application/x-www-form-urlencoded", form(('{"type":', 30_000), ('"x"', 1), ("}", 30_000))),
     ],
 )
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])

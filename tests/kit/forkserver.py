@@ -11,7 +11,10 @@ and writes each exit status back on the connection that asked for it.
 
 What is preloaded must not read the environment when imported: prometheus-client chooses its multiprocess mode
 from ``PROMETHEUS_MULTIPROC_DIR`` at import, which ``serve`` sets first, so nothing that imports it is preloaded
-(checked at start-up). ``tests.kit.processes`` is the client; ``CREDBOT_TEST_FORK=0`` turns it off.
+(checked at start-up). Nor may it start a thread (checked), open a socket, a file or a database connection (every
+child would share it), or compute anything from settings. What is computed once is only what depends on the
+code: the newest migration's id and SQLAlchemy's configured mappers. ``tests.kit.processes`` is the client;
+``CREDBOT_TEST_FORK=0`` turns it off.
 
 Run as ``python -m tests.kit.forkserver SOCKET_PATH``.
 """
@@ -22,7 +25,6 @@ import atexit
 import faulthandler
 import gc
 import importlib
-import inspect
 import json
 import os
 import runpy
@@ -94,12 +96,17 @@ def preload() -> None:
     for name in NOT_PRELOADED:
         if name in sys.modules:
             raise SystemExit(f"forkserver: preloading imported {name}, which must be imported by the child")
+    # The newest migration, which every start and command asks for (Alembic loads the 14 revision files to find
+    # it): read here once, so a child only loads them when it migrates.
+    from sqlalchemy.orm import configure_mappers
+
+    from bot.infra.db import head_revision
+
+    head_revision()
+    # SQLAlchemy configures the models' mappers at the first query: in every child that queried (0.01–0.02 s).
+    configure_mappers()
     if threading.active_count() != 1:
         raise SystemExit("forkserver: preloading started a thread; forking would copy it half-way")
-    # Bolt's App() calls inspect.stack() (for the app's name), and inspect maps files to modules by scanning every
-    # loaded module the first time: in each forked `serve` that was all the preloaded ones again (0.09 CPU-seconds
-    # per start). Scanned here once, a child scans only the modules it imported itself.
-    inspect.stack()
 
 
 def receive_job(conn: socket.socket) -> tuple[dict, list[int]]:
