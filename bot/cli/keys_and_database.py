@@ -248,7 +248,7 @@ class Opened(runtime.Opened):
     @contextmanager
     def token_errors(self) -> Iterator[None]:
         """A token request that cannot be met (exit 2) or names an unknown token (exit 1), as one line."""
-        from bot.credentials.access_tokens import TokenRequestInvalid
+        from bot.credentials.access_token_rules import TokenRequestInvalid
 
         try:
             with database_errors(self.settings):

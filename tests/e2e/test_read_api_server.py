@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from bot.credentials.access_tokens import TOKEN_SHAPE
+from bot.credentials.access_token_rules import TOKEN_SHAPE
 from tests.kit import Workspace, cli_env, core_service, run_cli, seed
 from tests.kit.processes import REPO, run_python
 from tests.kit.waiting import settled

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bot.credentials.access_tokens import TOKEN_SHAPE, token_hash
+from bot.credentials.access_token_rules import TOKEN_SHAPE, token_hash
 from bot.infra.logs import RedactingFormatter, RedactingJSONFormatter
 from tests.kit import InProcessBot, Workspace, created_id, view_text
 

@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bot.cli.token_commands import lifetime
-from bot.credentials.access_tokens import TOKEN_SHAPE, TokenRequestInvalid, checked_lifetime, parse_networks
+from bot.credentials.access_token_rules import TOKEN_SHAPE, TokenRequestInvalid, checked_lifetime, parse_networks
 from bot.slack.server.read_api import PerTokenRate, ReadAPI, metadata
 from bot.slack.server.read_api_spec import OPENAPI
 

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from wsgiref.types import StartResponse
 
-from bot.credentials.access_tokens import AccessTokens, AuditUnavailable, TokenInfo, TokenRefused, key_version
+from bot.credentials.access_token_rules import AuditUnavailable, TokenInfo, TokenRefused
+from bot.credentials.access_tokens import AccessTokens, key_version
 from bot.credentials.errors import KeyUnreadable
 from bot.credentials.models import Credential
 from bot.credentials.queries import summary_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.credentials.access_tokens import NAME_LENGTH, TokenInfo
+from bot.credentials.access_token_rules import NAME_LENGTH, TokenInfo
 from bot.credentials.types import CredentialSummary
 from bot.slack.ui.blocks import button, context, section
 from bot.slack.ui.text import literal, slack_date, truncate

@@ -14,7 +14,8 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.credentials.access_tokens import AccessTokens, TokenRequestInvalid
+from bot.credentials.access_token_rules import TokenRequestInvalid
+from bot.credentials.access_tokens import AccessTokens
 from bot.credentials.errors import CredentialGone
 from bot.credentials.types import CredentialSummary
 from bot.slack.access import MANAGE
