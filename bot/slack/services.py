@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -15,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine
 
 from bot import wiring
+from bot.credentials.access_tokens import AccessTokens
 from bot.credentials.queries import CredentialQueries
 from bot.credentials.service import CredentialService, fill_key_record_ids
 from bot.credentials.types import Workspace
@@ -58,6 +60,13 @@ class Services:
     book: SettingsBook | None = None  # each workspace's settings in effect (saved, else the environment's)
     rights: SettingsRights | None = None  # who may change a workspace's settings (set by build_services)
     workspace_clients: WorkspaceClients | None = None  # OAuth mode: each installation's client for background work
+
+    @cached_property
+    def tokens(self) -> AccessTokens:
+        """Integrations' access tokens (the Credentials tab's integration access, the read API), over the core's
+        sessions, audit trail and one decrypt path."""
+        credentials = self.credentials
+        return AccessTokens(credentials.sessions, credentials.audit, credentials.decrypt_for_reader)
 
     def settings_for(self, workspace: Workspace) -> WorkspaceSettings:
         """``workspace``'s settings in effect: its notification and board channels, admins, viewers, reminder

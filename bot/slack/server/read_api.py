@@ -21,7 +21,7 @@ from http import HTTPStatus
 from wsgiref.types import StartResponse
 
 from bot.credentials.access_token_rules import AuditUnavailable, TokenInfo, TokenRefused
-from bot.credentials.access_tokens import AccessTokens, key_version
+from bot.credentials.access_tokens import key_version
 from bot.credentials.errors import KeyUnreadable
 from bot.credentials.models import Credential
 from bot.credentials.queries import summary_of
@@ -39,8 +39,7 @@ class ReadAPI:
     """The /v1 routes over the process's Services."""
 
     def __init__(self, services: Services, clock: Callable[[], float] = time.monotonic) -> None:
-        credentials = services.credentials
-        self.tokens = AccessTokens(credentials.sessions, credentials.audit, credentials.decrypt_for_reader)
+        self.tokens = services.tokens
         self.proxies = tuple(ipaddress.ip_network(p) for p in services.settings.trusted_proxies)
         self.limit = PerTokenRate(services.settings.api_reads_per_minute, clock)
 

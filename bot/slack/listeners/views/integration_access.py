@@ -28,11 +28,6 @@ log = logging.getLogger(__name__)
 _DAYS = {days for days, _ in access_modal.LIFETIMES}
 
 
-def tokens_of(services: Services) -> AccessTokens:
-    credentials = services.credentials
-    return AccessTokens(credentials.sessions, credentials.audit, credentials.decrypt_for_reader)
-
-
 def issue_from_form(ack: Ack, view: dict, context: BoltContext) -> None:
     """The form's submission: checked and issued in the ack; the token replaces the form, once."""
     if not managing_or_refused(ack, context, "access_token.issue", access_modal.ISSUE_TITLE):
@@ -49,7 +44,7 @@ def issue_from_form(ack: Ack, view: dict, context: BoltContext) -> None:
         return
     networks = [part for part in re.split(r"[\s,]+", read_input(view, "allow_from") or "") if part]
     try:
-        token, info = tokens_of(services).issue(
+        token, info = services.tokens.issue(
             read_input(view, "name") or "",
             [item.id],
             actor,
@@ -100,7 +95,7 @@ def revoke_clicked(body: dict, action: dict, context: BoltContext, client: WebCl
     except CredentialGone as gone:
         update_modal(client, view_id, home_tab.info_view(access_modal.TOKENS_TITLE, gone.message))
         return
-    tokens = tokens_of(services)
+    tokens = services.tokens
     token_id = action.get("value")
     notice = "That token is not one of this credential's."
     if isinstance(token_id, str) and any(t.id == token_id for t in _reading(tokens, context, item)):
@@ -115,7 +110,7 @@ def _reading(tokens: AccessTokens, context: BoltContext, item: CredentialSummary
 
 def _tokens_view(services: Services, context: BoltContext, item: CredentialSummary, notice: str = "") -> dict:
     try:
-        found = _reading(tokens_of(services), context, item)
+        found = _reading(services.tokens, context, item)
     except TokenRequestInvalid as problem:
         return home_tab.info_view(access_modal.TOKENS_TITLE, problem.message).to_dict()
     return access_modal.tokens_view(item, found, datetime.now(UTC), notice)
