@@ -6,12 +6,12 @@ is gone when closed. Nothing here is logged (the log redactor masks cbt_… wher
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from bot.credentials.access_token_rules import NAME_LENGTH, TokenInfo
 from bot.credentials.types import CredentialSummary
-from bot.slack.ui.blocks import button, context, section
+from bot.slack.ui.blocks import button, confirm, context, input_block, modal, plain, section
+from bot.slack.ui.home_tab import metadata
 from bot.slack.ui.text import literal, slack_date, truncate
 
 ISSUE_TITLE = "New integration token"  # Slack allows 24 characters in a title (tests/unit checks)
@@ -24,62 +24,51 @@ REVOKE_ACTION = "access_token_revoke"
 GIVE_ACTION = "access_token_give"  # the tokens modal's button that opens the form
 LIFETIMES = (("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("180", "180 days"), ("365", "1 year"))
 DEFAULT_DAYS = "90"
-
-
-def metadata(credential_id: str) -> str:
-    return json.dumps({"credential_id": credential_id}, separators=(",", ":"))
+REVOKE_CONFIRM = confirm(
+    "Revoke this token?", "The integration using it is refused from now on.", "Revoke", "Keep it", danger=True
+)
 
 
 def issue_view(item: CredentialSummary) -> dict:
     """The form: who the token is for, how long it lasts, where it may be used from."""
-    options = [{"text": {"type": "plain_text", "text": label}, "value": days} for days, label in LIFETIMES]
+    options = [{"text": plain(label), "value": days} for days, label in LIFETIMES]
     default = next(option for option in options if option["value"] == DEFAULT_DAYS)
-    return {
-        "type": "modal",
-        "callback_id": ISSUE_CALLBACK,
-        "title": {"type": "plain_text", "text": ISSUE_TITLE},
-        "submit": {"type": "plain_text", "text": "Create token"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": metadata(item.id),
-        "blocks": [
-            section("which", f"A token that reads only {literal(item.name)}, over Credbot's read API."),
-            _input("name", "Integration", {"type": "plain_text_input", "max_length": NAME_LENGTH}, "What will use it"),
-            _input(
-                "expires", "Expires after", {"type": "static_select", "options": options, "initial_option": default}
-            ),
-            _input(
-                "allow_from",
-                "Only from these addresses",
-                {"type": "plain_text_input", "multiline": True, "max_length": 1000},
-                "Optional: addresses or CIDRs such as 10.0.0.0/8, one per line or comma-separated",
-                optional=True,
-            ),
-        ],
-    }
+    blocks = [
+        section("which", f"A token that reads only {literal(item.name)}, over Credbot's read API."),
+        input_block(
+            "name", "Integration", {"type": "plain_text_input", "max_length": NAME_LENGTH}, hint="What will use it"
+        ),
+        input_block(
+            "expires", "Expires after", {"type": "static_select", "options": options, "initial_option": default}
+        ),
+        input_block(
+            "allow_from",
+            "Only from these addresses",
+            {"type": "plain_text_input", "multiline": True, "max_length": 1000},
+            hint="Optional: addresses or CIDRs such as 10.0.0.0/8, one per line or comma-separated",
+            optional=True,
+        ),
+    ]
+    return modal(ISSUE_CALLBACK, ISSUE_TITLE, blocks, close="Cancel", submit="Create token", metadata=metadata(item.id))
 
 
 def token_view(item: CredentialSummary, info: TokenInfo, token: str) -> dict:
     """The token, once: where to put it and how it is used."""
-    return {
-        "type": "modal",
-        "callback_id": TOKEN_CALLBACK,
-        "title": {"type": "plain_text", "text": ISSUE_TITLE},
-        "close": {"type": "plain_text", "text": "Done"},
-        "blocks": [
-            section("shown_once", f"*Copy this token now: it is shown only this once.*\n```{token}```"),
-            section(
-                "what",
-                f"{literal(info.name)} may read {literal(item.name)} until {slack_date(info.expires_at)}"
-                + (f", only from {', '.join(info.allow_from)}" if info.allow_from else "")
-                + ". Put it in the integration's secret store, never in a channel.",
-            ),
-            context(
-                "use",
-                "The integration sends `Authorization: Bearer <token>` to `GET /v1/credentials/"
-                f"{item.id}/secret`, or sets CREDBOT_URL and CREDBOT_TOKEN for `bot.api`. Token id: `{info.id}`.",
-            ),
-        ],
-    }
+    blocks = [
+        section("shown_once", f"*Copy this token now: it is shown only this once.*\n```{token}```"),
+        section(
+            "what",
+            f"{literal(info.name)} may read {literal(item.name)} until {slack_date(info.expires_at)}"
+            + (f", only from {', '.join(info.allow_from)}" if info.allow_from else "")
+            + ". Put it in the integration's secret store, never in a channel.",
+        ),
+        context(
+            "use",
+            "The integration sends `Authorization: Bearer <token>` to `GET /v1/credentials/"
+            f"{item.id}/secret`, or sets CREDBOT_URL and CREDBOT_TOKEN for `bot.api`. Token id: `{info.id}`.",
+        ),
+    ]
+    return modal(TOKEN_CALLBACK, ISSUE_TITLE, blocks, close="Done")
 
 
 def tokens_view(item: CredentialSummary, tokens: list[TokenInfo], now: datetime, notice: str = "") -> dict:
@@ -106,39 +95,6 @@ def tokens_view(item: CredentialSummary, tokens: list[TokenInfo], now: datetime,
             f"  ·  {used}",
         )
         if status == "active":
-            block["accessory"] = {
-                "type": "button",
-                "action_id": REVOKE_ACTION,
-                "value": info.id,
-                "style": "danger",
-                "text": {"type": "plain_text", "text": "Revoke"},
-                "confirm": {
-                    "title": {"type": "plain_text", "text": "Revoke this token?"},
-                    "text": {"type": "plain_text", "text": "The integration using it is refused from now on."},
-                    "confirm": {"type": "plain_text", "text": "Revoke"},
-                    "deny": {"type": "plain_text", "text": "Keep it"},
-                    "style": "danger",
-                },
-            }
+            block["accessory"] = button("Revoke", REVOKE_ACTION, info.id, style="danger") | {"confirm": REVOKE_CONFIRM}
         blocks.append(block)
-    return {
-        "type": "modal",
-        "callback_id": TOKENS_CALLBACK,
-        "title": {"type": "plain_text", "text": TOKENS_TITLE},
-        "close": {"type": "plain_text", "text": "Close"},
-        "private_metadata": metadata(item.id),
-        "blocks": blocks,
-    }
-
-
-def _input(block_id: str, label: str, element: dict, hint: str = "", *, optional: bool = False) -> dict:
-    block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": {"type": "plain_text", "text": label},
-        "element": {**element, "action_id": f"{block_id}_input"},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = {"type": "plain_text", "text": hint}
-    return block
+    return modal(TOKENS_CALLBACK, TOKENS_TITLE, blocks, close="Close", metadata=metadata(item.id))

@@ -39,6 +39,41 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None, e
     return made
 
 
+def input_block(block_id: str, label: str, element: dict, *, hint: str = "", optional: bool = False) -> dict:
+    """An input whose element's action id is ``<block_id>_input`` (what listeners.common.read_input reads)."""
+    block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {**element, "action_id": f"{block_id}_input"},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def confirm(title: str, text: str, yes: str, no: str, *, danger: bool = False) -> dict:
+    """A button's confirmation dialog."""
+    made: dict = {"title": plain(title), "text": plain(text), "confirm": plain(yes), "deny": plain(no)}
+    if danger:
+        made["style"] = "danger"
+    return made
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[dict], *, close: str, submit: str = "", metadata: str = ""
+) -> dict:
+    """A modal view (``submit`` only for one with inputs; ``metadata`` its private_metadata)."""
+    view: dict = {"type": "modal", "callback_id": callback_id, "title": plain(title), "close": plain(close)}
+    if submit:
+        view["submit"] = plain(submit)
+    if metadata:
+        view["private_metadata"] = metadata
+    view["blocks"] = blocks
+    return view
+
+
 def refusal_code(problem: CredentialError) -> str:
     """The provider's own short code for a failed key check (``invalid_token``, ``timeout``…), else ""."""
     return problem.reason if isinstance(problem, ProviderRefusal) else ""
