@@ -194,41 +194,27 @@ def test_expiring_and_the_daily_reminder_remind_once(bot, slack, workspace, padd
 
 
 def test_in_socket_mode_the_endpoint_is_served_on_port(tmp_path, database, slack, paddle_live, paddle_sandbox):
-    from tests.kit import BotProcess, FakeSocketMode, Workspace, core_service, seed, settled
+    from tests.kit import Workspace, core_service, seed, settled
+    from tests.kit.bots import socket_mode_bot
 
-    with FakeSocketMode() as socket_mode:
-        slack.socket_url = socket_mode.url
-        bot = BotProcess(
-            tmp_path,
-            slack,
-            paddle_live,
-            paddle_sandbox,
-            SLACK_APP_TOKEN="xapp-1-A0001-test-token",
-            **database.provision(tmp_path),
+    with socket_mode_bot(tmp_path, slack, paddle_live, paddle_sandbox, **database.provision(tmp_path)) as (bot, _):
+        key = paddle_live.new_key("live")
+        credential_id = seed(core_service(bot), Workspace(bot, slack), "Over the socket", key=key).id
+
+        def delivered():
+            try:
+                return paddle_live.notify(destination(bot), NOTIFICATION_SECRET, "api_key.revoked", key)
+            except OSError:  # PORT is served once Slack is connected: a moment after the socket is up
+                return None
+
+        answered = settled(delivered, lambda answer: answer is not None, timeout=10)
+        assert answered is not None and answered[:2] == (200, {"ok": True, "outcome": "applied"})
+        slack.wait_for(
+            "chat.postMessage", lambda c: credential_id in view_text(c.params) and ALERT in view_text(c.params)
         )
-        bot.env.pop("SLACK_SIGNING_SECRET")  # Socket Mode needs none
-        bot.start()
-        try:
-            socket_mode.wait_connected(timeout=20)
-            key = paddle_live.new_key("live")
-            credential_id = seed(core_service(bot), Workspace(bot, slack), "Over the socket", key=key).id
-
-            def delivered():
-                try:
-                    return paddle_live.notify(destination(bot), NOTIFICATION_SECRET, "api_key.revoked", key)
-                except OSError:  # PORT is served once Slack is connected: a moment after the socket is up
-                    return None
-
-            answered = settled(delivered, lambda answer: answer is not None, timeout=10)
-            assert answered is not None and answered[:2] == (200, {"ok": True, "outcome": "applied"})
-            slack.wait_for(
-                "chat.postMessage", lambda c: credential_id in view_text(c.params) and ALERT in view_text(c.params)
-            )
-            assert status_of(bot, credential_id)[0] == "revoked"
-            bad = deliver(destination(bot), answered[2], None)
-            assert bad[0] == 401
-        finally:
-            assert bot.stop() == 0, bot.log()
+        assert status_of(bot, credential_id)[0] == "revoked"
+        bad = deliver(destination(bot), answered[2], None)
+        assert bad[0] == 401
 
 
 def test_an_update_refreshes_the_expiry_and_permissions_shown(bot, workspace, paddle_live, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 
 from bot.credentials.access_token_rules import TOKEN_SHAPE
 from tests.kit import Workspace, cli_env, core_service, run_cli, seed
+from tests.kit.bots import socket_mode_bot
 from tests.kit.processes import REPO, run_python
 from tests.kit.waiting import settled
 
@@ -284,26 +285,9 @@ def test_bot_api_says_in_one_line_when_the_token_is_refused_or_the_bot_is_away(b
 
 
 def test_in_socket_mode_the_read_api_is_served_on_port(tmp_path, database, slack, paddle_live, paddle_sandbox):
-    from tests.kit import BotProcess, FakeSocketMode
-
-    with FakeSocketMode() as socket_mode:
-        slack.socket_url = socket_mode.url
-        bot = BotProcess(
-            tmp_path,
-            slack,
-            paddle_live,
-            paddle_sandbox,
-            SLACK_APP_TOKEN="xapp-1-A0001-test",
-            **database.provision(tmp_path),
-        )
-        bot.env.pop("SLACK_SIGNING_SECRET")
-        bot.start()
-        try:
-            socket_mode.wait_connected(timeout=20)
-            item = seed(core_service(bot), Workspace(bot, slack), "Over the socket")
-            token = issue(bot, tmp_path, "--name", "socket", "--credential", item.id)
-            answer = settled(lambda: reachable(bot, f"/v1/credentials/{item.id}/secret", token), lambda a: a.status)
-            assert answer.status == 200 and answer.json()["id"] == item.id
-            assert get(bot, "/slack/events").status == 404  # events come over the socket only
-        finally:
-            assert bot.stop() == 0, bot.log()
+    with socket_mode_bot(tmp_path, slack, paddle_live, paddle_sandbox, **database.provision(tmp_path)) as (bot, _):
+        item = seed(core_service(bot), Workspace(bot, slack), "Over the socket")
+        token = issue(bot, tmp_path, "--name", "socket", "--credential", item.id)
+        answer = settled(lambda: reachable(bot, f"/v1/credentials/{item.id}/secret", token), lambda a: a.status)
+        assert answer.status == 200 and answer.json()["id"] == item.id
+        assert get(bot, "/slack/events").status == 404  # events come over the socket only

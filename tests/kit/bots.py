@@ -13,11 +13,13 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.kit.databases import database_url_of
-from tests.kit.fakes import FakePaddle, FakeSlack
+from tests.kit.fakes import FakePaddle, FakeSlack, FakeSocketMode
 from tests.kit.metrics import scrape, total
 from tests.kit.processes import dump_stacks, start_python
 from tests.kit.signing import SlackRequests, SlackSender
@@ -202,3 +204,24 @@ def serve_outcome(bot: BotProcess, timeout: float = 40.0) -> int | None:
     except RuntimeError:
         return bot.process.returncode if bot.process is not None else None
     return None
+
+
+@contextmanager
+def socket_mode_bot(
+    workdir: Path, slack: FakeSlack, paddle_live: FakePaddle, paddle_sandbox: FakePaddle, **settings: str
+) -> Iterator[tuple[BotProcess, FakeSocketMode]]:
+    """``serve`` in Socket Mode against a loopback Slack socket, connected to it (Socket Mode needs no signing
+    secret); stopped when the block ends, its exit status 0 asserted. What it serves on PORT comes up a moment
+    after the socket does: wait for it."""
+    with FakeSocketMode() as socket_mode:
+        slack.socket_url = socket_mode.url
+        bot = BotProcess(
+            workdir, slack, paddle_live, paddle_sandbox, SLACK_APP_TOKEN="xapp-1-A0001-test-token", **settings
+        )
+        bot.env.pop("SLACK_SIGNING_SECRET")
+        bot.start()
+        try:
+            socket_mode.wait_connected(timeout=20)
+            yield bot, socket_mode
+        finally:
+            assert bot.stop() == 0, bot.log()
