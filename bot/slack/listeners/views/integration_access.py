@@ -109,8 +109,4 @@ def _reading(tokens: AccessTokens, context: BoltContext, item: CredentialSummary
 
 
 def _tokens_view(services: Services, context: BoltContext, item: CredentialSummary, notice: str = "") -> dict:
-    try:
-        found = _reading(services.tokens, context, item)
-    except TokenRequestInvalid as problem:
-        return home_tab.info_view(access_modal.TOKENS_TITLE, problem.message).to_dict()
-    return access_modal.tokens_view(item, found, datetime.now(UTC), notice)
+    return access_modal.tokens_view(item, _reading(services.tokens, context, item), datetime.now(UTC), notice)
