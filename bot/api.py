@@ -119,6 +119,9 @@ class RemoteCredential:
     version: int
 
 
+REMOTE_FIELDS = tuple(RemoteCredential.__dataclass_fields__)
+
+
 class ReadAPIClient:
     """The read API as an integration calls it: ``CREDBOT_URL`` with ``CREDBOT_TOKEN``."""
 
@@ -126,11 +129,26 @@ class ReadAPIClient:
         self.url, self._token, self.timeout = url.rstrip("/"), token, timeout
 
     def get_api_key(self, credential_id: str) -> str:
-        return str(self._get(f"/v1/credentials/{urllib.parse.quote(credential_id, safe='')}/secret")["api_key"])
+        answer = self._get(f"/v1/credentials/{urllib.parse.quote(credential_id, safe='')}/secret")
+        if not isinstance(answer, dict) or not isinstance(answer.get("api_key"), str):
+            raise self._unexpected()
+        return answer["api_key"]
 
     def list(self, destination: str | None = None) -> list[RemoteCredential]:
-        found = [RemoteCredential(**item) for item in self._get("/v1/credentials")["credentials"]]
+        try:  # the fields this version knows (a newer server may send more)
+            found = [
+                RemoteCredential(**{f: item[f] for f in REMOTE_FIELDS})
+                for item in self._get("/v1/credentials")["credentials"]
+            ]
+        except (KeyError, TypeError):
+            raise self._unexpected() from None
         return [item for item in found if destination is None or item.destination == destination]
+
+    def _unexpected(self) -> CredbotUnavailable:
+        """A 200 that is not the read API's answer (another server at CREDBOT_URL, or a proxy's page)."""
+        return CredbotUnavailable(
+            f"the Credbot read API at {self.url} answered unexpectedly: check CREDBOT_URL", status=200
+        )
 
     def _get(self, path: str) -> dict:
         request = urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {self._token}"})

@@ -112,3 +112,34 @@ def test_access_tokens_are_masked_in_logs_and_refused_as_names():
     token = "cbt_" + "Ab3_-x" * 7 + "Z"
     assert REDACTOR.redact(f"oops {token} and {token[:20]}") == f"oops {MASK} and {MASK}"  # even cut short
     assert key_shaped(f"billing {token}") and not key_shaped("cbt_ad")
+
+
+@pytest.mark.parametrize("body", [b'{"not": "the read API"}', b"[1, 2]", b'{"credentials": [{"id": "x"}]}'])
+def test_bot_api_says_in_one_line_when_what_answers_is_not_the_read_api(body):
+    """Another server at CREDBOT_URL (or a proxy's page) answering 200: CredbotUnavailable, never a KeyError."""
+    import http.server
+    import threading
+
+    from bot.api import ReadAPIClient
+    from bot.runtime import CredbotUnavailable
+
+    class Other(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Other)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = ReadAPIClient(f"http://127.0.0.1:{server.server_port}", "cbt_" + "A" * 43)
+        for call in (lambda: client.list(), lambda: client.get_api_key("00000000-0000-4000-8000-000000000000")):
+            with pytest.raises(CredbotUnavailable, match="answered unexpectedly") as raised:
+                call()
+            assert raised.value.status == 200 and "cbt_" not in str(raised.value)
+    finally:
+        server.shutdown()
