@@ -58,6 +58,12 @@ class Credential(Base):
     key_exposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The key's permissions as the provider's latest notification listed them (space-separated); NULL: not told.
     key_permissions: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # From the key's own record at the provider (each check, and the daily look): when it was last used (Paddle:
+    # to within an hour; NULL: never, or unknown), whether the provider can rotate it (NULL: not said), and when
+    # the record was last read (NULL: never; legacy keys have no record).
+    key_last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    key_rotatable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    key_looked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
         # The uniqueness rule itself: concurrent creators race on this index, not on a check-then-insert.

@@ -44,6 +44,9 @@ SHOWN_COLUMNS = (
     Credential.team_id,
     Credential.key_exposed_at,
     Credential.key_permissions,
+    Credential.key_last_used_at,
+    Credential.key_rotatable,
+    Credential.key_looked_at,
 )
 NEWEST_FIRST = (Credential.created_at.desc(), Credential.id.desc())
 _SHOWN_COUNT = len(SHOWN_COLUMNS)
@@ -135,6 +138,9 @@ def _summary(
     team_id: str,
     key_exposed_at: datetime | None = None,
     key_permissions: str | None = None,
+    key_last_used_at: datetime | None = None,
+    key_rotatable: bool | None = None,
+    key_looked_at: datetime | None = None,
 ) -> CredentialSummary:
     entity = catalog.entity_type(entity_type) or catalog.EntityType(entity_type, entity_type, "")
     found = catalog.destination(destination)
@@ -156,6 +162,9 @@ def _summary(
         team_id,
         utc(key_exposed_at),
         tuple(key_permissions.split()) if key_permissions is not None else None,
+        utc(key_last_used_at),
+        key_rotatable,
+        utc(key_looked_at),
     )
 
 

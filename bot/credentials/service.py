@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.credentials import catalog
 from bot.credentials.audit import AuditLog
 from bot.credentials.errors import CredentialGone, KeyUnreadable, NameTaken, StorageFailed
+from bot.credentials.key_records import RECORD_COLUMNS, record_values
 from bot.credentials.key_verification import KeyVerification
 from bot.credentials.models import AuditEvent, Credential, HomeViewer, table_of
 from bot.credentials.ports import Clock, KeyVerifier, NoScrub, Observer, Residue, Unobserved, utc_now
@@ -168,8 +169,8 @@ class CredentialService:
             check = self.verification.check(workspace, actor, dest, api_key, row.id)
         verification = Verification(self.clock(), check.outcome, check.reason)
         values = _verification_values(verification, check.record)
-        if check.record is None:  # keep what we knew of the expiry when the provider did not say
-            values = {k: v for k, v in values.items() if k not in ("key_expires_at", "key_status")}
+        if check.record is None:  # keep what we knew of the key's record when the provider did not say
+            values = {k: v for k, v in values.items() if k not in RECORD_COLUMNS}
         with self.sessions.begin() as session:
             session.execute(update(Credential).where(*in_workspace(workspace), Credential.id == row.id).values(values))
             self.audit.append(session, workspace, actor, "credential.test", verification.label, row.id)
@@ -196,7 +197,6 @@ class CredentialService:
                 key_record_id=catalog.key_record_id(dest, api_key.reveal()) or "",
                 key_status_at=None,  # the new key has had no notification yet
                 key_exposed_at=None,
-                key_permissions=None,
                 **_verification_values(verification, record),
             ),
         )
@@ -373,10 +373,9 @@ def _storage_failed(audit: AuditLog, workspace: Workspace, actor: str, error: SQ
 
 
 def _verification_values(verification: Verification, record: KeyRecord | None) -> dict[str, Any]:
-    """The columns a verification (and the key's record, when known) sets."""
+    """The columns a verification (and the key's record, when known: else each of RECORD_COLUMNS is NULL) sets."""
     return {
         "last_verified_at": verification.at,
         "last_verification": verification_column(verification),
-        "key_expires_at": record.expires_at if record else None,
-        "key_status": record.status if record else None,
+        **record_values(record, verification.at),
     }

@@ -30,10 +30,15 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """What the provider knows about a key: its status and when it expires (None: it does not)."""
+    """What the provider knows about a key: its status and when it expires (None: it does not); when it was last
+    used (to within an hour, per Paddle; None: never, or not said), its permissions and whether the provider can
+    rotate it (None: not said)."""
 
     status: str
     expires_at: datetime | None
+    last_used_at: datetime | None = None
+    permissions: tuple[str, ...] | None = None
+    rotatable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,9 @@ class CredentialSummary:
     team_id: str = ""
     key_exposed_at: datetime | None = None  # when the provider reported the key leaked in public
     key_permissions: tuple[str, ...] | None = None  # as the provider's latest notification listed them
+    key_last_used_at: datetime | None = None  # per the provider's record (Paddle: to within an hour)
+    key_rotatable: bool | None = None  # None: the provider has not said (a legacy key, or not looked yet)
+    key_looked_at: datetime | None = None  # when the provider's record of the key was last read
 
     @property
     def workspace(self) -> Workspace:
@@ -114,6 +122,9 @@ class CredentialSummary:
             "key_status": self.key_status,
             "key_exposed_at": self.key_exposed_at.isoformat() if self.key_exposed_at else None,
             "key_permissions": list(self.key_permissions) if self.key_permissions is not None else None,
+            "key_last_used_at": self.key_last_used_at.isoformat() if self.key_last_used_at else None,
+            "key_rotatable": self.key_rotatable,
+            "key_looked_at": self.key_looked_at.isoformat() if self.key_looked_at else None,
         }
 
 

@@ -185,7 +185,9 @@ def _data(body: bytes) -> object:
 
 
 def parse_key_record(body: bytes) -> KeyRecord | None:
-    """``{"data": {"status": …, "expires_at": …}}`` as a KeyRecord; None (logged) when it is not that."""
+    """``{"data": {"status": …, "expires_at": …, "last_used_at": …, "permissions": […], "rotatable": …}}`` (an API
+    key entity) as a KeyRecord; None (logged) when it is not that. A field missing or of the wrong type is unknown
+    (None), never a failure."""
     try:
         parsed = json.loads(body or b"{}")
     except ValueError:
@@ -195,15 +197,32 @@ def parse_key_record(body: bytes) -> KeyRecord | None:
     if not isinstance(data, dict) or not isinstance(data.get("status"), str):
         log.info("Paddle's key record had no status")
         return None
-    expires, expires_at = data.get("expires_at"), None
-    if isinstance(expires, str):
-        try:
-            expires_at = datetime.fromisoformat(expires.replace("Z", "+00:00"))
-            if expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=UTC)
-        except ValueError:
-            log.info("Paddle's key record had an unreadable expires_at")
-    return KeyRecord(data["status"][:20], expires_at)
+    permissions = data.get("permissions")
+    if isinstance(permissions, list) and all(isinstance(p, str) for p in permissions):
+        listed: tuple[str, ...] | None = tuple(p[:100] for p in permissions[:200])
+    else:
+        listed = None  # legacy keys have none (null)
+    rotatable = data.get("rotatable")
+    return KeyRecord(
+        data["status"][:20],
+        _time(data, "expires_at"),
+        _time(data, "last_used_at"),
+        listed,
+        rotatable if isinstance(rotatable, bool) else None,
+    )
+
+
+def _time(data: dict[str, object], field: str) -> datetime | None:
+    """An RFC 3339 time of Paddle's (``…Z``), or None when absent or unreadable."""
+    value = data.get(field)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        log.info("Paddle's key record had an unreadable %s", field)
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _error_code(body: bytes) -> str | None:

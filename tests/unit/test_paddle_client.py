@@ -167,6 +167,32 @@ def test_paddles_api_key_entity_is_read_as_the_keys_record(fixture):
     assert check.outcome is Outcome.ACCEPTED and seen == [f"/api-keys/{key_id}"]
     assert check.record.status == entity["status"]
     assert check.record.expires_at == datetime.fromisoformat(entity["expires_at"].replace("Z", "+00:00"))
+    used = entity["last_used_at"]
+    assert check.record.last_used_at == (datetime.fromisoformat(used.replace("Z", "+00:00")) if used else None)
+    assert check.record.permissions == tuple(entity["permissions"])
+    assert check.record.rotatable is entity.get("rotatable")
+
+
+@pytest.mark.parametrize(
+    "changes, last_used, permissions, rotatable",
+    [
+        ({"last_used_at": None, "permissions": None}, None, None, True),  # never used; a legacy key's null
+        ({"last_used_at": "yesterday", "permissions": "all"}, None, None, True),  # unreadable: unknown, no failure
+        ({"permissions": ["a.read", 7], "rotatable": "yes"}, "2025-04-21", None, None),
+        ({"rotatable": False}, "2025-04-21", 4, False),
+    ],
+)
+def test_what_paddles_record_does_not_say_clearly_is_unknown_and_the_key_still_verified(
+    changes, last_used, permissions, rotatable
+):
+    key_id, body = record_body("api_key.updated.json")
+    answer = json.loads(body)
+    answer["data"].update(changes)
+    check, _ = check_against({f"/api-keys/{key_id}": (200, json.dumps(answer).encode())}, key_id)
+    assert check.outcome is Outcome.ACCEPTED and check.record.status == "active"
+    assert (check.record.last_used_at.date().isoformat() if check.record.last_used_at else None) == last_used
+    assert (len(check.record.permissions) if check.record.permissions else None) == permissions
+    assert check.record.rotatable is rotatable
 
 
 def test_paddles_event_types_list_verifies_a_key_without_an_id():

@@ -193,6 +193,10 @@ class FakePaddle(LoopbackHTTPServer):
         #: so no test's key is ever close enough to expiry to trigger a reminder by itself)
         self.key_status = "active"
         self.key_expires_at: str | None = (datetime.now(UTC) + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        #: last_used_at / rotatable reported by GET /api-keys/<id>: used an hour ago (Paddle's accuracy), and not
+        #: rotatable (keys are created either way in Paddle's dashboard; the fixture's is rotatable)
+        self.key_last_used_at: str | None = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.key_rotatable = False
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -284,6 +288,8 @@ class FakePaddle(LoopbackHTTPServer):
             "id": record_id,
             "status": self.key_status,
             "expires_at": self.key_expires_at,
+            "last_used_at": self.key_last_used_at,
+            "rotatable": self.key_rotatable,
         }
         return 200, {"data": data, "meta": {"request_id": str(uuid.uuid4())}}
 
