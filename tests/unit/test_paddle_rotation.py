@@ -142,7 +142,7 @@ def test_paddle_failing_is_unavailable_and_issues_no_key(paddle, mode, reason):
 
 def test_a_slow_paddle_is_a_timeout_within_the_whole_calls_bound(paddle, closed_port):
     paddle.key_rotatable = True
-    paddle.mode = "held"
+    paddle.hold()
     key = paddle.new_key("live")
     started = time.monotonic()
     rotation = rotator(paddle, timeout=0.5).rotate("paddle", Secret(key), record_id(key), 300)

@@ -240,6 +240,11 @@ class FakePaddle(LoopbackHTTPServer):
         self.release()  # nothing held stays waiting for a test that has ended
         self._configure_defaults()
 
+    def hold(self) -> None:
+        """ "held" mode from now on: every answer waits until release() (an earlier release no longer counts)."""
+        self._released.clear()
+        self.mode = "held"
+
     def release(self) -> None:
         """Let every answer held in "held" mode (and any later one) go."""
         self._released.set()
