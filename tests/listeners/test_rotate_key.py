@@ -9,7 +9,7 @@ import pytest
 
 import threading
 
-from bot.credentials.errors import RotationUnderWay
+from bot.credentials.errors import CredentialError, RotationUnderWay
 from bot.credentials.key_rotation import rotate_key
 from bot.credentials.types import Workspace as Scope
 from tests.kit import InProcessBot, core_service, created_id, view_text
@@ -190,3 +190,36 @@ def test_a_rotation_from_elsewhere_while_one_runs_is_refused_by_the_cores_claim(
     # the claim was let go: a later rotation runs
     again, _ = rotate_key(core_service(bot, verify_keys=True), here, "U1", credential_id, 0)
     assert stored_key(bot, again.id) == paddle_live.rotations.made[-1].new_key != key
+
+
+def test_a_replace_that_lands_while_paddle_rotates_is_kept(bot, workspace, paddle_live):
+    """The rotation stores only over the ciphertext it started from: a Replace meanwhile wins, and says so."""
+    workspace.open_home()
+    credential_id, _key = rotatable(workspace, paddle_live, "Raced")
+    here = Scope("", workspace.team_id)
+    failures: list = []
+
+    def rotating() -> None:
+        try:
+            rotate_key(core_service(bot, verify_keys=True), here, "U1", credential_id)
+        except CredentialError as error:
+            failures.append(error)
+
+    posts = len([r for r in paddle_live.requests if r.method == "POST"])
+    paddle_live.hold()
+    rotation = threading.Thread(target=rotating)
+    rotation.start()
+    try:
+        settled(lambda: len([r for r in paddle_live.requests if r.method == "POST"]), lambda n: n > posts)
+        replacement = paddle_live.new_key("live")
+        core_service(bot).replace_key(here, "U2", credential_id, replacement)  # checks off: Paddle is held
+    finally:
+        paddle_live.release()
+        rotation.join(20)
+    (failure,) = failures
+    assert "changed while Paddle rotated" in failure.message
+    assert stored_key(bot, credential_id) == replacement
+    assert ("failed", "the key was changed meanwhile") in bot.sql(
+        "SELECT outcome, detail FROM audit_events WHERE action = 'credential.rotate' AND credential_id = :i",
+        i=credential_id,
+    )

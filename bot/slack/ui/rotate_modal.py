@@ -98,7 +98,8 @@ def rotated_view(item: CredentialSummary, checked: str, grace: int) -> View:
     view = info_view(
         ROTATE_TITLE,
         f":white_check_mark: The key of {literal(item.name)} was rotated (now ending {key_ending(item)}). "
-        f"Integrations using its ID get the new key; the old secret works for {grace} s more.",
+        f"Integrations using its ID get the new key; the old secret keeps working for {grace} s after the new "
+        "one's first use (Credbot's check of it).",
     )
     view.blocks.append(ContextBlock(block_id="verified", elements=[MarkdownTextObject(text=escape(checked))]))
     return view
