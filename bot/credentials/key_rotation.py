@@ -46,8 +46,9 @@ ACTION = "credential.rotate"
 
 def grace_seconds(raw: object) -> int:
     """The grace period a person or a command gave, in Paddle's range (InvalidInput "grace_period" otherwise)."""
-    text = str(raw).strip() if raw is not None else ""
-    if isinstance(raw, bool) or not (isinstance(raw, int) or (text.isascii() and text.isdigit())):
+    text = str(raw).strip() if raw is not None and not isinstance(raw, int) else ""
+    digits = text.isascii() and text.isdigit() and len(text) <= 7  # never int() of a huge string
+    if isinstance(raw, bool) or not (isinstance(raw, int) or digits):
         raise InvalidInput("grace_period", f"The grace period is a whole number of seconds from 0 to {GRACE_MOST}.")
     value = int(text) if not isinstance(raw, int) else raw
     if not 0 <= value <= GRACE_MOST:
