@@ -54,15 +54,17 @@ def credential_service(
     """The core's service on these sessions and keys; ``defer`` lets audit writes follow an answer; ``reads``
     are sessions for its queries (on PostgreSQL without a transaction: bot.infra.db.read_session_factory);
     ``residue`` scrubs what a replace or delete leaves in the database's files (bot.infra.residue.Scrubber)."""
+    provider = key_verifier(settings)  # verifies and rotates keys (bot.providers.registry)
     return CredentialService(
         sessions,
         key_ring,
-        key_verifier(settings),
+        provider,
         verify_keys=settings.verify_keys,
         observer=EdgeObserver(),
         audit=AuditLog(sessions, defer=defer, single=reads),
         reads=reads,
         residue=residue,
+        rotator=provider,
     )
 
 

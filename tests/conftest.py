@@ -160,6 +160,8 @@ def _clean_fakes(request, slack, paddle_live, paddle_sandbox):
     for fake in (paddle_live, paddle_sandbox):
         fake.mode = "ok"
         fake.slow_seconds = 3
+        fake.key_rotatable = False  # a test that rotates says so
+        fake.rotation_answer = {}
     yield
 
 

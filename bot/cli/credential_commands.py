@@ -1,5 +1,6 @@
-"""`credentials list|show|reveal|purge`: for operators and integration jobs. The first three only read (reveal is
-audited); purge deletes a workspace's credentials (audited)."""
+"""`credentials list|show|reveal|rotate|purge`: for operators and integration jobs. The first three only read
+(reveal is audited); rotate asks the provider for a new key and stores it (audited); purge deletes a workspace's
+credentials (audited)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     reveal = creds_cmd.add_parser("reveal", help="write the decrypted key to standard output (audited)")
     reveal.add_argument("id")
     reveal.set_defaults(func=reveal_key)
+    rotate = creds_cmd.add_parser(
+        "rotate", help="ask Paddle for a new secret of the stored key and store it (rotatable keys; audited)"
+    )
+    rotate.add_argument("id")
+    rotate.add_argument(
+        "--grace-seconds",
+        type=grace_seconds,
+        default=300,
+        help="how long the old secret keeps working after the new one is first used (0-86400, default 300)",
+    )
+    rotate.set_defaults(func=rotate_key)
     purge = creds_cmd.add_parser("purge", help="delete every credential and saved setting of a workspace (audited)")
     purge.add_argument("--workspace", type=workspace_id, required=True, help="team id T… or enterprise id E…")
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -93,6 +105,26 @@ def reveal_key(args: argparse.Namespace) -> None:
     with keys_and_database.open_existing(settings, keys=True) as opened:
         key = opened.reveal(args.id, actor=cli_actor())
     sys.stdout.write(key + ("\n" if sys.stdout.isatty() else ""))  # stdout only: never a log line
+
+
+def grace_seconds(raw: str) -> int:
+    """--grace-seconds: Paddle's range, 0 to 86400 seconds (a usage error, exit 2, otherwise)."""
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 86400:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of seconds from 0 to 86400")
+    return int(raw)
+
+
+def rotate_key(args: argparse.Namespace) -> None:
+    """One line: the key rotated (its new ending, never the key), then the scrub of the old ciphertext."""
+    settings = keys_and_database.command_settings("keys")
+    with keys_and_database.open_existing(settings, keys=True) as opened:
+        hint, checked = keys_and_database.rotate_with_provider(opened, args.id, cli_actor(), args.grace_seconds)
+        print(
+            f"rotated the key of credential {args.id} with its provider: it now ends …{hint}; the old secret works "
+            f"for {args.grace_seconds} s after the new one is first used (audited). {checked}",
+            flush=True,
+        )
+        print(opened.scrub(("credentials",), after="the key is rotated"))
 
 
 def cli_actor() -> str:

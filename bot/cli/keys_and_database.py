@@ -355,6 +355,33 @@ def kms_errors() -> Iterator[None]:
         raise CommandFailed(f"encryption keys: {error}", EXIT_CONFIG) from None
 
 
+def rotate_with_provider(opened: Opened, credential_id: str, actor: str, grace: int) -> tuple[str, str]:
+    """A new key from the provider, stored and verified (bot.credentials.key_rotation): (its ending, what the
+    verification said). The provider's refusal, a rotation under way, a damaged ciphertext: exit 1; a bad grace
+    period or a key id that is not configured: exit 2."""
+    from bot.credentials.errors import CredentialError, InvalidInput
+    from bot.credentials.key_rotation import rotate_key
+
+    service = opened.service()
+    with database_errors(opened.settings), _known(credential_id):
+        key_id = service.queries.row(credential_id).encryption_key_id
+        if key_id not in opened.ring.key_ids:
+            advice = restore_advice(opened.settings, "it")
+            raise CommandFailed(
+                f"credential {credential_id} is encrypted with key '{key_id}', which is not configured: {advice}",
+                EXIT_CONFIG,
+            )
+        try:
+            rotated, checked = rotate_key(service, None, actor, credential_id, grace)
+        except InvalidInput as error:
+            raise CommandFailed(error.message, EXIT_CONFIG) from None
+        except CredentialGone:
+            raise  # named by _known
+        except CredentialError as error:
+            raise CommandFailed(f"not rotated: {error.message}", EXIT_RUNTIME) from None
+    return rotated.key_hint, checked
+
+
 @contextmanager
 def _known(credential_id: str) -> Iterator[None]:
     try:

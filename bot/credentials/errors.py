@@ -47,6 +47,17 @@ class ProviderUnavailable(ProviderRefusal):
     """The provider could not be reached or failed; nothing was saved."""
 
 
+class RotationUnderWay(CredentialError):
+    """A rotation of this credential's key is under way already (another click, another instance, the CLI)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A rotation of this key is already under way. Nothing more was started; its outcome will show here and "
+            "in the notification channels.",
+            "rotation_under_way",
+        )
+
+
 class CredentialGone(CredentialError):
     """The credential does not exist (any more) in this workspace: deleted, or an id from elsewhere."""
 

@@ -11,7 +11,7 @@ from datetime import datetime, UTC
 from typing import Protocol
 from collections.abc import Callable
 
-from bot.credentials.types import KeyCheck
+from bot.credentials.types import KeyCheck, KeyRotation, Outcome
 from bot.infra.secret import Secret
 
 Clock = Callable[[], datetime]
@@ -27,6 +27,24 @@ class KeyVerifier(Protocol):
     def check(self, destination: str, api_key: Secret, key_record_id: str | None) -> KeyCheck:
         """Never raises for a provider's answer or absence: every outcome is a :class:`KeyCheck`."""
         ...
+
+
+class KeyRotator(Protocol):
+    """Asks the provider of one destination to rotate a key, authenticated with that key (it rotates itself)."""
+
+    def rotate(self, destination: str, api_key: Secret, key_record_id: str, grace_period_seconds: int) -> KeyRotation:
+        """Never raises for a provider's answer or absence: every outcome is a :class:`KeyRotation`, with the new
+        key only when the provider issued one for the same record."""
+        ...
+
+
+class NoRotation:
+    """A KeyRotator for deployments (and scripts) whose providers cannot rotate keys."""
+
+    def rotate(self, destination: str, api_key: Secret, key_record_id: str, grace_period_seconds: int) -> KeyRotation:
+        return KeyRotation(
+            Outcome.REJECTED, "not_supported", "This provider cannot rotate keys here: use Replace API key."
+        )
 
 
 class Observer(Protocol):

@@ -21,7 +21,17 @@ from bot.credentials.errors import CredentialGone, KeyUnreadable, NameTaken, Sto
 from bot.credentials.key_records import RECORD_COLUMNS, record_values
 from bot.credentials.key_verification import KeyVerification
 from bot.credentials.models import AuditEvent, Credential, HomeViewer, table_of
-from bot.credentials.ports import Clock, KeyVerifier, NoScrub, Observer, Residue, Unobserved, utc_now
+from bot.credentials.ports import (
+    Clock,
+    KeyRotator,
+    KeyVerifier,
+    NoRotation,
+    NoScrub,
+    Observer,
+    Residue,
+    Unobserved,
+    utc_now,
+)
 from bot.credentials.queries import CredentialQueries, Paging, in_workspace, summary_of, verification_column
 from bot.credentials.types import (
     CredentialPage,
@@ -82,8 +92,10 @@ class CredentialService:
         audit: AuditLog | None = None,
         reads: sessionmaker[Session] | None = None,
         residue: Residue | None = None,
+        rotator: KeyRotator | None = None,
     ) -> None:
         self.sessions, self.key_ring, self.verifier = sessions, key_ring, verifier
+        self.rotator = rotator or NoRotation()  # the provider's rotation of a key (bot.credentials.key_rotation)
         self.residue = residue or NoScrub()  # told of old ciphertexts a replace or delete leaves in the files
         self.verify_keys, self.clock = verify_keys, clock
         self.observer = observer or Unobserved()

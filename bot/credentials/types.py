@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.credentials import catalog
+from bot.infra.secret import Secret
 
 PAGE_SIZE = 20
 COUNT_CAP = 1000  # beyond this a list says "1,000+" instead of counting every row on every page
@@ -54,6 +55,21 @@ class KeyCheck:
     @property
     def accepted(self) -> bool:
         return self.outcome is Outcome.ACCEPTED
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """One rotation asked of the provider: the outcome, a short machine reason, a message for the person (what to
+    do), and the new key, only when the provider issued one shaped as its keys are (never shown, never logged)."""
+
+    outcome: Outcome
+    reason: str = ""
+    message: str = ""
+    new_key: Secret | None = field(default=None, repr=False)
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED and self.new_key is not None
 
 
 @dataclass(frozen=True)

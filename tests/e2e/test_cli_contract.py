@@ -146,7 +146,7 @@ def test_an_empty_database_lists_json_arrays_and_quietly(migrated, tmp_path):
     assert table.stdout.startswith("id\tname\t") and len(table.stdout.splitlines()) == 1
 
 
-@pytest.mark.parametrize("command", ["show", "reveal"])
+@pytest.mark.parametrize("command", ["show", "reveal", "rotate"])
 @pytest.mark.parametrize("credential_id", [UNKNOWN_ID, "not-a-uuid"])
 def test_an_unknown_credential_id_is_one_line_exit_1(command, credential_id, migrated, tmp_path):
     result = credbot(["credentials", command, credential_id], tmp_path, **migrated)
@@ -212,6 +212,8 @@ def test_usage_errors_are_one_line_exit_2(tmp_path):
         ["credentials"],
         ["nonsense"],
         ["credentials", "list", "--destination", "stripe"],
+        ["credentials", "rotate", UNKNOWN_ID, "--grace-seconds", "86401"],
+        ["credentials", "rotate", UNKNOWN_ID, "--grace-seconds", "five"],
     ):
         one_line_failure(credbot(args, tmp_path), 2)
     assert everything_under(tmp_path) == []

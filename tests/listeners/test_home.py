@@ -211,11 +211,11 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
     home = viewer.open_home()
     assert "Create credential" not in view_text(home)
     assert menu_choices(home, credential_id) == ["copy_id", "test"]
-    for choice in ("replace", "rename", "delete"):  # from a stale tab, or forged
+    for choice in ("replace", "rename", "delete", "rotate"):  # from a stale tab, or forged
         viewer.choose(f"{choice}:{credential_id}")
     assert InProcessBot.settle_all()
     refusals = [c for c in slack.calls_to("views.open") if "Only credential admins" in view_text(c.params)]
-    assert len(refusals) == 3
+    assert len(refusals) == 4
     # A delete confirmation submitted by the viewer (the admin's modal, replayed) is refused; nothing changes.
     admin.choose(f"delete:{credential_id}")
     confirm = admin.opened(lambda v: v.get("callback_id") == "credential_delete")
@@ -224,6 +224,7 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
     for callback, values in (
         ("credential_rename", {"name": "Hijacked"}),
         ("credential_replace", {"api_key": paddle_live.new_key("live")}),
+        ("credential_rotate", {"grace_period": "0"}),
         ("credential_access_issue", {"name": "Stolen access", "expires": "90"}),
     ):
         forged = {**confirm, "callback_id": callback}
@@ -238,9 +239,11 @@ def test_someone_who_may_not_manage_sees_no_such_items_and_is_refused_anyway(gua
             "credential.replace",
             "credential.rename",
             "credential.delete",
+            "credential.rotate",
             "credential.delete",
             "credential.rename",
             "credential.replace",
+            "credential.rotate",
             "access_token.issue",
         ]
     )
@@ -269,7 +272,7 @@ def test_mangled_menu_values_get_a_clear_answer(workspace, value):
 def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspace, paddle_live):
     credential_id = created_id(workspace, "Not yours", paddle_live.new_key("live"))
     stranger = Workspace(bot, slack, user_id="U0STRANGER")
-    choices = ("copy_id", "test", "replace", "rename", "delete")
+    choices = ("copy_id", "test", "replace", "rename", "delete", "rotate")
     for choice in choices:
         stranger.choose(f"{choice}:{credential_id}")
     assert InProcessBot.settle_all()
@@ -281,6 +284,7 @@ def test_another_workspace_gets_nothing_for_an_id_it_learned(bot, slack, workspa
         ("credential_rename", {"name": "Stolen"}),
         ("credential_delete", {}),
         ("credential_replace", {"api_key": paddle_live.new_key("live")}),
+        ("credential_rotate", {"grace_period": "0"}),
         ("credential_access_issue", {"name": "Stolen access", "expires": "90"}),
     ):
         reply = stranger.submit({"id": "V0STRANGE", "callback_id": callback}, values, private_metadata=metadata)

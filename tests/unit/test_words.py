@@ -17,7 +17,7 @@ from bot.cli import parser
 from bot.credentials import catalog, vocabulary
 from bot.credentials.types import CredentialPage, CredentialSummary, HomePage
 from bot.credentials.wizard_state import STAGES, WizardState
-from bot.slack.ui import access_modal, channel_messages, credential_list, home_tab, wizard_modal
+from bot.slack.ui import access_modal, channel_messages, credential_list, home_tab, rotate_modal, wizard_modal
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
@@ -147,6 +147,7 @@ def test_choices_carry_the_catalogs_descriptions(field, choices):
 
 def test_every_modal_title_fits_slacks_24_characters():
     titles = set(home_tab.TITLES) | set(access_modal.TITLES) | {wizard_modal.TITLE, wizard_modal.APOLOGY_TITLE}
+    titles |= {rotate_modal.ROTATE_TITLE}
     for destination in catalog.DESTINATIONS:
         item = credential(destination.value)
         page = CredentialPage([item], 1, 0, 20, has_next=False, has_previous=False)

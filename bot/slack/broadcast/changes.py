@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
+from bot.credentials import catalog
 from bot.credentials.types import CredentialSummary, Workspace
 from bot.slack.broadcast.announcements import ChannelResult, notify_channels
 from bot.slack.broadcast.board_refresh import refresh_board
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 class ChangeKind(enum.Enum):
     CREATED = "created"
     REPLACED = "replaced"  # a new API key
+    ROTATED = "rotated"  # a new secret of the same key, issued by the provider (bot.credentials.key_rotation)
     RENAMED = "renamed"
     DELETED = "deleted"
     KEY_STATUS = "key-status"  # what the provider says of the key (a connection test): status, expiry
@@ -79,6 +81,11 @@ def announcement(change: Change) -> tuple[str, list[dict]] | None:
     if change.kind is ChangeKind.REPLACED:
         return channel_messages.change_announcement(
             "had its API key replaced", item, actor, f"key now ends {home_tab.key_ending(item)}"
+        )
+    if change.kind is ChangeKind.ROTATED:
+        provider = catalog.provider_label(item.destination)
+        return channel_messages.change_announcement(
+            f"had its API key rotated with {provider}", item, actor, f"key now ends {home_tab.key_ending(item)}"
         )
     if change.kind is ChangeKind.DELETED:
         return channel_messages.change_announcement("was deleted", item, actor)

@@ -18,7 +18,19 @@ from bot.credentials import catalog
 from bot.credentials.types import CredentialSummary, HomePage, Outcome
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
-from bot.slack.ui import settings_modal
+from bot.slack.ui import menu_choices, settings_modal
+from bot.slack.ui.menu_choices import (  # the ⋯ menu's choices and values, named here too, as before
+    COPY as COPY,
+    DELETE as DELETE,
+    MANAGING as MANAGING,
+    MENU_CHOICES as MENU_CHOICES,
+    RENAME as RENAME,
+    REPLACE as REPLACE,
+    ROTATE as ROTATE,
+    TEST as TEST,
+    menu_value as menu_value,
+    parse_menu_value as parse_menu_value,
+)
 from bot.slack.ui.blocks import button, context, header, problem_blocks, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
@@ -37,38 +49,11 @@ RENAME_TITLE = "Rename credential"
 DELETE_TITLE = "Delete credential"
 TITLES = (CREATE, CHOSEN_TITLE, ID_TITLE, TEST_TITLE, REPLACE_TITLE, RENAME_TITLE, DELETE_TITLE)
 
-COPY, TEST, REPLACE, RENAME, DELETE = "copy_id", "test", "replace", "rename", "delete"
-# Slack's overflow menu holds at most 5 options: for those who may manage, Copy ID also opens the credential's
-# integration access (its tokens, Revoke, and "Give an integration access": bot.slack.ui.access_modal).
-MENU_CHOICES = (
-    (COPY, "Copy ID"),
-    (TEST, "Test connection"),
-    (REPLACE, "Replace API key"),
-    (RENAME, "Rename"),
-    (DELETE, "Delete…"),
-)
-MANAGER_LABELS = {COPY: "ID and integration access"}
-MANAGING = {REPLACE, RENAME, DELETE}
-
 REPLACE_CALLBACK = "credential_replace"
 RENAME_CALLBACK = "credential_rename"
 DELETE_CALLBACK = "credential_delete"
 INFO_CALLBACK = "credential_info"
 VERIFYING_CALLBACK = "credential_replace_verifying"
-
-
-def menu_value(choice: str, credential_id: str) -> str:
-    return f"{choice}:{credential_id}"
-
-
-def parse_menu_value(raw: object) -> tuple[str, str]:
-    """An overflow option's value, back from the user's client: (choice, credential id). ValueError if not ours."""
-    if not isinstance(raw, str) or len(raw) > 80 or ":" not in raw:
-        raise ValueError("bad menu value")
-    choice, credential_id = raw.split(":", 1)
-    if choice not in {c for c, _ in MENU_CHOICES}:
-        raise ValueError("bad menu choice")
-    return choice, credential_id
 
 
 def metadata(credential_id: str) -> str:
@@ -164,14 +149,7 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None, ma
 
 def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict]:
     """Two blocks a credential: what it is (with its menu), then its key's health."""
-    options = [
-        {
-            "text": {"type": "plain_text", "text": MANAGER_LABELS.get(choice, label) if may_manage else label},
-            "value": menu_value(choice, item.id),
-        }  # fmt: skip
-        for choice, label in MENU_CHOICES
-        if may_manage or choice not in MANAGING
-    ]
+    options = menu_choices.menu_options(item, may_manage=may_manage)
     text = (
         f"{literal(item.name)}  ·  {escape(item.entity_type.label)}\n"
         f"Created by {mention(item.created_by)} {slack_date(item.created_at)}  ·  key ending "

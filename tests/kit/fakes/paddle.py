@@ -1,9 +1,10 @@
 """A fake Paddle Billing API on loopback, plus helpers that mint API keys.
 
-Only the two read-only endpoints Credbot uses to check a key are served:
-``GET /event-types`` and ``GET /api-keys/<id>``, answered with Paddle's own published fixtures and documented
-error bodies (tests/data/paddle, with their provenance). ``mode`` switches the whole API into an outage /
-garbage / slow / trickling state, or answers a record that is not the asked key's.
+The two read-only endpoints Credbot uses to check a key are served, ``GET /event-types`` and ``GET /api-keys/<id>``,
+answered with Paddle's own published fixtures and documented error bodies (tests/data/paddle, with their
+provenance), and ``POST /api-keys/<id>/rotations`` as Paddle's reference documents it (paddle_rotations.py).
+``mode`` switches the whole API (rotations included) into an outage / garbage / slow / held / trickling /
+rate-limited state, or answers a record (or a rotation) that is not the asked key's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 from .loopback import KeepAliveHandler, LoopbackHTTPServer
+from .paddle_rotations import Rotations
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -37,7 +39,7 @@ DOCUMENTED_KEYS = {
 # Where the secret's "_" and "-" may sit: random (anywhere, or nowhere), leading, trailing, inside, both ends.
 SHAPES = ("random", "leading", "trailing", "inside", "edges")
 _ENVIRONMENTS = {"live": "live", "production": "live", "sdbx": "sdbx", "sandbox": "sdbx"}
-MODES = ("ok", "down", "error500", "slow", "held", "garbage", "trickle", "wrong_record")
+MODES = ("ok", "down", "error500", "slow", "held", "garbage", "trickle", "wrong_record", "rate_limited")
 
 
 def _fixture(name: str) -> Any:
@@ -127,12 +129,11 @@ class _Handler(KeepAliveHandler):
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        sent = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
         fake = self.server.fake
         fake._record(PaddleRequest(self.command, self.path, headers))
-        status, body = fake._answer(self.command, urlsplit(self.path).path, headers)
+        status, body = fake._answer(self.command, urlsplit(self.path).path, headers, sent)
 
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         content_type = "text/html" if isinstance(body, bytes) else "application/json"
@@ -197,6 +198,10 @@ class FakePaddle(LoopbackHTTPServer):
         #: rotatable (keys are created either way in Paddle's dashboard; the fixture's is rotatable)
         self.key_last_used_at: str | None = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.key_rotatable = False
+        #: POST /api-keys/<id>/rotations: every rotation made (``rotations.made``: entity, old and new secret)
+        self.rotations = Rotations()
+        #: fields of the rotation entity answered instead of the real ones (a 200 that is not Paddle's rotation)
+        self.rotation_answer: dict[str, Any] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -235,6 +240,11 @@ class FakePaddle(LoopbackHTTPServer):
         self.release()  # nothing held stays waiting for a test that has ended
         self._configure_defaults()
 
+    def hold(self) -> None:
+        """ "held" mode from now on: every answer waits until release() (an earlier release no longer counts)."""
+        self._released.clear()
+        self.mode = "held"
+
     def release(self) -> None:
         """Let every answer held in "held" mode (and any later one) go."""
         self._released.set()
@@ -253,7 +263,9 @@ class FakePaddle(LoopbackHTTPServer):
 
     # -- API behaviour -------------------------------------------------------
 
-    def _answer(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any] | bytes]:
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], sent: bytes = b""
+    ) -> tuple[int, dict[str, Any] | bytes]:
         """Compute (status, JSON payload or raw bytes) for one request."""
         mode = self.mode
         if mode not in MODES:
@@ -266,6 +278,8 @@ class FakePaddle(LoopbackHTTPServer):
             return 500, _error("internal_error", "An internal error has occurred.", "api_error")
         if mode == "garbage":
             return 200, b"<html><body>Upstream gateway says hello</body></html>"
+        if mode == "rate_limited":
+            return 429, _error("too_many_requests", "Too many requests.")
         if mode == "slow":
             self._stopping.wait(self.slow_seconds)
         if mode == "held":
@@ -275,6 +289,8 @@ class FakePaddle(LoopbackHTTPServer):
         if denied:
             return 403, denied
         path = path.rstrip("/")
+        if method == "POST" and path.startswith("/api-keys/") and path.endswith("/rotations") and path.count("/") == 3:
+            return self._rotate(path.split("/")[2], _bearer(headers), sent)
         is_key_path = path.startswith("/api-keys/") and path.count("/") == 2
         if method != "GET" or not (path == "/event-types" or is_key_path):
             return 404, _error("not_found", f"Entity {path} not found.")
@@ -293,6 +309,25 @@ class FakePaddle(LoopbackHTTPServer):
         }
         return 200, {"data": data, "meta": {"request_id": str(uuid.uuid4())}}
 
+    def _rotate(self, asked: str, key: str, sent: bytes) -> tuple[int, dict[str, Any]]:
+        """POST /api-keys/<asked>/rotations with ``key`` (authenticated already): only a key's own record, only a
+        rotatable key, only a body that passes validation (paddle_rotations.py)."""
+        if asked != record_id(key):
+            return 403, _error("forbidden")
+        if not self.key_rotatable:
+            return 400, _error("api_key_cannot_be_rotated", "This API key cannot be rotated.")
+        made = self.rotations.create(key, asked, sent)
+        if made[0] == "invalid":
+            body = _error("invalid_field", "Request does not pass validation.")
+            body["error"]["errors"] = made[1]
+            return 400, body
+        new_key = made[1]["new_key"]
+        self.valid_keys.add(new_key)  # valid at once; its first use activates it
+        entity = {**made[1], **self.rotation_answer}
+        if self.mode == "wrong_record":
+            entity["api_key_id"] = "apikey_01" + "x" * 24
+        return 201, {"data": entity, "meta": {"request_id": str(uuid.uuid4())}}
+
     def _check_auth(self, headers: dict[str, str]) -> dict[str, Any] | None:
         """None when the bearer key is valid, else Paddle's 403 error body: authentication_missing without an
         Authorization header, authentication_malformed when it is not ``Bearer <key>``, else invalid_token."""
@@ -303,6 +338,12 @@ class FakePaddle(LoopbackHTTPServer):
         key = key.strip()
         if scheme != "Bearer" or not key or " " in key:
             return _error("authentication_malformed")
+        self.rotations.authenticated(key, self.valid_keys)
         if key not in self.valid_keys:
             return _error("invalid_token")
         return None
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    return value.strip().partition(" ")[2].strip()

@@ -7,7 +7,7 @@ from slack_bolt import App
 from bot.slack.listeners.actions import credential_menu, home_buttons, list_page, settings_button, wizard_back
 from bot.slack.listeners.common import acknowledge
 from bot.slack.listeners.views import integration_access
-from bot.slack.ui import access_modal, credential_list, home_tab, settings_modal, wizard_modal
+from bot.slack.ui import access_modal, credential_list, home_tab, rotate_modal, settings_modal, wizard_modal
 
 
 def register(app: App) -> None:
@@ -23,5 +23,6 @@ def register(app: App) -> None:
     app.action(home_tab.REPLACE_FROM_REMINDER)(ack=acknowledge, lazy=[home_buttons.replace_from_reminder])
     app.action(settings_modal.OPEN_ACTION)(ack=acknowledge, lazy=[settings_button.open_settings])
     app.action(home_tab.MENU_ACTION)(ack=acknowledge, lazy=[credential_menu.menu_chosen])
+    app.action(rotate_modal.REPLACE_INSTEAD_ACTION)(ack=acknowledge, lazy=[credential_menu.replace_instead])
     app.action(access_modal.REVOKE_ACTION)(ack=acknowledge, lazy=[integration_access.revoke_clicked])
     app.action(access_modal.GIVE_ACTION)(ack=acknowledge, lazy=[integration_access.give_clicked])

@@ -1,6 +1,6 @@
 """A credential's ⋯ menu in the Credentials tab: Copy ID (for those who may manage, with the credential's
 integration access: its tokens, Revoke and a new one, listeners.views.integration_access), Test connection,
-Replace, Rename, Delete.
+Replace (or Rotate with Paddle, for a rotatable key; its confirmation offers Replace instead), Rename, Delete.
 
 The option's value came back through the person's client: it is parsed as untrusted input and looked up in
 their own workspace only, so an id from elsewhere finds nothing. Each choice checks who may do it again.
@@ -24,7 +24,7 @@ from bot.slack.broadcast.home_tab_refresh import publish_home
 from bot.slack.fair_use import busy
 from bot.slack.listeners.common import open_modal, permitted, update_modal
 from bot.slack.listeners.views import integration_access
-from bot.slack.ui import home_tab
+from bot.slack.ui import home_tab, rotate_modal
 from bot.slack.request_context import requester_of_request, services_of
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ STALE_MENU = "That menu is out of date. The Credentials tab has been refreshed; 
 MODALS: dict[str, Callable[[CredentialSummary], View | dict]] = {
     home_tab.COPY: home_tab.copy_id_view,
     home_tab.REPLACE: home_tab.replace_view,
+    home_tab.ROTATE: rotate_modal.rotate_view,
     home_tab.RENAME: home_tab.rename_view,
     home_tab.DELETE: home_tab.delete_view,
 }
@@ -50,6 +51,22 @@ def menu_chosen(body: dict, action: dict, context: BoltContext, client: WebClien
         integration_access.show_tokens(client, body, context, chosen[1])  # the ID, and who may read the key
     else:
         open_modal(client, body, MODALS[chosen[0]](chosen[1]))
+
+
+def replace_instead(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
+    """The rotation's "Paste a new key instead": the same modal becomes Replace API key."""
+    view_id = (body.get("view") or {}).get("id")
+    decision = permitted(context, MANAGE, "credential.replace")
+    try:
+        shown = (
+            home_tab.replace_view(services_of(context).queries.get(context["workspace"], action.get("value")))
+            if decision
+            else home_tab.info_view(home_tab.REPLACE_TITLE, decision.message)
+        )
+    except CredentialGone as gone:
+        shown = home_tab.info_view(home_tab.REPLACE_TITLE, gone.message)
+    if isinstance(view_id, str):
+        update_modal(client, view_id, shown)
 
 
 def _choice_and_credential(context: BoltContext, raw: object) -> tuple[str, CredentialSummary] | str:

@@ -1,12 +1,19 @@
-"""Modal submissions: the wizard's stages, and the Replace, Rename and Delete modals of the Credentials tab."""
+"""Modal submissions: the wizard's stages, and the Replace, Rotate, Rename and Delete modals of the Credentials tab."""
 
 from slack_bolt import App
 
-from bot.slack.listeners.views import delete_credential, rename_credential, replace_key, wizard_stage, wizard_submit
+from bot.slack.listeners.views import (
+    delete_credential,
+    rename_credential,
+    replace_key,
+    rotate_key,
+    wizard_stage,
+    wizard_submit,
+)
 from bot.slack.listeners.views.settings_submit import save_workspace_settings
 from bot.credentials.wizard_state import KEY_STAGE
 from bot.slack.listeners.views import integration_access
-from bot.slack.ui import access_modal, home_tab, settings_modal, wizard_modal
+from bot.slack.ui import access_modal, home_tab, rotate_modal, settings_modal, wizard_modal
 
 
 def register(app: App, *, shortcuts: bool = True) -> None:
@@ -20,6 +27,7 @@ def register(app: App, *, shortcuts: bool = True) -> None:
     else:
         final(ack=wizard_submit.check_submission, lazy=[wizard_submit.create_credential_lazily])
     app.view(home_tab.REPLACE_CALLBACK)(ack=replace_key.check_replacement, lazy=[replace_key.replace_key])
+    app.view(rotate_modal.ROTATE_CALLBACK)(ack=rotate_key.check_rotation, lazy=[rotate_key.rotate_key])
     app.view(home_tab.RENAME_CALLBACK)(ack=rename_credential.rename, lazy=[rename_credential.after_rename])
     app.view(home_tab.DELETE_CALLBACK)(ack=delete_credential.confirm_delete, lazy=[delete_credential.delete])
     app.view(settings_modal.CALLBACK)(save_workspace_settings)  # checked, saved and answered in the ack
