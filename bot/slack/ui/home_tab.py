@@ -15,10 +15,11 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.credentials import catalog
-from bot.credentials.types import CredentialSummary, HomePage, Outcome
+from bot.credentials.types import CredentialSummary, HomePage
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
 from bot.slack.ui import settings_modal
+from bot.slack.ui.key_health import health_text
 from bot.slack.ui.blocks import button, context, header, problem_blocks, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
@@ -180,31 +181,6 @@ def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict
     listed = section(f"credential_{item.id}", text)
     listed["accessory"] = {"type": "overflow", "action_id": MENU_ACTION, "options": options}
     return [listed, context(f"health_{item.id}", health_text(item))]
-
-
-def health_text(item: CredentialSummary) -> str:
-    parts = [verification_text(item)]
-    if item.key_status and item.key_status != "active":
-        parts.append(f":no_entry: {_provider(item)} says the key is *{escape(item.key_status)}*")
-    if item.key_exposed_at:
-        parts.append(f":rotating_light: {_provider(item)} found the key exposed {slack_date(item.key_exposed_at)}")
-    if item.key_expires_at:
-        parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
-    elif item.verification.ok:
-        parts.append("no expiry date")
-    return "  ·  ".join(parts)
-
-
-def verification_text(item: CredentialSummary) -> str:
-    checked = item.verification
-    if not checked.at or checked.outcome is None:
-        return f":grey_question: not verified with {_provider(item)} yet"
-    when = slack_date(checked.at)
-    if checked.ok:
-        return f":white_check_mark: verified {when}"
-    if checked.outcome is Outcome.REJECTED:
-        return f":x: {_provider(item)} refused the key {when}"  # its code is shown apart, where the key is tested
-    return f":warning: {_provider(item)} unreachable {when}"
 
 
 def _providers() -> str:
