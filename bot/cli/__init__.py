@@ -1,5 +1,5 @@
-"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal, workspaces list|show,
-reminders run, audit, check.
+"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal|look, workspaces
+list|show, reminders run, audit, check.
 
 One module per command group; ``keys_and_database`` is the one that opens settings, keys and the database.
 ``main`` is the one error handler: an expected failure is one line on stderr and exit 2 (configuration, usage)
