@@ -123,12 +123,12 @@ class KeyLookLoop:
         every = self.interval.total_seconds() / self.rounds
         # A key looked at a little after its round is due again at the same round the next day, not one round later.
         within = self.interval - timedelta(seconds=every / 2)
-        delay = min(every, 60)  # the first round soon after start
-        while not self._stop.wait(delay):
+        # The first round comes a round after start: an instance restarted often (deploys, a crash loop) does not
+        # burst its rounds.
+        while not self._stop.wait(every):
             try:
                 looks = run_look_pass(self.services, interval=within, share=1 / self.rounds)
                 if looks:
                     log.info("looked at %d key(s) with their provider", len(looks))
             except Exception:  # a failed round must not end the loop; the next one tries again
                 log.exception("a round of the daily key look failed")
-            delay = every

@@ -11,7 +11,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from bot.slack.daily_look import LOOK_WORKERS, run_look_pass
-from tests.kit import core_service, seed, view_text
+from tests.kit import core_service, seed, settled, view_text
 from tests.kit.fakes.paddle import make_legacy_key
 
 NOW = datetime.now(UTC)
@@ -214,3 +214,35 @@ def test_a_status_change_redraws_the_open_home_tabs(bot, paddle_live, slack, wor
     paddle_live.valid_keys.discard(key)
     run_look_pass(bot.services, now=NOW + DAY)
     assert ":x: Paddle refused the key" in view_text(workspace.published(before))
+
+
+def test_the_loop_looks_at_the_keys_in_rounds_in_the_background(bot, paddle_live, workspace):
+    from bot.slack.daily_look import KeyLookLoop
+
+    ids = {stored(bot, paddle_live, workspace, f"Background {n}") for n in range(4)}
+    loop = KeyLookLoop(bot.services, interval=timedelta(seconds=8), rounds=4).start()  # a round every 2 s
+    try:
+        looked = settled(
+            lambda: {r[0] for r in bot.sql("SELECT id FROM credentials WHERE last_verification = 'ok'")},
+            lambda found: found == ids,
+            timeout=30,
+        )
+    finally:
+        loop.stop()
+    assert looked == ids
+
+
+def test_a_notification_redraws_the_open_home_tabs_of_the_workspace(bot, paddle_live, workspace):
+    from bot.slack.server.paddle_door import PaddleDoor
+    from tests.kit import NOTIFICATION_SECRET
+    from tests.kit.fakes.paddle import record_id
+    from tests.kit.fakes.paddle_notifications import entity, notification, signature
+    from tests.listeners.test_paddle_door import call
+
+    key = paddle_live.new_key("live")
+    stored(bot, paddle_live, workspace, "Told by Paddle", key)
+    workspace.open_home()
+    before = workspace.publish_count()
+    body = notification("api_key.revoked", entity("api_key.revoked", record_id(key)))
+    assert call(PaddleDoor(bot.services), body, signature(body, NOTIFICATION_SECRET))[1]["outcome"] == "applied"
+    assert "says the key is *revoked*" in view_text(workspace.published(before))
