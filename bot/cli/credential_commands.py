@@ -10,7 +10,6 @@ from datetime import datetime, UTC
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.cli.installation_commands import workspace_id
-from bot.credentials.key_records import unused
 from bot.infra.os_actor import actor
 from bot.cli.printing import one_line, print_json, print_table, utc
 
@@ -89,7 +88,7 @@ def show_credential(args: argparse.Namespace) -> None:
         last_read = opened.access_tokens().last_reads([args.id]).get(args.id)
     fields = item.as_dict()
     fields["last_read_at"] = last_read.isoformat() if last_read else None  # by an integration, over /v1
-    fields["unused"] = unused(item, datetime.now(UTC), settings.unused_key_days)  # None: last use unknown
+    fields["unused"] = item.unused(datetime.now(UTC), settings.unused_key_days)  # None: last use unknown
     if args.json:
         print_json(fields)
         return

@@ -1,12 +1,11 @@
-"""What the provider's record of a key says, as the credential's columns: set by each check and by the daily look;
-and what it says of the key's use."""
+"""What the provider's record of a key says, as the credential's columns: set by each check and by the daily look."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from bot.credentials.types import CredentialSummary, KeyRecord
+from bot.credentials.types import KeyRecord
 
 
 # The columns that hold what the provider's record of a key says (a check or the daily look sets them).
@@ -33,16 +32,3 @@ def record_values(record: KeyRecord | None, at: datetime | None) -> dict[str, An
         "key_permissions": permissions,
         "key_looked_at": at,
     }
-
-
-def unused(item: CredentialSummary, now: datetime, days: int) -> bool | None:
-    """Whether the provider says the key was not used for ``days`` days: None when that is not known (no record of
-    the key was read: a legacy key without an id, or one not looked at yet). A key never used is flagged only once
-    it was stored ``days`` ago: a new key is not idle yet. (A key last used longer ago than that existed then, so it
-    is not new.)"""
-    if item.key_looked_at is None:
-        return None
-    idle = timedelta(days=days)
-    if item.key_last_used_at is None:
-        return now - item.created_at >= idle
-    return now - item.key_last_used_at >= idle

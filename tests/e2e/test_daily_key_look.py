@@ -59,3 +59,11 @@ def test_a_key_revoked_at_paddle_without_a_notification_is_found_and_alerted_onc
     again = look(bot, tmp_path, tomorrow + timedelta(days=1))
     assert f"refused\t{credential_id}" in again.stdout
     assert len(alerts(slack, credential_id)) == len(NOTIFY_CHANNELS)
+
+
+def test_credentials_look_without_a_slack_token_is_one_line_and_exit_2(bot, tmp_path):
+    env = cli_env(bot) | {"SLACK_BOT_TOKEN": ""}
+    result = run_cli(["credentials", "look"], env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("credbot credentials look: SLACK_BOT_TOKEN")
+    assert bot.sql("SELECT count(*) FROM workspace_jobs WHERE job = 'key_look'") == [(0,)]

@@ -1,5 +1,5 @@
 """The key health line's words for a key's use (bot.slack.ui.key_health) and the rule that flags an idle key
-(bot.credentials.key_records.unused): last used per Paddle, never used, unknown for legacy keys; flagged after
+(CredentialSummary.unused): last used per Paddle, never used, unknown for legacy keys; flagged after
 CREDBOT_UNUSED_KEY_DAYS, a never-used key only once stored that long; the read by an integration."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.credentials import catalog
-from bot.credentials.key_records import unused
 from bot.credentials.types import CredentialSummary, Outcome, Verification
 from bot.slack.ui import credential_list
 from bot.slack.ui.key_health import Usage, health_text, last_use_text
@@ -50,7 +49,7 @@ def credential(*, created_days_ago: float = 100, used_days_ago: float | None = 1
     ],
 )
 def test_a_key_is_idle_after_the_days_and_a_new_one_is_not(item, flagged):
-    assert unused(item, NOW, DAYS) is flagged
+    assert item.unused(NOW, DAYS) is flagged
 
 
 def test_the_words_for_each_kind_of_use():

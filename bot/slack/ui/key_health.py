@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.credentials import catalog
-from bot.credentials.key_records import unused
 from bot.credentials.types import CredentialSummary, Outcome
 from bot.slack.ui.text import escape, slack_date
 
@@ -52,14 +51,14 @@ def last_use_text(item: CredentialSummary, usage: Usage | None = None) -> str:
         return "last use unknown"
     per = f"(per {provider_name(item)})"
     said = f"last used {slack_date(item.key_last_used_at)} {per}" if item.key_last_used_at else f"never used {per}"
-    if usage is not None and unused(item, usage.now, usage.unused_days):
+    if usage is not None and item.unused(usage.now, usage.unused_days):
         return f"{UNUSED} {said}: not used for {usage.unused_days}+ days"
     return said
 
 
 def unused_text(item: CredentialSummary, now: datetime, days: int) -> str | None:
     """The flag alone, for a list that shows only what needs attention; None when the key is not idle (or unknown)."""
-    if not unused(item, now, days):
+    if not item.unused(now, days):
         return None
     return f"{UNUSED} not used for {days}+ days (per {provider_name(item)})"
 
