@@ -1,4 +1,4 @@
-"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal|rotate,
+"""Command line: serve, db upgrade, keys generate|status|rotate, credentials list|show|reveal|rotate|look,
 workspaces list|show, reminders run, audit, check.
 
 One module per command group; ``keys_and_database`` is the one that opens settings, keys and the database.

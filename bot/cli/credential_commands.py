@@ -1,11 +1,12 @@
-"""`credentials list|show|reveal|rotate|purge`: for operators and integration jobs. The first three only read
+"""`credentials list|show|reveal|rotate|purge|look`: for operators and integration jobs. The first three only read
 (reveal is audited); rotate asks the provider for a new key and stores it (audited); purge deletes a workspace's
-credentials (audited)."""
+credentials (audited); look runs the daily look at every key now."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, UTC
 
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
@@ -58,6 +59,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     purge.add_argument("--workspace", type=workspace_id, required=True, help="team id T… or enterprise id E…")
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge.set_defaults(func=purge_credentials)
+    look = creds_cmd.add_parser(
+        "look", help="read every key's record with Paddle now, for the keys not looked at today (the bot does it daily)"
+    )
+    look.add_argument("--now", help="look as of this ISO date/time instead of now (UTC unless given)")
+    look.set_defaults(func=look_at_keys)
 
 
 def list_credentials(args: argparse.Namespace) -> None:
@@ -90,9 +96,11 @@ def list_credentials(args: argparse.Namespace) -> None:
 def show_credential(args: argparse.Namespace) -> None:
     settings = keys_and_database.command_settings("keys")
     with keys_and_database.open_existing(settings, read_only=True) as opened:
-        fields = opened.credential(args.id).as_dict()
+        item = opened.credential(args.id)
         last_read = opened.access_tokens().last_reads([args.id]).get(args.id)
+    fields = item.as_dict()
     fields["last_read_at"] = last_read.isoformat() if last_read else None  # by an integration, over /v1
+    fields["unused"] = item.unused(datetime.now(UTC), settings.unused_key_days)  # None: last use unknown
     if args.json:
         print_json(fields)
         return
@@ -151,3 +159,34 @@ def purge_credentials(args: argparse.Namespace) -> None:
             flush=True,
         )
         print(opened.scrub(("credentials",), after=f"the {count} credential(s) are deleted"))
+
+
+def look_at_keys(args: argparse.Namespace) -> None:
+    """The daily look's pass over every key due, with the bot's alerts (bot.slack.daily_look)."""
+    from bot.slack.daily_look import run_look_pass
+    from bot.slack.services import build_services
+
+    settings = keys_and_database.command_settings("keys")
+    if settings.slack_bot_token is None and not settings.oauth_mode:
+        raise CommandFailed(
+            "SLACK_BOT_TOKEN (or, in OAuth mode, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is needed to send alerts",
+            EXIT_CONFIG,
+        )
+    now = keys_and_database.parse_moment(args.now, "--now")
+    with keys_and_database.open_existing(settings, keys=True) as opened:
+        key_ring = opened.key_ring
+    services = build_services(settings, key_ring)
+    try:
+        with keys_and_database.database_errors(settings):
+            looks = run_look_pass(services, now=now)
+    finally:
+        services.close()
+    for looked in looks:
+        print(f"{looked.outcome}{' (alerted)' if looked.alert else ''}\t{looked.credential.id}")
+    counts = {outcome: sum(1 for looked in looks if looked.outcome == outcome) for outcome in ("accepted", "refused")}
+    missed = len(looks) - sum(counts.values())
+    print(
+        f"{len(looks)} key(s) looked at: {counts['accepted']} accepted, {counts['refused']} refused"
+        + (f", {missed} not answered or unreadable (looked at again later)" if missed else ""),
+        file=sys.stderr,
+    )

@@ -31,8 +31,9 @@ class JobClaims:
     ) -> None:
         self.sessions, self.clock, self.lease = sessions, clock, lease
 
-    def claim(self, job: str, scope_id: str) -> str | None:
-        """The holder token when this caller now holds ``job`` for ``scope_id``; None when another instance does."""
+    def claim(self, job: str, scope_id: str, *, unless_finished_since: datetime | None = None) -> str | None:
+        """The holder token when this caller now holds ``job`` for ``scope_id``; None when another instance does,
+        or (``unless_finished_since``) when it was last finished after that moment: done already."""
         try:
             with self.sessions.begin() as session:
                 if session.get(WorkspaceJob, (job, scope_id)) is None:
@@ -40,6 +41,9 @@ class JobClaims:
         except IntegrityError:
             pass  # another instance created it first
         holder, now = secrets.token_hex(8), self.clock()
+        not_done: list[Any] = []
+        if unless_finished_since is not None:
+            not_done.append(or_(WorkspaceJob.finished_at.is_(None), WorkspaceJob.finished_at <= unless_finished_since))
         with self.sessions.begin() as session:
             taken = _changed(
                 session,
@@ -48,6 +52,7 @@ class JobClaims:
                     WorkspaceJob.job == job,
                     WorkspaceJob.scope_id == scope_id,
                     or_(WorkspaceJob.holder.is_(None), WorkspaceJob.claimed_until < now),
+                    *not_done,
                 )
                 .values(holder=holder, claimed_until=now + self.lease),
             )

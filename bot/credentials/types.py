@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.credentials import catalog
 from bot.infra.secret import Secret
@@ -119,6 +119,18 @@ class CredentialSummary:
     @property
     def workspace(self) -> Workspace:
         return Workspace(self.enterprise_id, self.team_id)
+
+    def unused(self, now: datetime, days: int) -> bool | None:
+        """Whether the provider says the key was not used for ``days`` days: None when that is not known (no record
+        of the key was read: a legacy key without an id, or one not looked at yet). A key never used is flagged
+        only once it was stored ``days`` ago: a new key is not idle yet. (A key last used longer ago than that
+        existed then, so it is not new.)"""
+        if self.key_looked_at is None:
+            return None
+        idle = timedelta(days=days)
+        if self.key_last_used_at is None:
+            return now - self.created_at >= idle
+        return now - self.key_last_used_at >= idle
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape used by the CLI and integrations (never the key)."""

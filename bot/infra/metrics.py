@@ -79,6 +79,12 @@ SLOW_CLIENTS = Counter(
 # unknown_type (a type Credbot does not act on: counted, answered 200), refused (401), unreadable, too_large,
 # unavailable (the database: 503, Paddle delivers it again).
 PADDLE_NOTIFICATIONS = Counter("credbot_paddle_notifications", "Paddle notifications received, by outcome", ["outcome"])
+# The daily look at each stored key (bot.slack.daily_look), by what one look came to: accepted, refused (the provider
+# refuses the key), unavailable (not answered: nothing changed, looked at again later), unreadable (the key does not
+# decrypt), none (no provider for its destination). A pass with nothing due adds nothing.
+KEY_LOOKS = Counter(
+    "credbot_key_looks", "Keys looked at with their provider by the daily look, by outcome", ["outcome"]
+)
 
 UNVERIFIED = "unverified"
 BACKGROUND = "background"

@@ -49,6 +49,7 @@ ENV_NAMES: dict[str, str] = {
     "board_channel": "CREDBOT_BOARD_CHANNEL",
     "org_wide_channels": "CREDBOT_ORG_WIDE_CHANNELS",
     "reminder_interval": "CREDBOT_REMINDER_INTERVAL_SECONDS",
+    "unused_key_days": "CREDBOT_UNUSED_KEY_DAYS",
     "admins": "CREDBOT_ADMINS",
     "viewers": "CREDBOT_VIEWERS",
     "verify_keys": "CREDBOT_VERIFY_KEYS",

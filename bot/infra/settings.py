@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     notify_channels: Annotated[tuple[str, ...], BeforeValidator(check.channels)] = ()
     board_channel: Annotated[str | None, BeforeValidator(check.channel)] = None  # one message lists every credential
     reminder_interval: Annotated[int, check.whole(1, 7 * 86_400)] = 86_400  # seconds between expiry checks (daily)
+    # A key its provider says was not used for this many days is flagged (Home tab, `credentials show`).
+    unused_key_days: Annotated[int, check.whole(1, 365)] = 30
     admins: Annotated[tuple[str, ...], BeforeValidator(check.principals)] = ()  # may create, change; empty: all
     viewers: Annotated[
         tuple[str, ...] | None, BeforeValidator(check.principals), AfterValidator(lambda v: v or None)

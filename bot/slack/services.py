@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -83,12 +84,17 @@ class Services:
         # Bolt deep-copies a request's context for its lazy listeners; this is shared process state, not data.
         return self
 
-    def start_background(self) -> None:
+    def start_background(self, *more: Callable[[Services], Any]) -> None:
         """The daily expiry check (in every instance; reminders are claimed in the database; in OAuth mode once per
-        installed workspace, each claimed by one instance, with its own token)."""
+        installed workspace, each claimed by one instance, with its own token), and ``more`` loops, each started
+        with these services and stopped by ``close``: those whose modules name Services, which this module may not
+        import back (the daily look at every key: bot.slack.daily_look.start_daily_look, handed in by the
+        runners)."""
         from bot.slack.reminders import ReminderLoop
 
         self.background.append(ReminderLoop(self, self.settings.reminder_interval).start())
+        for start in more:
+            self.background.append(start(self))
         self.executor.submit(self._fill_key_record_ids)
 
     def _fill_key_record_ids(self) -> None:

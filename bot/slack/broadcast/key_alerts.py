@@ -1,7 +1,8 @@
 """What a verified Paddle notification tells people, after it was recorded and answered: an urgent alert for a
 revoked or exposed key, the expiry reminders for an expiring or expired one (claimed as the daily check claims
-them, so the two together remind once), and the board redrawn. Each in the credential's own workspace: its
-notification channels in effect, with its own bot token in OAuth mode."""
+them, so the two together remind once), the board redrawn, and the Credentials tab redrawn for those of the
+workspace who opened it. Each in the credential's own workspace: its notification channels in effect, with its own
+bot token in OAuth mode. The daily look (bot.slack.daily_look) alerts through ``alert`` too."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 
 from bot.credentials.expiry import EXPIRED, EXPIRES_SOON, claim, record_outcome
-from bot.credentials.key_events import EXPIRING, EXPOSED, REVOKED, Applied, KeyEvent, Touched
+from bot.credentials.key_events import EXPIRING, EXPOSED, REVOKED, Applied, Exposure, KeyEvent, Touched
 from bot.credentials import key_events
 from bot.credentials.types import CredentialSummary, Workspace
 from bot.slack.broadcast.announcements import tell_workspace
 from bot.slack.broadcast.board_refresh import refresh_board
+from bot.slack.broadcast.home_tab_refresh import redraw_open_tabs
 from bot.slack.settings_book import SettingsUnavailable
 from bot.slack.ui import channel_messages
 from bot.slack.web_client import client_class
@@ -48,14 +50,17 @@ def tell(services: Services, applied: Applied) -> None:
         kind = alert_kind(applied.event, touched)
         try:
             if kind is not None:
-                _tell_one(services, applied.event, touched.credential, kind)
+                alert(services, touched.credential, kind, applied.event.exposure)
             elif touched.changed:
-                _redraw_board(services, touched.credential)
+                redraw_board(services, touched.credential.workspace)
+            if touched.changed:
+                redraw_tabs(services, touched.credential.workspace)
         except Exception:  # one workspace's failure must not keep the next one from hearing
             log.exception("telling workspace about a Paddle notification failed")
 
 
-def _tell_one(services: Services, event: KeyEvent, item: CredentialSummary, kind: str) -> None:
+def alert(services: Services, item: CredentialSummary, kind: str, exposure: Exposure | None = None) -> None:
+    """Tell ``item``'s workspace that its key is revoked, exposed or refused (or remind it of its expiry), audited."""
     client = workspace_client(services, item.workspace)
     if client is None:
         log.warning("no bot token for the workspace of credential %s: its alert was not sent", item.id)
@@ -68,7 +73,7 @@ def _tell_one(services: Services, event: KeyEvent, item: CredentialSummary, kind
     if reminder:
         text, blocks = channel_messages.reminder_message(item, kind, now)
     else:
-        text, blocks = channel_messages.key_alert(item, kind, event.exposure)
+        text, blocks = channel_messages.key_alert(item, kind, exposure)
     try:
         in_effect = services.settings_for(item.workspace)
     except SettingsUnavailable as error:  # never the environment's channels for a workspace that may have others
@@ -81,10 +86,17 @@ def _tell_one(services: Services, event: KeyEvent, item: CredentialSummary, kind
     refresh_board(services, client, in_effect.board_channel)
 
 
-def _redraw_board(services: Services, item: CredentialSummary) -> None:
-    client = workspace_client(services, item.workspace)
+def redraw_board(services: Services, workspace: Workspace) -> None:
+    client = workspace_client(services, workspace)
     if client is not None:
-        refresh_board(services, client, services.settings_for(item.workspace).board_channel)
+        refresh_board(services, client, services.settings_for(workspace).board_channel)
+
+
+def redraw_tabs(services: Services, workspace: Workspace) -> None:
+    """The Credentials tab of everyone of ``workspace`` who opened it, as it is now (no token: nothing drawn)."""
+    client = workspace_client(services, workspace)
+    if client is not None:
+        redraw_open_tabs(services, client, workspace)
 
 
 def workspace_client(services: Services, workspace: Workspace) -> WebClient | None:

@@ -17,6 +17,7 @@ from bot.slack.server.http_door import MAX_BODY_BYTES, OAUTH_PATHS, CredbotWSGI,
 from bot.slack.server.read_api import PREFIX as READ_API, ReadAPI
 from bot.slack.server.paddle_door import PATH as PADDLE_PATH, PaddleDoor
 from bot.slack.app import build_app
+from bot.slack.daily_look import start_daily_look
 from bot.infra.settings import Settings
 from bot.credentials.vault import KeyRing
 from bot.slack.services import Services, build_services
@@ -32,7 +33,7 @@ def serve_http(settings: Settings, key_ring: KeyRing) -> None:
         # Built in each worker, after the fork: database pools and threads must not cross a fork.
         services = build_services(settings, key_ring)
         worker_services["services"] = services
-        services.start_background()
+        services.start_background(start_daily_look)
         return CredbotWSGI(services)
 
     paddle = settings.paddle_notification_secret or settings.paddle_sandbox_notification_secret
@@ -162,7 +163,7 @@ def serve_socket_mode(settings: Settings, key_ring: KeyRing, stop: threading.Eve
         return
     log.info("Credbot %s connected to Slack in Socket Mode", __version__)
     stop_port_routes = serve_port_routes(settings, app, services)
-    services.start_background()
+    services.start_background(start_daily_look)
     stop.wait()
     log.info("stopping: finishing requests under way")
     stop_port_routes()

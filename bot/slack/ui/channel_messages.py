@@ -52,17 +52,21 @@ def reminder_message(item: CredentialSummary, kind: str, now: datetime) -> tuple
 
 
 REVOKED_ALERT, EXPOSED_ALERT = "revoked", "exposed"
+REFUSED_ALERT = "refused"  # the daily look found the provider refusing a key it accepted before
 
 
 def key_alert(item: CredentialSummary, kind: str, exposure: Exposure | None = None) -> tuple[str, list[dict]]:
     """An urgent alert: Paddle revoked the key, or found it exposed in public (with the source and the link to
-    where, when Paddle gives them). Its Replace button is the reminder's: the action checks who may manage."""
+    where, when Paddle gives them), or (the daily look) refuses a key it accepted before. Its Replace button is the
+    reminder's: the action checks who may manage."""
     where = on_destination(item)
     if kind == EXPOSED_ALERT:
         revoked = exposure is not None and exposure.action_taken == "revoked"
         text = f":rotating_light: The API key of {where} was found exposed in public" + (
             "; Paddle revoked it" if revoked else ""
         )
+    elif kind == REFUSED_ALERT:
+        text = f":rotating_light: Paddle now refuses the API key of {where}: it was revoked, or is no longer valid"
     else:
         text = f":rotating_light: Paddle revoked the API key of {where}"
     blocks = [section("key_alert", text)]

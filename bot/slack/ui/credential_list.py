@@ -11,6 +11,7 @@ from bot.credentials.key_shapes import key_shaped
 from bot.credentials.types import CredentialPage, CredentialSummary, Cursor
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
 from bot.slack.ui.blocks import button, context, mrkdwn, section
+from bot.slack.ui.key_health import unused_text
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 from bot.slack.ui.wizard_modal import DONE_CALLBACK, TITLE
 
@@ -40,22 +41,26 @@ def destination_text(item: CredentialSummary) -> str:
     return (":test_tube: " if item.sandbox else "") + escape(item.destination_label)
 
 
-def credential_text(item: CredentialSummary, *, marked: bool = False) -> str:
+def credential_text(item: CredentialSummary, *, marked: bool = False, unused_days: int | None = None) -> str:
     badge = ":new: " if marked else ""
     return (
         f"{badge}{literal(item.name)}  ·  {escape(item.entity_type.label)} → {destination_text(item)}\n"
         f"Created by {mention(item.created_by)} {slack_date(item.created_at)}\n"
-        f"ID `{item.id}`  ·  key ending `…{escape(item.key_hint)}`" + status_text(item)
+        f"ID `{item.id}`  ·  key ending `…{escape(item.key_hint)}`" + status_text(item, unused_days)
     )
 
 
-def status_text(item: CredentialSummary) -> str:
-    """What Paddle last said of the key when it is not simply active: revoked, expired, found exposed."""
+def status_text(item: CredentialSummary, unused_days: int | None = None) -> str:
+    """What Paddle last said of the key when it is not simply active: revoked, expired, found exposed, and (given
+    ``unused_days``, CREDBOT_UNUSED_KEY_DAYS) not used for that long."""
     said = []
     if item.key_status and item.key_status != "active":
         said.append(f":no_entry: key *{escape(item.key_status)}*")
     if item.key_exposed_at:
         said.append(f":rotating_light: key found exposed {slack_date(item.key_exposed_at)}")
+    idle = unused_text(item, datetime.now(UTC), unused_days) if unused_days is not None else None
+    if idle is not None:
+        said.append(idle)
     return "".join(f"  ·  {part}" for part in said)
 
 
@@ -67,13 +72,15 @@ def page_value(text: str, cursor: Cursor | None, direction: str, offset: int) ->
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def list_blocks(page: CredentialPage, text: str, notice: str | None = None) -> list[dict]:
+def list_blocks(
+    page: CredentialPage, text: str, notice: str | None = None, *, unused_days: int | None = None
+) -> list[dict]:
     """The /list-credentials answer, paged with Previous/Next buttons.
 
     Plain Block Kit dicts (what slack_sdk.models would produce, without their validation on every listing, the
     answer of an ack): every text is bounded by construction (names, filter and hint are limited, at most a page
     of rows), and tests/unit parses a full page with the longest values back into the models. ``notice`` (a fixed
-    text) goes above the list."""
+    text) goes above the list; ``unused_days`` (CREDBOT_UNUSED_KEY_DAYS) flags the keys idle that long."""
     shown_filter = f" matching {literal(truncate(text, FILTER_MAX))}" if text else ""
     blocks = [context("notice", notice)] if notice else []
     if not page.items:
@@ -86,7 +93,7 @@ def list_blocks(page: CredentialPage, text: str, notice: str | None = None) -> l
     blocks.append(
         section("summary", f"*{CREDENTIALS}*{shown_filter} — {first}–{last} of {total_text(page)}, newest first")
     )
-    blocks += [section(f"credential_{item.id}", credential_text(item)) for item in page.items]
+    blocks += [section(f"credential_{item.id}", credential_text(item, unused_days=unused_days)) for item in page.items]
     buttons = []
     if page.has_previous:
         buttons.append(

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.credentials import catalog
-from bot.credentials.types import CredentialSummary, HomePage, Outcome
+from bot.credentials.types import CredentialSummary, HomePage
 from bot.credentials.validation import NAME_MAX
 from bot.credentials.vocabulary import CREATE, CREDENTIAL, CREDENTIALS
 from bot.slack.ui import menu_choices, settings_modal
@@ -31,6 +31,7 @@ from bot.slack.ui.menu_choices import (  # the ⋯ menu's choices and values, na
     menu_value as menu_value,
     parse_menu_value as parse_menu_value,
 )
+from bot.slack.ui.key_health import Usage, health_text
 from bot.slack.ui.blocks import button, context, header, problem_blocks, section
 from bot.slack.ui.text import escape, literal, mention, slack_date, truncate
 
@@ -85,8 +86,15 @@ def parse_page(raw: object) -> int:
     return int(raw)
 
 
-def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None, may_configure: bool = False) -> dict:
-    """The tab, as plain Block Kit dicts.
+def home_view(
+    page: HomePage,
+    *,
+    may_manage: bool,
+    notice: str | None = None,
+    may_configure: bool = False,
+    usage: Usage | None = None,
+) -> dict:
+    """The tab, as plain Block Kit dicts (``usage``: what each key's health line says of its use).
 
     It is drawn after every change, with up to 40 credentials and their menus: building it from slack-sdk's
     model objects cost about 6.5 ms of CPU per draw in their validation alone (the load benchmark's profile).
@@ -133,10 +141,15 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None, ma
         if item.destination != current:
             current = item.destination
             blocks += [{"type": "divider"}, header(f"group_{current}", truncate(item.destination_label, 150))]
-        blocks += credential_blocks(item, may_manage=may_manage)
+        blocks += credential_blocks(item, may_manage=may_manage, usage=usage)
+    return {"type": "home", "blocks": blocks + position_blocks(page)}
+
+
+def position_blocks(page: HomePage) -> list[dict]:
+    """Where the page is ("41–80 of 95"), and its Previous and Next buttons."""
     first, last = page.page * page.per_page + 1, page.page * page.per_page + len(page.items)
     footer = f"{first}–{last} of {page.total:,}{'+' if page.total_capped else ''}"
-    blocks += [{"type": "divider"}, context("position", footer)]
+    blocks = [{"type": "divider"}, context("position", footer)]
     buttons = []
     if page.page > 0:
         buttons.append(button("Previous", f"{PAGE_ACTION}_previous", str(page.page - 1)))
@@ -144,10 +157,10 @@ def home_view(page: HomePage, *, may_manage: bool, notice: str | None = None, ma
         buttons.append(button("Next", f"{PAGE_ACTION}_next", str(page.page + 1)))
     if buttons:
         blocks.append({"type": "actions", "block_id": "pages", "elements": buttons})
-    return {"type": "home", "blocks": blocks}
+    return blocks
 
 
-def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict]:
+def credential_blocks(item: CredentialSummary, *, may_manage: bool, usage: Usage | None = None) -> list[dict]:
     """Two blocks a credential: what it is (with its menu), then its key's health."""
     options = menu_choices.menu_options(item, may_manage=may_manage)
     text = (
@@ -157,32 +170,7 @@ def credential_blocks(item: CredentialSummary, *, may_manage: bool) -> list[dict
     )
     listed = section(f"credential_{item.id}", text)
     listed["accessory"] = {"type": "overflow", "action_id": MENU_ACTION, "options": options}
-    return [listed, context(f"health_{item.id}", health_text(item))]
-
-
-def health_text(item: CredentialSummary) -> str:
-    parts = [verification_text(item)]
-    if item.key_status and item.key_status != "active":
-        parts.append(f":no_entry: {_provider(item)} says the key is *{escape(item.key_status)}*")
-    if item.key_exposed_at:
-        parts.append(f":rotating_light: {_provider(item)} found the key exposed {slack_date(item.key_exposed_at)}")
-    if item.key_expires_at:
-        parts.append(f":hourglass: key expires {slack_date(item.key_expires_at)}")
-    elif item.verification.ok:
-        parts.append("no expiry date")
-    return "  ·  ".join(parts)
-
-
-def verification_text(item: CredentialSummary) -> str:
-    checked = item.verification
-    if not checked.at or checked.outcome is None:
-        return f":grey_question: not verified with {_provider(item)} yet"
-    when = slack_date(checked.at)
-    if checked.ok:
-        return f":white_check_mark: verified {when}"
-    if checked.outcome is Outcome.REJECTED:
-        return f":x: {_provider(item)} refused the key {when}"  # its code is shown apart, where the key is tested
-    return f":warning: {_provider(item)} unreachable {when}"
+    return [listed, context(f"health_{item.id}", health_text(item, usage))]
 
 
 def _providers() -> str:

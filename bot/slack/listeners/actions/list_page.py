@@ -23,7 +23,9 @@ def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
         respond(
             replace_original=True,
             text=credential_list.STALE_PAGE,
-            blocks=credential_list.list_blocks(page, "", notice=credential_list.STALE_PAGE),
+            blocks=credential_list.list_blocks(
+                page, "", notice=credential_list.STALE_PAGE, unused_days=services.settings.unused_key_days
+            ),
         )
         return
     page = services.credentials.list(
@@ -37,5 +39,5 @@ def turn_page(action: dict, context: BoltContext, respond: Respond) -> None:
     respond(
         replace_original=True,
         text=credential_list.list_fallback(page),
-        blocks=credential_list.list_blocks(page, wanted.text),
+        blocks=credential_list.list_blocks(page, wanted.text, unused_days=services.settings.unused_key_days),
     )

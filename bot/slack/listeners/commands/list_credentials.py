@@ -31,5 +31,5 @@ def list_credentials(ack: Ack, command: dict, context: BoltContext) -> None:
     ack(
         response_type="ephemeral",
         text=credential_list.list_fallback(page),
-        blocks=credential_list.list_blocks(page, text),
+        blocks=credential_list.list_blocks(page, text, unused_days=services.settings.unused_key_days),
     )
