@@ -141,6 +141,41 @@ class AccessTokens:
                 self.audit.append(session, info.workspace, actor, "access_token.revoke", "revoked", detail=info.id)
         return self.find(info.id), bool(changed)
 
+    def revoke_reading(self, credential_id: str, actor: str, workspace: Workspace) -> list[str]:
+        """Revoke every active token of ``workspace`` that may read this credential, in one transaction; each
+        audited. A token that reads other credentials too loses them as well: whoever holds it could read this
+        one, and it may have leaked. Returns the ids this call revoked (none: nothing was active)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            active = session.scalars(
+                select(AccessToken.id)
+                .join(AccessTokenScope, AccessTokenScope.token_id == AccessToken.id)
+                .where(
+                    AccessTokenScope.credential_id == credential_id,
+                    AccessToken.enterprise_id == workspace.enterprise_id,
+                    AccessToken.team_id == workspace.team_id,
+                    AccessToken.revoked_at.is_(None),
+                    AccessToken.expires_at > now,
+                )
+                .order_by(AccessToken.id)
+            ).all()
+            revoked = []
+            for token_id in active:
+                changed = _rowcount(
+                    session.execute(
+                        update(AccessToken)
+                        .where(AccessToken.id == token_id, AccessToken.revoked_at.is_(None))
+                        .values(revoked_at=now, revoked_by=actor)
+                    )
+                )
+                if changed:
+                    revoked.append(token_id)
+                    detail = f"{token_id}: all access to the credential revoked at once"
+                    self.audit.append(
+                        session, workspace, actor, "access_token.revoke", "revoked", credential_id, detail
+                    )
+        return revoked
+
     # -- reading what exists -----------------------------------------------------------------------
 
     def find(self, token_id: str, workspace: Workspace | None = None) -> TokenInfo:

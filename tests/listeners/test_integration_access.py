@@ -144,3 +144,47 @@ def test_a_viewer_gets_no_access_choices_and_forged_ones_are_refused_and_audited
     # The menu's and the button's refusals are audited after their acks: their order with the form's varies.
     assert sorted(a for (a,) in denied) == ["access_token.issue", "access_token.issue", "access_token.revoke"]
     assert slack.count("views.push") == pushed
+
+
+def test_revoke_all_access_refuses_every_token_that_reads_the_credential_and_says_what_goes(
+    bot, workspace, paddle_live
+):
+    from bot.credentials.access_tokens import AccessTokens
+    from bot.credentials.types import Workspace as Scope
+    from tests.kit import core_service
+
+    mine = created_id(workspace, "All of it", paddle_live.new_key("live"))
+    other = created_id(workspace, "Elsewhere", paddle_live.new_key("live"))
+    workspace.submit(form(workspace, mine), {"name": "only mine", "expires": EXPIRES_90})
+    core = core_service(bot)
+    tokens = AccessTokens(core.sessions, core.audit, core.decrypt_for_reader)
+    scope = Scope("", workspace.team_id)
+    _, both = tokens.issue("both", [mine, other], "U0ALICE", workspace=scope)
+    _, theirs = tokens.issue("theirs", [other], "U0ALICE", workspace=scope)
+    listed = access(workspace, mine)
+    [revoke_all] = [e for b in listed["blocks"] if b.get("block_id") == "give" for e in b["elements"][1:]]
+    assert revoke_all["text"]["text"] == "Revoke all access" and revoke_all["style"] == "danger"
+    said = revoke_all["confirm"]["text"]["text"]  # Slack asks first, and says what the click does
+    assert "2 tokens that may read All of it" in said and "1 token also read other credentials" in said
+    workspace.click(revoke_all["action_id"], revoke_all["value"], view={**listed, "id": "VALL"}, block_id="give")
+    updated = workspace.slack.wait_for("views.update", lambda c: c.params.get("view_id") == "VALL").json("view")
+    assert "no integration can read the key now" in view_text(updated) and both.id in view_text(updated)
+    assert "Revoke all access" not in view_text(updated)  # nothing left to revoke
+    states = dict(bot.sql("SELECT name, revoked_by FROM access_tokens"))
+    assert states == {"only mine": workspace.user_id, "both": workspace.user_id, "theirs": None}
+    revocations = bot.sql("SELECT credential_id FROM audit_events WHERE action = 'access_token.revoke'")
+    assert revocations == [(mine,), (mine,)] and theirs.id not in view_text(updated)
+
+
+def test_revoke_all_access_is_refused_to_a_viewer_and_audited(start_bot, slack, paddle_live):
+    bot = start_bot(CREDBOT_ADMINS="U0ADMIN")
+    admin = Workspace(bot, slack, user_id="U0ADMIN")
+    credential_id = created_id(admin, "Kept", paddle_live.new_key("live"))
+    admin.submit(form(admin, credential_id), {"name": "kept", "expires": EXPIRES_90})
+    viewer = Workspace(bot, slack, team_id=admin.team_id, user_id="U0VIEWER")
+    view = {"id": "V0ALL", "private_metadata": json.dumps({"credential_id": credential_id})}
+    viewer.click("access_token_revoke_all", credential_id, view=view, block_id="give")
+    refused = slack.wait_for("views.update", lambda c: c.params.get("view_id") == "V0ALL").json("view")
+    assert "Revoked" not in view_text(refused)
+    assert bot.sql("SELECT revoked_at FROM access_tokens") == [(None,)]
+    assert bot.sql("SELECT action FROM audit_events WHERE outcome = 'denied'") == [("access_token.revoke",)]

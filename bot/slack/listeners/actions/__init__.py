@@ -24,4 +24,5 @@ def register(app: App) -> None:
     app.action(settings_modal.OPEN_ACTION)(ack=acknowledge, lazy=[settings_button.open_settings])
     app.action(home_tab.MENU_ACTION)(ack=acknowledge, lazy=[credential_menu.menu_chosen])
     app.action(access_modal.REVOKE_ACTION)(ack=acknowledge, lazy=[integration_access.revoke_clicked])
+    app.action(access_modal.REVOKE_ALL_ACTION)(ack=acknowledge, lazy=[integration_access.revoke_all_clicked])
     app.action(access_modal.GIVE_ACTION)(ack=acknowledge, lazy=[integration_access.give_clicked])
