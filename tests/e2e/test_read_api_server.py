@@ -14,27 +14,9 @@ import pytest
 from bot.credentials.access_token_rules import TOKEN_SHAPE
 from tests.kit import Workspace, cli_env, core_service, run_cli, seed
 from tests.kit.bots import socket_mode_bot
+from tests.kit.integration_access import Answer, get
 from tests.kit.processes import REPO, run_python
 from tests.kit.waiting import settled
-
-
-class Answer:
-    def __init__(self, status: int, headers, body: bytes) -> None:
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-def get(bot, path: str, token: str | None = None, **headers: str) -> Answer:
-    request = urllib.request.Request(bot.url + path, headers=headers)
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return Answer(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.headers, error.read())
 
 
 def reachable(bot, path: str, token: str) -> Answer:

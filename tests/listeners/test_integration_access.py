@@ -13,26 +13,7 @@ import pytest
 from bot.credentials.access_token_rules import TOKEN_SHAPE, token_hash
 from bot.infra.logs import RedactingFormatter, RedactingJSONFormatter
 from tests.kit import InProcessBot, Workspace, created_id, view_text
-
-EXPIRES_90 = {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "90"}, "value": "90"}}
-
-
-def access(workspace: Workspace, credential_id: str) -> dict:
-    """The menu's "ID and integration access": the modal with the ID, the tokens and the button for a new one."""
-    before = len(workspace.slack.calls_to("views.open"))
-    workspace.choose(f"copy_id:{credential_id}")
-    return workspace.opened(lambda v: v.get("callback_id") == "credential_access_tokens", after=before)
-
-
-def form(workspace: Workspace, credential_id: str) -> dict:
-    """Its "Give an integration access" button: the form, pushed over it."""
-    shown = access(workspace, credential_id)
-    [give] = [e for b in shown["blocks"] if b.get("block_id") == "give" for e in b["elements"]]
-    assert give["value"] == credential_id and credential_id in view_text(shown)  # the ID is there to copy
-    before = len(workspace.slack.calls_to("views.push"))
-    workspace.click(give["action_id"], give["value"], view={**shown, "id": "VACCESS"}, block_id="give")
-    call = workspace.slack.wait_for("views.push", lambda c: workspace.slack.calls_to("views.push").index(c) >= before)
-    return call.json("view")
+from tests.kit.integration_access import EXPIRES_90, access, form
 
 
 def test_the_form_issues_a_token_shown_once_and_stored_as_a_hash(bot, workspace, paddle_live, caplog):
