@@ -26,7 +26,7 @@ def measure(url: str, keys: str, reads: int) -> dict[str, float]:
     from bot.infra.secret import Secret
     from bot.infra.settings import load_settings
     from bot.keys.local_keys import load_key_ring
-    from tests.kit.seeding import make_key
+    from tests.kit import make_key
 
     upgrade(url)
     settings = load_settings({"DATABASE_URL": url, "CREDBOT_ENCRYPTION_KEYS": keys}, purpose="keys")
