@@ -28,9 +28,11 @@ def form(workspace: Workspace, credential_id: str) -> dict:
     [give] = [e for b in shown["blocks"] if b.get("block_id") == "give" for e in b["elements"][:1]]
     assert give["value"] == credential_id and credential_id in view_text(shown)  # the ID is there to copy
     before = len(workspace.slack.calls_to("views.push"))
-    workspace.click(give["action_id"], give["value"], view={**shown, "id": "VACCESS"}, block_id="give")
+    workspace.click(give["action_id"], give["value"], view=shown, block_id="give")
     call = workspace.slack.wait_for("views.push", lambda c: workspace.slack.calls_to("views.push").index(c) >= before)
-    return call.json("view")
+    # As Slack has it: the pushed view's id, and the view beneath it (the tokens modal) as its previous view.
+    pushed = call.response["view"]
+    return {**call.json("view"), "id": pushed["id"], "previous_view_id": shown["id"], "root_view_id": shown["id"]}
 
 
 def issued_from_slack(workspace: Workspace, credential_id: str, name: str) -> str:

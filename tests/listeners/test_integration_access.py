@@ -169,3 +169,17 @@ def test_revoke_all_access_is_refused_to_a_viewer_and_audited(start_bot, slack, 
     assert "Revoked" not in view_text(refused)
     assert bot.sql("SELECT revoked_at FROM access_tokens") == [(None,)]
     assert bot.sql("SELECT action FROM audit_events WHERE outcome = 'denied'") == [("access_token.revoke",)]
+
+
+def test_after_the_form_the_tokens_modal_beneath_lists_the_new_token_and_never_the_token(bot, workspace, paddle_live):
+    """Done on the token goes back to the tokens modal: it is drawn again with the new token and its Revoke."""
+    credential_id = created_id(workspace, "Beneath", paddle_live.new_key("live"))
+    view = form(workspace, credential_id)
+    answer = workspace.submit(view, {"name": "fresh", "expires": EXPIRES_90}).json()
+    [token] = re.findall(r"cbt_[A-Za-z0-9_-]{43}", view_text(answer["view"]))
+    [(token_id,)] = bot.sql("SELECT id FROM access_tokens")
+    beneath = workspace.slack.wait_for(
+        "views.update", lambda c: c.params.get("view_id") == view["previous_view_id"]
+    ).json("view")
+    assert beneath["callback_id"] == "credential_access_tokens" and token_id in view_text(beneath)
+    assert "Revoke all access" in view_text(beneath) and token not in view_text(beneath)

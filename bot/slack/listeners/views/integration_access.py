@@ -60,6 +60,21 @@ def issue_from_form(ack: Ack, view: dict, context: BoltContext) -> None:
     ack(response_action="update", view=access_modal.token_view(item, info, token.reveal()))
 
 
+def redraw_beneath(body: dict, context: BoltContext, client: WebClient) -> None:
+    """After the form's submission: the tokens modal it was pushed over (Slack's ``previous_view_id``) is drawn
+    again with what is true now, so Done on the token goes back to a list that holds it, with its Revoke."""
+    view = body.get("view") or {}
+    beneath = view.get("previous_view_id")
+    if not isinstance(beneath, str) or not permitted(context, MANAGE, "access_token.issue", audit=False):
+        return  # the ack refused (and audited) it already
+    services = services_of(context)
+    try:
+        item = services.queries.get(context["workspace"], home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialGone:
+        return
+    update_modal(client, beneath, _tokens_view(services, context, item))
+
+
 def show_tokens(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
     """The menu's Integration tokens: every token that may read this credential."""
     open_modal(client, body, _tokens_view(services_of(context), context, item))
