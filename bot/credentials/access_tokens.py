@@ -280,8 +280,8 @@ class AccessTokens:
                 )
                 if not still:  # revoked since the check
                     raise TokenRefused(401, "unauthorized", UNAUTHORIZED)
-                if per_minute is not None:
-                    _within_rate(session, token, per_minute, now)
+                if per_minute is not None:  # on the audit's clock: it stamps the reads counted
+                    _within_rate(session, token, per_minute, self.audit.clock())
                 session.execute(
                     update(AccessTokenScope)
                     .where(AccessTokenScope.token_id == token.id, AccessTokenScope.credential_id == row.id)
