@@ -18,6 +18,7 @@ TOKEN_PREFIX = "cbt_"
 TOKEN_SHAPE = re.compile(r"cbt_[A-Za-z0-9_-]{43}")
 TOKEN_ID_SHAPE = re.compile(r"tok_[0-9a-f]{16}")
 DEFAULT_LIFETIME = timedelta(days=90)
+RATE_WINDOW = timedelta(seconds=60)  # CREDBOT_API_READS_PER_MINUTE counts the secret reads in this window
 LONGEST_LIFETIME = timedelta(days=365)
 MOST_CREDENTIALS = 50
 MOST_NETWORKS = 20
@@ -31,6 +32,15 @@ class TokenRefused(CredentialError):
     def __init__(self, status: int, reason: str, message: str) -> None:
         super().__init__(message, reason)
         self.status = status
+
+
+class RateLimited(TokenRefused):
+    """The token has made its secret reads of the last minute (counted across every instance); ``retry_after``
+    is the whole seconds until its oldest read in the window leaves it."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, "rate_limited", "too many reads: wait")
+        self.retry_after = retry_after
 
 
 class AuditUnavailable(CredentialError):

@@ -12,12 +12,13 @@ commits before the key is decrypted: when the audit row cannot be written, no ke
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, func, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,11 +27,13 @@ from bot.credentials.access_token_rules import (
     DEFAULT_LIFETIME,
     FORBIDDEN,
     MOST_CREDENTIALS,
+    RATE_WINDOW,
     TOKEN_ID_SHAPE,
     TOKEN_PREFIX,
     TOKEN_SHAPE,
     UNAUTHORIZED,
     AuditUnavailable,
+    RateLimited,
     TokenInfo,
     TokenRefused,
     TokenRequestInvalid,
@@ -40,7 +43,7 @@ from bot.credentials.access_token_rules import (
     token_hash,
 )
 from bot.credentials.key_shapes import key_shaped
-from bot.credentials.models import AccessToken, AccessTokenScope, Credential, table_of
+from bot.credentials.models import TOKEN_READS, AccessToken, AccessTokenScope, AuditEvent, Credential, table_of
 from bot.credentials.ports import Clock, utc_now
 from bot.credentials.queries import UUID_TEXT, utc
 from bot.credentials.types import Workspace
@@ -138,6 +141,41 @@ class AccessTokens:
                 self.audit.append(session, info.workspace, actor, "access_token.revoke", "revoked", detail=info.id)
         return self.find(info.id), bool(changed)
 
+    def revoke_reading(self, credential_id: str, actor: str, workspace: Workspace) -> list[str]:
+        """Revoke every active token of ``workspace`` that may read this credential, in one transaction; each
+        audited. A token that reads other credentials too loses them as well: whoever holds it could read this
+        one, and it may have leaked. Returns the ids this call revoked (none: nothing was active)."""
+        now = self.clock()
+        with self.sessions.begin() as session:
+            active = session.scalars(
+                select(AccessToken.id)
+                .join(AccessTokenScope, AccessTokenScope.token_id == AccessToken.id)
+                .where(
+                    AccessTokenScope.credential_id == credential_id,
+                    AccessToken.enterprise_id == workspace.enterprise_id,
+                    AccessToken.team_id == workspace.team_id,
+                    AccessToken.revoked_at.is_(None),
+                    AccessToken.expires_at > now,
+                )
+                .order_by(AccessToken.id)
+            ).all()
+            revoked = []
+            for token_id in active:
+                changed = _rowcount(
+                    session.execute(
+                        update(AccessToken)
+                        .where(AccessToken.id == token_id, AccessToken.revoked_at.is_(None))
+                        .values(revoked_at=now, revoked_by=actor)
+                    )
+                )
+                if changed:
+                    revoked.append(token_id)
+                    detail = f"{token_id}: all access to the credential revoked at once"
+                    self.audit.append(
+                        session, workspace, actor, "access_token.revoke", "revoked", credential_id, detail
+                    )
+        return revoked
+
     # -- reading what exists -----------------------------------------------------------------------
 
     def find(self, token_id: str, workspace: Workspace | None = None) -> TokenInfo:
@@ -222,8 +260,12 @@ class AccessTokens:
             raise TokenRefused(404, "not_found", "that credential has been deleted")
         return row
 
-    def read_secret(self, token: TokenInfo, credential_id: str, address: str) -> tuple[Credential, Secret]:
-        """The key, after its read is audited and recorded as the token's and the credential's last use."""
+    def read_secret(
+        self, token: TokenInfo, credential_id: str, address: str, per_minute: int | None = None
+    ) -> tuple[Credential, Secret]:
+        """The key, after its read is audited and recorded as the token's and the credential's last use.
+        ``per_minute``: RateLimited once the token has made that many reads in the last minute, on any instance
+        (the token's row, updated first, holds the others' reads of it back until this one commits)."""
         row = self.row(token, credential_id)
         now = self.clock()
         detail = f"{token.id} {token.name!r} version {key_version(row)} from {address}"[:1000]
@@ -238,6 +280,8 @@ class AccessTokens:
                 )
                 if not still:  # revoked since the check
                     raise TokenRefused(401, "unauthorized", UNAUTHORIZED)
+                if per_minute is not None:  # on the audit's clock: it stamps the reads counted
+                    _within_rate(session, token, per_minute, self.audit.clock())
                 session.execute(
                     update(AccessTokenScope)
                     .where(AccessTokenScope.token_id == token.id, AccessTokenScope.credential_id == row.id)
@@ -247,6 +291,22 @@ class AccessTokens:
         except SQLAlchemyError:
             raise AuditUnavailable() from None
         return row, self.decrypt(row, reader(token))
+
+
+# Built once (a statement made per read cost more than running it). The index's own condition is written out:
+# a bound parameter in its place would not match the partial index.
+_RECENT_READS = select(func.count(), func.min(AuditEvent.at)).where(
+    TOKEN_READS, AuditEvent.actor == bindparam("actor"), AuditEvent.at > bindparam("since", type_=AuditEvent.at.type)
+)
+
+
+def _within_rate(session: Session, token: TokenInfo, per_minute: int, now: datetime) -> None:
+    """RateLimited when the token's audited reads of the last minute number ``per_minute`` already: one range
+    of the partial index ix_audit_events_token_reads, at most ``per_minute`` entries long."""
+    count, oldest = session.execute(_RECENT_READS, {"actor": reader(token), "since": now - RATE_WINDOW}).one()
+    if count >= per_minute:
+        wait = (utc(oldest) or now) + RATE_WINDOW - now
+        raise RateLimited(max(1, math.ceil(wait.total_seconds())))
 
 
 def reader(token: TokenInfo) -> str:

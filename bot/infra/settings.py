@@ -105,8 +105,9 @@ class Settings(BaseSettings):
     # Provider checks (Test connection, Replace API key, the wizard's final stage) one person may start per minute,
     # counted in the database across every instance.
     provider_checks_per_minute: Annotated[int, check.whole(1, 10_000)] = 6
-    # The read API (/v1): secret reads one access token may make per minute on one instance (then 429), and the
-    # proxies whose X-Forwarded-For names the client address a token's --allow-from is checked against.
+    # The read API (/v1): secret reads one access token may make per minute, counted in the database across every
+    # instance (then 429), and the proxies whose X-Forwarded-For names the client address a token's --allow-from
+    # is checked against.
     api_reads_per_minute: Annotated[int, check.whole(1, 100_000)] = 120
     trusted_proxies: Annotated[tuple[str, ...], BeforeValidator(check.networks)] = ()
     # An integration's bot.api, reading over the read API instead of the database: the server and its token.

@@ -14,27 +14,9 @@ import pytest
 from bot.credentials.access_token_rules import TOKEN_SHAPE
 from tests.kit import Workspace, cli_env, core_service, run_cli, seed
 from tests.kit.bots import socket_mode_bot
+from tests.kit.integration_access import Answer, get
 from tests.kit.processes import REPO, run_python
 from tests.kit.waiting import settled
-
-
-class Answer:
-    def __init__(self, status: int, headers, body: bytes) -> None:
-        self.status, self.headers, self.body = status, headers, body
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-def get(bot, path: str, token: str | None = None, **headers: str) -> Answer:
-    request = urllib.request.Request(bot.url + path, headers=headers)
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return Answer(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.headers, error.read())
 
 
 def reachable(bot, path: str, token: str) -> Answer:
@@ -190,6 +172,23 @@ def test_past_the_per_token_rate_a_read_is_429_with_retry_after(start_bot, slack
     assert [a.status for a in answers] == [200, 200, 429]
     assert 1 <= int(answers[2].headers["Retry-After"]) <= 60 and "api_key" not in answers[2].body.decode()
     assert len(bot.sql("SELECT id FROM audit_events WHERE action = 'credential.read'")) == 2
+
+
+def test_two_instances_sharing_the_database_together_refuse_past_the_per_token_rate(
+    database, start_bot, slack, tmp_path
+):
+    """The rate is the token's, not each instance's: reads spread over two servers are counted together."""
+    shared = database.shared() | {"CREDBOT_API_READS_PER_MINUTE": "3"}
+    a, b = start_bot(**shared), start_bot(**shared)
+    mine = seed(core_service(a), Workspace(a, slack), "Spread")
+    token = issue(a, tmp_path, "--name", "spread", "--credential", mine.id)
+    answers = [get(bot, f"/v1/credentials/{mine.id}/secret", token) for bot in (a, b, a, b, a)]
+    assert [answer.status for answer in answers] == [200, 200, 200, 429, 429]
+    assert all(1 <= int(answer.headers["Retry-After"]) <= 60 for answer in answers[3:])
+    assert all(b"api_key" not in answer.body for answer in answers[3:])
+    assert a.sql("SELECT count(*) FROM audit_events WHERE action = 'credential.read'") == [(3,)]
+    other = issue(b, tmp_path, "--name", "another", "--credential", mine.id)  # each token has its own minute
+    assert get(b, f"/v1/credentials/{mine.id}/secret", other).status == 200
 
 
 @pytest.mark.parametrize(

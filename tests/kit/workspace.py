@@ -275,6 +275,8 @@ class Workspace(HomeTabActions):
                 "blocks": view.get("blocks", []),
                 "state": {"values": state},
                 "hash": view.get("hash", "h"),
+                "previous_view_id": view.get("previous_view_id"),  # a pushed view's: the one beneath it
+                "root_view_id": view.get("root_view_id", view.get("id", "V0")),
                 "title": view.get("title"),
                 "app_id": "A0001",
                 "bot_id": "BBOT",

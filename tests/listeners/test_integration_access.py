@@ -13,26 +13,7 @@ import pytest
 from bot.credentials.access_token_rules import TOKEN_SHAPE, token_hash
 from bot.infra.logs import RedactingFormatter, RedactingJSONFormatter
 from tests.kit import InProcessBot, Workspace, created_id, view_text
-
-EXPIRES_90 = {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "90"}, "value": "90"}}
-
-
-def access(workspace: Workspace, credential_id: str) -> dict:
-    """The menu's "ID and integration access": the modal with the ID, the tokens and the button for a new one."""
-    before = len(workspace.slack.calls_to("views.open"))
-    workspace.choose(f"copy_id:{credential_id}")
-    return workspace.opened(lambda v: v.get("callback_id") == "credential_access_tokens", after=before)
-
-
-def form(workspace: Workspace, credential_id: str) -> dict:
-    """Its "Give an integration access" button: the form, pushed over it."""
-    shown = access(workspace, credential_id)
-    [give] = [e for b in shown["blocks"] if b.get("block_id") == "give" for e in b["elements"]]
-    assert give["value"] == credential_id and credential_id in view_text(shown)  # the ID is there to copy
-    before = len(workspace.slack.calls_to("views.push"))
-    workspace.click(give["action_id"], give["value"], view={**shown, "id": "VACCESS"}, block_id="give")
-    call = workspace.slack.wait_for("views.push", lambda c: workspace.slack.calls_to("views.push").index(c) >= before)
-    return call.json("view")
+from tests.kit.integration_access import EXPIRES_90, access, form
 
 
 def test_the_form_issues_a_token_shown_once_and_stored_as_a_hash(bot, workspace, paddle_live, caplog):
@@ -144,3 +125,61 @@ def test_a_viewer_gets_no_access_choices_and_forged_ones_are_refused_and_audited
     # The menu's and the button's refusals are audited after their acks: their order with the form's varies.
     assert sorted(a for (a,) in denied) == ["access_token.issue", "access_token.issue", "access_token.revoke"]
     assert slack.count("views.push") == pushed
+
+
+def test_revoke_all_access_refuses_every_token_that_reads_the_credential_and_says_what_goes(
+    bot, workspace, paddle_live
+):
+    from bot.credentials.access_tokens import AccessTokens
+    from bot.credentials.types import Workspace as Scope
+    from tests.kit import core_service
+
+    mine = created_id(workspace, "All of it", paddle_live.new_key("live"))
+    other = created_id(workspace, "Elsewhere", paddle_live.new_key("live"))
+    workspace.submit(form(workspace, mine), {"name": "only mine", "expires": EXPIRES_90})
+    core = core_service(bot)
+    tokens = AccessTokens(core.sessions, core.audit, core.decrypt_for_reader)
+    scope = Scope("", workspace.team_id)
+    _, both = tokens.issue("both", [mine, other], "U0ALICE", workspace=scope)
+    _, theirs = tokens.issue("theirs", [other], "U0ALICE", workspace=scope)
+    listed = access(workspace, mine)
+    [revoke_all] = [e for b in listed["blocks"] if b.get("block_id") == "give" for e in b["elements"][1:]]
+    assert revoke_all["text"]["text"] == "Revoke all access" and revoke_all["style"] == "danger"
+    said = revoke_all["confirm"]["text"]["text"]  # Slack asks first, and says what the click does
+    assert "2 tokens that may read All of it" in said and "1 token also read other credentials" in said
+    workspace.click(revoke_all["action_id"], revoke_all["value"], view={**listed, "id": "VALL"}, block_id="give")
+    updated = workspace.slack.wait_for("views.update", lambda c: c.params.get("view_id") == "VALL").json("view")
+    assert "no integration can read the key now" in view_text(updated) and both.id in view_text(updated)
+    assert "Revoke all access" not in view_text(updated)  # nothing left to revoke
+    states = dict(bot.sql("SELECT name, revoked_by FROM access_tokens"))
+    assert states == {"only mine": workspace.user_id, "both": workspace.user_id, "theirs": None}
+    revocations = bot.sql("SELECT credential_id FROM audit_events WHERE action = 'access_token.revoke'")
+    assert revocations == [(mine,), (mine,)] and theirs.id not in view_text(updated)
+
+
+def test_revoke_all_access_is_refused_to_a_viewer_and_audited(start_bot, slack, paddle_live):
+    bot = start_bot(CREDBOT_ADMINS="U0ADMIN")
+    admin = Workspace(bot, slack, user_id="U0ADMIN")
+    credential_id = created_id(admin, "Kept", paddle_live.new_key("live"))
+    admin.submit(form(admin, credential_id), {"name": "kept", "expires": EXPIRES_90})
+    viewer = Workspace(bot, slack, team_id=admin.team_id, user_id="U0VIEWER")
+    view = {"id": "V0ALL", "private_metadata": json.dumps({"credential_id": credential_id})}
+    viewer.click("access_token_revoke_all", credential_id, view=view, block_id="give")
+    refused = slack.wait_for("views.update", lambda c: c.params.get("view_id") == "V0ALL").json("view")
+    assert "Revoked" not in view_text(refused)
+    assert bot.sql("SELECT revoked_at FROM access_tokens") == [(None,)]
+    assert bot.sql("SELECT action FROM audit_events WHERE outcome = 'denied'") == [("access_token.revoke",)]
+
+
+def test_after_the_form_the_tokens_modal_beneath_lists_the_new_token_and_never_the_token(bot, workspace, paddle_live):
+    """Done on the token goes back to the tokens modal: it is drawn again with the new token and its Revoke."""
+    credential_id = created_id(workspace, "Beneath", paddle_live.new_key("live"))
+    view = form(workspace, credential_id)
+    answer = workspace.submit(view, {"name": "fresh", "expires": EXPIRES_90}).json()
+    [token] = re.findall(r"cbt_[A-Za-z0-9_-]{43}", view_text(answer["view"]))
+    [(token_id,)] = bot.sql("SELECT id FROM access_tokens")
+    beneath = workspace.slack.wait_for(
+        "views.update", lambda c: c.params.get("view_id") == view["previous_view_id"]
+    ).json("view")
+    assert beneath["callback_id"] == "credential_access_tokens" and token_id in view_text(beneath)
+    assert "Revoke all access" in view_text(beneath) and token not in view_text(beneath)

@@ -59,11 +59,12 @@ def test_the_client_address_believes_x_forwarded_for_only_from_trusted_proxies(p
     assert reader(proxies).client_address(environ) == client
 
 
-def test_the_rate_is_per_token_and_frees_up_after_a_minute():
+def test_the_local_rate_counts_granted_reads_per_token_and_frees_up_after_a_minute():
     now = [1000.0]
     rate = PerTokenRate(2, lambda: now[0])
-    assert [rate.wait("a"), rate.wait("a"), rate.wait("b")] == [0, 0, 0]
-    assert rate.wait("a") == 60
+    assert [rate.wait("a"), rate.wait("a")] == [0, 0]  # asking counts nothing: only a granted read does
+    rate.granted("a"), rate.granted("a"), rate.granted("b")
+    assert (rate.wait("a"), rate.wait("b")) == (60, 0)
     now[0] += 59.5
     assert rate.wait("a") == 1
     now[0] += 0.5

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from wsgiref.types import StartResponse
 
-from bot.credentials.access_token_rules import AuditUnavailable, TokenInfo, TokenRefused
+from bot.credentials.access_token_rules import AuditUnavailable, RateLimited, TokenInfo, TokenRefused
 from bot.credentials.access_tokens import key_version
 from bot.credentials.errors import KeyUnreadable
 from bot.credentials.models import Credential
@@ -65,6 +66,8 @@ class ReadAPI:
             return self.secret(environ, start_response, token, parts[1])
         except TokenRefused as refused:
             extra = [("WWW-Authenticate", 'Bearer realm="credbot"')] if refused.status == 401 else []
+            if isinstance(refused, RateLimited):
+                extra = [("Retry-After", str(refused.retry_after))]
             return _error(start_response, refused.status, refused.reason, refused.message, extra)
         except AuditUnavailable as unavailable:
             log.error("a secret read was refused: the audit trail could not be written")
@@ -78,10 +81,11 @@ class ReadAPI:
         if etag in _etags(environ.get("HTTP_IF_NONE_MATCH", "")):
             start_response("304 Not Modified", [("ETag", etag), *NO_STORE])
             return [b""]
-        wait = self.limit.wait(token.id)
+        wait = self.limit.wait(token.id)  # this process's own reads already fill the minute: no database asked
         if wait:
-            return _error(start_response, 429, "rate_limited", "too many reads: wait", [("Retry-After", str(wait))])
-        row, key = self.tokens.read_secret(token, credential_id, self.client_address(environ))
+            raise RateLimited(wait)
+        row, key = self.tokens.read_secret(token, credential_id, self.client_address(environ), self.limit.per_minute)
+        self.limit.granted(token.id)
         return _send(start_response, 200, secret_document(row, key.reveal()), [("ETag", etag), *NO_STORE])
 
     def client_address(self, environ: dict) -> str:
@@ -98,7 +102,9 @@ class ReadAPI:
 
 
 class PerTokenRate:
-    """At most ``per_minute`` secret reads per token in any 60 seconds, in this process."""
+    """The secret reads this process has granted each token in the last 60 seconds: a refusal without the
+    database. The limit itself is counted in the database (AccessTokens.read_secret, across every instance);
+    this process's reads are some of those, so when they alone reach it the database would refuse too."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
         self.per_minute, self.clock = per_minute, clock
@@ -106,16 +112,20 @@ class PerTokenRate:
         self._lock = threading.Lock()
 
     def wait(self, token_id: str) -> int:
-        """0 when a read may go now (and it is counted), else the whole seconds until one may."""
+        """0 when the database may be asked, else the whole seconds until this process's oldest read leaves."""
         now = self.clock()
         with self._lock:
-            reads = self._reads.setdefault(token_id, deque())
+            reads = self._reads.get(token_id)
             while reads and reads[0] <= now - 60:
                 reads.popleft()
-            if len(reads) >= self.per_minute:
-                return max(1, int(reads[0] + 60 - now + 0.999))
-            reads.append(now)
-            return 0
+            if not reads:
+                self._reads.pop(token_id, None)  # a token that stopped reading is forgotten
+                return 0
+            return max(1, math.ceil(reads[0] + 60 - now)) if len(reads) >= self.per_minute else 0
+
+    def granted(self, token_id: str) -> None:
+        with self._lock:
+            self._reads.setdefault(token_id, deque()).append(self.clock())
 
 
 def metadata(item: CredentialSummary, version: int) -> dict[str, object]:

@@ -21,6 +21,7 @@ ISSUE_CALLBACK = "credential_access_issue"
 TOKEN_CALLBACK = "credential_access_token"
 TOKENS_CALLBACK = "credential_access_tokens"
 REVOKE_ACTION = "access_token_revoke"
+REVOKE_ALL_ACTION = "access_token_revoke_all"  # every active token that may read the credential, in one click
 GIVE_ACTION = "access_token_give"  # the tokens modal's button that opens the form
 LIFETIMES = (("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("180", "180 days"), ("365", "1 year"))
 DEFAULT_DAYS = "90"
@@ -76,11 +77,7 @@ def tokens_view(item: CredentialSummary, tokens: list[TokenInfo], now: datetime,
     blocks: list[dict] = [
         section("which", f"{literal(item.name)}: integrations reference it by this ID"),
         section("id", f"```{item.id}```"),
-        {
-            "type": "actions",
-            "block_id": "give",
-            "elements": [button("Give an integration access", GIVE_ACTION, item.id, style="primary")],
-        },
+        {"type": "actions", "block_id": "give", "elements": _access_buttons(item, tokens, now)},
     ]
     if notice:
         blocks.append(context("notice", notice))
@@ -98,3 +95,24 @@ def tokens_view(item: CredentialSummary, tokens: list[TokenInfo], now: datetime,
             block["accessory"] = button("Revoke", REVOKE_ACTION, info.id, style="danger") | {"confirm": REVOKE_CONFIRM}
         blocks.append(block)
     return modal(TOKENS_CALLBACK, TOKENS_TITLE, blocks, close="Close", metadata=metadata(item.id))
+
+
+def _access_buttons(item: CredentialSummary, tokens: list[TokenInfo], now: datetime) -> list[dict]:
+    """ "Give an integration access", and "Revoke all access" while any token may read the key: its confirmation
+    says how many tokens go, and that those reading other credentials lose them too."""
+    buttons = [button("Give an integration access", GIVE_ACTION, item.id, style="primary")]
+    active = [info for info in tokens if info.status(now) == "active"]
+    if active:
+        wider = sum(1 for info in active if len(info.credential_ids) > 1)
+        text = f"{_tokens(len(active))} that may read {truncate(item.name, 80)} will be refused from now on." + (
+            f" {_tokens(wider)} also read other credentials and lose those too." if wider else ""
+        )
+        revoke_all = button("Revoke all access", REVOKE_ALL_ACTION, item.id, style="danger")
+        buttons.append(
+            revoke_all | {"confirm": confirm("Revoke all access?", text, "Revoke all", "Keep them", danger=True)}
+        )
+    return buttons
+
+
+def _tokens(count: int) -> str:
+    return "1 token" if count == 1 else f"{count} tokens"

@@ -25,4 +25,5 @@ def register(app: App) -> None:
     app.action(home_tab.MENU_ACTION)(ack=acknowledge, lazy=[credential_menu.menu_chosen])
     app.action(rotate_modal.REPLACE_INSTEAD_ACTION)(ack=acknowledge, lazy=[credential_menu.replace_instead])
     app.action(access_modal.REVOKE_ACTION)(ack=acknowledge, lazy=[integration_access.revoke_clicked])
+    app.action(access_modal.REVOKE_ALL_ACTION)(ack=acknowledge, lazy=[integration_access.revoke_all_clicked])
     app.action(access_modal.GIVE_ACTION)(ack=acknowledge, lazy=[integration_access.give_clicked])

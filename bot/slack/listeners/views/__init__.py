@@ -31,4 +31,7 @@ def register(app: App, *, shortcuts: bool = True) -> None:
     app.view(home_tab.RENAME_CALLBACK)(ack=rename_credential.rename, lazy=[rename_credential.after_rename])
     app.view(home_tab.DELETE_CALLBACK)(ack=delete_credential.confirm_delete, lazy=[delete_credential.delete])
     app.view(settings_modal.CALLBACK)(save_workspace_settings)  # checked, saved and answered in the ack
-    app.view(access_modal.ISSUE_CALLBACK)(integration_access.issue_from_form)  # issued in the ack, shown once
+    # Issued in the ack and shown once there; after it, the tokens modal beneath is drawn again with the new token.
+    app.view(access_modal.ISSUE_CALLBACK)(
+        ack=integration_access.issue_from_form, lazy=[integration_access.redraw_beneath]
+    )

@@ -1,5 +1,6 @@
 """A credential's integration access from the Credentials tab: the form's submission issues a token (shown once,
-in the modal the ack answers with), the tokens modal lists who may read it, and its Revoke button revokes.
+in the modal the ack answers with), the tokens modal lists who may read it, its Revoke buttons revoke one token
+and its "Revoke all access" every token that may read the credential.
 
 Each step asks again whether the person may manage credentials (the form and the button came back through
 their client), and looks the credential and the token up in their own workspace only."""
@@ -59,6 +60,21 @@ def issue_from_form(ack: Ack, view: dict, context: BoltContext) -> None:
     ack(response_action="update", view=access_modal.token_view(item, info, token.reveal()))
 
 
+def redraw_beneath(body: dict, context: BoltContext, client: WebClient) -> None:
+    """After the form's submission: the tokens modal it was pushed over (Slack's ``previous_view_id``) is drawn
+    again with what is true now, so Done on the token goes back to a list that holds it, with its Revoke."""
+    view = body.get("view") or {}
+    beneath = view.get("previous_view_id")
+    if not isinstance(beneath, str) or not permitted(context, MANAGE, "access_token.issue", audit=False):
+        return  # the ack refused (and audited) it already
+    services = services_of(context)
+    try:
+        item = services.queries.get(context["workspace"], home_tab.parse_metadata(view.get("private_metadata")))
+    except CredentialGone:
+        return
+    update_modal(client, beneath, _tokens_view(services, context, item))
+
+
 def show_tokens(client: WebClient, body: dict, context: BoltContext, item: CredentialSummary) -> None:
     """The menu's Integration tokens: every token that may read this credential."""
     open_modal(client, body, _tokens_view(services_of(context), context, item))
@@ -81,27 +97,52 @@ def give_clicked(body: dict, action: dict, context: BoltContext, client: WebClie
 
 def revoke_clicked(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
     """Revoke on one token of the tokens modal; the modal is drawn again with what is true now."""
+    opened = _modal_credential(body, context, client)
+    if opened is None:
+        return
+    view_id, item = opened
+    services, tokens = services_of(context), services_of(context).tokens
+    token_id = action.get("value")
+    notice = "That token is not one of this credential's."
+    if isinstance(token_id, str) and any(t.id == token_id for t in _reading(tokens, context, item)):
+        info, changed = tokens.revoke(token_id, context["actor"], context["workspace"])
+        notice = f"Revoked `{info.id}`: it is refused from now on." if changed else f"`{info.id}` was already revoked."
+    update_modal(client, view_id, _tokens_view(services, context, item, notice))
+
+
+def revoke_all_clicked(body: dict, action: dict, context: BoltContext, client: WebClient) -> None:
+    """ "Revoke all access" (after Slack's confirmation): every active token that may read the credential the
+    modal is for, whatever was issued since it was drawn; the modal is drawn again with what is true now."""
+    opened = _modal_credential(body, context, client)
+    if opened is None:
+        return
+    view_id, item = opened
+    services = services_of(context)
+    revoked = services.tokens.revoke_reading(item.id, context["actor"], context["workspace"])
+    named = ", ".join(f"`{token_id}`" for token_id in revoked) if len(revoked) <= 5 else f"{len(revoked)} tokens"
+    notice = f"Revoked {named}: no integration can read the key now." if revoked else "No token could read it."
+    update_modal(client, view_id, _tokens_view(services, context, item, notice))
+
+
+def _modal_credential(body: dict, context: BoltContext, client: WebClient) -> tuple[str, CredentialSummary] | None:
+    """The tokens modal a button was clicked in and its credential, looked up in the person's own workspace, if
+    they may manage; otherwise None, and the modal says why."""
     view = body.get("view") or {}
     view_id = view.get("id")
     decision = permitted(context, MANAGE, "access_token.revoke")  # asked (and a refusal audited) first
     if not isinstance(view_id, str):
-        return
+        return None
     if not decision:
         update_modal(client, view_id, home_tab.info_view(access_modal.TOKENS_TITLE, decision.message))
-        return
-    services, workspace = services_of(context), context["workspace"]
+        return None
     try:
-        item = services.queries.get(workspace, home_tab.parse_metadata(view.get("private_metadata")))
+        item = services_of(context).queries.get(
+            context["workspace"], home_tab.parse_metadata(view.get("private_metadata"))
+        )
     except CredentialGone as gone:
         update_modal(client, view_id, home_tab.info_view(access_modal.TOKENS_TITLE, gone.message))
-        return
-    tokens = services.tokens
-    token_id = action.get("value")
-    notice = "That token is not one of this credential's."
-    if isinstance(token_id, str) and any(t.id == token_id for t in _reading(tokens, context, item)):
-        info, changed = tokens.revoke(token_id, context["actor"], workspace)
-        notice = f"Revoked `{info.id}`: it is refused from now on." if changed else f"`{info.id}` was already revoked."
-    update_modal(client, view_id, _tokens_view(services, context, item, notice))
+        return None
+    return view_id, item
 
 
 def _reading(tokens: AccessTokens, context: BoltContext, item: CredentialSummary) -> list:
