@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.kit import Workspace, core_service, seed
-from tests.kit.connect import INSTALLATION_NOTICES, ConnectGuest, what_the_guest_got
+from tests.kit.connect import INSTALLATION_NOTICES, ConnectGuest, what_the_guest_got_from_each
 from tests.kit.every_listener import RecordingApp, attempts, host_screens, unreached
 from tests.e2e.test_oauth import OAUTH, install
 
@@ -64,7 +64,7 @@ def test_a_slack_connect_guest_gets_nothing_from_any_listener_of_the_server(host
     # Slack's word that the installation is gone is not a person's: in OAuth mode Bolt's own listener forgets the
     # installation's tokens, as it should. The in-process test drives them in single-workspace mode.
     driven = [a for a in tried if bot.env.get("SLACK_CLIENT_ID") is None or a.label not in INSTALLATION_NOTICES]
-    problems = [p for attempt in driven for p in what_the_guest_got(bot, guest, attempt, secrets, bot.wait_idle)]
+    problems = what_the_guest_got_from_each(bot, guest, driven, secrets, bot.wait_idle)
     assert not problems, "\n".join(problems)
     assert bot.sql("SELECT count(*) FROM audit_events WHERE actor = 'U0GUEST' AND outcome = 'denied'")[0][0] >= len(
         [a for a in driven if a.label not in INSTALLATION_NOTICES]

@@ -181,18 +181,41 @@ INSTALLATION_NOTICES = ("event app_uninstalled", "event tokens_revoked")  # Slac
 
 def database_state(bot: Any) -> dict[str, list[str]]:
     """Every row of every table but the audit trail (which a refusal adds to), for comparing before and after."""
-    from sqlalchemy import inspect
+    from sqlalchemy import inspect, text
 
-    tables = sorted(t for t in inspect(bot.engine).get_table_names() if t != "audit_events")
-    return {table: sorted(repr(row) for row in bot.sql(f"SELECT * FROM {table}")) for table in tables}
+    with bot.engine.connect() as conn:  # one connection for every table (a transaction per table cost twice as much)
+        tables = sorted(t for t in inspect(conn).get_table_names() if t != "audit_events")
+        return {
+            table: sorted(repr(tuple(row)) for row in conn.execute(text(f"SELECT * FROM {table}"))) for table in tables
+        }
+
+
+def what_the_guest_got_from_each(
+    bot: Any, guest: ConnectGuest, attempts: list[Any], secrets: list[str], settle
+) -> list[str]:
+    """``what_the_guest_got`` for each attempt in turn, each compared with the database as the one before left it
+    (read once between two attempts, not twice: the settled state after one is the state before the next)."""
+    problems: list[str] = []
+    state = database_state(bot)
+    for attempt in attempts:
+        found, state = _what_the_guest_got(bot, guest, attempt, secrets, settle, state)
+        problems += found
+    return problems
 
 
 def what_the_guest_got(bot: Any, guest: ConnectGuest, attempt: Any, secrets: list[str], settle) -> list[str]:
     """Send ``attempt`` as ``guest`` and say what went wrong: any of ``secrets`` (the host's credential names and
     ids) in the answer or in anything the bot then sent Slack, any change to the database, a refusal not
     audited as one from another organisation."""
+    return _what_the_guest_got(bot, guest, attempt, secrets, settle, database_state(bot))[0]
+
+
+def _what_the_guest_got(
+    bot: Any, guest: ConnectGuest, attempt: Any, secrets: list[str], settle, state: dict[str, list[str]]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """What went wrong with ``attempt`` against the database ``state`` before it, and the state it left."""
     slack = guest.host.slack
-    calls, state = len(slack.calls), database_state(bot)
+    calls = len(slack.calls)
     audited = bot.sql("SELECT count(*) FROM audit_events")[0][0]
     reply = guest.send(attempt.request)
     settle()
@@ -213,4 +236,4 @@ def what_the_guest_got(bot: Any, guest: ConnectGuest, attempt: Any, secrets: lis
         problems.append(f"{attempt.label}: audited {wrong}")
     if not any(row[0] == guest.user_id for row in rows) and attempt.label not in INSTALLATION_NOTICES:
         problems.append(f"{attempt.label}: no refusal audited")
-    return problems
+    return problems, after

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.kit import InProcessBot, Workspace, core_service, seed, view_text
-from tests.kit.connect import ConnectGuest, what_the_guest_got
+from tests.kit.connect import ConnectGuest, what_the_guest_got_from_each
 from tests.kit.every_listener import RecordingApp, attempts, host_screens, unreached
 
 INSTALLS = {"workspace install": {}, "org-wide install": {"enterprise_id": "E0HOST", "org_wide": True}}
@@ -52,7 +52,7 @@ def test_a_slack_connect_guest_gets_nothing_from_any_listener(recording_bot, sla
         response_url=slack.response_url,
     )
     assert not unreached(recording_bot.app, tried), "listeners no request reached"
-    problems = [p for attempt in tried for p in what_the_guest_got(recording_bot, guest, attempt, secrets, settle)]
+    problems = what_the_guest_got_from_each(recording_bot, guest, tried, secrets, settle)
     assert not problems, "\n".join(problems)
 
 
