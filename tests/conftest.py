@@ -160,7 +160,7 @@ def _clean_fakes(request, slack, paddle_live, paddle_sandbox):
     for fake in (paddle_live, paddle_sandbox):
         fake.mode = "ok"
         fake.slow_seconds = 3
-        fake.key_rotatable = False  # a test that rotates says so
+        fake.reset_key_record()  # status, expiry, last use, not rotatable (a test that rotates says so)
         fake.rotation_answer = {}
     yield
 

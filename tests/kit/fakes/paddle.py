@@ -190,6 +190,15 @@ class FakePaddle(LoopbackHTTPServer):
         self.trickle_seconds: float = 0.5
         self.trickle_abandoned = threading.Event()
         self.trickle_finished = threading.Event()
+        self.reset_key_record()
+        #: POST /api-keys/<id>/rotations: every rotation made (``rotations.made``: entity, old and new secret)
+        self.rotations = Rotations()
+        #: fields of the rotation entity answered instead of the real ones (a 200 that is not Paddle's rotation)
+        self.rotation_answer: dict[str, Any] = {}
+
+    def reset_key_record(self) -> None:
+        """What GET /api-keys/<id> reports back to its defaults (a test that changed a key's record must not leave
+        the next test's keys expiring in days: a key stored with it got an expiry reminder of its own)."""
         #: status / expires_at reported by GET /api-keys/<id> (Paddle's default lifetime: 90 days from now,
         #: so no test's key is ever close enough to expiry to trigger a reminder by itself)
         self.key_status = "active"
@@ -198,10 +207,6 @@ class FakePaddle(LoopbackHTTPServer):
         #: rotatable (keys are created either way in Paddle's dashboard; the fixture's is rotatable)
         self.key_last_used_at: str | None = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         self.key_rotatable = False
-        #: POST /api-keys/<id>/rotations: every rotation made (``rotations.made``: entity, old and new secret)
-        self.rotations = Rotations()
-        #: fields of the rotation entity answered instead of the real ones (a 200 that is not Paddle's rotation)
-        self.rotation_answer: dict[str, Any] = {}
 
     # -- lifecycle -----------------------------------------------------------
 
