@@ -11,6 +11,7 @@ from datetime import datetime, UTC
 from bot.cli import keys_and_database
 from bot.cli.failures import EXIT_CONFIG, EXIT_RUNTIME, CommandFailed
 from bot.cli.installation_commands import workspace_id
+from bot.cli.reminder_commands import background_pass
 from bot.infra.os_actor import actor
 from bot.cli.printing import one_line, print_json, print_table, utc
 
@@ -164,23 +165,8 @@ def purge_credentials(args: argparse.Namespace) -> None:
 def look_at_keys(args: argparse.Namespace) -> None:
     """The daily look's pass over every key due, with the bot's alerts (bot.slack.daily_look)."""
     from bot.slack.daily_look import run_look_pass
-    from bot.slack.services import build_services
 
-    settings = keys_and_database.command_settings("keys")
-    if settings.slack_bot_token is None and not settings.oauth_mode:
-        raise CommandFailed(
-            "SLACK_BOT_TOKEN (or, in OAuth mode, SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is needed to send alerts",
-            EXIT_CONFIG,
-        )
-    now = keys_and_database.parse_moment(args.now, "--now")
-    with keys_and_database.open_existing(settings, keys=True) as opened:
-        key_ring = opened.key_ring
-    services = build_services(settings, key_ring)
-    try:
-        with keys_and_database.database_errors(settings):
-            looks = run_look_pass(services, now=now)
-    finally:
-        services.close()
+    looks = background_pass(args.now, "send alerts", lambda services, now: run_look_pass(services, now=now))
     for looked in looks:
         print(f"{looked.outcome}{' (alerted)' if looked.alert else ''}\t{looked.credential.id}")
     counts = {outcome: sum(1 for looked in looks if looked.outcome == outcome) for outcome in ("accepted", "refused")}
